@@ -1,0 +1,186 @@
+//! The genesis description: who holds the 1,000,000,000 PHA at height 0, who validates, and the
+//! fee schedule. Its hash is the chain's identity (the `chain_id` every transaction carries).
+//!
+//! The mining-reward pool (70%) and the community fund (9%) are fixed by the protocol and held by
+//! keyless module accounts; the remaining 21% is the treasury's endowment plus the named
+//! allocations (private placement, developer incentives, ...), and must add up exactly.
+
+use crate::amount::{serde_pha, Balance, TOTAL_SUPPLY, UNIT};
+use crate::{AccountId, Hash};
+use parity_scale_codec::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// 70% of the supply, released per block to workers by later issues.
+pub const MINING_POOL_SUPPLY: Balance = 700_000_000 * UNIT;
+/// 9% of the supply.
+pub const COMMUNITY_SUPPLY: Balance = 90_000_000 * UNIT;
+
+pub const MINING_POOL_MODULE: &str = "mining-rewards";
+pub const COMMUNITY_MODULE: &str = "community";
+pub const TREASURY_MODULE: &str = "treasury";
+
+const GENESIS_DOMAIN: &[u8] = b"PHALANX_GENESIS_V1";
+const MAX_CHAIN_NAME_LEN: usize = 64;
+
+/// What a transaction must pay: `base_fee + per_byte_fee * encoded length`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+pub struct FeeSchedule {
+    #[serde(with = "serde_pha")]
+    pub base_fee: Balance,
+    #[serde(with = "serde_pha")]
+    pub per_byte_fee: Balance,
+}
+
+impl FeeSchedule {
+    pub fn min_fee(&self, encoded_len: usize) -> Balance {
+        self.per_byte_fee
+            .saturating_mul(encoded_len as Balance)
+            .saturating_add(self.base_fee)
+    }
+}
+
+impl Default for FeeSchedule {
+    /// 0.001 PHA per transaction plus 0.000001 PHA per byte (a transfer costs about 0.0012 PHA).
+    fn default() -> Self {
+        FeeSchedule { base_fee: UNIT / 1_000, per_byte_fee: UNIT / 1_000_000 }
+    }
+}
+
+/// PHA given to one account at genesis.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+pub struct Allocation {
+    pub account: AccountId,
+    #[serde(with = "serde_pha")]
+    pub amount: Balance,
+    /// What the allocation is for, e.g. "private placement"; informational.
+    #[serde(default)]
+    pub purpose: String,
+}
+
+/// The genesis file (JSON; amounts as PHA decimal strings).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisConfig {
+    pub chain_name: String,
+    /// Timestamp of the genesis block; block timestamps only grow from here.
+    pub timestamp_ms: u64,
+    /// Accounts whose signatures finalise blocks.
+    pub validators: Vec<AccountId>,
+    pub fees: FeeSchedule,
+    /// Endowment of the treasury module account.
+    #[serde(with = "serde_pha")]
+    pub treasury: Balance,
+    pub allocations: Vec<Allocation>,
+}
+
+/// Why a genesis description is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GenesisError {
+    #[error("chain name must be 1 to {MAX_CHAIN_NAME_LEN} characters")]
+    BadChainName,
+    #[error("genesis names no validator")]
+    NoValidators,
+    #[error("account {0} is allocated twice")]
+    DuplicateAllocation(AccountId),
+    #[error("allocation to module account {0} is not allowed; use the `treasury` field")]
+    ModuleAllocation(AccountId),
+    #[error("allocations total {found} units; mining pool + community + treasury + allocations must be exactly {TOTAL_SUPPLY} units (1,000,000,000 PHA)")]
+    WrongSupply { found: Balance },
+}
+
+impl GenesisConfig {
+    pub fn mining_pool_account() -> AccountId {
+        AccountId::module(MINING_POOL_MODULE)
+    }
+    pub fn community_account() -> AccountId {
+        AccountId::module(COMMUNITY_MODULE)
+    }
+    pub fn treasury_account() -> AccountId {
+        AccountId::module(TREASURY_MODULE)
+    }
+
+    /// The chain's identity.
+    pub fn hash(&self) -> Hash {
+        crate::sha256_parts(&[GENESIS_DOMAIN, &self.encode()])
+    }
+
+    /// Every account's starting balance, module accounts first; checked to sum to the supply.
+    pub fn balances(&self) -> Result<Vec<(AccountId, Balance)>, GenesisError> {
+        self.validate()?;
+        let mut balances = vec![
+            (Self::mining_pool_account(), MINING_POOL_SUPPLY),
+            (Self::community_account(), COMMUNITY_SUPPLY),
+            (Self::treasury_account(), self.treasury),
+        ];
+        balances.extend(self.allocations.iter().map(|a| (a.account, a.amount)));
+        Ok(balances)
+    }
+
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        if self.chain_name.is_empty() || self.chain_name.len() > MAX_CHAIN_NAME_LEN {
+            return Err(GenesisError::BadChainName);
+        }
+        if self.validators.is_empty() {
+            return Err(GenesisError::NoValidators);
+        }
+        let modules = [Self::mining_pool_account(), Self::community_account(), Self::treasury_account()];
+        let mut seen = BTreeSet::new();
+        let mut total = Some(MINING_POOL_SUPPLY + COMMUNITY_SUPPLY).and_then(|t| t.checked_add(self.treasury));
+        for allocation in &self.allocations {
+            if modules.contains(&allocation.account) {
+                return Err(GenesisError::ModuleAllocation(allocation.account));
+            }
+            if !seen.insert(allocation.account) {
+                return Err(GenesisError::DuplicateAllocation(allocation.account));
+            }
+            total = total.and_then(|t| t.checked_add(allocation.amount));
+        }
+        match total {
+            Some(TOTAL_SUPPLY) => Ok(()),
+            other => Err(GenesisError::WrongSupply { found: other.unwrap_or(Balance::MAX) }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(allocated: Balance) -> GenesisConfig {
+        GenesisConfig {
+            chain_name: "test".into(),
+            timestamp_ms: 0,
+            validators: vec![AccountId::from_bytes([1; 32])],
+            fees: FeeSchedule::default(),
+            treasury: 10_000_000 * UNIT,
+            allocations: vec![Allocation {
+                account: AccountId::from_bytes([2; 32]),
+                amount: allocated,
+                purpose: "private placement".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn supply_must_be_exact() {
+        assert!(config(200_000_000 * UNIT).validate().is_ok());
+        assert!(matches!(config(200_000_000 * UNIT + 1).validate(), Err(GenesisError::WrongSupply { .. })));
+        assert!(matches!(config(Balance::MAX).validate(), Err(GenesisError::WrongSupply { .. })));
+        let total: Balance = config(200_000_000 * UNIT).balances().unwrap().iter().map(|b| b.1).sum();
+        assert_eq!(total, TOTAL_SUPPLY);
+    }
+
+    #[test]
+    fn json_round_trip_and_hash_identity() {
+        let c = config(200_000_000 * UNIT);
+        let json = serde_json::to_string_pretty(&c).unwrap();
+        assert!(json.contains("\"200000000\""));
+        let back: GenesisConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.hash(), c.hash());
+        let mut other = c.clone();
+        other.chain_name = "other".into();
+        assert_ne!(other.hash(), c.hash());
+    }
+}

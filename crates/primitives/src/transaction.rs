@@ -1,0 +1,162 @@
+//! Transactions: what an account asks the ledger to do, signed with its ed25519 key.
+//!
+//! Wire form (SCALE): `SignedTransaction { transaction: Transaction, signature: [u8; 64] }`.
+//! The signature covers [`TX_SIGNING_DOMAIN`] followed by the SCALE encoding of `Transaction`.
+//! The transaction hash is SHA-256 of that same encoding, so it does not depend on the signature
+//! bytes: a re-signed or malleated copy is recognised as the same transaction.
+//! See docs/protocol.md for the byte-level layout.
+
+use crate::{AccountId, Balance, Hash};
+use parity_scale_codec::{Decode, DecodeAll, DecodeLimit, Encode};
+
+/// Signing domain of transactions: a transaction signature never verifies for anything else.
+pub const TX_SIGNING_DOMAIN: &[u8] = b"PHALANX_TX_V1";
+
+/// Largest encoded signed transaction the node accepts, in bytes. Large enough for a contract
+/// code upload (later issues), small enough that one client cannot fill a block with one call.
+pub const MAX_TRANSACTION_SIZE: usize = 512 * 1024;
+
+/// Nesting limit when decoding untrusted transaction bytes.
+const DECODE_DEPTH_LIMIT: u32 = 16;
+
+/// An ed25519 signature.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub struct Signature(pub [u8; 64]);
+
+impl std::fmt::Debug for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+/// What a transaction does. New variants are appended with new codec indices; an index is never
+/// reused, so old blocks keep decoding.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Call {
+    /// Move `amount` units from the signer to `to`.
+    #[codec(index = 0)]
+    Transfer { to: AccountId, amount: Balance },
+}
+
+/// The signed part of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Transaction {
+    /// Genesis hash of the chain this transaction is meant for.
+    pub chain_id: Hash,
+    /// The account that signs and pays.
+    pub signer: AccountId,
+    /// Must equal the signer's number of applied transactions.
+    pub nonce: u64,
+    /// Fee in units, paid to the treasury; at least the chain's minimum for the encoded size.
+    pub fee: Balance,
+    pub call: Call,
+}
+
+impl Transaction {
+    /// The bytes the signer signs.
+    pub fn signing_message(&self) -> Vec<u8> {
+        let mut message = TX_SIGNING_DOMAIN.to_vec();
+        self.encode_to(&mut message);
+        message
+    }
+
+    /// The transaction's identity.
+    pub fn hash(&self) -> Hash {
+        crate::sha256(&self.encode())
+    }
+}
+
+/// A transaction with its signer's signature. Not yet verified: only `phalanx-crypto` turns it
+/// into something the runtime will apply.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SignedTransaction {
+    pub transaction: Transaction,
+    pub signature: Signature,
+}
+
+/// Why bytes are not a signed transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TxDecodeError {
+    #[error("transaction is {size} bytes; the limit is {MAX_TRANSACTION_SIZE}")]
+    TooLarge { size: usize },
+    #[error("transaction bytes do not decode: {0}")]
+    Malformed(String),
+}
+
+impl SignedTransaction {
+    pub fn hash(&self) -> Hash {
+        self.transaction.hash()
+    }
+
+    /// Decodes untrusted bytes: size-capped, depth-limited, and every byte must be consumed.
+    pub fn decode_untrusted(bytes: &[u8]) -> Result<Self, TxDecodeError> {
+        if bytes.len() > MAX_TRANSACTION_SIZE {
+            return Err(TxDecodeError::TooLarge { size: bytes.len() });
+        }
+        let mut input = bytes;
+        let tx = SignedTransaction::decode_with_depth_limit(DECODE_DEPTH_LIMIT, &mut input)
+            .map_err(|e| TxDecodeError::Malformed(e.to_string()))?;
+        if !input.is_empty() {
+            return Err(TxDecodeError::Malformed(format!("{} trailing bytes", input.len())));
+        }
+        Ok(tx)
+    }
+
+    /// Decodes bytes this process wrote itself (e.g. read back from its own database).
+    pub fn decode_trusted(bytes: &[u8]) -> Result<Self, TxDecodeError> {
+        SignedTransaction::decode_all(&mut &bytes[..])
+            .map_err(|e| TxDecodeError::Malformed(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_tx() -> impl Strategy<Value = SignedTransaction> {
+        (any::<[u8; 32]>(), any::<[u8; 32]>(), any::<u64>(), any::<u128>(), any::<[u8; 32]>(), any::<u128>(), any::<[u8; 32]>(), any::<[u8; 32]>())
+            .prop_map(|(chain, signer, nonce, fee, to, amount, s1, s2)| {
+                let mut sig = [0u8; 64];
+                sig[..32].copy_from_slice(&s1);
+                sig[32..].copy_from_slice(&s2);
+                SignedTransaction {
+                    transaction: Transaction {
+                        chain_id: Hash(chain),
+                        signer: AccountId::from_bytes(signer),
+                        nonce,
+                        fee,
+                        call: Call::Transfer { to: AccountId::from_bytes(to), amount },
+                    },
+                    signature: Signature(sig),
+                }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn codec_round_trips(tx in arb_tx()) {
+            let bytes = tx.encode();
+            prop_assert_eq!(SignedTransaction::decode_untrusted(&bytes).unwrap(), tx);
+        }
+
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = SignedTransaction::decode_untrusted(&bytes);
+        }
+
+        #[test]
+        fn trailing_bytes_are_refused(tx in arb_tx(), extra in 1usize..8) {
+            let mut bytes = tx.encode();
+            bytes.extend(std::iter::repeat(0u8).take(extra));
+            prop_assert!(SignedTransaction::decode_untrusted(&bytes).is_err());
+        }
+    }
+
+    #[test]
+    fn oversized_is_refused_before_decoding() {
+        let bytes = vec![0u8; MAX_TRANSACTION_SIZE + 1];
+        assert!(matches!(SignedTransaction::decode_untrusted(&bytes), Err(TxDecodeError::TooLarge { .. })));
+    }
+}

@@ -1,0 +1,29 @@
+//! `crypto`: signs and verifies everything Phalanx signs — transactions, finality certificates —
+//! derives the well-known dev keys, and encrypts key files under a passphrase.
+//!
+//! It never chooses randomness itself: functions that need it take an RNG from the caller (the
+//! edges pass `OsRng`), so that pure code such as the runtime can use this crate without drawing
+//! randomness. Every signature is made over a domain-separated message (see
+//! `phalanx_primitives::TX_SIGNING_DOMAIN`, `FINALITY_DOMAIN`) so one kind never verifies as another.
+//!
+//! ```
+//! use phalanx_crypto::{Keypair, sign_transaction, verify_transactions};
+//! use phalanx_primitives::{Call, Hash, Transaction};
+//! let alice = Keypair::dev("alice");
+//! let tx = Transaction { chain_id: Hash::ZERO, signer: alice.account_id(), nonce: 0, fee: 1,
+//!     call: Call::Transfer { to: Keypair::dev("bob").account_id(), amount: 5 } };
+//! let signed = sign_transaction(&alice, tx);
+//! let verified = verify_transactions(vec![signed]);
+//! assert!(verified[0].is_ok());
+//! ```
+#![forbid(unsafe_code)]
+
+mod keys;
+pub mod passphrase;
+mod verify;
+
+pub use keys::{Keypair, DEV_ACCOUNT_NAMES};
+pub use verify::{
+    sign_finality, sign_transaction, verify_certificate, verify_signature, verify_transactions,
+    CertificateError, SignatureError, VerifiedTransaction,
+};

@@ -1,0 +1,42 @@
+//! `runtime`: the deterministic ledger state machine. Given the state after a block and the next
+//! block's verified transactions, it computes the new state (as a write set), the events and the
+//! roots the header must carry: `(state, block) -> (state', events)`.
+//!
+//! It never performs I/O, reads a clock or draws randomness: state comes in through the
+//! [`StateReader`] trait, time through the block, and every honest node computes the same bytes.
+//! Storage, mempools and networking belong to `phalanx-node`.
+//!
+//! ```
+//! use phalanx_runtime::{genesis, BlockExecutor, ChainParams, MemoryState};
+//! use phalanx_crypto::{sign_transaction, verify_transactions, Keypair};
+//! use phalanx_primitives::{amount::UNIT, Call, Transaction};
+//!
+//! let config = genesis::dev_config();
+//! let params = ChainParams::from_genesis(&config);
+//! let built = genesis::build(&config).unwrap();
+//! let mut state = MemoryState::default();
+//! state.apply(&built.write_set);
+//!
+//! let alice = Keypair::dev("alice");
+//! let tx = Transaction { chain_id: params.chain_id, signer: alice.account_id(), nonce: 0,
+//!     fee: UNIT / 100, call: Call::Transfer { to: Keypair::dev("bob").account_id(), amount: 5 * UNIT } };
+//! let verified = verify_transactions(vec![sign_transaction(&alice, tx)]).remove(0).unwrap();
+//!
+//! let mut block = BlockExecutor::new(&state, &params);
+//! block.apply(&verified).unwrap();
+//! let outcome = block.finish();
+//! assert_eq!(outcome.events.len(), 2); // the fee and the transfer
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod balances;
+mod error;
+mod executor;
+pub mod genesis;
+mod params;
+mod state;
+
+pub use error::{StateError, TxError};
+pub use executor::{events_root, BlockExecutor, BlockOutcome};
+pub use params::ChainParams;
+pub use state::{state_root, MemoryState, StateOverlay, StateReader, WriteSet};

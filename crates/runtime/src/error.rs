@@ -1,0 +1,42 @@
+//! Errors of the state machine: why a transaction is refused, and storage failures underneath.
+
+use phalanx_primitives::{Balance, Hash};
+
+/// The backing store could not be read. Not the transaction's fault: the caller must stop and
+/// not treat the transaction as invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("state storage failed: {0}")]
+pub struct StateError(pub String);
+
+/// Why the ledger refuses a transaction. Each variant is something a client can act on; none
+/// changes any state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TxError {
+    #[error("transaction is for chain {found}, this chain is {expected}")]
+    WrongChain { expected: Hash, found: Hash },
+    #[error("nonce {found} was already used; the next nonce of this account is {expected}")]
+    StaleNonce { expected: u64, found: u64 },
+    #[error("nonce {found} is in the future; the next nonce of this account is {expected}")]
+    FutureNonce { expected: u64, found: u64 },
+    #[error("fee {offered} units is below the minimum {minimum} units for this transaction")]
+    FeeTooLow { minimum: Balance, offered: Balance },
+    #[error("balance {available} units cannot pay {needed} units (amount plus fee)")]
+    InsufficientBalance { needed: Balance, available: Balance },
+    #[error(transparent)]
+    Storage(#[from] StateError),
+}
+
+impl TxError {
+    /// Stable machine-readable name, used in RPC error data.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TxError::WrongChain { .. } => "WrongChain",
+            TxError::StaleNonce { .. } => "StaleNonce",
+            TxError::FutureNonce { .. } => "FutureNonce",
+            TxError::FeeTooLow { .. } => "FeeTooLow",
+            TxError::InsufficientBalance { .. } => "InsufficientBalance",
+            TxError::Storage(_) => "Storage",
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Applying transactions: one [`BlockExecutor`] per block, fed verified transactions in order.
+
+use crate::balances::{self, AccountInfo};
+use crate::{ChainParams, StateOverlay, StateReader, TxError, WriteSet};
+use phalanx_crypto::VerifiedTransaction;
+use phalanx_primitives::{merkle_root, Call, Event, EventRecord, Hash, Phase};
+use parity_scale_codec::Encode;
+
+/// What a block did: its state changes and events.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockOutcome {
+    pub write_set: WriteSet,
+    pub events: Vec<EventRecord>,
+}
+
+impl BlockOutcome {
+    pub fn events_root(&self) -> Hash {
+        events_root(&self.events)
+    }
+    pub fn state_root(&self, parent_state_root: &Hash) -> Hash {
+        crate::state_root(parent_state_root, &self.write_set)
+    }
+}
+
+/// Merkle root over the SCALE encodings of a block's event records.
+pub fn events_root(events: &[EventRecord]) -> Hash {
+    merkle_root(events.iter().map(Encode::encode))
+}
+
+/// Applies the transactions of one block on top of the parent state.
+///
+/// A transaction that fails changes nothing and emits nothing; the caller decides whether that is
+/// fatal (replaying a final block) or means "leave it out" (building a block, admitting to the pool).
+pub struct BlockExecutor<'p, R> {
+    overlay: StateOverlay<R>,
+    params: &'p ChainParams,
+    events: Vec<EventRecord>,
+    applied: u32,
+}
+
+impl<'p, R: StateReader> BlockExecutor<'p, R> {
+    pub fn new(parent_state: R, params: &'p ChainParams) -> Self {
+        BlockExecutor { overlay: StateOverlay::new(parent_state), params, events: Vec::new(), applied: 0 }
+    }
+
+    /// Number of transactions applied so far.
+    pub fn applied(&self) -> u32 {
+        self.applied
+    }
+
+    /// The account as this block has changed it so far.
+    pub fn account(&self, account: &phalanx_primitives::AccountId) -> Result<AccountInfo, TxError> {
+        Ok(balances::read(&self.overlay, account)?)
+    }
+
+    /// Applies one transaction, or changes nothing and says why not.
+    pub fn apply(&mut self, tx: &VerifiedTransaction) -> Result<(), TxError> {
+        let phase = Phase::Transaction(self.applied);
+        let mut events = Vec::new();
+        match self.try_apply(tx, &mut events) {
+            Ok(()) => {
+                self.overlay.commit_transaction();
+                self.events.extend(events.into_iter().map(|event| EventRecord { phase, event }));
+                self.applied += 1;
+                Ok(())
+            }
+            Err(error) => {
+                self.overlay.revert_transaction();
+                Err(error)
+            }
+        }
+    }
+
+    fn try_apply(&mut self, tx: &VerifiedTransaction, events: &mut Vec<Event>) -> Result<(), TxError> {
+        let t = tx.transaction();
+        if t.chain_id != self.params.chain_id {
+            return Err(TxError::WrongChain { expected: self.params.chain_id, found: t.chain_id });
+        }
+        let minimum = self.params.fees.min_fee(tx.encoded_len());
+        if t.fee < minimum {
+            return Err(TxError::FeeTooLow { minimum, offered: t.fee });
+        }
+        let mut sender = balances::read(&self.overlay, &t.signer)?;
+        if t.nonce < sender.nonce {
+            return Err(TxError::StaleNonce { expected: sender.nonce, found: t.nonce });
+        }
+        if t.nonce > sender.nonce {
+            return Err(TxError::FutureNonce { expected: sender.nonce, found: t.nonce });
+        }
+        let spend = match &t.call {
+            Call::Transfer { amount, .. } => *amount,
+        };
+        let needed = spend.checked_add(t.fee).filter(|needed| *needed <= sender.free).ok_or(
+            TxError::InsufficientBalance { needed: spend.saturating_add(t.fee), available: sender.free },
+        )?;
+        sender.free -= needed;
+        sender.nonce += 1;
+        balances::write(&mut self.overlay, &t.signer, sender);
+        balances::credit(&mut self.overlay, &self.params.treasury, t.fee)?;
+        events.push(Event::FeePaid { payer: t.signer, fee: t.fee });
+
+        match &t.call {
+            Call::Transfer { to, amount } => {
+                balances::credit(&mut self.overlay, to, *amount)?;
+                events.push(Event::Transfer { from: t.signer, to: *to, amount: *amount });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> BlockOutcome {
+        BlockOutcome { write_set: self.overlay.into_write_set(), events: self.events }
+    }
+}

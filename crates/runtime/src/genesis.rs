@@ -1,0 +1,92 @@
+//! Building the state at height 0 from a [`GenesisConfig`], and the built-in dev genesis.
+
+use crate::balances::{self, AccountInfo};
+use crate::{events_root, state_root, WriteSet};
+use phalanx_crypto::Keypair;
+use phalanx_primitives::amount::UNIT;
+use phalanx_primitives::{
+    Allocation, BlockHeader, Event, EventRecord, FeeSchedule, GenesisConfig, GenesisError, Hash, Phase,
+};
+use parity_scale_codec::Encode;
+
+/// The genesis state and the header of block 0.
+#[derive(Clone, Debug)]
+pub struct GenesisBlock {
+    pub header: BlockHeader,
+    pub write_set: WriteSet,
+    pub events: Vec<EventRecord>,
+}
+
+/// Builds block 0. Its proposer is the first validator; it needs no certificate, since every
+/// node derives it from the genesis description it was started with.
+pub fn build(config: &GenesisConfig) -> Result<GenesisBlock, GenesisError> {
+    let mut write_set = WriteSet::default();
+    let mut events = Vec::new();
+    for (account, amount) in config.balances()? {
+        let info = AccountInfo { free: amount, nonce: 0 };
+        write_set.0.insert(balances::account_key(&account), Some(info.encode()));
+        events.push(EventRecord { phase: Phase::Genesis, event: Event::Endowed { account, amount } });
+    }
+    let header = BlockHeader {
+        height: 0,
+        parent_hash: Hash::ZERO,
+        state_root: state_root(&Hash::ZERO, &write_set),
+        transactions_root: Hash::ZERO,
+        events_root: events_root(&events),
+        timestamp_ms: config.timestamp_ms,
+        proposer: config.validators[0],
+    };
+    Ok(GenesisBlock { header, write_set, events })
+}
+
+/// Name of the dev validator's well-known key.
+pub const DEV_VALIDATOR: &str = "validator";
+
+/// The built-in dev genesis: the dev validator, and `alice`, `bob`, `charlie` funded with one
+/// million PHA each. All keys are derivable by anyone: for development only.
+pub fn dev_config() -> GenesisConfig {
+    let dev = |name: &str| Keypair::dev(name).account_id();
+    let grant = |name: &str, pha: u128, purpose: &str| Allocation {
+        account: dev(name),
+        amount: pha * UNIT,
+        purpose: purpose.to_string(),
+    };
+    GenesisConfig {
+        chain_name: "phalanx-dev".into(),
+        // 2026-01-01T00:00:00Z
+        timestamp_ms: 1_767_225_600_000,
+        validators: vec![dev(DEV_VALIDATOR)],
+        fees: FeeSchedule::default(),
+        treasury: 100_000_000 * UNIT,
+        allocations: vec![
+            grant("alice", 1_000_000, "dev account"),
+            grant("bob", 1_000_000, "dev account"),
+            grant("charlie", 1_000_000, "dev account"),
+            grant("private-placement", 57_000_000, "private placement"),
+            grant("developer-incentives", 50_000_000, "developer incentives"),
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phalanx_primitives::amount::TOTAL_SUPPLY;
+
+    #[test]
+    fn dev_genesis_is_valid_and_stable() {
+        let config = dev_config();
+        config.validate().unwrap();
+        let built = build(&config).unwrap();
+        let total: u128 = built
+            .events
+            .iter()
+            .map(|r| match r.event {
+                Event::Endowed { amount, .. } => amount,
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(total, TOTAL_SUPPLY);
+        assert_eq!(build(&config).unwrap().header, built.header);
+    }
+}

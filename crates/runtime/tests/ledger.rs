@@ -1,0 +1,146 @@
+//! Ledger rules and invariants, exercised through the public API with an in-memory state.
+
+use phalanx_crypto::{sign_transaction, verify_transactions, Keypair, VerifiedTransaction};
+use phalanx_primitives::amount::{TOTAL_SUPPLY, UNIT};
+use phalanx_primitives::{AccountId, Balance, Call, Hash, Transaction};
+use phalanx_runtime::balances::{account, account_of_key, AccountInfo};
+use phalanx_runtime::{genesis, BlockExecutor, ChainParams, MemoryState, TxError};
+use parity_scale_codec::Decode;
+use proptest::prelude::*;
+
+struct Chain {
+    params: ChainParams,
+    state: MemoryState,
+    root: Hash,
+}
+
+impl Chain {
+    fn dev() -> Self {
+        let config = genesis::dev_config();
+        let built = genesis::build(&config).unwrap();
+        let mut state = MemoryState::default();
+        state.apply(&built.write_set);
+        Chain { params: ChainParams::from_genesis(&config), state, root: built.header.state_root }
+    }
+
+    fn transfer(&self, from: &Keypair, nonce: u64, to: AccountId, amount: Balance, fee: Balance) -> VerifiedTransaction {
+        let tx = Transaction { chain_id: self.params.chain_id, signer: from.account_id(), nonce, fee, call: Call::Transfer { to, amount } };
+        verify_transactions(vec![sign_transaction(from, tx)]).remove(0).unwrap()
+    }
+
+    /// Applies a block of transactions; returns each one's result.
+    fn block(&mut self, txs: &[VerifiedTransaction]) -> Vec<Result<(), TxError>> {
+        let mut executor = BlockExecutor::new(&self.state, &self.params);
+        let results = txs.iter().map(|tx| executor.apply(tx)).collect();
+        let outcome = executor.finish();
+        self.root = outcome.state_root(&self.root);
+        self.state.apply(&outcome.write_set);
+        results
+    }
+
+    fn total(&self) -> Balance {
+        self.state
+            .0
+            .iter()
+            .filter(|(k, _)| account_of_key(k).is_some())
+            .map(|(_, v)| AccountInfo::decode(&mut &v[..]).unwrap().free)
+            .sum()
+    }
+
+    fn balance(&self, who: &Keypair) -> AccountInfo {
+        account(&self.state, &who.account_id()).unwrap()
+    }
+}
+
+const FEE: Balance = UNIT / 100;
+
+#[test]
+fn transfer_moves_amount_and_pays_fee_to_treasury() {
+    let mut chain = Chain::dev();
+    let (alice, bob) = (Keypair::dev("alice"), Keypair::dev("bob"));
+    let before = (chain.balance(&alice).free, chain.balance(&bob).free);
+    let treasury_before = account(&chain.state, &chain.params.treasury).unwrap().free;
+    let tx = chain.transfer(&alice, 0, bob.account_id(), 5 * UNIT, FEE);
+    assert_eq!(chain.block(&[tx]), vec![Ok(())]);
+    assert_eq!(chain.balance(&alice).free, before.0 - 5 * UNIT - FEE);
+    assert_eq!(chain.balance(&alice).nonce, 1);
+    assert_eq!(chain.balance(&bob).free, before.1 + 5 * UNIT);
+    assert_eq!(account(&chain.state, &chain.params.treasury).unwrap().free, treasury_before + FEE);
+    assert_eq!(chain.total(), TOTAL_SUPPLY);
+}
+
+#[test]
+fn bad_transactions_change_nothing() {
+    let mut chain = Chain::dev();
+    let (alice, bob) = (Keypair::dev("alice"), Keypair::dev("bob"));
+    let root_before = chain.root;
+    let state_before = chain.state.clone();
+    let wrong_chain = Transaction { chain_id: Hash([1; 32]), signer: alice.account_id(), nonce: 0, fee: FEE, call: Call::Transfer { to: bob.account_id(), amount: 1 } };
+    let wrong_chain_tx = verify_transactions(vec![sign_transaction(&alice, wrong_chain)]).remove(0).unwrap();
+    let results = chain.block(&[
+        wrong_chain_tx,
+        chain.transfer(&alice, 1, bob.account_id(), 1, FEE),
+        chain.transfer(&alice, 0, bob.account_id(), 1, 1),
+        chain.transfer(&alice, 0, bob.account_id(), 2_000_000 * UNIT, FEE),
+        chain.transfer(&alice, 0, bob.account_id(), u128::MAX, FEE),
+    ]);
+    assert!(matches!(results[0], Err(TxError::WrongChain { .. })));
+    assert!(matches!(results[1], Err(TxError::FutureNonce { expected: 0, found: 1 })));
+    assert!(matches!(results[2], Err(TxError::FeeTooLow { .. })));
+    assert!(matches!(results[3], Err(TxError::InsufficientBalance { .. })));
+    assert!(matches!(results[4], Err(TxError::InsufficientBalance { .. })));
+    assert_eq!(chain.state, state_before);
+    // An empty write set still advances the root chain, deterministically.
+    assert_ne!(chain.root, root_before);
+
+    let ok = chain.transfer(&alice, 0, bob.account_id(), 1, FEE);
+    assert_eq!(chain.block(&[ok.clone()]), vec![Ok(())]);
+    assert!(matches!(chain.block(&[ok])[0], Err(TxError::StaleNonce { expected: 1, found: 0 })));
+}
+
+#[test]
+fn replay_gives_the_same_roots() {
+    let run = || {
+        let mut chain = Chain::dev();
+        let alice = Keypair::dev("alice");
+        let mut roots = vec![];
+        for n in 0..5 {
+            let tx = chain.transfer(&alice, n, Keypair::dev("charlie").account_id(), n as u128 * UNIT, FEE);
+            chain.block(&[tx]);
+            roots.push(chain.root);
+        }
+        roots
+    };
+    assert_eq!(run(), run());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever sequence of transfers is attempted, valid or not, the sum of all balances stays
+    /// exactly the total supply and no account's nonce skips.
+    #[test]
+    fn supply_is_invariant(ops in proptest::collection::vec((0usize..4, 0usize..4, any::<u64>(), 0u64..3, any::<bool>()), 1..60), block_size in 1usize..8) {
+        let names = ["alice", "bob", "charlie", "dave"];
+        let keys: Vec<Keypair> = names.iter().map(|n| Keypair::dev(n)).collect();
+        let mut chain = Chain::dev();
+        let mut nonces = [0u64; 4];
+        let mut pending = Vec::new();
+        for (from, to, raw_amount, nonce_skew, low_fee) in ops {
+            let amount = (raw_amount as u128) * 1_000_000;
+            let fee = if low_fee { 1 } else { FEE };
+            let nonce = nonces[from] + nonce_skew.saturating_sub(1);
+            pending.push((from, chain.transfer(&keys[from], nonce, keys[to].account_id(), amount, fee)));
+            if pending.len() >= block_size {
+                let (senders, txs): (Vec<usize>, Vec<VerifiedTransaction>) = pending.drain(..).unzip();
+                for (sender, result) in senders.into_iter().zip(chain.block(&txs)) {
+                    if result.is_ok() { nonces[sender] += 1; }
+                }
+                prop_assert_eq!(chain.total(), TOTAL_SUPPLY);
+                for (i, key) in keys.iter().enumerate() {
+                    prop_assert_eq!(chain.balance(key).nonce, nonces[i]);
+                }
+            }
+        }
+    }
+}

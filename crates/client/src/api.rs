@@ -1,0 +1,80 @@
+//! The node's JSON-RPC 2.0 API, served over HTTP and WebSocket on one port.
+//!
+//! Transactions travel as `0x`-prefixed hex of their SCALE encoding; amounts as decimal strings of
+//! units. Every refusal carries a code from [`error_codes`] and `data.kind`, a stable name.
+
+use crate::views::{AccountView, BlockView, ChainInfo, EventView, HeaderView, SubmitOutcome, TxStatus};
+use jsonrpsee::core::SubscriptionResult;
+use jsonrpsee::proc_macros::rpc;
+use jsonrpsee::types::ErrorObjectOwned;
+use phalanx_primitives::{AccountId, Hash};
+
+/// Most transactions one `tx_submitBatch` call may carry.
+pub const MAX_SUBMIT_BATCH: usize = 10_000;
+
+#[rpc(server, client)]
+pub trait NodeApi {
+    /// Chain identity, token, fee schedule and validators.
+    #[method(name = "chain_info")]
+    async fn chain_info(&self) -> Result<ChainInfo, ErrorObjectOwned>;
+
+    /// Header of the newest final block.
+    #[method(name = "chain_getHead")]
+    async fn head(&self) -> Result<HeaderView, ErrorObjectOwned>;
+
+    /// Block at a height, or null past the head.
+    #[method(name = "chain_getBlock")]
+    async fn block(&self, height: u64) -> Result<Option<BlockView>, ErrorObjectOwned>;
+
+    #[method(name = "chain_getBlockByHash")]
+    async fn block_by_hash(&self, hash: Hash) -> Result<Option<BlockView>, ErrorObjectOwned>;
+
+    /// Events of the block at a height, or null past the head.
+    #[method(name = "chain_getEvents")]
+    async fn events(&self, height: u64) -> Result<Option<Vec<EventView>>, ErrorObjectOwned>;
+
+    /// Balance and nonce of an account as of the head (zero for an unknown account).
+    #[method(name = "state_getAccount")]
+    async fn account(&self, account: AccountId) -> Result<AccountView, ErrorObjectOwned>;
+
+    /// The nonce the account's next transaction must carry: its applied count plus its
+    /// transactions waiting in the pool.
+    #[method(name = "tx_nextNonce")]
+    async fn next_nonce(&self, account: AccountId) -> Result<u64, ErrorObjectOwned>;
+
+    /// Submits one signed transaction; returns its hash once it is in the pool.
+    #[method(name = "tx_submit")]
+    async fn submit(&self, transaction: String) -> Result<Hash, ErrorObjectOwned>;
+
+    /// Submits many; each gets its own outcome, in order. Valid ones are pooled even if others fail.
+    #[method(name = "tx_submitBatch")]
+    async fn submit_batch(&self, transactions: Vec<String>) -> Result<Vec<SubmitOutcome>, ErrorObjectOwned>;
+
+    /// Where a transaction is: pending, included (final), or unknown to this node.
+    #[method(name = "tx_status")]
+    async fn tx_status(&self, hash: Hash) -> Result<TxStatus, ErrorObjectOwned>;
+
+    /// A header for every new final block.
+    #[subscription(name = "chain_subscribeFinalizedHeads" => "chain_finalizedHead", unsubscribe = "chain_unsubscribeFinalizedHeads", item = HeaderView)]
+    async fn subscribe_finalized_heads(&self) -> SubscriptionResult;
+}
+
+/// JSON-RPC error codes of the node (outside the JSON-RPC reserved range).
+pub mod error_codes {
+    /// The bytes are not hex, or not a SCALE transaction.
+    pub const MALFORMED: i32 = 1000;
+    pub const BAD_SIGNATURE: i32 = 1001;
+    pub const WRONG_CHAIN: i32 = 1002;
+    pub const STALE_NONCE: i32 = 1003;
+    pub const FUTURE_NONCE: i32 = 1004;
+    pub const INSUFFICIENT_BALANCE: i32 = 1005;
+    pub const FEE_TOO_LOW: i32 = 1006;
+    pub const TOO_LARGE: i32 = 1007;
+    /// Already in the pool, or already in a final block.
+    pub const DUPLICATE: i32 = 1008;
+    /// The pool is full; retry later.
+    pub const POOL_FULL: i32 = 1009;
+    /// The node failed internally (storage); nothing was accepted.
+    pub const INTERNAL: i32 = 1010;
+    pub const BATCH_TOO_LARGE: i32 = 1011;
+}

@@ -1,0 +1,183 @@
+//! A typed client of one node.
+
+use crate::api::NodeApiClient;
+use crate::views::{AccountView, ChainInfo, HeaderView, SubmitOutcome, TxStatus};
+use jsonrpsee::core::ClientError as RpcError;
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use phalanx_crypto::{sign_transaction, verify_certificate, Keypair};
+use phalanx_primitives::{AccountId, Balance, Block, Call, Hash, SignedTransaction, Transaction};
+use parity_scale_codec::Encode;
+use std::time::{Duration, Instant};
+
+/// Largest response the client accepts (a full block with its JSON view).
+const MAX_RESPONSE_SIZE: u32 = 256 * 1024 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long [`NodeClient::transfer`] waits for finality before giving up.
+pub const DEFAULT_INCLUSION_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    #[error("cannot reach the node: {0}")]
+    Transport(String),
+    /// The node refused the request; `kind` is the stable name of the reason.
+    #[error("node refused: {message}")]
+    Rejected { code: i32, kind: String, message: String },
+    #[error("timed out after {0:?} waiting for transaction {1} to become final")]
+    Timeout(Duration, Hash),
+    #[error("node served an invalid block: {0}")]
+    InvalidBlock(String),
+}
+
+impl From<RpcError> for ClientError {
+    fn from(error: RpcError) -> Self {
+        match error {
+            RpcError::Call(object) => {
+                let kind = object
+                    .data()
+                    .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
+                    .and_then(|data| data.get("kind").and_then(|k| k.as_str()).map(str::to_string))
+                    .unwrap_or_default();
+                ClientError::Rejected { code: object.code(), kind, message: object.message().to_string() }
+            }
+            other => ClientError::Transport(other.to_string()),
+        }
+    }
+}
+
+/// Where a transaction ended up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Included {
+    pub hash: Hash,
+    pub height: u64,
+    pub index: u32,
+    pub block_hash: Hash,
+}
+
+/// A connection to one node, with the chain's identity fetched once at connect.
+pub struct NodeClient {
+    rpc: HttpClient,
+    info: ChainInfo,
+}
+
+impl NodeClient {
+    pub async fn connect(url: &str) -> Result<Self, ClientError> {
+        let rpc = HttpClientBuilder::default()
+            .max_response_size(MAX_RESPONSE_SIZE)
+            .max_request_size(MAX_RESPONSE_SIZE)
+            .request_timeout(REQUEST_TIMEOUT)
+            .build(url)
+            .map_err(|e| ClientError::Transport(format!("{url}: {e}")))?;
+        let info = rpc.chain_info().await.map_err(|e| match ClientError::from(e) {
+            ClientError::Transport(msg) => ClientError::Transport(format!("{url}: {msg}")),
+            other => other,
+        })?;
+        Ok(NodeClient { rpc, info })
+    }
+
+    pub fn info(&self) -> &ChainInfo {
+        &self.info
+    }
+
+    /// The raw generated API client, for calls this wrapper does not cover.
+    pub fn rpc(&self) -> &HttpClient {
+        &self.rpc
+    }
+
+    pub async fn head(&self) -> Result<HeaderView, ClientError> {
+        Ok(self.rpc.head().await?)
+    }
+
+    pub async fn account(&self, account: AccountId) -> Result<AccountView, ClientError> {
+        Ok(self.rpc.account(account).await?)
+    }
+
+    pub async fn next_nonce(&self, account: AccountId) -> Result<u64, ClientError> {
+        Ok(self.rpc.next_nonce(account).await?)
+    }
+
+    /// Signs `call` for this chain with the smallest fee it accepts.
+    pub fn sign(&self, signer: &Keypair, nonce: u64, call: Call) -> SignedTransaction {
+        let mut tx = Transaction { chain_id: self.info.chain_id, signer: signer.account_id(), nonce, fee: 0, call };
+        // The fee is a fixed-width integer, so the length does not depend on its value.
+        let len = sign_transaction(signer, tx.clone()).encoded_size();
+        tx.fee = self
+            .info
+            .per_byte_fee_units
+            .saturating_mul(len as Balance)
+            .saturating_add(self.info.base_fee_units);
+        sign_transaction(signer, tx)
+    }
+
+    pub async fn submit(&self, tx: &SignedTransaction) -> Result<Hash, ClientError> {
+        Ok(self.rpc.submit(to_hex(tx)).await?)
+    }
+
+    pub async fn submit_batch(&self, txs: &[SignedTransaction]) -> Result<Vec<SubmitOutcome>, ClientError> {
+        Ok(self.rpc.submit_batch(txs.iter().map(to_hex).collect()).await?)
+    }
+
+    pub async fn tx_status(&self, hash: Hash) -> Result<TxStatus, ClientError> {
+        Ok(self.rpc.tx_status(hash).await?)
+    }
+
+    /// Polls until the transaction is in a final block.
+    pub async fn wait_for_inclusion(&self, hash: Hash, timeout: Duration) -> Result<Included, ClientError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let TxStatus::Included { height, index, block_hash } = self.tx_status(hash).await? {
+                return Ok(Included { hash, height, index, block_hash });
+            }
+            if Instant::now() >= deadline {
+                return Err(ClientError::Timeout(timeout, hash));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends `amount` units from `from` to `to` and waits until the transfer is final.
+    pub async fn transfer(&self, from: &Keypair, to: AccountId, amount: Balance) -> Result<Included, ClientError> {
+        let nonce = self.next_nonce(from.account_id()).await?;
+        let tx = self.sign(from, nonce, Call::Transfer { to, amount });
+        let hash = self.submit(&tx).await?;
+        self.wait_for_inclusion(hash, DEFAULT_INCLUSION_TIMEOUT).await
+    }
+
+    /// Fetches a block and checks it before returning it: the header hash, the transactions root
+    /// and the finality certificate against the chain's validators.
+    pub async fn verified_block(&self, height: u64) -> Result<Option<Block>, ClientError> {
+        let Some(view) = self.rpc.block(height).await? else {
+            return Ok(None);
+        };
+        let bytes = view
+            .raw
+            .strip_prefix("0x")
+            .and_then(|h| hex::decode(h).ok())
+            .ok_or_else(|| ClientError::InvalidBlock("raw block is not hex".into()))?;
+        let block = Block::decode_untrusted(&bytes).map_err(|e| ClientError::InvalidBlock(e.to_string()))?;
+        verify_block(&block, &self.info.validators, height)?;
+        if block.hash() != view.header.hash {
+            return Err(ClientError::InvalidBlock("JSON view does not match the raw block".into()));
+        }
+        Ok(Some(block))
+    }
+}
+
+/// Checks what a client can check of a block on its own: height, body and finality.
+pub fn verify_block(block: &Block, validators: &[AccountId], height: u64) -> Result<(), ClientError> {
+    if block.header.height != height {
+        return Err(ClientError::InvalidBlock(format!("asked for height {height}, got {}", block.header.height)));
+    }
+    if Block::transactions_root(&block.transactions) != block.header.transactions_root {
+        return Err(ClientError::InvalidBlock("transactions do not match the header's root".into()));
+    }
+    if height > 0 {
+        verify_certificate(&block.header, &block.certificate, validators)
+            .map_err(|e| ClientError::InvalidBlock(format!("finality certificate: {e}")))?;
+    }
+    Ok(())
+}
+
+fn to_hex(tx: &SignedTransaction) -> String {
+    format!("0x{}", hex::encode(tx.encode()))
+}

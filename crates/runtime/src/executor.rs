@@ -31,16 +31,16 @@ pub fn events_root(events: &[EventRecord]) -> Hash {
 ///
 /// A transaction that fails changes nothing and emits nothing; the caller decides whether that is
 /// fatal (replaying a final block) or means "leave it out" (building a block, admitting to the pool).
-pub struct BlockExecutor<'p, R> {
+pub struct BlockExecutor<R> {
     overlay: StateOverlay<R>,
-    params: &'p ChainParams,
+    params: ChainParams,
     events: Vec<EventRecord>,
     applied: u32,
 }
 
-impl<'p, R: StateReader> BlockExecutor<'p, R> {
-    pub fn new(parent_state: R, params: &'p ChainParams) -> Self {
-        BlockExecutor { overlay: StateOverlay::new(parent_state), params, events: Vec::new(), applied: 0 }
+impl<R: StateReader> BlockExecutor<R> {
+    pub fn new(parent_state: R, params: &ChainParams) -> Self {
+        BlockExecutor { overlay: StateOverlay::new(parent_state), params: params.clone(), events: Vec::new(), applied: 0 }
     }
 
     /// Number of transactions applied so far.

@@ -1,0 +1,142 @@
+//! The command-line grammar.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(name = "phalanx", version, about = "Phalanx: a confidential smart-contract network")]
+pub struct Cli {
+    /// Node JSON-RPC endpoint.
+    #[arg(long, global = true, env = "PHALANX_RPC", default_value = "http://127.0.0.1:9944")]
+    pub rpc: String,
+    /// Print one JSON object instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Directory of key files [default: ~/.phalanx].
+    #[arg(long, global = true, env = "PHALANX_KEYSTORE")]
+    pub keystore: Option<PathBuf>,
+    /// File whose first line is the key files' passphrase (else $PHALANX_PASSWORD, else a prompt).
+    #[arg(long, global = true)]
+    pub password_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a validator node.
+    Node(NodeArgs),
+    /// Run a whole local network in one process and print its endpoints.
+    Devnet(DevnetArgs),
+    /// Replay a stopped node's data directory from genesis and check every block and the state.
+    VerifyChain {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Manage keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Show an account's balance and nonce.
+    Balance {
+        /// An address (phx1…), a dev name or a key name.
+        account: String,
+    },
+    /// Send PHA and wait until the transfer is final.
+    Transfer {
+        /// Key name (or dev name) that signs and pays.
+        #[arg(long)]
+        from: String,
+        /// Address, dev name or key name.
+        #[arg(long)]
+        to: String,
+        /// Amount in PHA, e.g. 12.5
+        #[arg(long)]
+        amount: String,
+    },
+    /// Show a verified block (default: the head).
+    Block { height: Option<u64> },
+    /// Show the head (newest final block header).
+    Head,
+    /// Show the events of a block (default: the head).
+    Events { height: Option<u64> },
+}
+
+#[derive(Args, Debug)]
+pub struct NodeArgs {
+    /// Use the built-in dev genesis and the dev validator key.
+    #[arg(long, conflicts_with_all = ["genesis", "validator_key"])]
+    pub dev: bool,
+    /// Genesis file (JSON), for a non-dev chain.
+    #[arg(long, requires = "validator_key")]
+    pub genesis: Option<PathBuf>,
+    /// File holding the validator's 32-byte ed25519 seed as hex, for a non-dev chain.
+    #[arg(long)]
+    pub validator_key: Option<PathBuf>,
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:9944")]
+    pub rpc_addr: SocketAddr,
+    /// Time between blocks, e.g. 1s or 250ms.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub block_time: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct DevnetArgs {
+    /// Where the network keeps its data [default: a fresh temporary directory].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long, default_value = "127.0.0.1:9944")]
+    pub rpc_addr: SocketAddr,
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub block_time: Duration,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Create a key, stored encrypted under a passphrase.
+    New { name: String },
+    /// List the dev keys and the stored keys.
+    List,
+    /// Show a key's account.
+    Show { name: String },
+}
+
+/// Parses `250ms`, `1s`, `1.5s` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("`{text}` is not a duration (e.g. 1s, 250ms)");
+    let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
+        (ms, 0.001)
+    } else if let Some(s) = text.strip_suffix('s') {
+        (s, 1.0)
+    } else {
+        (text, 1.0)
+    };
+    let value: f64 = number.parse().map_err(|_| invalid())?;
+    if !value.is_finite() || value <= 0.0 || value * scale > 3600.0 {
+        return Err(invalid());
+    }
+    Ok(Duration::from_secs_f64(value * scale))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn grammar_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,37 @@
+//! One module per group of commands.
+
+mod chain;
+mod key;
+mod node;
+
+use crate::args::{Cli, Command};
+use crate::keystore::{Keystore, PassphraseSource};
+use anyhow::Result;
+
+/// What every command may need from the global options.
+pub struct Context {
+    pub json: bool,
+    pub rpc: String,
+    pub keystore: Keystore,
+    pub passphrase: PassphraseSource,
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let ctx = Context {
+        json: cli.json,
+        rpc: cli.rpc,
+        keystore: Keystore::open(cli.keystore)?,
+        passphrase: PassphraseSource { file: cli.password_file },
+    };
+    match cli.command {
+        Command::Node(args) => node::run_node(&ctx, args).await,
+        Command::Devnet(args) => node::run_devnet(&ctx, args).await,
+        Command::VerifyChain { data_dir } => node::verify_chain(&ctx, &data_dir),
+        Command::Key(command) => key::run(&ctx, command),
+        Command::Balance { account } => chain::balance(&ctx, &account).await,
+        Command::Transfer { from, to, amount } => chain::transfer(&ctx, &from, &to, &amount).await,
+        Command::Block { height } => chain::block(&ctx, height).await,
+        Command::Head => chain::head(&ctx).await,
+        Command::Events { height } => chain::events(&ctx, height).await,
+    }
+}

@@ -1,0 +1,103 @@
+//! The transaction pool: verified transactions waiting for a block, in arrival order.
+//!
+//! Admission runs the same runtime rules as block production, against a *pool view*: the
+//! committed state with every pending transaction already applied. So a transaction is admitted
+//! only if it would apply right after those before it — its nonce is the next one, its sender can
+//! pay — and the producer, taking a prefix of the pool in order, finds every one still valid.
+//! After each block the view is rebuilt over the new state from the transactions still waiting.
+
+use crate::storage::StateSnapshot;
+use phalanx_crypto::VerifiedTransaction;
+use phalanx_primitives::{AccountId, Hash};
+use phalanx_runtime::{BlockExecutor, ChainParams, TxError};
+use std::collections::{HashSet, VecDeque};
+
+/// Why the pool refused a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PoolError {
+    #[error("transaction {0} is already in the pool")]
+    AlreadyPending(Hash),
+    #[error("the pool is full ({0} transactions); retry later")]
+    Full(usize),
+    #[error(transparent)]
+    Ledger(#[from] TxError),
+}
+
+pub struct Pool {
+    params: ChainParams,
+    view: BlockExecutor<StateSnapshot>,
+    pending: VecDeque<VerifiedTransaction>,
+    hashes: HashSet<Hash>,
+    capacity: usize,
+}
+
+impl Pool {
+    pub fn new(params: ChainParams, committed: StateSnapshot, capacity: usize) -> Self {
+        let view = BlockExecutor::new(committed, &params);
+        Pool { params, view, pending: VecDeque::new(), hashes: HashSet::new(), capacity }
+    }
+
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.hashes.contains(hash)
+    }
+
+    /// The nonce the account's next transaction needs, counting pending ones.
+    pub fn next_nonce(&self, account: &AccountId) -> Result<u64, TxError> {
+        Ok(self.view.account(account)?.nonce)
+    }
+
+    pub fn admit(&mut self, tx: VerifiedTransaction) -> Result<Hash, PoolError> {
+        let hash = tx.hash();
+        if self.hashes.contains(&hash) {
+            return Err(PoolError::AlreadyPending(hash));
+        }
+        if self.pending.len() >= self.capacity {
+            return Err(PoolError::Full(self.capacity));
+        }
+        self.view.apply(&tx)?;
+        self.hashes.insert(hash);
+        self.pending.push_back(tx);
+        Ok(hash)
+    }
+
+    /// The oldest pending transactions, up to `max_count` and `max_bytes` in total.
+    pub fn oldest(&self, max_count: usize, max_bytes: usize) -> Vec<VerifiedTransaction> {
+        let mut bytes = 0;
+        self.pending
+            .iter()
+            .take(max_count)
+            .take_while(|tx| {
+                bytes += tx.encoded_len();
+                bytes <= max_bytes
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Called after a block is committed: forgets the `settled` transactions (included or
+    /// dropped) and re-admits the rest over the new state. Returns those that no longer apply.
+    pub fn rebase(&mut self, committed: StateSnapshot, settled: &HashSet<Hash>) -> Vec<(Hash, TxError)> {
+        self.view = BlockExecutor::new(committed, &self.params);
+        let waiting = std::mem::take(&mut self.pending);
+        self.hashes.clear();
+        let mut evicted = Vec::new();
+        for tx in waiting {
+            let hash = tx.hash();
+            if settled.contains(&hash) {
+                continue;
+            }
+            match self.view.apply(&tx) {
+                Ok(()) => {
+                    self.hashes.insert(hash);
+                    self.pending.push_back(tx);
+                }
+                Err(error) => evicted.push((hash, error)),
+            }
+        }
+        evicted
+    }
+}

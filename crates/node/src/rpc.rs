@@ -1,0 +1,157 @@
+//! The JSON-RPC server: `phalanx_client::api::NodeApi` over the node's shared state.
+
+use crate::admission::{admit_batch, rejection};
+use crate::running::Shared;
+use jsonrpsee::core::{async_trait, SubscriptionResult};
+use jsonrpsee::server::{PendingSubscriptionSink, Server, ServerHandle, SubscriptionMessage};
+use jsonrpsee::types::ErrorObjectOwned;
+use phalanx_client::api::{NodeApiServer, MAX_SUBMIT_BATCH};
+use phalanx_client::error_codes as codes;
+use phalanx_client::views::{
+    AccountView, BlockView, ChainInfo, EventView, HeaderView, SubmitOutcome, TxRejection, TxStatus,
+};
+use phalanx_primitives::{AccountId, Hash};
+use phalanx_runtime::balances;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+
+/// Largest request body: a full batch of maximum-size transactions would not fit, a batch of
+/// ordinary ones does.
+const MAX_REQUEST_BODY: u32 = 64 * 1024 * 1024;
+const MAX_RESPONSE_BODY: u32 = 256 * 1024 * 1024;
+const MAX_CONNECTIONS: u32 = 1_000;
+
+pub(crate) async fn serve(addr: SocketAddr, handler: RpcHandler) -> Result<(SocketAddr, ServerHandle), String> {
+    let server = Server::builder()
+        .max_request_body_size(MAX_REQUEST_BODY)
+        .max_response_body_size(MAX_RESPONSE_BODY)
+        .max_connections(MAX_CONNECTIONS)
+        .build(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let local = server.local_addr().map_err(|e| e.to_string())?;
+    Ok((local, server.start(handler.into_rpc())))
+}
+
+pub(crate) struct RpcHandler {
+    shared: Arc<Shared>,
+}
+
+impl RpcHandler {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        RpcHandler { shared }
+    }
+}
+
+fn error_object(r: TxRejection) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(r.code, r.message, Some(serde_json::json!({ "kind": r.kind })))
+}
+
+fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    error_object(rejection(codes::INTERNAL, "Internal", e.to_string()))
+}
+
+impl RpcHandler {
+    async fn admit(&self, texts: Vec<String>) -> Result<Vec<Result<Hash, TxRejection>>, ErrorObjectOwned> {
+        let shared = self.shared.clone();
+        // Signature checks are CPU work: keep them off the async workers.
+        tokio::task::spawn_blocking(move || admit_batch(&shared, &texts)).await.map_err(internal)
+    }
+}
+
+#[async_trait]
+impl NodeApiServer for RpcHandler {
+    async fn chain_info(&self) -> Result<ChainInfo, ErrorObjectOwned> {
+        Ok(self.shared.info.clone())
+    }
+
+    async fn head(&self) -> Result<HeaderView, ErrorObjectOwned> {
+        let head = self.shared.head.read().unwrap_or_else(|p| p.into_inner());
+        Ok(HeaderView::from(&*head))
+    }
+
+    async fn block(&self, height: u64) -> Result<Option<BlockView>, ErrorObjectOwned> {
+        Ok(self.shared.store.block(height).map_err(internal)?.as_ref().map(BlockView::from))
+    }
+
+    async fn block_by_hash(&self, hash: Hash) -> Result<Option<BlockView>, ErrorObjectOwned> {
+        match self.shared.store.height_of(&hash).map_err(internal)? {
+            Some(height) => self.block(height).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn events(&self, height: u64) -> Result<Option<Vec<EventView>>, ErrorObjectOwned> {
+        let events = self.shared.store.events(height).map_err(internal)?;
+        Ok(events.map(|records| records.iter().map(EventView::from).collect()))
+    }
+
+    async fn account(&self, account: AccountId) -> Result<AccountView, ErrorObjectOwned> {
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        let info = balances::account(&snapshot, &account).map_err(internal)?;
+        Ok(AccountView::new(account, info.free, info.nonce))
+    }
+
+    async fn next_nonce(&self, account: AccountId) -> Result<u64, ErrorObjectOwned> {
+        let pool = self.shared.pool.lock().unwrap_or_else(|p| p.into_inner());
+        pool.next_nonce(&account).map_err(internal)
+    }
+
+    async fn submit(&self, transaction: String) -> Result<Hash, ErrorObjectOwned> {
+        let mut results = self.admit(vec![transaction]).await?;
+        results.remove(0).map_err(error_object)
+    }
+
+    async fn submit_batch(&self, transactions: Vec<String>) -> Result<Vec<SubmitOutcome>, ErrorObjectOwned> {
+        if transactions.len() > MAX_SUBMIT_BATCH {
+            return Err(error_object(rejection(
+                codes::BATCH_TOO_LARGE,
+                "BatchTooLarge",
+                format!("{} transactions in one batch; the limit is {MAX_SUBMIT_BATCH}", transactions.len()),
+            )));
+        }
+        let results = self.admit(transactions).await?;
+        Ok(results
+            .into_iter()
+            .map(|result| match result {
+                Ok(hash) => SubmitOutcome { hash: Some(hash), error: None },
+                Err(rejection) => SubmitOutcome { hash: None, error: Some(rejection) },
+            })
+            .collect())
+    }
+
+    async fn tx_status(&self, hash: Hash) -> Result<TxStatus, ErrorObjectOwned> {
+        // Under the pool lock a transaction is either pending or committed, never in between.
+        let pool = self.shared.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.contains(&hash) {
+            return Ok(TxStatus::Pending);
+        }
+        Ok(match self.shared.store.tx_location(&hash).map_err(internal)? {
+            Some(l) => TxStatus::Included { height: l.height, index: l.index, block_hash: l.block_hash },
+            None => TxStatus::Unknown,
+        })
+    }
+
+    async fn subscribe_finalized_heads(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
+        let mut heads = self.shared.heads.subscribe();
+        let sink = pending.accept().await?;
+        loop {
+            tokio::select! {
+                _ = sink.closed() => break,
+                head = heads.recv() => match head {
+                    Ok(head) => {
+                        let message = SubscriptionMessage::from_json(&head)?;
+                        if sink.send(message).await.is_err() {
+                            break;
+                        }
+                    }
+                    // A slow subscriber skips heads; it can fetch any block by height.
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => break,
+                },
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,135 @@
+//! A started node: the shared state, the producer thread and the RPC server, and how they stop.
+
+use crate::config::NodeConfig;
+use crate::pool::Pool;
+use crate::producer;
+use crate::rpc::{self, RpcHandler};
+use crate::storage::{StorageError, Store};
+use phalanx_client::views::{ChainInfo, HeaderView, TokenInfo};
+use phalanx_primitives::amount::{DECIMALS, TOTAL_SUPPLY};
+use phalanx_primitives::{BlockHeader, GenesisConfig, MAX_TRANSACTION_SIZE};
+use phalanx_runtime::{genesis, ChainParams};
+use std::net::SocketAddr;
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use tokio::sync::{broadcast, oneshot};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot serve RPC on {addr}: {reason}")]
+    Rpc { addr: SocketAddr, reason: String },
+    #[error("block production stopped: {0}")]
+    Producer(String),
+}
+
+/// What the producer, the RPC handlers and the admission path share.
+pub(crate) struct Shared {
+    pub store: Store,
+    /// Guards the pool *and* the pairing of committed state with it: the producer holds it from
+    /// choosing a block's transactions until the pool is rebased on the committed block.
+    pub pool: Mutex<Pool>,
+    /// Header of the newest committed block; updated under the pool lock.
+    pub head: RwLock<BlockHeader>,
+    pub heads: broadcast::Sender<HeaderView>,
+    pub params: ChainParams,
+    pub info: ChainInfo,
+}
+
+pub struct RunningNode {
+    rpc_addr: SocketAddr,
+    server: jsonrpsee::server::ServerHandle,
+    stop_producer: mpsc::Sender<()>,
+    producer_done: oneshot::Receiver<Result<(), NodeError>>,
+    producer_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn chain_info(config: &GenesisConfig, genesis_block_hash: phalanx_primitives::Hash) -> ChainInfo {
+    ChainInfo {
+        chain_name: config.chain_name.clone(),
+        chain_id: config.hash(),
+        genesis_block_hash,
+        validators: config.validators.clone(),
+        token: TokenInfo { symbol: "PHA".into(), decimals: DECIMALS, total_supply_units: TOTAL_SUPPLY },
+        base_fee_units: config.fees.base_fee,
+        per_byte_fee_units: config.fees.per_byte_fee,
+        max_transaction_size: MAX_TRANSACTION_SIZE,
+        treasury: GenesisConfig::treasury_account(),
+    }
+}
+
+impl RunningNode {
+    /// Opens the data directory, starts producing blocks and serving RPC.
+    pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
+        if config.genesis.validators != [config.validator.account_id()] {
+            return Err(NodeError::Config(format!(
+                "this node's validator key is {}, but the genesis validators are {:?}; a single-validator node must be the only validator",
+                config.validator.account_id(),
+                config.genesis.validators
+            )));
+        }
+        let genesis_block = genesis::build(&config.genesis).map_err(|e| NodeError::Config(e.to_string()))?;
+        let store = Store::open(&config.data_dir, &config.genesis)?;
+        let head = store.head()?.header;
+        let params = ChainParams::from_genesis(&config.genesis);
+        let pool = Pool::new(params.clone(), store.state_snapshot()?, config.pool_capacity);
+        let (heads, _) = broadcast::channel(1024);
+        let shared = Arc::new(Shared {
+            store,
+            pool: Mutex::new(pool),
+            head: RwLock::new(head),
+            heads,
+            params,
+            info: chain_info(&config.genesis, genesis_block.header.hash()),
+        });
+
+        let (rpc_addr, server) = rpc::serve(config.rpc_addr, RpcHandler::new(shared.clone()))
+            .await
+            .map_err(|reason| NodeError::Rpc { addr: config.rpc_addr, reason })?;
+
+        let (stop_producer, stop_rx) = mpsc::channel();
+        let (done_tx, producer_done) = oneshot::channel();
+        let validator = config.validator.clone();
+        let block_time = config.block_time;
+        let producer_thread = std::thread::Builder::new()
+            .name("block-producer".into())
+            .spawn(move || {
+                let result = producer::run(&shared, &validator, block_time, stop_rx);
+                let _ = done_tx.send(result);
+            })
+            .map_err(|e| NodeError::Producer(e.to_string()))?;
+        tracing::info!(%rpc_addr, "node started");
+        Ok(RunningNode { rpc_addr, server, stop_producer, producer_done, producer_thread: Some(producer_thread) })
+    }
+
+    /// The address the RPC server listens on (useful when started on port 0).
+    pub fn rpc_addr(&self) -> SocketAddr {
+        self.rpc_addr
+    }
+
+    /// Resolves when block production ends on its own, which only happens on a fatal error.
+    pub async fn failed(&mut self) -> NodeError {
+        match (&mut self.producer_done).await {
+            Ok(Err(e)) => e,
+            Ok(Ok(())) => NodeError::Producer("stopped unexpectedly".into()),
+            Err(_) => NodeError::Producer("producer thread panicked".into()),
+        }
+    }
+
+    /// Stops producing (after the block in progress is committed) and stops serving.
+    pub async fn stop(mut self) -> Result<(), NodeError> {
+        let _ = self.stop_producer.send(());
+        let _ = self.server.stop();
+        self.server.clone().stopped().await;
+        if let Some(thread) = self.producer_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        match self.producer_done.try_recv() {
+            Ok(result) => result,
+            Err(_) => Ok(()),
+        }
+    }
+}

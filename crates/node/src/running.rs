@@ -40,6 +40,7 @@ pub(crate) struct Shared {
 }
 
 pub struct RunningNode {
+    shared: Arc<Shared>,
     rpc_addr: SocketAddr,
     server: jsonrpsee::server::ServerHandle,
     stop_producer: mpsc::Sender<()>,
@@ -86,6 +87,7 @@ impl RunningNode {
             info: chain_info(&config.genesis, genesis_block.header.hash()),
         });
 
+        let producer_shared = shared.clone();
         let (rpc_addr, server) = rpc::serve(config.rpc_addr, RpcHandler::new(shared.clone()))
             .await
             .map_err(|reason| NodeError::Rpc { addr: config.rpc_addr, reason })?;
@@ -97,12 +99,12 @@ impl RunningNode {
         let producer_thread = std::thread::Builder::new()
             .name("block-producer".into())
             .spawn(move || {
-                let result = producer::run(&shared, &validator, block_time, stop_rx);
+                let result = producer::run(&producer_shared, &validator, block_time, stop_rx);
                 let _ = done_tx.send(result);
             })
             .map_err(|e| NodeError::Producer(e.to_string()))?;
         tracing::info!(%rpc_addr, "node started");
-        Ok(RunningNode { rpc_addr, server, stop_producer, producer_done, producer_thread: Some(producer_thread) })
+        Ok(RunningNode { shared, rpc_addr, server, stop_producer, producer_done, producer_thread: Some(producer_thread) })
     }
 
     /// The address the RPC server listens on (useful when started on port 0).
@@ -126,6 +128,12 @@ impl RunningNode {
         self.server.clone().stopped().await;
         if let Some(thread) = self.producer_thread.take() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        // Connection tasks that were mid-request may still hold the database for a moment; wait
+        // for them so that the data directory can be reopened as soon as this returns.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while Arc::strong_count(&self.shared) > 1 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         match self.producer_done.try_recv() {
             Ok(result) => result,

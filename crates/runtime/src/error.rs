@@ -1,5 +1,6 @@
 //! Errors of the state machine: why a transaction is refused, and storage failures underneath.
 
+use phalanx_primitives::amount::format_pha;
 use phalanx_primitives::{Balance, Hash};
 
 /// The backing store could not be read. Not the transaction's fault: the caller must stop and
@@ -19,9 +20,9 @@ pub enum TxError {
     StaleNonce { expected: u64, found: u64 },
     #[error("nonce {found} is in the future; the next nonce of this account is {expected}")]
     FutureNonce { expected: u64, found: u64 },
-    #[error("fee {offered} units is below the minimum {minimum} units for this transaction")]
+    #[error("fee {} PHA is below the minimum {} PHA for this transaction", format_pha(*offered), format_pha(*minimum))]
     FeeTooLow { minimum: Balance, offered: Balance },
-    #[error("balance {available} units cannot pay {needed} units (amount plus fee)")]
+    #[error("balance {} PHA cannot pay {} PHA (amount plus fee)", format_pha(*available), format_pha(*needed))]
     InsufficientBalance { needed: Balance, available: Balance },
     #[error(transparent)]
     Storage(#[from] StateError),

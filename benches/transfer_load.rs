@@ -18,7 +18,10 @@ use phalanx_primitives::{Call, SignedTransaction};
 use std::time::{Duration, Instant};
 
 fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 const BATCH: usize = 500;
@@ -35,15 +38,29 @@ async fn main() {
 
     // Fund the senders from alice, in one batch.
     let alice = Keypair::dev("alice");
-    let senders: Vec<Keypair> = (0..senders_count).map(|i| Keypair::dev(&format!("load-{i}"))).collect();
+    let senders: Vec<Keypair> = (0..senders_count)
+        .map(|i| Keypair::dev(&format!("load-{i}")))
+        .collect();
     let start_nonce = client.next_nonce(alice.account_id()).await.unwrap();
     let funding: Vec<SignedTransaction> = senders
         .iter()
         .enumerate()
-        .map(|(i, s)| client.sign(&alice, start_nonce + i as u64, Call::Transfer { to: s.account_id(), amount: 1_000 * UNIT }))
+        .map(|(i, s)| {
+            client.sign(
+                &alice,
+                start_nonce + i as u64,
+                Call::Transfer {
+                    to: s.account_id(),
+                    amount: 1_000 * UNIT,
+                },
+            )
+        })
         .collect();
     client.submit_batch(&funding).await.unwrap();
-    client.wait_for_inclusion(funding.last().unwrap().hash(), Duration::from_secs(30)).await.unwrap();
+    client
+        .wait_for_inclusion(funding.last().unwrap().hash(), Duration::from_secs(30))
+        .await
+        .unwrap();
 
     // Pre-sign: each client gets its own senders, round-robin, nonces in order.
     let per_sender = total.div_ceil(senders_count);
@@ -51,7 +68,14 @@ async fn main() {
     let mut work: Vec<Vec<SignedTransaction>> = vec![Vec::new(); clients];
     for round in 0..per_sender as u64 {
         for (i, sender) in senders.iter().enumerate() {
-            work[i % clients].push(client.sign(sender, round, Call::Transfer { to: sink, amount: 1 + round as u128 }));
+            work[i % clients].push(client.sign(
+                sender,
+                round,
+                Call::Transfer {
+                    to: sink,
+                    amount: 1 + round as u128,
+                },
+            ));
         }
     }
     let last_hashes: Vec<_> = work.iter().map(|txs| txs.last().unwrap().hash()).collect();
@@ -92,7 +116,17 @@ async fn main() {
 
     let accepted = submitted - rejected;
     println!("transfer_load: {submitted} signed transfers from {senders_count} senders over {clients} connections, block time {block_time}");
-    println!("  accepted  {accepted} in {:.2}s = {:.0} tx/s ({rejected} rejected)", accepted_after.as_secs_f64(), accepted as f64 / accepted_after.as_secs_f64());
-    println!("  finalized {accepted} in {:.2}s = {:.0} tx/s (blocks {}..={})", final_after.as_secs_f64(), accepted as f64 / final_after.as_secs_f64(), first_height + 1, last_height);
+    println!(
+        "  accepted  {accepted} in {:.2}s = {:.0} tx/s ({rejected} rejected)",
+        accepted_after.as_secs_f64(),
+        accepted as f64 / accepted_after.as_secs_f64()
+    );
+    println!(
+        "  finalized {accepted} in {:.2}s = {:.0} tx/s (blocks {}..={})",
+        final_after.as_secs_f64(),
+        accepted as f64 / final_after.as_secs_f64(),
+        first_height + 1,
+        last_height
+    );
     assert_eq!(rejected, 0, "the generator sends only valid transfers");
 }

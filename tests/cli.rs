@@ -9,9 +9,18 @@ use std::process::{Command, Stdio};
 
 fn json(args: &[&str]) -> Value {
     let output = phalanx(args);
-    assert!(output.status.success(), "phalanx {args:?} failed: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "phalanx {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(text.trim().lines().count(), 1, "--json prints exactly one line: {text}");
+    assert_eq!(
+        text.trim().lines().count(),
+        1,
+        "--json prints exactly one line: {text}"
+    );
     serde_json::from_str(&text).unwrap()
 }
 
@@ -30,7 +39,14 @@ fn keys_balances_and_transfers() {
     std::fs::write(&password, "hunter2 but longer\n").unwrap();
     let ks = keys.path().to_str().unwrap();
     let pw = password.to_str().unwrap();
-    let base = ["--rpc", node.url.as_str(), "--keystore", ks, "--password-file", pw];
+    let base = [
+        "--rpc",
+        node.url.as_str(),
+        "--keystore",
+        ks,
+        "--password-file",
+        pw,
+    ];
     let run = |extra: &[&str]| json(&[&base[..], &["--json"], extra].concat());
 
     // Keys: create, show, list; dev names are built in and reserved.
@@ -41,7 +57,12 @@ fn keys_balances_and_transfers() {
     assert!(key_file.contains("argon2id") && key_file.contains(&carol));
     assert_eq!(run(&["key", "show", "carol"])["account"], carol.as_str());
     let listed = run(&["key", "list"]);
-    let names: Vec<&str> = listed["keys"].as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["alice", "bob", "charlie", "carol"]);
     assert!(failure(&[&base[..], &["key", "new", "alice"]].concat()).contains("built-in dev key"));
     assert!(failure(&[&base[..], &["key", "new", "carol"]].concat()).contains("already exists"));
@@ -54,14 +75,22 @@ fn keys_balances_and_transfers() {
     assert_eq!(run(&["balance", &carol])["free"], "0");
 
     // Transfer to the new key, then back from it (decrypting its key file).
-    let sent = run(&["transfer", "--from", "alice", "--to", "carol", "--amount", "12.5"]);
+    let sent = run(&[
+        "transfer", "--from", "alice", "--to", "carol", "--amount", "12.5",
+    ]);
     assert_eq!(sent["amount"], "12.5");
     assert!(sent["height"].as_u64().unwrap() > 0);
     let carol_balance = run(&["balance", "carol"]);
     assert_eq!(carol_balance["free"], "12.5");
-    let back = run(&["transfer", "--from", "carol", "--to", "bob", "--amount", "2.25"]);
+    let back = run(&[
+        "transfer", "--from", "carol", "--to", "bob", "--amount", "2.25",
+    ]);
     let fee_units: u128 = back["fee_units"].as_str().unwrap().parse().unwrap();
-    let carol_after: u128 = run(&["balance", "carol"])["free_units"].as_str().unwrap().parse().unwrap();
+    let carol_after: u128 = run(&["balance", "carol"])["free_units"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(carol_after, 10_250_000_000_000 - fee_units);
 
     // The block holding it is verified and printed; so is the head.
@@ -74,28 +103,81 @@ fn keys_balances_and_transfers() {
     let mut typo = alice_addr.to_string();
     let last = typo.pop().unwrap();
     typo.push(if last == 'q' { 'p' } else { 'q' });
-    assert!(failure(&[&base[..], &["transfer", "--from", "bob", "--to", &typo, "--amount", "1"]].concat()).contains("not a valid address"));
-    assert!(failure(&[&base[..], &["transfer", "--from", "bob", "--to", "alice", "--amount", "1.0000000000001"]].concat()).contains("12 decimal"));
-    let output = phalanx(&[&base[..], &["--json", "transfer", "--from", "bob", "--to", "alice", "--amount", "5000000"]].concat());
+    assert!(failure(
+        &[
+            &base[..],
+            &["transfer", "--from", "bob", "--to", &typo, "--amount", "1"]
+        ]
+        .concat()
+    )
+    .contains("not a valid address"));
+    assert!(failure(
+        &[
+            &base[..],
+            &[
+                "transfer",
+                "--from",
+                "bob",
+                "--to",
+                "alice",
+                "--amount",
+                "1.0000000000001"
+            ]
+        ]
+        .concat()
+    )
+    .contains("12 decimal"));
+    let output = phalanx(
+        &[
+            &base[..],
+            &[
+                "--json", "transfer", "--from", "bob", "--to", "alice", "--amount", "5000000",
+            ],
+        ]
+        .concat(),
+    );
     assert!(!output.status.success());
     let error: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(error["kind"], "InsufficientBalance");
     std::fs::write(&password, "wrong\n").unwrap();
-    assert!(failure(&[&base[..], &["transfer", "--from", "carol", "--to", "bob", "--amount", "1"]].concat()).contains("cannot unlock key `carol`"));
-    assert_eq!(run(&["balance", "carol"])["free_units"].as_str().unwrap().parse::<u128>().unwrap(), carol_after);
+    assert!(failure(
+        &[
+            &base[..],
+            &["transfer", "--from", "carol", "--to", "bob", "--amount", "1"]
+        ]
+        .concat()
+    )
+    .contains("cannot unlock key `carol`"));
+    assert_eq!(
+        run(&["balance", "carol"])["free_units"]
+            .as_str()
+            .unwrap()
+            .parse::<u128>()
+            .unwrap(),
+        carol_after
+    );
 }
 
 #[test]
 fn devnet_starts_in_one_command_and_prints_its_endpoints() {
     let mut child = Command::new(PHALANX)
-        .args(["--json", "devnet", "--rpc-addr", "127.0.0.1:0", "--block-time", "200ms"])
+        .args([
+            "--json",
+            "devnet",
+            "--rpc-addr",
+            "127.0.0.1:0",
+            "--block-time",
+            "200ms",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let summary: Value = serde_json::from_str(&line).unwrap();
     let url = summary["node"]["rpc_http"].as_str().unwrap().to_string();
     let data_dir = summary["data_dir"].as_str().unwrap().to_string();
@@ -110,6 +192,10 @@ fn devnet_starts_in_one_command_and_prints_its_endpoints() {
 
 /// Sends SIGTERM with the `kill` command, which needs no libc binding.
 fn send_sigterm(pid: u32) {
-    let status = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
 }

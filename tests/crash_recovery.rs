@@ -11,10 +11,10 @@
 mod common;
 
 use common::{phalanx, NodeProcess};
+use parity_scale_codec::Encode;
 use phalanx_client::NodeClient;
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{Call, Hash};
-use parity_scale_codec::Encode;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,13 +25,32 @@ const CRASHES: usize = 4;
 /// Submits batches of signed transfers from the dev accounts until `stop` is set. Errors are
 /// expected (the node dies under it) and ignored.
 async fn generate_load(url: String, stop: Arc<AtomicBool>) {
-    let Ok(client) = NodeClient::connect(&url).await else { return };
-    let senders = [Keypair::dev("alice"), Keypair::dev("bob"), Keypair::dev("charlie")];
+    let Ok(client) = NodeClient::connect(&url).await else {
+        return;
+    };
+    let senders = [
+        Keypair::dev("alice"),
+        Keypair::dev("bob"),
+        Keypair::dev("charlie"),
+    ];
     let to = Keypair::dev("load-sink").account_id();
     while !stop.load(Ordering::Relaxed) {
         for sender in &senders {
-            let Ok(nonce) = client.next_nonce(sender.account_id()).await else { return };
-            let batch: Vec<_> = (0..40).map(|i| client.sign(sender, nonce + i, Call::Transfer { to, amount: 1_000 + i as u128 })).collect();
+            let Ok(nonce) = client.next_nonce(sender.account_id()).await else {
+                return;
+            };
+            let batch: Vec<_> = (0..40)
+                .map(|i| {
+                    client.sign(
+                        sender,
+                        nonce + i,
+                        Call::Transfer {
+                            to,
+                            amount: 1_000 + i as u128,
+                        },
+                    )
+                })
+                .collect();
             if client.submit_batch(&batch).await.is_err() {
                 return;
             }
@@ -41,11 +60,17 @@ async fn generate_load(url: String, stop: Arc<AtomicBool>) {
 }
 
 /// Fetches (and verifies) every block up to the head that was not fetched yet.
-async fn record_final_blocks(client: &NodeClient, seen: &mut BTreeMap<u64, Vec<u8>>) -> Result<(), phalanx_client::ClientError> {
+async fn record_final_blocks(
+    client: &NodeClient,
+    seen: &mut BTreeMap<u64, Vec<u8>>,
+) -> Result<(), phalanx_client::ClientError> {
     let head = client.head().await?.height;
     let from = seen.keys().next_back().map_or(0, |h| h + 1);
     for height in from..=head {
-        let block = client.verified_block(height).await?.expect("a reported head's ancestors exist");
+        let block = client
+            .verified_block(height)
+            .await?
+            .expect("a reported head's ancestors exist");
         seen.insert(height, block.encode());
     }
     Ok(())
@@ -54,7 +79,10 @@ async fn record_final_blocks(client: &NodeClient, seen: &mut BTreeMap<u64, Vec<u
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_under_load_loses_no_final_block_and_replays_to_the_same_state() {
     let dir = tempfile::tempdir().unwrap();
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
     eprintln!("kill timing seed: {seed}");
     let mut rng = seed | 1;
     let mut next_random = move || {
@@ -72,8 +100,16 @@ async fn kill_9_under_load_loses_no_final_block_and_replays_to_the_same_state() 
 
         // Everything reported final before the last crash is still there, byte for byte.
         for (height, bytes) in &reported {
-            let block = client.verified_block(*height).await.unwrap().unwrap_or_else(|| panic!("final block {height} lost"));
-            assert_eq!(&block.encode(), bytes, "final block {height} changed after crash {crash}");
+            let block = client
+                .verified_block(*height)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("final block {height} lost"));
+            assert_eq!(
+                &block.encode(),
+                bytes,
+                "final block {height} changed after crash {crash}"
+            );
         }
         // And the node goes on from there.
         let restart_head = client.head().await.unwrap().height;
@@ -97,16 +133,32 @@ async fn kill_9_under_load_loses_no_final_block_and_replays_to_the_same_state() 
         let _ = load.await;
 
         // Offline: replay everything from genesis and compare roots and the stored state.
-        let output = phalanx(&["--json", "verify-chain", "--data-dir", dir.path().to_str().unwrap()]);
-        assert!(output.status.success(), "verify-chain failed after crash {crash}: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let output = phalanx(&[
+            "--json",
+            "verify-chain",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert!(
+            output.status.success(),
+            "verify-chain failed after crash {crash}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
         let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         assert_eq!(report["ok"], true);
         let head_height = report["head_height"].as_u64().unwrap();
         let max_reported = *reported.keys().next_back().unwrap();
-        assert!(head_height >= max_reported, "head {head_height} is behind reported-final block {max_reported}");
+        assert!(
+            head_height >= max_reported,
+            "head {head_height} is behind reported-final block {max_reported}"
+        );
         transactions_seen = report["transactions"].as_u64().unwrap() as usize;
         let root: Hash = report["state_root"].as_str().unwrap().parse().unwrap();
         eprintln!("crash {crash}: head {head_height}, {transactions_seen} transactions replayed, state root {root}");
     }
-    assert!(transactions_seen > 100, "the load generator barely ran ({transactions_seen} transactions)");
+    assert!(
+        transactions_seen > 100,
+        "the load generator barely ran ({transactions_seen} transactions)"
+    );
 }

@@ -19,7 +19,15 @@ impl NodeProcess {
     /// Starts a dev node on a free loopback port and waits until it serves RPC.
     pub fn start(data_dir: &Path, block_time: &str) -> NodeProcess {
         let mut child = Command::new(PHALANX)
-            .args(["node", "--dev", "--rpc-addr", "127.0.0.1:0", "--block-time", block_time, "--data-dir"])
+            .args([
+                "node",
+                "--dev",
+                "--rpc-addr",
+                "127.0.0.1:0",
+                "--block-time",
+                block_time,
+                "--data-dir",
+            ])
             .arg(data_dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -32,14 +40,20 @@ impl NodeProcess {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("phalanx node: JSON-RPC on ") {
-                    let url = rest.split_whitespace().next().unwrap_or_default().to_string();
+                    let url = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
                     let _ = tx.send(url);
                 } else if !line.trim().is_empty() {
                     eprintln!("[node] {line}");
                 }
             }
         });
-        let url = rx.recv_timeout(Duration::from_secs(30)).expect("node did not announce its RPC address");
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("node did not announce its RPC address");
         NodeProcess { child, url }
     }
 
@@ -58,5 +72,8 @@ impl Drop for NodeProcess {
 
 /// Runs the `phalanx` CLI and returns its output.
 pub fn phalanx(args: &[&str]) -> Output {
-    Command::new(PHALANX).args(args).output().expect("run phalanx")
+    Command::new(PHALANX)
+        .args(args)
+        .output()
+        .expect("run phalanx")
 }

@@ -6,10 +6,19 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
-#[command(name = "phalanx", version, about = "Phalanx: a confidential smart-contract network")]
+#[command(
+    name = "phalanx",
+    version,
+    about = "Phalanx: a confidential smart-contract network"
+)]
 pub struct Cli {
     /// Node JSON-RPC endpoint.
-    #[arg(long, global = true, env = "PHALANX_RPC", default_value = "http://127.0.0.1:9944")]
+    #[arg(
+        long,
+        global = true,
+        env = "PHALANX_RPC",
+        default_value = "http://127.0.0.1:9944"
+    )]
     pub rpc: String,
     /// Print one JSON object instead of text.
     #[arg(long, global = true)]

@@ -39,13 +39,19 @@ pub struct PassphraseSource {
 impl PassphraseSource {
     pub fn get(&self, prompt: &str, confirm: bool) -> Result<Zeroizing<String>> {
         if let Some(file) = &self.file {
-            let text = std::fs::read_to_string(file).with_context(|| format!("reading password file {}", file.display()))?;
-            return Ok(Zeroizing::new(text.lines().next().unwrap_or("").to_string()));
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading password file {}", file.display()))?;
+            return Ok(Zeroizing::new(
+                text.lines().next().unwrap_or("").to_string(),
+            ));
         }
         if let Ok(text) = std::env::var("PHALANX_PASSWORD") {
             return Ok(Zeroizing::new(text));
         }
-        let first = Zeroizing::new(rpassword::prompt_password(prompt).context("reading the passphrase (or use --password-file / PHALANX_PASSWORD)")?);
+        let first = Zeroizing::new(
+            rpassword::prompt_password(prompt)
+                .context("reading the passphrase (or use --password-file / PHALANX_PASSWORD)")?,
+        );
         if confirm {
             let second = Zeroizing::new(rpassword::prompt_password("Repeat passphrase: ")?);
             if *first != *second {
@@ -61,13 +67,20 @@ pub struct Keystore {
 }
 
 fn dev_entry(name: &str) -> KeyEntry {
-    KeyEntry { name: name.to_string(), account: Keypair::dev(name).account_id(), source: "dev", file: None }
+    KeyEntry {
+        name: name.to_string(),
+        account: Keypair::dev(name).account_id(),
+        source: "dev",
+        file: None,
+    }
 }
 
 fn check_name(name: &str) -> Result<()> {
     let valid = !name.is_empty()
         && name.len() <= MAX_NAME_LEN
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !valid {
         bail!("key name `{name}` must be 1-{MAX_NAME_LEN} letters, digits, `-` or `_`");
     }
@@ -80,7 +93,8 @@ impl Keystore {
         let dir = match dir {
             Some(dir) => dir,
             None => {
-                let home = std::env::var_os("HOME").ok_or_else(|| anyhow!("$HOME is not set; pass --keystore DIR"))?;
+                let home = std::env::var_os("HOME")
+                    .ok_or_else(|| anyhow!("$HOME is not set; pass --keystore DIR"))?;
                 Path::new(&home).join(".phalanx")
             }
         };
@@ -112,17 +126,29 @@ impl Keystore {
             account: keypair.account_id(),
             crypto: passphrase::encrypt(keypair.seed().as_slice(), &secret, &mut rand_core::OsRng),
         };
-        std::fs::create_dir_all(self.keys_dir()).with_context(|| format!("creating {}", self.keys_dir().display()))?;
+        std::fs::create_dir_all(self.keys_dir())
+            .with_context(|| format!("creating {}", self.keys_dir().display()))?;
         write_private(&path, serde_json::to_string_pretty(&file)?.as_bytes())?;
-        Ok(KeyEntry { name: name.to_string(), account: file.account, source: "keystore", file: Some(path) })
+        Ok(KeyEntry {
+            name: name.to_string(),
+            account: file.account,
+            source: "keystore",
+            file: Some(path),
+        })
     }
 
     fn read(&self, name: &str) -> Result<KeyFile> {
         let path = self.path(name);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("no key named `{name}` (looked for {})", path.display()))?;
-        let file: KeyFile = serde_json::from_str(&text).with_context(|| format!("key file {} is damaged", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("no key named `{name}` (looked for {})", path.display()))?;
+        let file: KeyFile = serde_json::from_str(&text)
+            .with_context(|| format!("key file {} is damaged", path.display()))?;
         if file.version != KEY_FILE_VERSION {
-            bail!("key file {} has version {}, this phalanx reads {KEY_FILE_VERSION}", path.display(), file.version);
+            bail!(
+                "key file {} has version {}, this phalanx reads {KEY_FILE_VERSION}",
+                path.display(),
+                file.version
+            );
         }
         Ok(file)
     }
@@ -133,7 +159,12 @@ impl Keystore {
         }
         check_name(name)?;
         let file = self.read(name)?;
-        Ok(KeyEntry { name: file.name, account: file.account, source: "keystore", file: Some(self.path(name)) })
+        Ok(KeyEntry {
+            name: file.name,
+            account: file.account,
+            source: "keystore",
+            file: Some(self.path(name)),
+        })
     }
 
     pub fn list(&self) -> Result<Vec<KeyEntry>> {
@@ -143,7 +174,12 @@ impl Keystore {
             let mut names: Vec<String> = std::fs::read_dir(&dir)
                 .with_context(|| format!("listing {}", dir.display()))?
                 .filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".json"))
+                        .map(str::to_string)
+                })
                 .collect();
             names.sort();
             for name in names {
@@ -161,11 +197,18 @@ impl Keystore {
         check_name(name)?;
         let file = self.read(name)?;
         let secret = passphrase.get(&format!("Passphrase for `{name}`: "), false)?;
-        let seed = passphrase::decrypt(&file.crypto, &secret).with_context(|| format!("cannot unlock key `{name}`"))?;
-        let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| anyhow!("key file of `{name}` holds no 32-byte seed"))?;
+        let seed = passphrase::decrypt(&file.crypto, &secret)
+            .with_context(|| format!("cannot unlock key `{name}`"))?;
+        let seed: [u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| anyhow!("key file of `{name}` holds no 32-byte seed"))?;
         let keypair = Keypair::from_seed(seed);
         if keypair.account_id() != file.account {
-            bail!("key file of `{name}` is inconsistent: its seed does not belong to {}", file.account);
+            bail!(
+                "key file of `{name}` is inconsistent: its seed does not belong to {}",
+                file.account
+            );
         }
         Ok(keypair)
     }
@@ -173,11 +216,15 @@ impl Keystore {
     /// An address, or the account of a dev or stored key name.
     pub fn resolve_account(&self, text: &str) -> Result<AccountId> {
         if text.starts_with(phalanx_primitives::ADDRESS_HRP) && text.len() > 40 {
-            return text.parse::<AccountId>().with_context(|| format!("`{text}` is not a valid address"));
+            return text
+                .parse::<AccountId>()
+                .with_context(|| format!("`{text}` is not a valid address"));
         }
         match self.entry(text) {
             Ok(entry) => Ok(entry.account),
-            Err(error) => Err(error.context(format!("`{text}` is neither an address nor a known key name"))),
+            Err(error) => Err(error.context(format!(
+                "`{text}` is neither an address nor a known key name"
+            ))),
         }
     }
 }
@@ -185,15 +232,19 @@ impl Keystore {
 /// Writes a file readable only by its owner, atomically (temporary file, then rename).
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let dir = path.parent().ok_or_else(|| anyhow!("{} has no parent directory", path.display()))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| anyhow!("{} has no parent directory", path.display()))?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        temp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
-    temp.persist_noclobber(path).map_err(|e| anyhow!("writing {}: {}", path.display(), e.error))?;
+    temp.persist_noclobber(path)
+        .map_err(|e| anyhow!("writing {}: {}", path.display(), e.error))?;
     Ok(())
 }

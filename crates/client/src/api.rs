@@ -3,7 +3,9 @@
 //! Transactions travel as `0x`-prefixed hex of their SCALE encoding; amounts as decimal strings of
 //! units. Every refusal carries a code from [`error_codes`] and `data.kind`, a stable name.
 
-use crate::views::{AccountView, BlockView, ChainInfo, EventView, HeaderView, SubmitOutcome, TxStatus};
+use crate::views::{
+    AccountView, BlockView, ChainInfo, EventView, HeaderView, SubmitOutcome, TxStatus,
+};
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
@@ -48,7 +50,10 @@ pub trait NodeApi {
 
     /// Submits many; each gets its own outcome, in order. Valid ones are pooled even if others fail.
     #[method(name = "tx_submitBatch")]
-    async fn submit_batch(&self, transactions: Vec<String>) -> Result<Vec<SubmitOutcome>, ErrorObjectOwned>;
+    async fn submit_batch(
+        &self,
+        transactions: Vec<String>,
+    ) -> Result<Vec<SubmitOutcome>, ErrorObjectOwned>;
 
     /// Where a transaction is: pending, included (final), or unknown to this node.
     #[method(name = "tx_status")]

@@ -4,9 +4,9 @@ use crate::api::NodeApiClient;
 use crate::views::{AccountView, ChainInfo, HeaderView, SubmitOutcome, TxStatus};
 use jsonrpsee::core::ClientError as RpcError;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use parity_scale_codec::Encode;
 use phalanx_crypto::{sign_transaction, verify_certificate, Keypair};
 use phalanx_primitives::{AccountId, Balance, Block, Call, Hash, SignedTransaction, Transaction};
-use parity_scale_codec::Encode;
 use std::time::{Duration, Instant};
 
 /// Largest response the client accepts (a full block with its JSON view).
@@ -22,7 +22,11 @@ pub enum ClientError {
     Transport(String),
     /// The node refused the request; `kind` is the stable name of the reason.
     #[error("node refused: {message}")]
-    Rejected { code: i32, kind: String, message: String },
+    Rejected {
+        code: i32,
+        kind: String,
+        message: String,
+    },
     #[error("timed out after {0:?} waiting for transaction {1} to become final")]
     Timeout(Duration, Hash),
     #[error("node served an invalid block: {0}")]
@@ -36,9 +40,17 @@ impl From<RpcError> for ClientError {
                 let kind = object
                     .data()
                     .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
-                    .and_then(|data| data.get("kind").and_then(|k| k.as_str()).map(str::to_string))
+                    .and_then(|data| {
+                        data.get("kind")
+                            .and_then(|k| k.as_str())
+                            .map(str::to_string)
+                    })
                     .unwrap_or_default();
-                ClientError::Rejected { code: object.code(), kind, message: object.message().to_string() }
+                ClientError::Rejected {
+                    code: object.code(),
+                    kind,
+                    message: object.message().to_string(),
+                }
             }
             other => ClientError::Transport(other.to_string()),
         }
@@ -68,10 +80,13 @@ impl NodeClient {
             .request_timeout(REQUEST_TIMEOUT)
             .build(url)
             .map_err(|e| ClientError::Transport(format!("{url}: {e}")))?;
-        let info = rpc.chain_info().await.map_err(|e| match ClientError::from(e) {
-            ClientError::Transport(msg) => ClientError::Transport(format!("{url}: {msg}")),
-            other => other,
-        })?;
+        let info = rpc
+            .chain_info()
+            .await
+            .map_err(|e| match ClientError::from(e) {
+                ClientError::Transport(msg) => ClientError::Transport(format!("{url}: {msg}")),
+                other => other,
+            })?;
         Ok(NodeClient { rpc, info })
     }
 
@@ -98,7 +113,13 @@ impl NodeClient {
 
     /// Signs `call` for this chain with the smallest fee it accepts.
     pub fn sign(&self, signer: &Keypair, nonce: u64, call: Call) -> SignedTransaction {
-        let mut tx = Transaction { chain_id: self.info.chain_id, signer: signer.account_id(), nonce, fee: 0, call };
+        let mut tx = Transaction {
+            chain_id: self.info.chain_id,
+            signer: signer.account_id(),
+            nonce,
+            fee: 0,
+            call,
+        };
         // The fee is a fixed-width integer, so the length does not depend on its value.
         let len = sign_transaction(signer, tx.clone()).encoded_size();
         tx.fee = self
@@ -113,8 +134,14 @@ impl NodeClient {
         Ok(self.rpc.submit(to_hex(tx)).await?)
     }
 
-    pub async fn submit_batch(&self, txs: &[SignedTransaction]) -> Result<Vec<SubmitOutcome>, ClientError> {
-        Ok(self.rpc.submit_batch(txs.iter().map(to_hex).collect()).await?)
+    pub async fn submit_batch(
+        &self,
+        txs: &[SignedTransaction],
+    ) -> Result<Vec<SubmitOutcome>, ClientError> {
+        Ok(self
+            .rpc
+            .submit_batch(txs.iter().map(to_hex).collect())
+            .await?)
     }
 
     pub async fn tx_status(&self, hash: Hash) -> Result<TxStatus, ClientError> {
@@ -122,11 +149,25 @@ impl NodeClient {
     }
 
     /// Polls until the transaction is in a final block.
-    pub async fn wait_for_inclusion(&self, hash: Hash, timeout: Duration) -> Result<Included, ClientError> {
+    pub async fn wait_for_inclusion(
+        &self,
+        hash: Hash,
+        timeout: Duration,
+    ) -> Result<Included, ClientError> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let TxStatus::Included { height, index, block_hash } = self.tx_status(hash).await? {
-                return Ok(Included { hash, height, index, block_hash });
+            if let TxStatus::Included {
+                height,
+                index,
+                block_hash,
+            } = self.tx_status(hash).await?
+            {
+                return Ok(Included {
+                    hash,
+                    height,
+                    index,
+                    block_hash,
+                });
             }
             if Instant::now() >= deadline {
                 return Err(ClientError::Timeout(timeout, hash));
@@ -136,11 +177,17 @@ impl NodeClient {
     }
 
     /// Sends `amount` units from `from` to `to` and waits until the transfer is final.
-    pub async fn transfer(&self, from: &Keypair, to: AccountId, amount: Balance) -> Result<Included, ClientError> {
+    pub async fn transfer(
+        &self,
+        from: &Keypair,
+        to: AccountId,
+        amount: Balance,
+    ) -> Result<Included, ClientError> {
         let nonce = self.next_nonce(from.account_id()).await?;
         let tx = self.sign(from, nonce, Call::Transfer { to, amount });
         let hash = self.submit(&tx).await?;
-        self.wait_for_inclusion(hash, DEFAULT_INCLUSION_TIMEOUT).await
+        self.wait_for_inclusion(hash, DEFAULT_INCLUSION_TIMEOUT)
+            .await
     }
 
     /// Fetches a block and checks it before returning it: the header hash, the transactions root
@@ -154,22 +201,34 @@ impl NodeClient {
             .strip_prefix("0x")
             .and_then(|h| hex::decode(h).ok())
             .ok_or_else(|| ClientError::InvalidBlock("raw block is not hex".into()))?;
-        let block = Block::decode_untrusted(&bytes).map_err(|e| ClientError::InvalidBlock(e.to_string()))?;
+        let block = Block::decode_untrusted(&bytes)
+            .map_err(|e| ClientError::InvalidBlock(e.to_string()))?;
         verify_block(&block, &self.info.validators, height)?;
         if block.hash() != view.header.hash {
-            return Err(ClientError::InvalidBlock("JSON view does not match the raw block".into()));
+            return Err(ClientError::InvalidBlock(
+                "JSON view does not match the raw block".into(),
+            ));
         }
         Ok(Some(block))
     }
 }
 
 /// Checks what a client can check of a block on its own: height, body and finality.
-pub fn verify_block(block: &Block, validators: &[AccountId], height: u64) -> Result<(), ClientError> {
+pub fn verify_block(
+    block: &Block,
+    validators: &[AccountId],
+    height: u64,
+) -> Result<(), ClientError> {
     if block.header.height != height {
-        return Err(ClientError::InvalidBlock(format!("asked for height {height}, got {}", block.header.height)));
+        return Err(ClientError::InvalidBlock(format!(
+            "asked for height {height}, got {}",
+            block.header.height
+        )));
     }
     if Block::transactions_root(&block.transactions) != block.header.transactions_root {
-        return Err(ClientError::InvalidBlock("transactions do not match the header's root".into()));
+        return Err(ClientError::InvalidBlock(
+            "transactions do not match the header's root".into(),
+        ));
     }
     if height > 0 {
         verify_certificate(&block.header, &block.certificate, validators)

@@ -1,11 +1,11 @@
 //! JSON shapes of the API. Hashes are `0x` hex, accounts `phx1…` addresses, amounts decimal
 //! strings of units (`*_units`) or of PHA where a field says so.
 
+use parity_scale_codec::Encode;
 use phalanx_primitives::amount::{format_pha, serde_units, Balance};
 use phalanx_primitives::{
     AccountId, Block, BlockHeader, Call, Event, EventRecord, Hash, Phase, SignedTransaction,
 };
-use parity_scale_codec::Encode;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -83,9 +83,18 @@ impl From<&SignedTransaction> for TransactionView {
     fn from(signed: &SignedTransaction) -> Self {
         let tx = &signed.transaction;
         let call = match &tx.call {
-            Call::Transfer { to, amount } => CallView::Transfer { to: *to, amount_units: *amount },
+            Call::Transfer { to, amount } => CallView::Transfer {
+                to: *to,
+                amount_units: *amount,
+            },
         };
-        TransactionView { hash: tx.hash(), signer: tx.signer, nonce: tx.nonce, fee_units: tx.fee, call }
+        TransactionView {
+            hash: tx.hash(),
+            signer: tx.signer,
+            nonce: tx.nonce,
+            fee_units: tx.fee,
+            call,
+        }
     }
 }
 
@@ -103,8 +112,17 @@ impl From<&Block> for BlockView {
     fn from(block: &Block) -> Self {
         BlockView {
             header: HeaderView::from(&block.header),
-            transactions: block.transactions.iter().map(TransactionView::from).collect(),
-            finalized_by: block.certificate.signatures.iter().map(|s| s.validator).collect(),
+            transactions: block
+                .transactions
+                .iter()
+                .map(TransactionView::from)
+                .collect(),
+            finalized_by: block
+                .certificate
+                .signatures
+                .iter()
+                .map(|s| s.validator)
+                .collect(),
             raw: format!("0x{}", hex::encode(block.encode())),
         }
     }
@@ -146,11 +164,24 @@ impl From<&EventRecord> for EventView {
             Phase::Transaction(i) => Some(i),
         };
         let event = match &record.event {
-            Event::Endowed { account, amount } => EventKindView::Endowed { account: *account, amount_units: *amount },
-            Event::Transfer { from, to, amount } => EventKindView::Transfer { from: *from, to: *to, amount_units: *amount },
-            Event::FeePaid { payer, fee } => EventKindView::FeePaid { payer: *payer, fee_units: *fee },
+            Event::Endowed { account, amount } => EventKindView::Endowed {
+                account: *account,
+                amount_units: *amount,
+            },
+            Event::Transfer { from, to, amount } => EventKindView::Transfer {
+                from: *from,
+                to: *to,
+                amount_units: *amount,
+            },
+            Event::FeePaid { payer, fee } => EventKindView::FeePaid {
+                payer: *payer,
+                fee_units: *fee,
+            },
         };
-        EventView { transaction_index, event }
+        EventView {
+            transaction_index,
+            event,
+        }
     }
 }
 
@@ -166,7 +197,12 @@ pub struct AccountView {
 
 impl AccountView {
     pub fn new(account: AccountId, free_units: Balance, nonce: u64) -> Self {
-        AccountView { account, free: format_pha(free_units), free_units, nonce }
+        AccountView {
+            account,
+            free: format_pha(free_units),
+            free_units,
+            nonce,
+        }
     }
 }
 
@@ -192,6 +228,10 @@ pub struct SubmitOutcome {
 pub enum TxStatus {
     Pending,
     /// In a final block.
-    Included { height: u64, index: u32, block_hash: Hash },
+    Included {
+        height: u64,
+        index: u32,
+        block_hash: Hash,
+    },
     Unknown,
 }

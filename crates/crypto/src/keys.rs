@@ -19,11 +19,15 @@ pub struct Keypair {
 
 impl Keypair {
     pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
-        Keypair { signing: SigningKey::generate(rng) }
+        Keypair {
+            signing: SigningKey::generate(rng),
+        }
     }
 
     pub fn from_seed(seed: [u8; 32]) -> Self {
-        Keypair { signing: SigningKey::from_bytes(&seed) }
+        Keypair {
+            signing: SigningKey::from_bytes(&seed),
+        }
     }
 
     /// The well-known, publicly derivable key of a dev name (like Substrate's `//Alice`).
@@ -58,9 +62,18 @@ mod tests {
 
     #[test]
     fn dev_keys_are_stable_and_distinct() {
-        assert_eq!(Keypair::dev("alice").account_id(), Keypair::dev("alice").account_id());
-        assert_ne!(Keypair::dev("alice").account_id(), Keypair::dev("bob").account_id());
+        assert_eq!(
+            Keypair::dev("alice").account_id(),
+            Keypair::dev("alice").account_id()
+        );
+        assert_ne!(
+            Keypair::dev("alice").account_id(),
+            Keypair::dev("bob").account_id()
+        );
         let seed = *Keypair::dev("alice").seed();
-        assert_eq!(Keypair::from_seed(seed).account_id(), Keypair::dev("alice").account_id());
+        assert_eq!(
+            Keypair::from_seed(seed).account_id(),
+            Keypair::dev("alice").account_id()
+        );
     }
 }

@@ -45,7 +45,11 @@ pub enum PassphraseError {
 }
 
 /// Encrypts `secret` under `passphrase` with the default (strong) parameters.
-pub fn encrypt(secret: &[u8], passphrase: &str, rng: &mut impl CryptoRngCore) -> PassphraseCiphertext {
+pub fn encrypt(
+    secret: &[u8],
+    passphrase: &str,
+    rng: &mut impl CryptoRngCore,
+) -> PassphraseCiphertext {
     encrypt_with_cost(secret, passphrase, rng, DEFAULT_M_COST, DEFAULT_T_COST)
 }
 
@@ -65,7 +69,13 @@ pub fn encrypt_with_cost(
         .expect("default Argon2 parameters are valid");
     let cipher = Aes256Gcm::new_from_slice(key.as_slice()).expect("key is 32 bytes");
     let ciphertext = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: secret, aad: AAD })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: secret,
+                aad: AAD,
+            },
+        )
         .expect("AES-GCM encryption of a small secret cannot fail");
     PassphraseCiphertext {
         kdf: "argon2id".into(),
@@ -80,26 +90,60 @@ pub fn encrypt_with_cost(
 }
 
 /// Decrypts a secret; a wrong passphrase and a tampered file give the same error.
-pub fn decrypt(sealed: &PassphraseCiphertext, passphrase: &str) -> Result<Zeroizing<Vec<u8>>, PassphraseError> {
+pub fn decrypt(
+    sealed: &PassphraseCiphertext,
+    passphrase: &str,
+) -> Result<Zeroizing<Vec<u8>>, PassphraseError> {
     if sealed.kdf != "argon2id" || sealed.cipher != "aes-256-gcm" {
-        return Err(PassphraseError::Unsupported(format!("{} / {}", sealed.kdf, sealed.cipher)));
+        return Err(PassphraseError::Unsupported(format!(
+            "{} / {}",
+            sealed.kdf, sealed.cipher
+        )));
     }
-    if sealed.m_cost > MAX_M_COST || sealed.t_cost > MAX_T_COST || sealed.p_cost != DEFAULT_P_COST || sealed.nonce.len() != 12 {
-        return Err(PassphraseError::Unsupported("parameters out of range".into()));
+    if sealed.m_cost > MAX_M_COST
+        || sealed.t_cost > MAX_T_COST
+        || sealed.p_cost != DEFAULT_P_COST
+        || sealed.nonce.len() != 12
+    {
+        return Err(PassphraseError::Unsupported(
+            "parameters out of range".into(),
+        ));
     }
-    let key = stretch(passphrase, &sealed.salt, sealed.m_cost, sealed.t_cost, sealed.p_cost)
-        .map_err(|e| PassphraseError::Unsupported(e.to_string()))?;
+    let key = stretch(
+        passphrase,
+        &sealed.salt,
+        sealed.m_cost,
+        sealed.t_cost,
+        sealed.p_cost,
+    )
+    .map_err(|e| PassphraseError::Unsupported(e.to_string()))?;
     let cipher = Aes256Gcm::new_from_slice(key.as_slice()).expect("key is 32 bytes");
     cipher
-        .decrypt(Nonce::from_slice(&sealed.nonce), Payload { msg: &sealed.ciphertext, aad: AAD })
+        .decrypt(
+            Nonce::from_slice(&sealed.nonce),
+            Payload {
+                msg: &sealed.ciphertext,
+                aad: AAD,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| PassphraseError::WrongPassphraseOrCorrupt)
 }
 
-fn stretch(passphrase: &str, salt: &[u8], m_cost: u32, t_cost: u32, p_cost: u32) -> Result<Zeroizing<[u8; 32]>, argon2::Error> {
+fn stretch(
+    passphrase: &str,
+    salt: &[u8],
+    m_cost: u32,
+    t_cost: u32,
+    p_cost: u32,
+) -> Result<Zeroizing<[u8; 32]>, argon2::Error> {
     let params = Params::new(m_cost, t_cost, p_cost, Some(32))?;
     let mut key = Zeroizing::new([0u8; 32]);
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params).hash_password_into(passphrase.as_bytes(), salt, key.as_mut())?;
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params).hash_password_into(
+        passphrase.as_bytes(),
+        salt,
+        key.as_mut(),
+    )?;
     Ok(key)
 }
 
@@ -111,13 +155,25 @@ mod tests {
     #[test]
     fn round_trip_and_wrong_passphrase() {
         let sealed = encrypt_with_cost(b"secret seed", "correct horse", &mut OsRng, 256, 1);
-        assert_eq!(decrypt(&sealed, "correct horse").unwrap().as_slice(), b"secret seed");
-        assert_eq!(decrypt(&sealed, "wrong"), Err(PassphraseError::WrongPassphraseOrCorrupt));
+        assert_eq!(
+            decrypt(&sealed, "correct horse").unwrap().as_slice(),
+            b"secret seed"
+        );
+        assert_eq!(
+            decrypt(&sealed, "wrong"),
+            Err(PassphraseError::WrongPassphraseOrCorrupt)
+        );
         let mut tampered = sealed.clone();
         tampered.ciphertext[0] ^= 1;
-        assert_eq!(decrypt(&tampered, "correct horse"), Err(PassphraseError::WrongPassphraseOrCorrupt));
+        assert_eq!(
+            decrypt(&tampered, "correct horse"),
+            Err(PassphraseError::WrongPassphraseOrCorrupt)
+        );
         let mut greedy = sealed;
         greedy.m_cost = u32::MAX;
-        assert!(matches!(decrypt(&greedy, "correct horse"), Err(PassphraseError::Unsupported(_))));
+        assert!(matches!(
+            decrypt(&greedy, "correct horse"),
+            Err(PassphraseError::Unsupported(_))
+        ));
     }
 }

@@ -2,11 +2,11 @@
 
 use crate::Keypair;
 use ed25519_dalek::{Signature as DalekSignature, VerifyingKey};
+use parity_scale_codec::Encode;
 use phalanx_primitives::{
     finality_message, AccountId, BlockHeader, FinalityCertificate, Hash, Signature,
     SignedTransaction, Transaction, ValidatorSignature,
 };
-use parity_scale_codec::Encode;
 
 /// Why a signature is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,14 +20,19 @@ pub enum SignatureError {
 
 /// Verifies one signature, strictly: weak (small-order) keys and non-canonical signatures are
 /// refused, so that what verifies here verifies identically everywhere.
-pub fn verify_signature(signer: &AccountId, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
+pub fn verify_signature(
+    signer: &AccountId,
+    message: &[u8],
+    signature: &Signature,
+) -> Result<(), SignatureError> {
     let key = verifying_key(signer)?;
     key.verify_strict(message, &DalekSignature::from_bytes(&signature.0))
         .map_err(|_| SignatureError::BadSignature)
 }
 
 fn verifying_key(account: &AccountId) -> Result<VerifyingKey, SignatureError> {
-    let key = VerifyingKey::from_bytes(account.as_bytes()).map_err(|_| SignatureError::BadPublicKey)?;
+    let key =
+        VerifyingKey::from_bytes(account.as_bytes()).map_err(|_| SignatureError::BadPublicKey)?;
     if key.is_weak() {
         return Err(SignatureError::BadPublicKey);
     }
@@ -36,7 +41,10 @@ fn verifying_key(account: &AccountId) -> Result<VerifyingKey, SignatureError> {
 
 pub fn sign_transaction(keypair: &Keypair, transaction: Transaction) -> SignedTransaction {
     let signature = keypair.sign(&transaction.signing_message());
-    SignedTransaction { transaction, signature }
+    SignedTransaction {
+        transaction,
+        signature,
+    }
 }
 
 /// A transaction whose signature is known good: the only kind the runtime applies.
@@ -56,7 +64,11 @@ impl VerifiedTransaction {
     pub fn from_finalized_block(signed: SignedTransaction) -> Self {
         let hash = signed.hash();
         let encoded_len = signed.encoded_size();
-        VerifiedTransaction { signed, hash, encoded_len }
+        VerifiedTransaction {
+            signed,
+            hash,
+            encoded_len,
+        }
     }
 
     pub fn signed(&self) -> &SignedTransaction {
@@ -80,15 +92,24 @@ impl VerifiedTransaction {
 /// Verifies many transactions at once. One batch check covers the common case where all are
 /// good (about half the cost of checking one by one); if the batch fails, each is checked alone
 /// so that only the bad ones are refused. Results are in input order.
-pub fn verify_transactions(batch: Vec<SignedTransaction>) -> Vec<Result<VerifiedTransaction, SignatureError>> {
-    let messages: Vec<Vec<u8>> = batch.iter().map(|tx| tx.transaction.signing_message()).collect();
-    let keys: Result<Vec<VerifyingKey>, SignatureError> =
-        batch.iter().map(|tx| verifying_key(&tx.transaction.signer)).collect();
+pub fn verify_transactions(
+    batch: Vec<SignedTransaction>,
+) -> Vec<Result<VerifiedTransaction, SignatureError>> {
+    let messages: Vec<Vec<u8>> = batch
+        .iter()
+        .map(|tx| tx.transaction.signing_message())
+        .collect();
+    let keys: Result<Vec<VerifyingKey>, SignatureError> = batch
+        .iter()
+        .map(|tx| verifying_key(&tx.transaction.signer))
+        .collect();
     let batch_ok = match &keys {
         Ok(keys) if !batch.is_empty() => {
             let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-            let signatures: Vec<DalekSignature> =
-                batch.iter().map(|tx| DalekSignature::from_bytes(&tx.signature.0)).collect();
+            let signatures: Vec<DalekSignature> = batch
+                .iter()
+                .map(|tx| DalekSignature::from_bytes(&tx.signature.0))
+                .collect();
             ed25519_dalek::verify_batch(&refs, &signatures, keys).is_ok()
         }
         _ => false,
@@ -146,7 +167,10 @@ pub fn verify_certificate(
             .map_err(|_| CertificateError::BadSignature(vote.validator))?;
     }
     if signers.len() * 3 <= validators.len() * 2 {
-        return Err(CertificateError::NotEnoughSignatures { found: signers.len(), total: validators.len() });
+        return Err(CertificateError::NotEnoughSignatures {
+            found: signers.len(),
+            total: validators.len(),
+        });
     }
     Ok(())
 }
@@ -163,7 +187,10 @@ mod tests {
             signer: from.account_id(),
             nonce,
             fee: 10,
-            call: Call::Transfer { to: Keypair::dev("bob").account_id(), amount: 1 },
+            call: Call::Transfer {
+                to: Keypair::dev("bob").account_id(),
+                amount: 1,
+            },
         };
         sign_transaction(from, tx)
     }
@@ -175,7 +202,12 @@ mod tests {
         batch[3].signature.0[0] ^= 1;
         batch[5].transaction.nonce += 100;
         let results = verify_transactions(batch);
-        let bad: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
+        let bad: Vec<usize> = results
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_err())
+            .map(|(i, _)| i)
+            .collect();
         assert_eq!(bad, vec![3, 5]);
     }
 
@@ -191,17 +223,27 @@ mod tests {
             timestamp_ms: 0,
             proposer: alice.account_id(),
         };
-        let good = FinalityCertificate { signatures: vec![sign_finality(&alice, &header)] };
+        let good = FinalityCertificate {
+            signatures: vec![sign_finality(&alice, &header)],
+        };
         assert!(verify_certificate(&header, &good, &[alice.account_id()]).is_ok());
         assert!(matches!(
             verify_certificate(&header, &good, &[Keypair::dev("bob").account_id()]),
             Err(CertificateError::UnknownValidator(_))
         ));
         let forged = FinalityCertificate {
-            signatures: vec![ValidatorSignature { validator: alice.account_id(), signature: alice.sign(&header.hash().0) }],
+            signatures: vec![ValidatorSignature {
+                validator: alice.account_id(),
+                signature: alice.sign(&header.hash().0),
+            }],
         };
         assert!(verify_certificate(&header, &forged, &[alice.account_id()]).is_err());
-        assert!(verify_certificate(&header, &FinalityCertificate::default(), &[alice.account_id()]).is_err());
+        assert!(verify_certificate(
+            &header,
+            &FinalityCertificate::default(),
+            &[alice.account_id()]
+        )
+        .is_err());
     }
 
     proptest! {

@@ -1,25 +1,43 @@
 //! Turning client bytes into pooled transactions, with a precise reason for every refusal.
 
+use crate::pool::PoolError;
 use crate::running::Shared;
 use phalanx_client::error_codes as codes;
 use phalanx_client::views::TxRejection;
 use phalanx_crypto::verify_transactions;
 use phalanx_primitives::{Hash, SignedTransaction, TxDecodeError};
 use phalanx_runtime::TxError;
-use crate::pool::PoolError;
 
 /// A refusal, as the API reports it.
 pub(crate) fn rejection(code: i32, kind: &str, message: impl Into<String>) -> TxRejection {
-    TxRejection { code, kind: kind.to_string(), message: message.into() }
+    TxRejection {
+        code,
+        kind: kind.to_string(),
+        message: message.into(),
+    }
 }
 
 fn decode(text: &str) -> Result<SignedTransaction, TxRejection> {
     let digits = text.strip_prefix("0x").unwrap_or(text);
     // Two hex digits a byte: refuse oversized input before allocating for it.
     if digits.len() / 2 > phalanx_primitives::MAX_TRANSACTION_SIZE {
-        return Err(rejection(codes::TOO_LARGE, "TooLarge", format!("transaction is {} bytes; the limit is {}", digits.len() / 2, phalanx_primitives::MAX_TRANSACTION_SIZE)));
+        return Err(rejection(
+            codes::TOO_LARGE,
+            "TooLarge",
+            format!(
+                "transaction is {} bytes; the limit is {}",
+                digits.len() / 2,
+                phalanx_primitives::MAX_TRANSACTION_SIZE
+            ),
+        ));
     }
-    let bytes = hex::decode(digits).map_err(|e| rejection(codes::MALFORMED, "Malformed", format!("transaction is not hex: {e}")))?;
+    let bytes = hex::decode(digits).map_err(|e| {
+        rejection(
+            codes::MALFORMED,
+            "Malformed",
+            format!("transaction is not hex: {e}"),
+        )
+    })?;
     SignedTransaction::decode_untrusted(&bytes).map_err(|e| match e {
         TxDecodeError::TooLarge { .. } => rejection(codes::TOO_LARGE, "TooLarge", e.to_string()),
         _ => rejection(codes::MALFORMED, "Malformed", e.to_string()),
@@ -59,24 +77,43 @@ pub(crate) fn admit_batch(shared: &Shared, texts: &[String]) -> Vec<Result<Hash,
         Ok(known) => known,
         Err(e) => {
             let r = rejection(codes::INTERNAL, "Internal", format!("storage: {e}"));
-            return results.into_iter().map(|slot| slot.unwrap_or_else(|| Err(r.clone()))).collect();
+            return results
+                .into_iter()
+                .map(|slot| slot.unwrap_or_else(|| Err(r.clone())))
+                .collect();
         }
     };
-    let mut pool = shared.pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut pool = shared
+        .pool
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     for ((i, verified), location) in positions.into_iter().zip(verified).zip(known) {
         results[i] = Some(match (verified, location) {
-            (Err(e), _) => Err(rejection(codes::BAD_SIGNATURE, "BadSignature", e.to_string())),
+            (Err(e), _) => Err(rejection(
+                codes::BAD_SIGNATURE,
+                "BadSignature",
+                e.to_string(),
+            )),
             (Ok(tx), Some(location)) => Err(rejection(
                 codes::DUPLICATE,
                 "Duplicate",
-                format!("transaction {} is already final in block {}", tx.hash(), location.height),
+                format!(
+                    "transaction {} is already final in block {}",
+                    tx.hash(),
+                    location.height
+                ),
             )),
             (Ok(tx), None) => pool.admit(tx).map_err(|e| match &e {
-                PoolError::AlreadyPending(_) => rejection(codes::DUPLICATE, "Duplicate", e.to_string()),
+                PoolError::AlreadyPending(_) => {
+                    rejection(codes::DUPLICATE, "Duplicate", e.to_string())
+                }
                 PoolError::Full(_) => rejection(codes::POOL_FULL, "PoolFull", e.to_string()),
                 PoolError::Ledger(error) => ledger_rejection(error),
             }),
         });
     }
-    results.into_iter().map(|slot| slot.expect("every input has a result")).collect()
+    results
+        .into_iter()
+        .map(|slot| slot.expect("every input has a result"))
+        .collect()
 }

@@ -26,6 +26,8 @@ mod running;
 mod storage;
 pub mod verify;
 
-pub use config::{NodeConfig, DEFAULT_BLOCK_TIME, DEFAULT_POOL_CAPACITY, MAX_BLOCK_BYTES, MAX_BLOCK_TRANSACTIONS};
+pub use config::{
+    NodeConfig, DEFAULT_BLOCK_TIME, DEFAULT_POOL_CAPACITY, MAX_BLOCK_BYTES, MAX_BLOCK_TRANSACTIONS,
+};
 pub use running::{NodeError, RunningNode};
 pub use storage::{StorageError, Store, DATABASE_FILE};

@@ -34,7 +34,13 @@ pub struct Pool {
 impl Pool {
     pub fn new(params: ChainParams, committed: StateSnapshot, capacity: usize) -> Self {
         let view = BlockExecutor::new(committed, &params);
-        Pool { params, view, pending: VecDeque::new(), hashes: HashSet::new(), capacity }
+        Pool {
+            params,
+            view,
+            pending: VecDeque::new(),
+            hashes: HashSet::new(),
+            capacity,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -80,7 +86,11 @@ impl Pool {
 
     /// Called after a block is committed: forgets the `settled` transactions (included or
     /// dropped) and re-admits the rest over the new state. Returns those that no longer apply.
-    pub fn rebase(&mut self, committed: StateSnapshot, settled: &HashSet<Hash>) -> Vec<(Hash, TxError)> {
+    pub fn rebase(
+        &mut self,
+        committed: StateSnapshot,
+        settled: &HashSet<Hash>,
+    ) -> Vec<(Hash, TxError)> {
         self.view = BlockExecutor::new(committed, &self.params);
         let waiting = std::mem::take(&mut self.pending);
         self.hashes.clear();

@@ -12,7 +12,12 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Produces a block every `block_time` until told to stop; an error is fatal to the node.
-pub(crate) fn run(shared: &Shared, validator: &Keypair, block_time: Duration, stop: Receiver<()>) -> Result<(), NodeError> {
+pub(crate) fn run(
+    shared: &Shared,
+    validator: &Keypair,
+    block_time: Duration,
+    stop: Receiver<()>,
+) -> Result<(), NodeError> {
     let mut next = Instant::now() + block_time;
     loop {
         match stop.recv_timeout(next.saturating_duration_since(Instant::now())) {
@@ -28,14 +33,24 @@ pub(crate) fn run(shared: &Shared, validator: &Keypair, block_time: Duration, st
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Builds, signs and commits one block; returns its header.
 pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeader, NodeError> {
     let storage = |e: TxError| NodeError::Producer(e.to_string());
-    let mut pool = shared.pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let parent = shared.head.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut pool = shared
+        .pool
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let parent = shared
+        .head
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     let candidates = pool.oldest(MAX_BLOCK_TRANSACTIONS, MAX_BLOCK_BYTES);
 
     let mut executor = BlockExecutor::new(shared.store.state_snapshot()?, &shared.params);
@@ -60,14 +75,27 @@ pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeade
         timestamp_ms: now_ms().max(parent.timestamp_ms + 1),
         proposer: validator.account_id(),
     };
-    let certificate = FinalityCertificate { signatures: vec![sign_finality(validator, &header)] };
-    let block = Block { header, transactions: included, certificate };
-    shared.store.commit_block(&block, &outcome.events, &outcome.write_set)?;
+    let certificate = FinalityCertificate {
+        signatures: vec![sign_finality(validator, &header)],
+    };
+    let block = Block {
+        header,
+        transactions: included,
+        certificate,
+    };
+    shared
+        .store
+        .commit_block(&block, &outcome.events, &outcome.write_set)?;
 
     for (hash, error) in pool.rebase(shared.store.state_snapshot()?, &settled) {
         tracing::warn!(tx = %hash, %error, "evicted from the pool");
     }
-    tracing::info!(height = block.header.height, transactions = block.transactions.len(), pending = pool.len(), "block final");
+    tracing::info!(
+        height = block.header.height,
+        transactions = block.transactions.len(),
+        pending = pool.len(),
+        "block final"
+    );
     *shared.head.write().unwrap_or_else(|p| p.into_inner()) = block.header.clone();
     drop(pool);
     let _ = shared.heads.send(HeaderView::from(&block.header));

@@ -22,7 +22,10 @@ const MAX_REQUEST_BODY: u32 = 64 * 1024 * 1024;
 const MAX_RESPONSE_BODY: u32 = 256 * 1024 * 1024;
 const MAX_CONNECTIONS: u32 = 1_000;
 
-pub(crate) async fn serve(addr: SocketAddr, handler: RpcHandler) -> Result<(SocketAddr, ServerHandle), String> {
+pub(crate) async fn serve(
+    addr: SocketAddr,
+    handler: RpcHandler,
+) -> Result<(SocketAddr, ServerHandle), String> {
     let server = Server::builder()
         .max_request_body_size(MAX_REQUEST_BODY)
         .max_response_body_size(MAX_RESPONSE_BODY)
@@ -45,7 +48,11 @@ impl RpcHandler {
 }
 
 fn error_object(r: TxRejection) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(r.code, r.message, Some(serde_json::json!({ "kind": r.kind })))
+    ErrorObjectOwned::owned(
+        r.code,
+        r.message,
+        Some(serde_json::json!({ "kind": r.kind })),
+    )
 }
 
 fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
@@ -53,10 +60,15 @@ fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
 }
 
 impl RpcHandler {
-    async fn admit(&self, texts: Vec<String>) -> Result<Vec<Result<Hash, TxRejection>>, ErrorObjectOwned> {
+    async fn admit(
+        &self,
+        texts: Vec<String>,
+    ) -> Result<Vec<Result<Hash, TxRejection>>, ErrorObjectOwned> {
         let shared = self.shared.clone();
         // Signature checks are CPU work: keep them off the async workers.
-        tokio::task::spawn_blocking(move || admit_batch(&shared, &texts)).await.map_err(internal)
+        tokio::task::spawn_blocking(move || admit_batch(&shared, &texts))
+            .await
+            .map_err(internal)
     }
 }
 
@@ -72,7 +84,13 @@ impl NodeApiServer for RpcHandler {
     }
 
     async fn block(&self, height: u64) -> Result<Option<BlockView>, ErrorObjectOwned> {
-        Ok(self.shared.store.block(height).map_err(internal)?.as_ref().map(BlockView::from))
+        Ok(self
+            .shared
+            .store
+            .block(height)
+            .map_err(internal)?
+            .as_ref()
+            .map(BlockView::from))
     }
 
     async fn block_by_hash(&self, hash: Hash) -> Result<Option<BlockView>, ErrorObjectOwned> {
@@ -103,20 +121,32 @@ impl NodeApiServer for RpcHandler {
         results.remove(0).map_err(error_object)
     }
 
-    async fn submit_batch(&self, transactions: Vec<String>) -> Result<Vec<SubmitOutcome>, ErrorObjectOwned> {
+    async fn submit_batch(
+        &self,
+        transactions: Vec<String>,
+    ) -> Result<Vec<SubmitOutcome>, ErrorObjectOwned> {
         if transactions.len() > MAX_SUBMIT_BATCH {
             return Err(error_object(rejection(
                 codes::BATCH_TOO_LARGE,
                 "BatchTooLarge",
-                format!("{} transactions in one batch; the limit is {MAX_SUBMIT_BATCH}", transactions.len()),
+                format!(
+                    "{} transactions in one batch; the limit is {MAX_SUBMIT_BATCH}",
+                    transactions.len()
+                ),
             )));
         }
         let results = self.admit(transactions).await?;
         Ok(results
             .into_iter()
             .map(|result| match result {
-                Ok(hash) => SubmitOutcome { hash: Some(hash), error: None },
-                Err(rejection) => SubmitOutcome { hash: None, error: Some(rejection) },
+                Ok(hash) => SubmitOutcome {
+                    hash: Some(hash),
+                    error: None,
+                },
+                Err(rejection) => SubmitOutcome {
+                    hash: None,
+                    error: Some(rejection),
+                },
             })
             .collect())
     }
@@ -127,13 +157,22 @@ impl NodeApiServer for RpcHandler {
         if pool.contains(&hash) {
             return Ok(TxStatus::Pending);
         }
-        Ok(match self.shared.store.tx_location(&hash).map_err(internal)? {
-            Some(l) => TxStatus::Included { height: l.height, index: l.index, block_hash: l.block_hash },
-            None => TxStatus::Unknown,
-        })
+        Ok(
+            match self.shared.store.tx_location(&hash).map_err(internal)? {
+                Some(l) => TxStatus::Included {
+                    height: l.height,
+                    index: l.index,
+                    block_hash: l.block_hash,
+                },
+                None => TxStatus::Unknown,
+            },
+        )
     }
 
-    async fn subscribe_finalized_heads(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
+    async fn subscribe_finalized_heads(
+        &self,
+        pending: PendingSubscriptionSink,
+    ) -> SubscriptionResult {
         let mut heads = self.shared.heads.subscribe();
         let sink = pending.accept().await?;
         loop {

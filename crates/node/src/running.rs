@@ -54,7 +54,11 @@ fn chain_info(config: &GenesisConfig, genesis_block_hash: phalanx_primitives::Ha
         chain_id: config.hash(),
         genesis_block_hash,
         validators: config.validators.clone(),
-        token: TokenInfo { symbol: "PHA".into(), decimals: DECIMALS, total_supply_units: TOTAL_SUPPLY },
+        token: TokenInfo {
+            symbol: "PHA".into(),
+            decimals: DECIMALS,
+            total_supply_units: TOTAL_SUPPLY,
+        },
         base_fee_units: config.fees.base_fee,
         per_byte_fee_units: config.fees.per_byte_fee,
         max_transaction_size: MAX_TRANSACTION_SIZE,
@@ -72,11 +76,16 @@ impl RunningNode {
                 config.genesis.validators
             )));
         }
-        let genesis_block = genesis::build(&config.genesis).map_err(|e| NodeError::Config(e.to_string()))?;
+        let genesis_block =
+            genesis::build(&config.genesis).map_err(|e| NodeError::Config(e.to_string()))?;
         let store = Store::open(&config.data_dir, &config.genesis)?;
         let head = store.head()?.header;
         let params = ChainParams::from_genesis(&config.genesis);
-        let pool = Pool::new(params.clone(), store.state_snapshot()?, config.pool_capacity);
+        let pool = Pool::new(
+            params.clone(),
+            store.state_snapshot()?,
+            config.pool_capacity,
+        );
         let (heads, _) = broadcast::channel(1024);
         let shared = Arc::new(Shared {
             store,
@@ -90,7 +99,10 @@ impl RunningNode {
         let producer_shared = shared.clone();
         let (rpc_addr, server) = rpc::serve(config.rpc_addr, RpcHandler::new(shared.clone()))
             .await
-            .map_err(|reason| NodeError::Rpc { addr: config.rpc_addr, reason })?;
+            .map_err(|reason| NodeError::Rpc {
+                addr: config.rpc_addr,
+                reason,
+            })?;
 
         let (stop_producer, stop_rx) = mpsc::channel();
         let (done_tx, producer_done) = oneshot::channel();
@@ -104,7 +116,14 @@ impl RunningNode {
             })
             .map_err(|e| NodeError::Producer(e.to_string()))?;
         tracing::info!(%rpc_addr, "node started");
-        Ok(RunningNode { shared, rpc_addr, server, stop_producer, producer_done, producer_thread: Some(producer_thread) })
+        Ok(RunningNode {
+            shared,
+            rpc_addr,
+            server,
+            stop_producer,
+            producer_done,
+            producer_thread: Some(producer_thread),
+        })
     }
 
     /// The address the RPC server listens on (useful when started on port 0).

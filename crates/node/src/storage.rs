@@ -10,9 +10,9 @@
 //! - `events`: height -> Vec<EventRecord>
 //! - `state`: ledger key -> value (the runtime's key space)
 
+use parity_scale_codec::{Decode, Encode};
 use phalanx_primitives::{Block, BlockHeader, EventRecord, GenesisConfig, Hash};
 use phalanx_runtime::{genesis, StateError, StateReader, WriteSet};
-use parity_scale_codec::{Decode, Encode};
 use redb::{Database, ReadOnlyTable, ReadableTable, ReadableTableMetadata, TableDefinition};
 use std::path::Path;
 
@@ -50,7 +50,13 @@ macro_rules! impl_from_redb {
         }
     )*};
 }
-impl_from_redb!(redb::DatabaseError, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+impl_from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
 
 /// Where a transaction landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
@@ -78,7 +84,9 @@ impl Store {
         let store = Store { db };
         let expected = genesis_config.hash();
         match store.stored_chain_id()? {
-            Some(found) if found != expected => return Err(StorageError::GenesisMismatch { expected, found }),
+            Some(found) if found != expected => {
+                return Err(StorageError::GenesisMismatch { expected, found })
+            }
             Some(_) => {}
             None => store.write_genesis(genesis_config)?,
         }
@@ -89,13 +97,21 @@ impl Store {
     pub fn open_existing(data_dir: &Path) -> Result<(Store, GenesisConfig), StorageError> {
         let path = data_dir.join(DATABASE_FILE);
         if !path.exists() {
-            return Err(StorageError::Corrupt(format!("no database at {}", path.display())));
+            return Err(StorageError::Corrupt(format!(
+                "no database at {}",
+                path.display()
+            )));
         }
-        let store = Store { db: Database::open(path)? };
+        let store = Store {
+            db: Database::open(path)?,
+        };
         let txn = store.db.begin_read()?;
         let meta = txn.open_table(META)?;
-        let bytes = meta.get(META_GENESIS)?.ok_or_else(|| corrupt("meta", "no genesis"))?;
-        let genesis = GenesisConfig::decode(&mut bytes.value()).map_err(|e| corrupt("genesis", e))?;
+        let bytes = meta
+            .get(META_GENESIS)?
+            .ok_or_else(|| corrupt("meta", "no genesis"))?;
+        let genesis =
+            GenesisConfig::decode(&mut bytes.value()).map_err(|e| corrupt("genesis", e))?;
         drop(bytes);
         Ok((store, genesis))
     }
@@ -107,14 +123,23 @@ impl Store {
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let Some(bytes) = meta.get(META_CHAIN_ID)? else { return Ok(None) };
-        let array: [u8; 32] = bytes.value().try_into().map_err(|e| corrupt("chain id", e))?;
+        let Some(bytes) = meta.get(META_CHAIN_ID)? else {
+            return Ok(None);
+        };
+        let array: [u8; 32] = bytes
+            .value()
+            .try_into()
+            .map_err(|e| corrupt("chain id", e))?;
         Ok(Some(Hash(array)))
     }
 
     fn write_genesis(&self, config: &GenesisConfig) -> Result<(), StorageError> {
         let built = genesis::build(config)?;
-        let block = Block { header: built.header, transactions: vec![], certificate: Default::default() };
+        let block = Block {
+            header: built.header,
+            transactions: vec![],
+            certificate: Default::default(),
+        };
         let txn = self.db.begin_write()?;
         {
             // Create every table so readers never meet a missing one.
@@ -133,7 +158,12 @@ impl Store {
     }
 
     /// Commits one block with its events and state changes atomically and durably.
-    pub fn commit_block(&self, block: &Block, events: &[EventRecord], writes: &WriteSet) -> Result<(), StorageError> {
+    pub fn commit_block(
+        &self,
+        block: &Block,
+        events: &[EventRecord],
+        writes: &WriteSet,
+    ) -> Result<(), StorageError> {
         let txn = self.db.begin_write()?;
         write_block(&txn, block, events, writes)?;
         txn.commit()?;
@@ -143,19 +173,26 @@ impl Store {
     pub fn head_height(&self) -> Result<u64, StorageError> {
         let txn = self.db.begin_read()?;
         let meta = txn.open_table(META)?;
-        let bytes = meta.get(META_HEAD)?.ok_or_else(|| corrupt("meta", "no head"))?;
+        let bytes = meta
+            .get(META_HEAD)?
+            .ok_or_else(|| corrupt("meta", "no head"))?;
         let array: [u8; 8] = bytes.value().try_into().map_err(|e| corrupt("head", e))?;
         Ok(u64::from_le_bytes(array))
     }
 
     pub fn head(&self) -> Result<Block, StorageError> {
         let height = self.head_height()?;
-        self.block(height)?.ok_or_else(|| corrupt("blocks", format!("head block {height} missing")))
+        self.block(height)?
+            .ok_or_else(|| corrupt("blocks", format!("head block {height} missing")))
     }
 
     pub fn block(&self, height: u64) -> Result<Option<Block>, StorageError> {
-        let Some(bytes) = self.block_bytes(height)? else { return Ok(None) };
-        Block::decode_trusted(&bytes).map(Some).map_err(|e| corrupt("block", e))
+        let Some(bytes) = self.block_bytes(height)? else {
+            return Ok(None);
+        };
+        Block::decode_trusted(&bytes)
+            .map(Some)
+            .map_err(|e| corrupt("block", e))
     }
 
     /// A block exactly as stored (its SCALE encoding).
@@ -180,22 +217,33 @@ impl Store {
     pub fn events(&self, height: u64) -> Result<Option<Vec<EventRecord>>, StorageError> {
         let txn = self.db.begin_read()?;
         let events = txn.open_table(EVENTS)?;
-        let Some(bytes) = events.get(height)? else { return Ok(None) };
-        Vec::<EventRecord>::decode(&mut bytes.value()).map(Some).map_err(|e| corrupt("events", e))
+        let Some(bytes) = events.get(height)? else {
+            return Ok(None);
+        };
+        Vec::<EventRecord>::decode(&mut bytes.value())
+            .map(Some)
+            .map_err(|e| corrupt("events", e))
     }
 
     pub fn tx_location(&self, hash: &Hash) -> Result<Option<TxLocation>, StorageError> {
-        Ok(self.locate_transactions(std::slice::from_ref(hash))?.remove(0))
+        Ok(self
+            .locate_transactions(std::slice::from_ref(hash))?
+            .remove(0))
     }
 
     /// Where each of `hashes` landed, if it is final; one read transaction for all.
-    pub fn locate_transactions(&self, hashes: &[Hash]) -> Result<Vec<Option<TxLocation>>, StorageError> {
+    pub fn locate_transactions(
+        &self,
+        hashes: &[Hash],
+    ) -> Result<Vec<Option<TxLocation>>, StorageError> {
         let txn = self.db.begin_read()?;
         let index = txn.open_table(TX_INDEX)?;
         hashes
             .iter()
             .map(|hash| match index.get(hash.0.as_slice())? {
-                Some(bytes) => TxLocation::decode(&mut bytes.value()).map(Some).map_err(|e| corrupt("tx index", e)),
+                Some(bytes) => TxLocation::decode(&mut bytes.value())
+                    .map(Some)
+                    .map_err(|e| corrupt("tx index", e)),
                 None => Ok(None),
             })
             .collect()
@@ -204,7 +252,9 @@ impl Store {
     /// A consistent read-only view of the ledger state as of the newest committed block.
     pub fn state_snapshot(&self) -> Result<StateSnapshot, StorageError> {
         let txn = self.db.begin_read()?;
-        Ok(StateSnapshot { table: txn.open_table(STATE)? })
+        Ok(StateSnapshot {
+            table: txn.open_table(STATE)?,
+        })
     }
 
     /// Every state entry, in key order.
@@ -220,16 +270,28 @@ impl Store {
     }
 }
 
-fn write_block(txn: &redb::WriteTransaction, block: &Block, events: &[EventRecord], writes: &WriteSet) -> Result<(), StorageError> {
+fn write_block(
+    txn: &redb::WriteTransaction,
+    block: &Block,
+    events: &[EventRecord],
+    writes: &WriteSet,
+) -> Result<(), StorageError> {
     let height = block.header.height;
     let block_hash = block.hash();
-    txn.open_table(BLOCKS)?.insert(height, block.encode().as_slice())?;
-    txn.open_table(BLOCK_HEIGHTS)?.insert(block_hash.0.as_slice(), height)?;
-    txn.open_table(EVENTS)?.insert(height, events.encode().as_slice())?;
+    txn.open_table(BLOCKS)?
+        .insert(height, block.encode().as_slice())?;
+    txn.open_table(BLOCK_HEIGHTS)?
+        .insert(block_hash.0.as_slice(), height)?;
+    txn.open_table(EVENTS)?
+        .insert(height, events.encode().as_slice())?;
     {
         let mut index = txn.open_table(TX_INDEX)?;
         for (i, tx) in block.transactions.iter().enumerate() {
-            let location = TxLocation { height, index: i as u32, block_hash };
+            let location = TxLocation {
+                height,
+                index: i as u32,
+                block_hash,
+            };
             index.insert(tx.hash().0.as_slice(), location.encode().as_slice())?;
         }
     }
@@ -242,7 +304,8 @@ fn write_block(txn: &redb::WriteTransaction, block: &Block, events: &[EventRecor
             };
         }
     }
-    txn.open_table(META)?.insert(META_HEAD, height.to_le_bytes().as_slice())?;
+    txn.open_table(META)?
+        .insert(META_HEAD, height.to_le_bytes().as_slice())?;
     Ok(())
 }
 
@@ -278,6 +341,9 @@ mod tests {
         drop(store);
         let mut other = config.clone();
         other.chain_name = "another".into();
-        assert!(matches!(Store::open(dir.path(), &other), Err(StorageError::GenesisMismatch { .. })));
+        assert!(matches!(
+            Store::open(dir.path(), &other),
+            Err(StorageError::GenesisMismatch { .. })
+        ));
     }
 }

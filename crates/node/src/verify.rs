@@ -30,7 +30,10 @@ pub enum ReplayError {
 }
 
 fn invalid(height: u64, problem: impl Into<String>) -> ReplayError {
-    ReplayError::Invalid { height, problem: problem.into() }
+    ReplayError::Invalid {
+        height,
+        problem: problem.into(),
+    }
 }
 
 pub fn replay_data_dir(data_dir: &Path) -> Result<ReplayReport, ReplayError> {
@@ -39,7 +42,10 @@ pub fn replay_data_dir(data_dir: &Path) -> Result<ReplayReport, ReplayError> {
     let built = genesis::build(&config).map_err(|e| invalid(0, e.to_string()))?;
     let stored_genesis = store.block(0)?.ok_or_else(|| invalid(0, "missing"))?;
     if stored_genesis.header != built.header {
-        return Err(invalid(0, "stored genesis block differs from the genesis description"));
+        return Err(invalid(
+            0,
+            "stored genesis block differs from the genesis description",
+        ));
     }
     let mut state = MemoryState::default();
     state.apply(&built.write_set);
@@ -47,7 +53,9 @@ pub fn replay_data_dir(data_dir: &Path) -> Result<ReplayReport, ReplayError> {
     let mut transactions = 0u64;
     let head_height = store.head_height()?;
     for height in 1..=head_height {
-        let block: Block = store.block(height)?.ok_or_else(|| invalid(height, "missing"))?;
+        let block: Block = store
+            .block(height)?
+            .ok_or_else(|| invalid(height, "missing"))?;
         let header = &block.header;
         if header.height != height || header.parent_hash != parent.hash() {
             return Err(invalid(height, "does not link to its parent"));
@@ -61,16 +69,23 @@ pub fn replay_data_dir(data_dir: &Path) -> Result<ReplayReport, ReplayError> {
         verify_certificate(header, &block.certificate, &params.validators)
             .map_err(|e| invalid(height, format!("finality certificate: {e}")))?;
         let mut executor = BlockExecutor::new(&state, &params);
-        for (i, verified) in verify_transactions(block.transactions.clone()).into_iter().enumerate() {
+        for (i, verified) in verify_transactions(block.transactions.clone())
+            .into_iter()
+            .enumerate()
+        {
             let tx = verified.map_err(|e| invalid(height, format!("transaction {i}: {e}")))?;
-            executor.apply(&tx).map_err(|e| invalid(height, format!("transaction {i} does not apply: {e}")))?;
+            executor
+                .apply(&tx)
+                .map_err(|e| invalid(height, format!("transaction {i} does not apply: {e}")))?;
         }
         transactions += block.transactions.len() as u64;
         let outcome = executor.finish();
         if outcome.events_root() != header.events_root {
             return Err(invalid(height, "events root mismatch"));
         }
-        let stored_events = store.events(height)?.ok_or_else(|| invalid(height, "events missing"))?;
+        let stored_events = store
+            .events(height)?
+            .ok_or_else(|| invalid(height, "events missing"))?;
         if stored_events != outcome.events {
             return Err(invalid(height, "stored events differ from replayed events"));
         }
@@ -83,7 +98,10 @@ pub fn replay_data_dir(data_dir: &Path) -> Result<ReplayReport, ReplayError> {
     let stored: Vec<(Vec<u8>, Vec<u8>)> = store.state_entries()?;
     let replayed: Vec<(Vec<u8>, Vec<u8>)> = state.0.into_iter().collect();
     if stored != replayed {
-        return Err(invalid(head_height, "stored state differs from the replayed state"));
+        return Err(invalid(
+            head_height,
+            "stored state differs from the replayed state",
+        ));
     }
     Ok(ReplayReport {
         head_height,

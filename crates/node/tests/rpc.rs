@@ -4,6 +4,7 @@
 use jsonrpsee::core::client::SubscriptionClientT;
 use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::WsClientBuilder;
+use parity_scale_codec::Encode;
 use phalanx_client::api::NodeApiClient;
 use phalanx_client::error_codes as codes;
 use phalanx_client::views::{HeaderView, TxStatus};
@@ -12,14 +13,15 @@ use phalanx_crypto::{sign_transaction, Keypair};
 use phalanx_node::{NodeConfig, RunningNode};
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::{Call, Hash, Transaction, MAX_TRANSACTION_SIZE};
-use parity_scale_codec::Encode;
 use std::time::Duration;
 
 async fn start(dir: &std::path::Path) -> (RunningNode, NodeClient) {
     let mut config = NodeConfig::dev(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap());
     config.block_time = Duration::from_millis(100);
     let node = RunningNode::start(config).await.unwrap();
-    let client = NodeClient::connect(&format!("http://{}", node.rpc_addr())).await.unwrap();
+    let client = NodeClient::connect(&format!("http://{}", node.rpc_addr()))
+        .await
+        .unwrap();
     (node, client)
 }
 
@@ -38,9 +40,19 @@ async fn transfers_become_final_and_bad_input_is_refused_without_effect() {
     let bob = Keypair::dev("bob").account_id();
 
     let included = client.transfer(&alice, bob, 7 * UNIT).await.unwrap();
-    let block = client.verified_block(included.height).await.unwrap().unwrap();
-    assert_eq!(block.transactions[included.index as usize].hash(), included.hash);
-    assert_eq!(client.account(bob).await.unwrap().free_units, 1_000_007 * UNIT);
+    let block = client
+        .verified_block(included.height)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        block.transactions[included.index as usize].hash(),
+        included.hash
+    );
+    assert_eq!(
+        client.account(bob).await.unwrap().free_units,
+        1_000_007 * UNIT
+    );
 
     let before = client.account(alice.account_id()).await.unwrap();
     let nonce = before.nonce;
@@ -51,7 +63,10 @@ async fn transfers_become_final_and_bad_input_is_refused_without_effect() {
     assert_eq!(code_of(raw("0x0102".into()).await), codes::MALFORMED);
     assert_eq!(code_of(raw("not hex".into()).await), codes::MALFORMED);
     // Oversized.
-    assert_eq!(code_of(raw(format!("0x{}", "00".repeat(MAX_TRANSACTION_SIZE + 1))).await), codes::TOO_LARGE);
+    assert_eq!(
+        code_of(raw(format!("0x{}", "00".repeat(MAX_TRANSACTION_SIZE + 1))).await),
+        codes::TOO_LARGE
+    );
     // A bad signature.
     let mut forged = client.sign(&alice, nonce, transfer(UNIT));
     forged.signature.0[10] ^= 0xff;
@@ -59,19 +74,68 @@ async fn transfers_become_final_and_bad_input_is_refused_without_effect() {
     // Another chain's id.
     let mut other_chain = client.sign(&alice, nonce, transfer(UNIT)).transaction;
     other_chain.chain_id = Hash([7; 32]);
-    assert_eq!(code_of(client.submit(&sign_transaction(&alice, other_chain)).await), codes::WRONG_CHAIN);
+    assert_eq!(
+        code_of(client.submit(&sign_transaction(&alice, other_chain)).await),
+        codes::WRONG_CHAIN
+    );
     // Stale and future nonces.
-    assert_eq!(code_of(client.submit(&client.sign(&alice, nonce - 1, transfer(UNIT))).await), codes::STALE_NONCE);
-    assert_eq!(code_of(client.submit(&client.sign(&alice, nonce + 1, transfer(UNIT))).await), codes::FUTURE_NONCE);
+    assert_eq!(
+        code_of(
+            client
+                .submit(&client.sign(&alice, nonce - 1, transfer(UNIT)))
+                .await
+        ),
+        codes::STALE_NONCE
+    );
+    assert_eq!(
+        code_of(
+            client
+                .submit(&client.sign(&alice, nonce + 1, transfer(UNIT)))
+                .await
+        ),
+        codes::FUTURE_NONCE
+    );
     // An amount, or a fee, above the balance.
-    assert_eq!(code_of(client.submit(&client.sign(&alice, nonce, transfer(before.free_units))).await), codes::INSUFFICIENT_BALANCE);
-    let greedy_fee = Transaction { chain_id: client.info().chain_id, signer: alice.account_id(), nonce, fee: u128::MAX, call: transfer(1) };
-    assert_eq!(code_of(client.submit(&sign_transaction(&alice, greedy_fee)).await), codes::INSUFFICIENT_BALANCE);
+    assert_eq!(
+        code_of(
+            client
+                .submit(&client.sign(&alice, nonce, transfer(before.free_units)))
+                .await
+        ),
+        codes::INSUFFICIENT_BALANCE
+    );
+    let greedy_fee = Transaction {
+        chain_id: client.info().chain_id,
+        signer: alice.account_id(),
+        nonce,
+        fee: u128::MAX,
+        call: transfer(1),
+    };
+    assert_eq!(
+        code_of(client.submit(&sign_transaction(&alice, greedy_fee)).await),
+        codes::INSUFFICIENT_BALANCE
+    );
     // A fee below the minimum.
-    let cheap = Transaction { chain_id: client.info().chain_id, signer: alice.account_id(), nonce, fee: 1, call: transfer(1) };
-    assert_eq!(code_of(client.submit(&sign_transaction(&alice, cheap)).await), codes::FEE_TOO_LOW);
+    let cheap = Transaction {
+        chain_id: client.info().chain_id,
+        signer: alice.account_id(),
+        nonce,
+        fee: 1,
+        call: transfer(1),
+    };
+    assert_eq!(
+        code_of(client.submit(&sign_transaction(&alice, cheap)).await),
+        codes::FEE_TOO_LOW
+    );
     // The final transfer again.
-    assert_eq!(code_of(client.submit(&block.transactions[included.index as usize]).await), codes::DUPLICATE);
+    assert_eq!(
+        code_of(
+            client
+                .submit(&block.transactions[included.index as usize])
+                .await
+        ),
+        codes::DUPLICATE
+    );
 
     // Nothing of that changed anything.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -81,14 +145,26 @@ async fn transfers_become_final_and_bad_input_is_refused_without_effect() {
     // A batch: good ones are pooled in order, bad ones refused, a resubmission is a duplicate.
     let good0 = client.sign(&alice, nonce, transfer(UNIT));
     let good1 = client.sign(&alice, nonce + 1, transfer(UNIT));
-    let outcomes = client.submit_batch(&[good0.clone(), forged, good1.clone(), good0.clone()]).await.unwrap();
+    let outcomes = client
+        .submit_batch(&[good0.clone(), forged, good1.clone(), good0.clone()])
+        .await
+        .unwrap();
     assert_eq!(outcomes[0].hash, Some(good0.hash()));
     assert_eq!(outcomes[1].error.as_ref().unwrap().kind, "BadSignature");
     assert_eq!(outcomes[2].hash, Some(good1.hash()));
     assert_eq!(outcomes[3].error.as_ref().unwrap().code, codes::DUPLICATE);
-    client.wait_for_inclusion(good1.hash(), Duration::from_secs(10)).await.unwrap();
-    assert_eq!(client.account(alice.account_id()).await.unwrap().nonce, nonce + 2);
-    assert_eq!(client.tx_status(Hash([3; 32])).await.unwrap(), TxStatus::Unknown);
+    client
+        .wait_for_inclusion(good1.hash(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.account(alice.account_id()).await.unwrap().nonce,
+        nonce + 2
+    );
+    assert_eq!(
+        client.tx_status(Hash([3; 32])).await.unwrap(),
+        TxStatus::Unknown
+    );
 
     node.stop().await.unwrap();
 }
@@ -97,9 +173,16 @@ async fn transfers_become_final_and_bad_input_is_refused_without_effect() {
 async fn websocket_subscribers_see_every_new_final_head() {
     let dir = tempfile::tempdir().unwrap();
     let (node, client) = start(dir.path()).await;
-    let ws = WsClientBuilder::default().build(format!("ws://{}", node.rpc_addr())).await.unwrap();
+    let ws = WsClientBuilder::default()
+        .build(format!("ws://{}", node.rpc_addr()))
+        .await
+        .unwrap();
     let mut heads = ws
-        .subscribe::<HeaderView, _>("chain_subscribeFinalizedHeads", rpc_params![], "chain_unsubscribeFinalizedHeads")
+        .subscribe::<HeaderView, _>(
+            "chain_subscribeFinalizedHeads",
+            rpc_params![],
+            "chain_unsubscribeFinalizedHeads",
+        )
         .await
         .unwrap();
     let first = heads.next().await.unwrap().unwrap();
@@ -117,13 +200,33 @@ async fn websocket_subscribers_see_every_new_final_head() {
 async fn restart_keeps_the_chain_and_continues_it() {
     let dir = tempfile::tempdir().unwrap();
     let (node, client) = start(dir.path()).await;
-    client.transfer(&Keypair::dev("charlie"), Keypair::dev("bob").account_id(), UNIT).await.unwrap();
+    client
+        .transfer(
+            &Keypair::dev("charlie"),
+            Keypair::dev("bob").account_id(),
+            UNIT,
+        )
+        .await
+        .unwrap();
     let head = client.head().await.unwrap();
-    let kept = client.verified_block(head.height).await.unwrap().unwrap().encode();
+    let kept = client
+        .verified_block(head.height)
+        .await
+        .unwrap()
+        .unwrap()
+        .encode();
     node.stop().await.unwrap();
 
     let (node, client) = start(dir.path()).await;
-    assert_eq!(client.verified_block(head.height).await.unwrap().unwrap().encode(), kept);
+    assert_eq!(
+        client
+            .verified_block(head.height)
+            .await
+            .unwrap()
+            .unwrap()
+            .encode(),
+        kept
+    );
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(client.head().await.unwrap().height > head.height);
     node.stop().await.unwrap();

@@ -72,11 +72,15 @@ impl FromStr for AccountId {
             .map_err(|e| AddressError::Checksum(e.to_string()))?;
         let hrp = checked.hrp();
         if hrp.as_str() != ADDRESS_HRP {
-            return Err(AddressError::WrongPrefix { found: hrp.to_string() });
+            return Err(AddressError::WrongPrefix {
+                found: hrp.to_string(),
+            });
         }
         let bytes: Vec<u8> = checked.byte_iter().collect();
         let len = bytes.len();
-        let array: [u8; 32] = bytes.try_into().map_err(|_| AddressError::WrongLength(len))?;
+        let array: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| AddressError::WrongLength(len))?;
         Ok(AccountId(array))
     }
 }
@@ -122,14 +126,23 @@ mod tests {
     #[test]
     fn refuses_other_prefixes_and_lengths() {
         let other = bech32::encode::<Bech32m>(Hrp::parse("btc").unwrap(), &[1u8; 32]).unwrap();
-        assert!(matches!(other.parse::<AccountId>(), Err(AddressError::WrongPrefix { .. })));
+        assert!(matches!(
+            other.parse::<AccountId>(),
+            Err(AddressError::WrongPrefix { .. })
+        ));
         let short = bech32::encode::<Bech32m>(Hrp::parse("phx").unwrap(), &[1u8; 20]).unwrap();
-        assert_eq!(short.parse::<AccountId>(), Err(AddressError::WrongLength(20)));
+        assert_eq!(
+            short.parse::<AccountId>(),
+            Err(AddressError::WrongLength(20))
+        );
         assert!("hello".parse::<AccountId>().is_err());
     }
 
     #[test]
     fn module_accounts_are_distinct() {
-        assert_ne!(AccountId::module("treasury"), AccountId::module("community"));
+        assert_ne!(
+            AccountId::module("treasury"),
+            AccountId::module("community")
+        );
     }
 }

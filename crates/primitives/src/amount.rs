@@ -120,11 +120,22 @@ mod tests {
 
     #[test]
     fn refuses_bad_amounts() {
-        for bad in ["", ".", "1.", "-1", "1e3", "1,000", "abc", " 1", "1.2.3", "+1"] {
-            assert!(matches!(parse_pha(bad), Err(AmountError::Malformed(_))), "{bad}");
+        for bad in [
+            "", ".", "1.", "-1", "1e3", "1,000", "abc", " 1", "1.2.3", "+1",
+        ] {
+            assert!(
+                matches!(parse_pha(bad), Err(AmountError::Malformed(_))),
+                "{bad}"
+            );
         }
-        assert!(matches!(parse_pha("0.0000000000001"), Err(AmountError::TooPrecise(_))));
-        assert!(matches!(parse_pha("999999999999999999999999999999"), Err(AmountError::Overflow(_))));
+        assert!(matches!(
+            parse_pha("0.0000000000001"),
+            Err(AmountError::TooPrecise(_))
+        ));
+        assert!(matches!(
+            parse_pha("999999999999999999999999999999"),
+            Err(AmountError::Overflow(_))
+        ));
     }
 
     proptest! {

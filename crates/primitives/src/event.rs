@@ -20,7 +20,11 @@ pub enum Event {
     #[codec(index = 0)]
     Endowed { account: AccountId, amount: Balance },
     #[codec(index = 1)]
-    Transfer { from: AccountId, to: AccountId, amount: Balance },
+    Transfer {
+        from: AccountId,
+        to: AccountId,
+        amount: Balance,
+    },
     #[codec(index = 2)]
     FeePaid { payer: AccountId, fee: Balance },
 }

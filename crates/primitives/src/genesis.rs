@@ -43,7 +43,10 @@ impl FeeSchedule {
 impl Default for FeeSchedule {
     /// 0.001 PHA per transaction plus 0.000001 PHA per byte (a transfer costs about 0.0012 PHA).
     fn default() -> Self {
-        FeeSchedule { base_fee: UNIT / 1_000, per_byte_fee: UNIT / 1_000_000 }
+        FeeSchedule {
+            base_fee: UNIT / 1_000,
+            per_byte_fee: UNIT / 1_000_000,
+        }
     }
 }
 
@@ -125,9 +128,14 @@ impl GenesisConfig {
         if self.validators.is_empty() {
             return Err(GenesisError::NoValidators);
         }
-        let modules = [Self::mining_pool_account(), Self::community_account(), Self::treasury_account()];
+        let modules = [
+            Self::mining_pool_account(),
+            Self::community_account(),
+            Self::treasury_account(),
+        ];
         let mut seen = BTreeSet::new();
-        let mut total = Some(MINING_POOL_SUPPLY + COMMUNITY_SUPPLY).and_then(|t| t.checked_add(self.treasury));
+        let mut total =
+            Some(MINING_POOL_SUPPLY + COMMUNITY_SUPPLY).and_then(|t| t.checked_add(self.treasury));
         for allocation in &self.allocations {
             if modules.contains(&allocation.account) {
                 return Err(GenesisError::ModuleAllocation(allocation.account));
@@ -139,7 +147,9 @@ impl GenesisConfig {
         }
         match total {
             Some(TOTAL_SUPPLY) => Ok(()),
-            other => Err(GenesisError::WrongSupply { found: other.unwrap_or(Balance::MAX) }),
+            other => Err(GenesisError::WrongSupply {
+                found: other.unwrap_or(Balance::MAX),
+            }),
         }
     }
 }
@@ -166,9 +176,20 @@ mod tests {
     #[test]
     fn supply_must_be_exact() {
         assert!(config(200_000_000 * UNIT).validate().is_ok());
-        assert!(matches!(config(200_000_000 * UNIT + 1).validate(), Err(GenesisError::WrongSupply { .. })));
-        assert!(matches!(config(Balance::MAX).validate(), Err(GenesisError::WrongSupply { .. })));
-        let total: Balance = config(200_000_000 * UNIT).balances().unwrap().iter().map(|b| b.1).sum();
+        assert!(matches!(
+            config(200_000_000 * UNIT + 1).validate(),
+            Err(GenesisError::WrongSupply { .. })
+        ));
+        assert!(matches!(
+            config(Balance::MAX).validate(),
+            Err(GenesisError::WrongSupply { .. })
+        ));
+        let total: Balance = config(200_000_000 * UNIT)
+            .balances()
+            .unwrap()
+            .iter()
+            .map(|b| b.1)
+            .sum();
         assert_eq!(total, TOTAL_SUPPLY);
     }
 

@@ -6,7 +6,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A SHA-256 digest. Printed as `0x` followed by 64 lowercase hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode, MaxEncodedLen)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode, MaxEncodedLen,
+)]
 pub struct Hash(pub [u8; 32]);
 
 impl Hash {

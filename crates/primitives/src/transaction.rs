@@ -98,7 +98,10 @@ impl SignedTransaction {
         let tx = SignedTransaction::decode_with_depth_limit(DECODE_DEPTH_LIMIT, &mut input)
             .map_err(|e| TxDecodeError::Malformed(e.to_string()))?;
         if !input.is_empty() {
-            return Err(TxDecodeError::Malformed(format!("{} trailing bytes", input.len())));
+            return Err(TxDecodeError::Malformed(format!(
+                "{} trailing bytes",
+                input.len()
+            )));
         }
         Ok(tx)
     }
@@ -116,7 +119,16 @@ mod tests {
     use proptest::prelude::*;
 
     fn arb_tx() -> impl Strategy<Value = SignedTransaction> {
-        (any::<[u8; 32]>(), any::<[u8; 32]>(), any::<u64>(), any::<u128>(), any::<[u8; 32]>(), any::<u128>(), any::<[u8; 32]>(), any::<[u8; 32]>())
+        (
+            any::<[u8; 32]>(),
+            any::<[u8; 32]>(),
+            any::<u64>(),
+            any::<u128>(),
+            any::<[u8; 32]>(),
+            any::<u128>(),
+            any::<[u8; 32]>(),
+            any::<[u8; 32]>(),
+        )
             .prop_map(|(chain, signer, nonce, fee, to, amount, s1, s2)| {
                 let mut sig = [0u8; 64];
                 sig[..32].copy_from_slice(&s1);
@@ -127,7 +139,10 @@ mod tests {
                         signer: AccountId::from_bytes(signer),
                         nonce,
                         fee,
-                        call: Call::Transfer { to: AccountId::from_bytes(to), amount },
+                        call: Call::Transfer {
+                            to: AccountId::from_bytes(to),
+                            amount,
+                        },
                     },
                     signature: Signature(sig),
                 }
@@ -157,6 +172,9 @@ mod tests {
     #[test]
     fn oversized_is_refused_before_decoding() {
         let bytes = vec![0u8; MAX_TRANSACTION_SIZE + 1];
-        assert!(matches!(SignedTransaction::decode_untrusted(&bytes), Err(TxDecodeError::TooLarge { .. })));
+        assert!(matches!(
+            SignedTransaction::decode_untrusted(&bytes),
+            Err(TxDecodeError::TooLarge { .. })
+        ));
     }
 }

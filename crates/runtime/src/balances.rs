@@ -4,8 +4,8 @@
 //! An account that never received PHA has no entry and reads as zero.
 
 use crate::{StateError, StateOverlay, StateReader, TxError};
-use phalanx_primitives::{AccountId, Balance};
 use parity_scale_codec::{Decode, Encode};
+use phalanx_primitives::{AccountId, Balance};
 
 const ACCOUNT_PREFIX: &[u8] = b"balances/account/";
 
@@ -43,17 +43,28 @@ pub fn account(state: &impl StateReader, account: &AccountId) -> Result<AccountI
     decode_account(state.get(&account_key(account))?)
 }
 
-pub(crate) fn read(overlay: &StateOverlay<impl StateReader>, account: &AccountId) -> Result<AccountInfo, StateError> {
+pub(crate) fn read(
+    overlay: &StateOverlay<impl StateReader>,
+    account: &AccountId,
+) -> Result<AccountInfo, StateError> {
     decode_account(overlay.get(&account_key(account))?)
 }
 
-pub(crate) fn write(overlay: &mut StateOverlay<impl StateReader>, account: &AccountId, info: AccountInfo) {
+pub(crate) fn write(
+    overlay: &mut StateOverlay<impl StateReader>,
+    account: &AccountId,
+    info: AccountInfo,
+) {
     overlay.set(account_key(account), info.encode());
 }
 
 /// Adds `amount` to an account. The total supply is far below `Balance::MAX`, so overflow means
 /// corrupted state, reported as such.
-pub(crate) fn credit(overlay: &mut StateOverlay<impl StateReader>, account: &AccountId, amount: Balance) -> Result<(), TxError> {
+pub(crate) fn credit(
+    overlay: &mut StateOverlay<impl StateReader>,
+    account: &AccountId,
+    amount: Balance,
+) -> Result<(), TxError> {
     let mut info = read(overlay, account)?;
     info.free = info
         .free

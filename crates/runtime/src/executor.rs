@@ -2,9 +2,9 @@
 
 use crate::balances::{self, AccountInfo};
 use crate::{ChainParams, StateOverlay, StateReader, TxError, WriteSet};
+use parity_scale_codec::Encode;
 use phalanx_crypto::VerifiedTransaction;
 use phalanx_primitives::{merkle_root, Call, Event, EventRecord, Hash, Phase};
-use parity_scale_codec::Encode;
 
 /// What a block did: its state changes and events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,7 +40,12 @@ pub struct BlockExecutor<R> {
 
 impl<R: StateReader> BlockExecutor<R> {
     pub fn new(parent_state: R, params: &ChainParams) -> Self {
-        BlockExecutor { overlay: StateOverlay::new(parent_state), params: params.clone(), events: Vec::new(), applied: 0 }
+        BlockExecutor {
+            overlay: StateOverlay::new(parent_state),
+            params: params.clone(),
+            events: Vec::new(),
+            applied: 0,
+        }
     }
 
     /// Number of transactions applied so far.
@@ -60,7 +65,8 @@ impl<R: StateReader> BlockExecutor<R> {
         match self.try_apply(tx, &mut events) {
             Ok(()) => {
                 self.overlay.commit_transaction();
-                self.events.extend(events.into_iter().map(|event| EventRecord { phase, event }));
+                self.events
+                    .extend(events.into_iter().map(|event| EventRecord { phase, event }));
                 self.applied += 1;
                 Ok(())
             }
@@ -71,44 +77,74 @@ impl<R: StateReader> BlockExecutor<R> {
         }
     }
 
-    fn try_apply(&mut self, tx: &VerifiedTransaction, events: &mut Vec<Event>) -> Result<(), TxError> {
+    fn try_apply(
+        &mut self,
+        tx: &VerifiedTransaction,
+        events: &mut Vec<Event>,
+    ) -> Result<(), TxError> {
         let t = tx.transaction();
         if t.chain_id != self.params.chain_id {
-            return Err(TxError::WrongChain { expected: self.params.chain_id, found: t.chain_id });
+            return Err(TxError::WrongChain {
+                expected: self.params.chain_id,
+                found: t.chain_id,
+            });
         }
         let minimum = self.params.fees.min_fee(tx.encoded_len());
         if t.fee < minimum {
-            return Err(TxError::FeeTooLow { minimum, offered: t.fee });
+            return Err(TxError::FeeTooLow {
+                minimum,
+                offered: t.fee,
+            });
         }
         let mut sender = balances::read(&self.overlay, &t.signer)?;
         if t.nonce < sender.nonce {
-            return Err(TxError::StaleNonce { expected: sender.nonce, found: t.nonce });
+            return Err(TxError::StaleNonce {
+                expected: sender.nonce,
+                found: t.nonce,
+            });
         }
         if t.nonce > sender.nonce {
-            return Err(TxError::FutureNonce { expected: sender.nonce, found: t.nonce });
+            return Err(TxError::FutureNonce {
+                expected: sender.nonce,
+                found: t.nonce,
+            });
         }
         let spend = match &t.call {
             Call::Transfer { amount, .. } => *amount,
         };
-        let needed = spend.checked_add(t.fee).filter(|needed| *needed <= sender.free).ok_or(
-            TxError::InsufficientBalance { needed: spend.saturating_add(t.fee), available: sender.free },
-        )?;
+        let needed = spend
+            .checked_add(t.fee)
+            .filter(|needed| *needed <= sender.free)
+            .ok_or(TxError::InsufficientBalance {
+                needed: spend.saturating_add(t.fee),
+                available: sender.free,
+            })?;
         sender.free -= needed;
         sender.nonce += 1;
         balances::write(&mut self.overlay, &t.signer, sender);
         balances::credit(&mut self.overlay, &self.params.treasury, t.fee)?;
-        events.push(Event::FeePaid { payer: t.signer, fee: t.fee });
+        events.push(Event::FeePaid {
+            payer: t.signer,
+            fee: t.fee,
+        });
 
         match &t.call {
             Call::Transfer { to, amount } => {
                 balances::credit(&mut self.overlay, to, *amount)?;
-                events.push(Event::Transfer { from: t.signer, to: *to, amount: *amount });
+                events.push(Event::Transfer {
+                    from: t.signer,
+                    to: *to,
+                    amount: *amount,
+                });
             }
         }
         Ok(())
     }
 
     pub fn finish(self) -> BlockOutcome {
-        BlockOutcome { write_set: self.overlay.into_write_set(), events: self.events }
+        BlockOutcome {
+            write_set: self.overlay.into_write_set(),
+            events: self.events,
+        }
     }
 }

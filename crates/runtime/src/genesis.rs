@@ -2,12 +2,13 @@
 
 use crate::balances::{self, AccountInfo};
 use crate::{events_root, state_root, WriteSet};
+use parity_scale_codec::Encode;
 use phalanx_crypto::Keypair;
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::{
-    Allocation, BlockHeader, Event, EventRecord, FeeSchedule, GenesisConfig, GenesisError, Hash, Phase,
+    Allocation, BlockHeader, Event, EventRecord, FeeSchedule, GenesisConfig, GenesisError, Hash,
+    Phase,
 };
-use parity_scale_codec::Encode;
 
 /// The genesis state and the header of block 0.
 #[derive(Clone, Debug)]
@@ -23,9 +24,17 @@ pub fn build(config: &GenesisConfig) -> Result<GenesisBlock, GenesisError> {
     let mut write_set = WriteSet::default();
     let mut events = Vec::new();
     for (account, amount) in config.balances()? {
-        let info = AccountInfo { free: amount, nonce: 0 };
-        write_set.0.insert(balances::account_key(&account), Some(info.encode()));
-        events.push(EventRecord { phase: Phase::Genesis, event: Event::Endowed { account, amount } });
+        let info = AccountInfo {
+            free: amount,
+            nonce: 0,
+        };
+        write_set
+            .0
+            .insert(balances::account_key(&account), Some(info.encode()));
+        events.push(EventRecord {
+            phase: Phase::Genesis,
+            event: Event::Endowed { account, amount },
+        });
     }
     let header = BlockHeader {
         height: 0,
@@ -36,7 +45,11 @@ pub fn build(config: &GenesisConfig) -> Result<GenesisBlock, GenesisError> {
         timestamp_ms: config.timestamp_ms,
         proposer: config.validators[0],
     };
-    Ok(GenesisBlock { header, write_set, events })
+    Ok(GenesisBlock {
+        header,
+        write_set,
+        events,
+    })
 }
 
 /// Name of the dev validator's well-known key.

@@ -97,7 +97,11 @@ pub struct StateOverlay<R> {
 
 impl<R: StateReader> StateOverlay<R> {
     pub fn new(base: R) -> Self {
-        StateOverlay { base, block: BTreeMap::new(), transaction: BTreeMap::new() }
+        StateOverlay {
+            base,
+            block: BTreeMap::new(),
+            transaction: BTreeMap::new(),
+        }
     }
 
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {

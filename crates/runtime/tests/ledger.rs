@@ -1,11 +1,11 @@
 //! Ledger rules and invariants, exercised through the public API with an in-memory state.
 
+use parity_scale_codec::Decode;
 use phalanx_crypto::{sign_transaction, verify_transactions, Keypair, VerifiedTransaction};
 use phalanx_primitives::amount::{TOTAL_SUPPLY, UNIT};
 use phalanx_primitives::{AccountId, Balance, Call, Hash, Transaction};
 use phalanx_runtime::balances::{account, account_of_key, AccountInfo};
 use phalanx_runtime::{genesis, BlockExecutor, ChainParams, MemoryState, TxError};
-use parity_scale_codec::Decode;
 use proptest::prelude::*;
 
 struct Chain {
@@ -20,12 +20,31 @@ impl Chain {
         let built = genesis::build(&config).unwrap();
         let mut state = MemoryState::default();
         state.apply(&built.write_set);
-        Chain { params: ChainParams::from_genesis(&config), state, root: built.header.state_root }
+        Chain {
+            params: ChainParams::from_genesis(&config),
+            state,
+            root: built.header.state_root,
+        }
     }
 
-    fn transfer(&self, from: &Keypair, nonce: u64, to: AccountId, amount: Balance, fee: Balance) -> VerifiedTransaction {
-        let tx = Transaction { chain_id: self.params.chain_id, signer: from.account_id(), nonce, fee, call: Call::Transfer { to, amount } };
-        verify_transactions(vec![sign_transaction(from, tx)]).remove(0).unwrap()
+    fn transfer(
+        &self,
+        from: &Keypair,
+        nonce: u64,
+        to: AccountId,
+        amount: Balance,
+        fee: Balance,
+    ) -> VerifiedTransaction {
+        let tx = Transaction {
+            chain_id: self.params.chain_id,
+            signer: from.account_id(),
+            nonce,
+            fee,
+            call: Call::Transfer { to, amount },
+        };
+        verify_transactions(vec![sign_transaction(from, tx)])
+            .remove(0)
+            .unwrap()
     }
 
     /// Applies a block of transactions; returns each one's result.
@@ -65,7 +84,10 @@ fn transfer_moves_amount_and_pays_fee_to_treasury() {
     assert_eq!(chain.balance(&alice).free, before.0 - 5 * UNIT - FEE);
     assert_eq!(chain.balance(&alice).nonce, 1);
     assert_eq!(chain.balance(&bob).free, before.1 + 5 * UNIT);
-    assert_eq!(account(&chain.state, &chain.params.treasury).unwrap().free, treasury_before + FEE);
+    assert_eq!(
+        account(&chain.state, &chain.params.treasury).unwrap().free,
+        treasury_before + FEE
+    );
     assert_eq!(chain.total(), TOTAL_SUPPLY);
 }
 
@@ -75,8 +97,19 @@ fn bad_transactions_change_nothing() {
     let (alice, bob) = (Keypair::dev("alice"), Keypair::dev("bob"));
     let root_before = chain.root;
     let state_before = chain.state.clone();
-    let wrong_chain = Transaction { chain_id: Hash([1; 32]), signer: alice.account_id(), nonce: 0, fee: FEE, call: Call::Transfer { to: bob.account_id(), amount: 1 } };
-    let wrong_chain_tx = verify_transactions(vec![sign_transaction(&alice, wrong_chain)]).remove(0).unwrap();
+    let wrong_chain = Transaction {
+        chain_id: Hash([1; 32]),
+        signer: alice.account_id(),
+        nonce: 0,
+        fee: FEE,
+        call: Call::Transfer {
+            to: bob.account_id(),
+            amount: 1,
+        },
+    };
+    let wrong_chain_tx = verify_transactions(vec![sign_transaction(&alice, wrong_chain)])
+        .remove(0)
+        .unwrap();
     let results = chain.block(&[
         wrong_chain_tx,
         chain.transfer(&alice, 1, bob.account_id(), 1, FEE),
@@ -85,17 +118,35 @@ fn bad_transactions_change_nothing() {
         chain.transfer(&alice, 0, bob.account_id(), u128::MAX, FEE),
     ]);
     assert!(matches!(results[0], Err(TxError::WrongChain { .. })));
-    assert!(matches!(results[1], Err(TxError::FutureNonce { expected: 0, found: 1 })));
+    assert!(matches!(
+        results[1],
+        Err(TxError::FutureNonce {
+            expected: 0,
+            found: 1
+        })
+    ));
     assert!(matches!(results[2], Err(TxError::FeeTooLow { .. })));
-    assert!(matches!(results[3], Err(TxError::InsufficientBalance { .. })));
-    assert!(matches!(results[4], Err(TxError::InsufficientBalance { .. })));
+    assert!(matches!(
+        results[3],
+        Err(TxError::InsufficientBalance { .. })
+    ));
+    assert!(matches!(
+        results[4],
+        Err(TxError::InsufficientBalance { .. })
+    ));
     assert_eq!(chain.state, state_before);
     // An empty write set still advances the root chain, deterministically.
     assert_ne!(chain.root, root_before);
 
     let ok = chain.transfer(&alice, 0, bob.account_id(), 1, FEE);
     assert_eq!(chain.block(&[ok.clone()]), vec![Ok(())]);
-    assert!(matches!(chain.block(&[ok])[0], Err(TxError::StaleNonce { expected: 1, found: 0 })));
+    assert!(matches!(
+        chain.block(&[ok])[0],
+        Err(TxError::StaleNonce {
+            expected: 1,
+            found: 0
+        })
+    ));
 }
 
 #[test]
@@ -105,7 +156,13 @@ fn replay_gives_the_same_roots() {
         let alice = Keypair::dev("alice");
         let mut roots = vec![];
         for n in 0..5 {
-            let tx = chain.transfer(&alice, n, Keypair::dev("charlie").account_id(), n as u128 * UNIT, FEE);
+            let tx = chain.transfer(
+                &alice,
+                n,
+                Keypair::dev("charlie").account_id(),
+                n as u128 * UNIT,
+                FEE,
+            );
             chain.block(&[tx]);
             roots.push(chain.root);
         }

@@ -9,14 +9,21 @@ use phalanx_primitives::amount::{format_pha, parse_pha};
 use phalanx_primitives::Call;
 
 async fn connect(ctx: &Context) -> Result<NodeClient> {
-    NodeClient::connect(&ctx.rpc).await.with_context(|| format!("connecting to the node at {} (is it running? see --rpc)", ctx.rpc))
+    NodeClient::connect(&ctx.rpc).await.with_context(|| {
+        format!(
+            "connecting to the node at {} (is it running? see --rpc)",
+            ctx.rpc
+        )
+    })
 }
 
 pub async fn balance(ctx: &Context, account: &str) -> Result<()> {
     let account = ctx.keystore.resolve_account(account)?;
     let node = connect(ctx).await?;
     let view = node.account(account).await?;
-    emit(ctx.json, &view, || format!("{}: {} PHA (nonce {})", view.account, view.free, view.nonce))
+    emit(ctx.json, &view, || {
+        format!("{}: {} PHA (nonce {})", view.account, view.free, view.nonce)
+    })
 }
 
 pub async fn transfer(ctx: &Context, from: &str, to: &str, amount: &str) -> Result<()> {
@@ -25,10 +32,22 @@ pub async fn transfer(ctx: &Context, from: &str, to: &str, amount: &str) -> Resu
     let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
     let node = connect(ctx).await?;
     let nonce = node.next_nonce(signer.account_id()).await?;
-    let tx = node.sign(&signer, nonce, Call::Transfer { to, amount: amount_units });
+    let tx = node.sign(
+        &signer,
+        nonce,
+        Call::Transfer {
+            to,
+            amount: amount_units,
+        },
+    );
     let fee = tx.transaction.fee;
-    let hash = node.submit(&tx).await.context("the node refused the transfer")?;
-    let included = node.wait_for_inclusion(hash, phalanx_client::DEFAULT_INCLUSION_TIMEOUT).await?;
+    let hash = node
+        .submit(&tx)
+        .await
+        .context("the node refused the transfer")?;
+    let included = node
+        .wait_for_inclusion(hash, phalanx_client::DEFAULT_INCLUSION_TIMEOUT)
+        .await?;
     let value = serde_json::json!({
         "hash": hash,
         "from": signer.account_id(),
@@ -43,7 +62,12 @@ pub async fn transfer(ctx: &Context, from: &str, to: &str, amount: &str) -> Resu
     emit(ctx.json, &value, || {
         format!(
             "sent {} PHA from {} to {} (fee {} PHA)\ntransaction {hash}\nfinal in block {} ({})",
-            format_pha(amount_units), signer.account_id(), to, format_pha(fee), included.height, included.block_hash
+            format_pha(amount_units),
+            signer.account_id(),
+            to,
+            format_pha(fee),
+            included.height,
+            included.block_hash
         )
     })
 }
@@ -51,7 +75,12 @@ pub async fn transfer(ctx: &Context, from: &str, to: &str, amount: &str) -> Resu
 pub async fn head(ctx: &Context) -> Result<()> {
     let node = connect(ctx).await?;
     let head = node.head().await?;
-    emit(ctx.json, &head, || format!("height {}\nhash   {}\nstate  {}\ntime   {} ms", head.height, head.hash, head.state_root, head.timestamp_ms))
+    emit(ctx.json, &head, || {
+        format!(
+            "height {}\nhash   {}\nstate  {}\ntime   {} ms",
+            head.height, head.hash, head.state_root, head.timestamp_ms
+        )
+    })
 }
 
 pub async fn block(ctx: &Context, height: Option<u64>) -> Result<()> {
@@ -60,7 +89,10 @@ pub async fn block(ctx: &Context, height: Option<u64>) -> Result<()> {
         Some(height) => height,
         None => node.head().await?.height,
     };
-    let block = node.verified_block(height).await?.with_context(|| format!("no block at height {height} yet"))?;
+    let block = node
+        .verified_block(height)
+        .await?
+        .with_context(|| format!("no block at height {height} yet"))?;
     let view = BlockView::from(&block);
     emit(ctx.json, &view, || {
         let h = &view.header;
@@ -70,12 +102,23 @@ pub async fn block(ctx: &Context, height: Option<u64>) -> Result<()> {
             format!("state root   {}", h.state_root),
             format!("timestamp    {} ms", h.timestamp_ms),
             format!("proposer     {}", h.proposer),
-            format!("finality     verified, signed by {} validator(s)", view.finalized_by.len()),
+            format!(
+                "finality     verified, signed by {} validator(s)",
+                view.finalized_by.len()
+            ),
             format!("transactions {}", view.transactions.len()),
         ];
         for tx in &view.transactions {
             let phalanx_client::views::CallView::Transfer { to, amount_units } = &tx.call;
-            lines.push(format!("  {} transfer {} PHA {} -> {} (nonce {}, fee {} PHA)", tx.hash, format_pha(*amount_units), tx.signer, to, tx.nonce, format_pha(tx.fee_units)));
+            lines.push(format!(
+                "  {} transfer {} PHA {} -> {} (nonce {}, fee {} PHA)",
+                tx.hash,
+                format_pha(*amount_units),
+                tx.signer,
+                to,
+                tx.nonce,
+                format_pha(tx.fee_units)
+            ));
         }
         lines.join("\n")
     })
@@ -83,9 +126,18 @@ pub async fn block(ctx: &Context, height: Option<u64>) -> Result<()> {
 
 fn describe(event: &EventView) -> String {
     match &event.event {
-        EventKindView::Endowed { account, amount_units } => format!("endowed {account} with {} PHA", format_pha(*amount_units)),
-        EventKindView::Transfer { from, to, amount_units } => format!("transfer {} PHA {from} -> {to}", format_pha(*amount_units)),
-        EventKindView::FeePaid { payer, fee_units } => format!("fee {} PHA paid by {payer}", format_pha(*fee_units)),
+        EventKindView::Endowed {
+            account,
+            amount_units,
+        } => format!("endowed {account} with {} PHA", format_pha(*amount_units)),
+        EventKindView::Transfer {
+            from,
+            to,
+            amount_units,
+        } => format!("transfer {} PHA {from} -> {to}", format_pha(*amount_units)),
+        EventKindView::FeePaid { payer, fee_units } => {
+            format!("fee {} PHA paid by {payer}", format_pha(*fee_units))
+        }
     }
 }
 
@@ -96,13 +148,21 @@ pub async fn events(ctx: &Context, height: Option<u64>) -> Result<()> {
         Some(height) => height,
         None => node.head().await?.height,
     };
-    let events = node.rpc().events(height).await?.with_context(|| format!("no block at height {height} yet"))?;
-    emit(ctx.json, &serde_json::json!({ "height": height, "events": events }), || {
-        let mut lines = vec![format!("block {height}: {} event(s)", events.len())];
-        lines.extend(events.iter().map(|e| match e.transaction_index {
-            Some(i) => format!("  tx {i}: {}", describe(e)),
-            None => format!("  genesis: {}", describe(e)),
-        }));
-        lines.join("\n")
-    })
+    let events = node
+        .rpc()
+        .events(height)
+        .await?
+        .with_context(|| format!("no block at height {height} yet"))?;
+    emit(
+        ctx.json,
+        &serde_json::json!({ "height": height, "events": events }),
+        || {
+            let mut lines = vec![format!("block {height}: {} event(s)", events.len())];
+            lines.extend(events.iter().map(|e| match e.transaction_index {
+                Some(i) => format!("  tx {i}: {}", describe(e)),
+                None => format!("  genesis: {}", describe(e)),
+            }));
+            lines.join("\n")
+        },
+    )
 }

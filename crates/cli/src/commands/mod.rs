@@ -21,7 +21,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         json: cli.json,
         rpc: cli.rpc,
         keystore: Keystore::open(cli.keystore)?,
-        passphrase: PassphraseSource { file: cli.password_file },
+        passphrase: PassphraseSource {
+            file: cli.password_file,
+        },
     };
     match cli.command {
         Command::Node(args) => node::run_node(&ctx, args).await,

@@ -10,14 +10,22 @@ use phalanx_primitives::GenesisConfig;
 use std::path::Path;
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,jsonrpsee=warn".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,jsonrpsee=warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn read_validator_key(path: &Path) -> Result<Keypair> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading validator key {}", path.display()))?;
-    let bytes = hex::decode(text.trim().trim_start_matches("0x")).context("validator key file must hold a hex seed")?;
-    let seed: [u8; 32] = bytes.try_into().map_err(|_| anyhow::anyhow!("validator key must be 32 bytes"))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading validator key {}", path.display()))?;
+    let bytes = hex::decode(text.trim().trim_start_matches("0x"))
+        .context("validator key file must hold a hex seed")?;
+    let seed: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("validator key must be 32 bytes"))?;
     Ok(Keypair::from_seed(seed))
 }
 
@@ -42,8 +50,10 @@ pub async fn run_node(_ctx: &Context, args: NodeArgs) -> Result<()> {
         let (Some(genesis), Some(key)) = (&args.genesis, &args.validator_key) else {
             bail!("pass --dev, or --genesis FILE with --validator-key FILE");
         };
-        let text = std::fs::read_to_string(genesis).with_context(|| format!("reading genesis {}", genesis.display()))?;
-        let genesis: GenesisConfig = serde_json::from_str(&text).with_context(|| format!("parsing genesis {}", genesis.display()))?;
+        let text = std::fs::read_to_string(genesis)
+            .with_context(|| format!("reading genesis {}", genesis.display()))?;
+        let genesis: GenesisConfig = serde_json::from_str(&text)
+            .with_context(|| format!("parsing genesis {}", genesis.display()))?;
         genesis.validate().context("invalid genesis")?;
         let mut config = NodeConfig::dev(args.data_dir, args.rpc_addr);
         config.genesis = genesis;
@@ -62,7 +72,11 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
     // With no --data-dir the network lives in a temporary directory removed on exit.
     let temporary = match args.data_dir {
         Some(_) => None,
-        None => Some(tempfile::Builder::new().prefix("phalanx-devnet-").tempdir()?),
+        None => Some(
+            tempfile::Builder::new()
+                .prefix("phalanx-devnet-")
+                .tempdir()?,
+        ),
     };
     let data_dir = match (&args.data_dir, &temporary) {
         (Some(dir), _) => dir.clone(),
@@ -88,19 +102,34 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
         let mut lines = vec![
             "Phalanx devnet is running (Ctrl-C to stop)".to_string(),
             format!("  chain id   {chain_id}"),
-            format!("  data dir   {}{}", data_dir.display(), if temporary.is_some() { " (temporary)" } else { "" }),
+            format!(
+                "  data dir   {}{}",
+                data_dir.display(),
+                if temporary.is_some() {
+                    " (temporary)"
+                } else {
+                    ""
+                }
+            ),
             format!("  node RPC   http://{addr}  ws://{addr}"),
             "  dev accounts (1,000,000 PHA each):".to_string(),
         ];
-        lines.extend(DEV_ACCOUNT_NAMES.iter().map(|n| format!("    {n:<8} {}", Keypair::dev(n).account_id())));
-        lines.push(format!("  try: phalanx --rpc http://{addr} transfer --from alice --to bob --amount 12.5"));
+        lines.extend(
+            DEV_ACCOUNT_NAMES
+                .iter()
+                .map(|n| format!("    {n:<8} {}", Keypair::dev(n).account_id())),
+        );
+        lines.push(format!(
+            "  try: phalanx --rpc http://{addr} transfer --from alice --to bob --amount 12.5"
+        ));
         lines.join("\n")
     })?;
     run_until_signal(node).await
 }
 
 pub fn verify_chain(ctx: &Context, data_dir: &Path) -> Result<()> {
-    let report = replay_data_dir(data_dir).with_context(|| format!("verifying {}", data_dir.display()))?;
+    let report =
+        replay_data_dir(data_dir).with_context(|| format!("verifying {}", data_dir.display()))?;
     let value = serde_json::json!({
         "ok": true,
         "head_height": report.head_height,

@@ -33,8 +33,9 @@ pub const DATABASE_FILE: &str = "chain.redb";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
+    /// Boxed: redb's error is large and this one travels through every storage call.
     #[error("database: {0}")]
-    Database(#[from] redb::Error),
+    Database(Box<redb::Error>),
     #[error("database is corrupt: {0}")]
     Corrupt(String),
     #[error("this data directory belongs to chain {found}, but the node was started for chain {expected}; use another --data-dir")]
@@ -46,17 +47,22 @@ pub enum StorageError {
 macro_rules! impl_from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for StorageError {
-            fn from(e: $t) -> Self { StorageError::Database(e.into()) }
+            fn from(e: $t) -> Self { StorageError::Database(Box::new(e.into())) }
         }
     )*};
 }
 impl_from_redb!(
+    redb::Error,
+    std::io::Error,
     redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
     redb::CommitError
 );
+
+/// A ledger state key and its value.
+pub type StateEntry = (Vec<u8>, Vec<u8>);
 
 /// Where a transaction landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
@@ -78,8 +84,7 @@ impl Store {
     /// Opens (or creates, writing block 0) the database in `data_dir` for the chain `genesis`
     /// describes; refuses a database made for another chain.
     pub fn open(data_dir: &Path, genesis_config: &GenesisConfig) -> Result<Store, StorageError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| StorageError::Database(redb::Error::Io(e)))?;
+        std::fs::create_dir_all(data_dir)?;
         let db = Database::create(data_dir.join(DATABASE_FILE))?;
         let store = Store { db };
         let expected = genesis_config.hash();
@@ -258,7 +263,7 @@ impl Store {
     }
 
     /// Every state entry, in key order.
-    pub fn state_entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    pub fn state_entries(&self) -> Result<Vec<StateEntry>, StorageError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(STATE)?;
         let mut entries = Vec::with_capacity(table.len()? as usize);

@@ -5,7 +5,7 @@
 //! compares the replayed state with the stored one entry by entry. Run it on a stopped node (the
 //! database is opened exclusively).
 
-use crate::storage::{StorageError, Store};
+use crate::storage::{StateEntry, StorageError, Store};
 use phalanx_crypto::{verify_certificate, verify_transactions};
 use phalanx_primitives::{Block, Hash};
 use phalanx_runtime::{genesis, BlockExecutor, ChainParams, MemoryState};
@@ -95,8 +95,8 @@ pub fn replay_data_dir(data_dir: &Path) -> Result<ReplayReport, ReplayError> {
         state.apply(&outcome.write_set);
         parent = block.header;
     }
-    let stored: Vec<(Vec<u8>, Vec<u8>)> = store.state_entries()?;
-    let replayed: Vec<(Vec<u8>, Vec<u8>)> = state.0.into_iter().collect();
+    let stored = store.state_entries()?;
+    let replayed: Vec<StateEntry> = state.0.into_iter().collect();
     if stored != replayed {
         return Err(invalid(
             head_height,

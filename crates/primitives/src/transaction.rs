@@ -164,7 +164,7 @@ mod tests {
         #[test]
         fn trailing_bytes_are_refused(tx in arb_tx(), extra in 1usize..8) {
             let mut bytes = tx.encode();
-            bytes.extend(std::iter::repeat(0u8).take(extra));
+            bytes.extend(std::iter::repeat_n(0u8, extra));
             prop_assert!(SignedTransaction::decode_untrusted(&bytes).is_err());
         }
     }

@@ -153,7 +153,7 @@ mod tests {
         overlay.commit_transaction();
         assert_eq!(overlay.get(b"a").unwrap(), None);
         let writes = overlay.into_write_set();
-        assert_eq!(writes.0.get(&b"a".to_vec()), Some(&None));
+        assert_eq!(writes.0.get(b"a".as_slice()), Some(&None));
     }
 
     #[test]

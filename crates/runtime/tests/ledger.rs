@@ -139,7 +139,7 @@ fn bad_transactions_change_nothing() {
     assert_ne!(chain.root, root_before);
 
     let ok = chain.transfer(&alice, 0, bob.account_id(), 1, FEE);
-    assert_eq!(chain.block(&[ok.clone()]), vec![Ok(())]);
+    assert_eq!(chain.block(std::slice::from_ref(&ok)), vec![Ok(())]);
     assert!(matches!(
         chain.block(&[ok])[0],
         Err(TxError::StaleNonce {

@@ -1,0 +1,431 @@
+//! The host API: the functions a contract imports from module `env`.
+//!
+//! Every function runs in one order: charge the base and the bytes it will touch, read guest
+//! memory (bounded by a named limit, every pointer and length checked), do the work, write back.
+//! A failed check traps with a [`CallError`] that says what went wrong; nothing is half done.
+//! The byte-level ABI is in docs/contract-abi.md.
+
+use crate::gas::cost;
+use crate::storage::{ContractStorage, PendingWrites};
+use crate::vm::{CallContext, ContractEvent, EntryPoint, TransferOut};
+use crate::*;
+use phalanx_primitives::{AccountId, Signature};
+use wasmi::{Caller, Error, Extern, Linker, ValType};
+
+/// A host-side reason to stop the call, carried through wasmi as a host error.
+#[derive(Debug)]
+pub(crate) struct HostTrap(pub CallError);
+
+impl std::fmt::Display for HostTrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl wasmi::errors::HostError for HostTrap {}
+
+fn trap(error: CallError) -> Error {
+    Error::host(HostTrap(error))
+}
+
+/// What the host functions work on during one call.
+pub(crate) struct HostState<'a> {
+    pub backend: &'a dyn ContractStorage,
+    pub pending: PendingWrites,
+    pub context: &'a CallContext,
+    pub entry: EntryPoint,
+    pub input: &'a [u8],
+    pub gas: &'a GasSchedule,
+    /// Bytes the last variable-length result left for `scratch_read`.
+    pub scratch: Vec<u8>,
+    pub output: Vec<u8>,
+    pub events: Vec<ContractEvent>,
+    pub transfers: Vec<TransferOut>,
+    pub limits: wasmi::StoreLimits,
+}
+
+type Ctx<'c, 'a> = Caller<'c, HostState<'a>>;
+
+/// The host functions: name, parameter types, result types. Validation checks imports against
+/// this list so a module with a wrong import is refused at upload, not at its first call.
+pub(crate) const HOST_FUNCTIONS: &[(&str, &[ValType], &[ValType])] = {
+    use ValType::{I32, I64};
+    &[
+        ("input", &[], &[I32]),
+        ("scratch_read", &[I32], &[]),
+        ("output", &[I32, I32], &[]),
+        ("storage_get", &[I32, I32], &[I32]),
+        ("storage_set", &[I32, I32, I32, I32], &[]),
+        ("storage_remove", &[I32, I32], &[]),
+        ("caller", &[I32], &[]),
+        ("self_address", &[I32], &[]),
+        ("block_height", &[], &[I64]),
+        ("block_time", &[], &[I64]),
+        ("random_seed", &[I32], &[]),
+        ("emit_event", &[I32, I32], &[]),
+        ("emit_event_to", &[I32, I32, I32], &[]),
+        ("transfer", &[I32, I32], &[]),
+        ("sha256", &[I32, I32, I32], &[]),
+        ("ed25519_verify", &[I32, I32, I32, I32], &[I32]),
+        ("panic", &[I32, I32], &[]),
+    ]
+};
+
+/// Takes `amount` fuel, or traps with out-of-gas (leaving no fuel).
+fn charge(caller: &mut Ctx, amount: u64) -> Result<(), Error> {
+    let left = caller.get_fuel()?;
+    if left < amount {
+        caller.set_fuel(0)?;
+        return Err(trap(CallError::OutOfGas));
+    }
+    caller.set_fuel(left - amount)
+}
+
+fn memory(caller: &Ctx) -> Result<wasmi::Memory, Error> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(memory)) => Ok(memory),
+        _ => Err(trap(CallError::Trap("contract exports no memory".into()))),
+    }
+}
+
+/// Checks a guest (pointer, length) pair against a limit and the memory size.
+fn span(
+    caller: &Ctx,
+    ptr: i32,
+    len: i32,
+    limit: usize,
+    what: &str,
+) -> Result<(usize, usize), Error> {
+    let bad = |reason: String| trap(CallError::Trap(format!("{what}: {reason}")));
+    let (ptr, len) = (
+        usize::try_from(ptr).map_err(|_| bad("negative pointer".into()))?,
+        usize::try_from(len).map_err(|_| bad("negative length".into()))?,
+    );
+    if len > limit {
+        return Err(bad(format!("{len} bytes exceed the limit of {limit}")));
+    }
+    let end = ptr
+        .checked_add(len)
+        .ok_or_else(|| bad("pointer overflow".into()))?;
+    if end > memory(caller)?.data_size(caller) {
+        return Err(bad(format!("bytes {ptr}..{end} are outside linear memory")));
+    }
+    Ok((ptr, len))
+}
+
+fn read(caller: &Ctx, ptr: i32, len: i32, limit: usize, what: &str) -> Result<Vec<u8>, Error> {
+    let (ptr, len) = span(caller, ptr, len, limit, what)?;
+    Ok(memory(caller)?.data(caller)[ptr..ptr + len].to_vec())
+}
+
+fn read_array<const N: usize>(caller: &Ctx, ptr: i32, what: &str) -> Result<[u8; N], Error> {
+    let bytes = read(caller, ptr, N as i32, N, what)?;
+    Ok(bytes.try_into().expect("read returned N bytes"))
+}
+
+fn write(caller: &mut Ctx, ptr: i32, bytes: &[u8], what: &str) -> Result<(), Error> {
+    let (ptr, len) = span(caller, ptr, bytes.len() as i32, usize::MAX, what)?;
+    let memory = memory(caller)?;
+    memory.data_mut(caller)[ptr..ptr + len].copy_from_slice(bytes);
+    Ok(())
+}
+
+fn writable(caller: &Ctx, action: &'static str) -> Result<(), Error> {
+    match caller.data().entry {
+        EntryPoint::Query => Err(trap(CallError::ReadOnly(action))),
+        _ => Ok(()),
+    }
+}
+
+fn storage_failure(e: crate::StorageFailure) -> Error {
+    trap(CallError::Storage(e.0))
+}
+
+fn input(mut caller: Ctx) -> Result<i32, Error> {
+    let len = caller.data().input.len();
+    let g = caller.data().gas.clone();
+    charge(&mut caller, cost(g.host_call, g.per_byte_copied, len))?;
+    let state = caller.data_mut();
+    state.scratch = state.input.to_vec();
+    Ok(len as i32)
+}
+
+fn scratch_read(mut caller: Ctx, ptr: i32) -> Result<(), Error> {
+    let scratch = std::mem::take(&mut caller.data_mut().scratch);
+    let g = caller.data().gas.clone();
+    charge(
+        &mut caller,
+        cost(g.host_call, g.per_byte_copied, scratch.len()),
+    )?;
+    write(&mut caller, ptr, &scratch, "scratch_read")?;
+    caller.data_mut().scratch = scratch;
+    Ok(())
+}
+
+fn output(mut caller: Ctx, ptr: i32, len: i32) -> Result<(), Error> {
+    let g = caller.data().gas.clone();
+    charge(
+        &mut caller,
+        cost(g.host_call, g.per_byte_copied, len.max(0) as usize),
+    )?;
+    let bytes = read(&caller, ptr, len, MAX_OUTPUT_LEN, "output")?;
+    caller.data_mut().output = bytes;
+    Ok(())
+}
+
+fn storage_get(mut caller: Ctx, key_ptr: i32, key_len: i32) -> Result<i32, Error> {
+    let g = caller.data().gas.clone();
+    charge(
+        &mut caller,
+        cost(
+            g.host_call + g.storage_read,
+            g.per_byte_copied,
+            key_len.max(0) as usize,
+        ),
+    )?;
+    let key = read(&caller, key_ptr, key_len, MAX_KEY_LEN, "storage key")?;
+    let state = caller.data();
+    let value = state
+        .pending
+        .get(state.backend, &key)
+        .map_err(storage_failure)?;
+    match value {
+        None => Ok(-1),
+        Some(value) => {
+            charge(&mut caller, cost(0, g.storage_read_per_byte, value.len()))?;
+            let len = value.len() as i32;
+            caller.data_mut().scratch = value;
+            Ok(len)
+        }
+    }
+}
+
+fn storage_set(
+    mut caller: Ctx,
+    key_ptr: i32,
+    key_len: i32,
+    value_ptr: i32,
+    value_len: i32,
+) -> Result<(), Error> {
+    writable(&caller, "write storage")?;
+    let g = caller.data().gas.clone();
+    let bytes = key_len.max(0) as usize + value_len.max(0) as usize;
+    charge(
+        &mut caller,
+        cost(
+            g.host_call + g.storage_write,
+            g.storage_write_per_byte,
+            bytes,
+        ),
+    )?;
+    let key = read(&caller, key_ptr, key_len, MAX_KEY_LEN, "storage key")?;
+    let value = read(
+        &caller,
+        value_ptr,
+        value_len,
+        MAX_VALUE_LEN,
+        "storage value",
+    )?;
+    caller.data_mut().pending.set(key, value);
+    Ok(())
+}
+
+fn storage_remove(mut caller: Ctx, key_ptr: i32, key_len: i32) -> Result<(), Error> {
+    writable(&caller, "write storage")?;
+    let g = caller.data().gas.clone();
+    charge(
+        &mut caller,
+        cost(
+            g.host_call + g.storage_write,
+            g.storage_write_per_byte,
+            key_len.max(0) as usize,
+        ),
+    )?;
+    let key = read(&caller, key_ptr, key_len, MAX_KEY_LEN, "storage key")?;
+    caller.data_mut().pending.remove(key);
+    Ok(())
+}
+
+fn write_fixed(mut caller: Ctx, ptr: i32, bytes: &[u8], what: &str) -> Result<(), Error> {
+    let g = caller.data().gas.clone();
+    charge(
+        &mut caller,
+        cost(g.host_call, g.per_byte_copied, bytes.len()),
+    )?;
+    write(&mut caller, ptr, bytes, what)
+}
+
+fn caller_account(caller: Ctx, ptr: i32) -> Result<(), Error> {
+    let account = *caller.data().context.caller.as_bytes();
+    write_fixed(caller, ptr, &account, "caller")
+}
+
+fn self_address(caller: Ctx, ptr: i32) -> Result<(), Error> {
+    let account = *caller.data().context.contract.as_bytes();
+    write_fixed(caller, ptr, &account, "self_address")
+}
+
+fn random_seed(caller: Ctx, ptr: i32) -> Result<(), Error> {
+    let seed = caller.data().context.random_seed;
+    write_fixed(caller, ptr, &seed, "random_seed")
+}
+
+fn block_height(mut caller: Ctx) -> Result<i64, Error> {
+    let g = caller.data().gas.host_call;
+    charge(&mut caller, g)?;
+    Ok(caller.data().context.block_height as i64)
+}
+
+fn block_time(mut caller: Ctx) -> Result<i64, Error> {
+    let g = caller.data().gas.host_call;
+    charge(&mut caller, g)?;
+    Ok(caller.data().context.block_time_ms as i64)
+}
+
+fn push_event(
+    mut caller: Ctx,
+    recipient: Option<AccountId>,
+    data_ptr: i32,
+    data_len: i32,
+) -> Result<(), Error> {
+    writable(&caller, "emit events")?;
+    let g = caller.data().gas.clone();
+    charge(
+        &mut caller,
+        cost(
+            g.host_call + g.event,
+            g.event_per_byte,
+            data_len.max(0) as usize,
+        ),
+    )?;
+    let data = read(&caller, data_ptr, data_len, MAX_EVENT_LEN, "event")?;
+    if caller.data().events.len() >= MAX_EVENTS_PER_CALL {
+        return Err(trap(CallError::Trap(format!(
+            "more than {MAX_EVENTS_PER_CALL} events in one call"
+        ))));
+    }
+    caller
+        .data_mut()
+        .events
+        .push(ContractEvent { recipient, data });
+    Ok(())
+}
+
+fn emit_event(caller: Ctx, data_ptr: i32, data_len: i32) -> Result<(), Error> {
+    push_event(caller, None, data_ptr, data_len)
+}
+
+fn emit_event_to(caller: Ctx, account_ptr: i32, data_ptr: i32, data_len: i32) -> Result<(), Error> {
+    let account = AccountId::from_bytes(read_array::<32>(&caller, account_ptr, "event recipient")?);
+    push_event(caller, Some(account), data_ptr, data_len)
+}
+
+fn transfer(mut caller: Ctx, to_ptr: i32, amount_ptr: i32) -> Result<(), Error> {
+    writable(&caller, "transfer PHA")?;
+    let g = caller.data().gas.clone();
+    charge(&mut caller, g.host_call + g.transfer)?;
+    let to = AccountId::from_bytes(read_array::<32>(&caller, to_ptr, "transfer recipient")?);
+    let amount = u128::from_le_bytes(read_array::<16>(&caller, amount_ptr, "transfer amount")?);
+    if caller.data().transfers.len() >= MAX_TRANSFERS_PER_CALL {
+        return Err(trap(CallError::Trap(format!(
+            "more than {MAX_TRANSFERS_PER_CALL} transfers in one call"
+        ))));
+    }
+    caller.data_mut().transfers.push(TransferOut { to, amount });
+    Ok(())
+}
+
+fn sha256(mut caller: Ctx, data_ptr: i32, data_len: i32, out_ptr: i32) -> Result<(), Error> {
+    let g = caller.data().gas.clone();
+    charge(
+        &mut caller,
+        cost(
+            g.host_call + g.sha256,
+            g.sha256_per_byte,
+            data_len.max(0) as usize,
+        ),
+    )?;
+    let data = read(
+        &caller,
+        data_ptr,
+        data_len,
+        MAX_CRYPTO_INPUT_LEN,
+        "sha256 input",
+    )?;
+    write(
+        &mut caller,
+        out_ptr,
+        &phalanx_primitives::sha256(&data).0,
+        "sha256 output",
+    )
+}
+
+fn ed25519_verify(
+    mut caller: Ctx,
+    key_ptr: i32,
+    msg_ptr: i32,
+    msg_len: i32,
+    sig_ptr: i32,
+) -> Result<i32, Error> {
+    let g = caller.data().gas.clone();
+    charge(
+        &mut caller,
+        cost(
+            g.host_call + g.ed25519_verify,
+            g.sha256_per_byte,
+            msg_len.max(0) as usize,
+        ),
+    )?;
+    let key = AccountId::from_bytes(read_array::<32>(&caller, key_ptr, "public key")?);
+    let message = read(
+        &caller,
+        msg_ptr,
+        msg_len,
+        MAX_CRYPTO_INPUT_LEN,
+        "signed message",
+    )?;
+    let signature = Signature(read_array::<64>(&caller, sig_ptr, "signature")?);
+    Ok(phalanx_crypto::verify_signature(&key, &message, &signature).is_ok() as i32)
+}
+
+fn panic(mut caller: Ctx, msg_ptr: i32, msg_len: i32) -> Result<(), Error> {
+    let g = caller.data().gas.host_call;
+    charge(&mut caller, g)?;
+    let len = msg_len.clamp(0, MAX_PANIC_MESSAGE_LEN as i32);
+    let message = read(
+        &caller,
+        msg_ptr,
+        len,
+        MAX_PANIC_MESSAGE_LEN,
+        "panic message",
+    )?;
+    Err(trap(CallError::Panic(
+        String::from_utf8_lossy(&message).into_owned(),
+    )))
+}
+
+/// A linker with every host function, for one call's state type.
+pub(crate) fn linker<'a>(
+    engine: &wasmi::Engine,
+) -> Result<Linker<HostState<'a>>, wasmi::errors::LinkerError> {
+    let mut linker = Linker::new(engine);
+    linker
+        .func_wrap("env", "input", input)?
+        .func_wrap("env", "scratch_read", scratch_read)?
+        .func_wrap("env", "output", output)?
+        .func_wrap("env", "storage_get", storage_get)?
+        .func_wrap("env", "storage_set", storage_set)?
+        .func_wrap("env", "storage_remove", storage_remove)?
+        .func_wrap("env", "caller", caller_account)?
+        .func_wrap("env", "self_address", self_address)?
+        .func_wrap("env", "block_height", block_height)?
+        .func_wrap("env", "block_time", block_time)?
+        .func_wrap("env", "random_seed", random_seed)?
+        .func_wrap("env", "emit_event", emit_event)?
+        .func_wrap("env", "emit_event_to", emit_event_to)?
+        .func_wrap("env", "transfer", transfer)?
+        .func_wrap("env", "sha256", sha256)?
+        .func_wrap("env", "ed25519_verify", ed25519_verify)?
+        .func_wrap("env", "panic", panic)?;
+    Ok(linker)
+}

@@ -1,0 +1,46 @@
+//! `vm`: validates contract Wasm modules and runs their `instantiate`, `execute` and `query`
+//! entry points in wasmi with fuel metering, over a storage the caller provides.
+//!
+//! It is pure: no sockets, no disk, no clock, no randomness. Time, caller, block height and the
+//! random seed come in through [`CallContext`]; storage through [`ContractStorage`]. The same
+//! module, state, context and input give the same output, gas, writes, events and transfers,
+//! in any process, every time (floats are refused, wasmi is a deterministic interpreter).
+//!
+//! A call that traps, runs out of gas or returns an error changes no storage: writes are buffered
+//! and applied only when the contract returns success. The ABI is in `docs/contract-abi.md`.
+//!
+//! ```
+//! use phalanx_vm::{CallContext, EntryPoint, MemoryStorage, Vm};
+//! let wat = r#"(module
+//!   (import "env" "output" (func $output (param i32 i32)))
+//!   (memory (export "memory") 1)
+//!   (data (i32.const 0) "hi")
+//!   (func (export "instantiate") (result i32) i32.const 0)
+//!   (func (export "execute") (result i32) (call $output (i32.const 0) (i32.const 2)) i32.const 0)
+//!   (func (export "query") (result i32) i32.const 0))"#;
+//! let code = wat::parse_str(wat).unwrap();
+//! let mut vm = Vm::new();
+//! let code_hash = vm.prepare(&code).unwrap();
+//! let mut storage = MemoryStorage::default();
+//! let outcome = vm.call(&code_hash, EntryPoint::Execute, &CallContext::test(), b"", 100_000, &mut storage);
+//! assert_eq!(outcome.result.unwrap(), b"hi");
+//! assert!(outcome.gas_used > 0);
+//! ```
+#![forbid(unsafe_code)]
+
+mod error;
+mod gas;
+mod host;
+mod limits;
+mod storage;
+mod validate;
+mod vm;
+
+pub use error::{CallError, VmError};
+pub use gas::GasSchedule;
+pub use limits::*;
+pub use storage::{ContractStorage, MemoryStorage, StorageFailure, StorageWrite};
+pub use vm::{CallContext, CallOutcome, ContractEvent, EntryPoint, TransferOut, Vm};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,24 @@
+//! Every bound the VM enforces, named. Contracts see a clear error when they cross one.
+
+/// Largest contract module accepted, in bytes.
+pub const MAX_CODE_SIZE: usize = 512 * 1024;
+/// Most 64 KiB pages of linear memory a contract may declare or grow to (4 MiB).
+pub const MAX_MEMORY_PAGES: u64 = 64;
+/// Longest storage key.
+pub const MAX_KEY_LEN: usize = 256;
+/// Longest storage value.
+pub const MAX_VALUE_LEN: usize = 64 * 1024;
+/// Longest output (result or error) of one call.
+pub const MAX_OUTPUT_LEN: usize = 64 * 1024;
+/// Longest event payload.
+pub const MAX_EVENT_LEN: usize = 16 * 1024;
+/// Most events one call may emit.
+pub const MAX_EVENTS_PER_CALL: usize = 64;
+/// Most PHA transfers one call may request.
+pub const MAX_TRANSFERS_PER_CALL: usize = 16;
+/// Longest message hashed or signed-checked in one host call.
+pub const MAX_CRYPTO_INPUT_LEN: usize = 64 * 1024;
+/// Longest panic message kept.
+pub const MAX_PANIC_MESSAGE_LEN: usize = 1024;
+/// Most compiled modules kept in the cache.
+pub const MODULE_CACHE_CAPACITY: usize = 256;

@@ -1,0 +1,267 @@
+//! VM behaviour on hand-written modules (WAT), each exercising one rule.
+
+use crate::*;
+
+fn module(body: &str) -> Vec<u8> {
+    let wat = format!(
+        r#"(module
+  (import "env" "input" (func $input (result i32)))
+  (import "env" "scratch_read" (func $scratch_read (param i32)))
+  (import "env" "output" (func $output (param i32 i32)))
+  (import "env" "storage_get" (func $storage_get (param i32 i32) (result i32)))
+  (import "env" "storage_set" (func $storage_set (param i32 i32 i32 i32)))
+  (import "env" "emit_event" (func $emit_event (param i32 i32)))
+  (import "env" "panic" (func $panic (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "key")
+  (data (i32.const 16) "value")
+  (data (i32.const 32) "boom")
+  (func (export "instantiate") (result i32) i32.const 0)
+  (func (export "query") (result i32) {body})
+  (func (export "execute") (result i32) {body}))"#
+    );
+    wat::parse_str(wat).unwrap()
+}
+
+fn run(code: &[u8], entry: EntryPoint, gas: u64, storage: &mut MemoryStorage) -> CallOutcome {
+    let mut vm = Vm::new();
+    let hash = vm.prepare(code).unwrap();
+    vm.call(&hash, entry, &CallContext::test(), b"input!", gas, storage)
+}
+
+const WRITE: &str = "(call $storage_set (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 5))";
+
+#[test]
+fn successful_call_applies_writes_and_returns_output() {
+    let mut storage = MemoryStorage::default();
+    let body = format!("{WRITE} (call $emit_event (i32.const 16) (i32.const 5)) (call $output (i32.const 16) (i32.const 5)) i32.const 0");
+    let outcome = run(&module(&body), EntryPoint::Execute, 1_000_000, &mut storage);
+    assert_eq!(outcome.result, Ok(b"value".to_vec()));
+    assert_eq!(storage.0.get(&b"key"[..]), Some(&b"value".to_vec()));
+    assert_eq!(
+        outcome.writes,
+        vec![StorageWrite::Set {
+            key: b"key".to_vec(),
+            value: b"value".to_vec()
+        }]
+    );
+    assert_eq!(outcome.events.len(), 1);
+}
+
+#[test]
+fn failures_roll_back_every_write() {
+    let cases = [
+        (format!("{WRITE} unreachable"), "trap"),
+        (
+            format!("{WRITE} (call $output (i32.const 32) (i32.const 4)) i32.const 1"),
+            "contract error",
+        ),
+        (
+            format!("{WRITE} (call $panic (i32.const 32) (i32.const 4)) i32.const 0"),
+            "panic",
+        ),
+        (
+            format!("{WRITE} (loop $l (br $l)) i32.const 0"),
+            "out of gas",
+        ),
+    ];
+    for (body, what) in cases {
+        let mut storage = MemoryStorage::default();
+        let outcome = run(&module(&body), EntryPoint::Execute, 100_000, &mut storage);
+        assert!(outcome.result.is_err(), "{what}");
+        assert!(storage.0.is_empty(), "{what} left a write behind");
+        assert!(outcome.writes.is_empty() && outcome.events.is_empty());
+        match (what, outcome.result.unwrap_err()) {
+            ("trap", CallError::Trap(_)) => {}
+            ("contract error", CallError::Contract(message)) => assert_eq!(message, b"boom"),
+            ("panic", CallError::Panic(message)) => assert_eq!(message, "boom"),
+            ("out of gas", CallError::OutOfGas) => assert_eq!(outcome.gas_used, 100_000),
+            (what, other) => panic!("{what}: unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_vm_stays_usable_after_running_out_of_gas() {
+    let mut vm = Vm::new();
+    let looping = vm
+        .prepare(&module("(loop $l (br $l)) i32.const 0"))
+        .unwrap();
+    let fine = vm
+        .prepare(&module(&format!("{WRITE} i32.const 0")))
+        .unwrap();
+    let mut storage = MemoryStorage::default();
+    let ctx = CallContext::test();
+    assert_eq!(
+        vm.call(
+            &looping,
+            EntryPoint::Execute,
+            &ctx,
+            b"",
+            50_000,
+            &mut storage
+        )
+        .result,
+        Err(CallError::OutOfGas)
+    );
+    assert!(vm
+        .call(&fine, EntryPoint::Execute, &ctx, b"", 50_000, &mut storage)
+        .result
+        .is_ok());
+    assert_eq!(storage.0.len(), 1);
+}
+
+#[test]
+fn queries_cannot_write() {
+    let mut storage = MemoryStorage::default();
+    let outcome = run(
+        &module(&format!("{WRITE} i32.const 0")),
+        EntryPoint::Query,
+        1_000_000,
+        &mut storage,
+    );
+    assert_eq!(outcome.result, Err(CallError::ReadOnly("write storage")));
+    assert!(storage.0.is_empty());
+    let outcome = run(
+        &module("(call $emit_event (i32.const 16) (i32.const 5)) i32.const 0"),
+        EntryPoint::Query,
+        1_000_000,
+        &mut storage,
+    );
+    assert_eq!(outcome.result, Err(CallError::ReadOnly("emit events")));
+}
+
+#[test]
+fn every_pointer_and_length_is_checked() {
+    for body in [
+        "(call $storage_set (i32.const 65534) (i32.const 3) (i32.const 16) (i32.const 5)) i32.const 0",
+        "(call $storage_set (i32.const -1) (i32.const 3) (i32.const 16) (i32.const 5)) i32.const 0",
+        "(call $storage_set (i32.const 0) (i32.const -3) (i32.const 16) (i32.const 5)) i32.const 0",
+        "(call $storage_set (i32.const 0) (i32.const 300) (i32.const 16) (i32.const 5)) i32.const 0",
+        "(call $output (i32.const 0) (i32.const 100000)) i32.const 0",
+        "(drop (call $input)) (call $scratch_read (i32.const 65533)) i32.const 0",
+    ] {
+        let mut storage = MemoryStorage::default();
+        let outcome = run(&module(body), EntryPoint::Execute, 1_000_000, &mut storage);
+        assert!(matches!(outcome.result, Err(CallError::Trap(_))), "{body}: {:?}", outcome.result);
+    }
+}
+
+#[test]
+fn input_and_storage_reads_go_through_scratch() {
+    let mut storage = MemoryStorage::default();
+    storage.0.insert(b"key".to_vec(), b"stored".to_vec());
+    // Echo the input, then the stored value, each via scratch into memory at 100 / 200.
+    let body = "(drop (call $input)) (call $scratch_read (i32.const 100)) \
+                (drop (call $storage_get (i32.const 0) (i32.const 3))) (call $scratch_read (i32.const 200)) \
+                (call $output (i32.const 100) (i32.const 6)) \
+                (if (i32.ne (call $storage_get (i32.const 16) (i32.const 5)) (i32.const -1)) (then unreachable)) i32.const 0";
+    let outcome = run(&module(body), EntryPoint::Execute, 1_000_000, &mut storage);
+    assert_eq!(outcome.result, Ok(b"input!".to_vec()));
+}
+
+#[test]
+fn host_calls_cost_more_for_more_bytes() {
+    let gas_for = |len: i32| {
+        let body = format!("(call $storage_set (i32.const 0) (i32.const 3) (i32.const 16) (i32.const {len})) i32.const 0");
+        run(
+            &module(&body),
+            EntryPoint::Execute,
+            10_000_000,
+            &mut MemoryStorage::default(),
+        )
+        .gas_used
+    };
+    let schedule = GasSchedule::default();
+    assert_eq!(
+        gas_for(105) - gas_for(5),
+        100 * schedule.storage_write_per_byte
+    );
+}
+
+#[test]
+fn modules_outside_the_rules_are_refused() {
+    let mut vm = Vm::new();
+    let refuse = |vm: &mut Vm, wat: &str| vm.prepare(&wat::parse_str(wat).unwrap()).unwrap_err();
+    let exports = r#"(memory (export "memory") 1)
+      (func (export "instantiate") (result i32) i32.const 0)
+      (func (export "execute") (result i32) i32.const 0)
+      (func (export "query") (result i32) i32.const 0)"#;
+    assert!(vm
+        .prepare(&wat::parse_str(format!("(module {exports})")).unwrap())
+        .is_ok());
+    // Floats.
+    assert!(matches!(
+        refuse(
+            &mut vm,
+            &format!("(module {exports} (func (result f32) f32.const 1.5))")
+        ),
+        VmError::Invalid(_)
+    ));
+    // A start function.
+    assert!(matches!(
+        refuse(&mut vm, &format!("(module {exports} (func $s) (start $s))")),
+        VmError::Invalid(_)
+    ));
+    // Imports outside the host API, or with the wrong signature.
+    assert!(matches!(
+        refuse(
+            &mut vm,
+            &format!(r#"(module (import "wasi" "fd_write" (func)) {exports})"#)
+        ),
+        VmError::UnknownImport { .. }
+    ));
+    assert!(matches!(
+        refuse(
+            &mut vm,
+            &format!(r#"(module (import "env" "clock" (func)) {exports})"#)
+        ),
+        VmError::UnknownImport { .. }
+    ));
+    assert!(matches!(
+        refuse(
+            &mut vm,
+            &format!(r#"(module (import "env" "input" (func (param i32))) {exports})"#)
+        ),
+        VmError::WrongImportSignature { .. }
+    ));
+    // Missing entry points or memory; too much memory.
+    assert!(matches!(
+        refuse(&mut vm, r#"(module (memory (export "memory") 1))"#),
+        VmError::MissingExport("instantiate")
+    ));
+    let big = exports.replace(
+        r#"(memory (export "memory") 1)"#,
+        r#"(memory (export "memory") 65)"#,
+    );
+    assert!(matches!(
+        refuse(&mut vm, &format!("(module {big})")),
+        VmError::MemoryTooLarge { pages: 65 }
+    ));
+    // Too large, and not Wasm at all.
+    assert!(matches!(
+        vm.prepare(&vec![0u8; MAX_CODE_SIZE + 1]),
+        Err(VmError::CodeTooLarge { .. })
+    ));
+    assert!(matches!(
+        vm.prepare(b"\0asm garbage"),
+        Err(VmError::Invalid(_))
+    ));
+}
+
+#[test]
+fn memory_growth_is_capped() {
+    let wat = r#"(module (memory (export "memory") 1)
+      (func (export "instantiate") (result i32) i32.const 0)
+      (func (export "query") (result i32) i32.const 0)
+      (func (export "execute") (result i32) (memory.grow (i32.const 100))))"#;
+    let mut storage = MemoryStorage::default();
+    let outcome = run(
+        &wat::parse_str(wat).unwrap(),
+        EntryPoint::Execute,
+        1_000_000,
+        &mut storage,
+    );
+    // memory.grow returns -1 (refused), which the module returns as its status: a contract error.
+    assert_eq!(outcome.result, Err(CallError::Contract(vec![])));
+}

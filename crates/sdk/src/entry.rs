@@ -1,0 +1,65 @@
+//! The glue between the VM's entry points and ordinary Rust functions.
+//!
+//! An entry point reads its SCALE-encoded message, calls the author's function, and returns 0
+//! with the SCALE-encoded result as output, or 1 with the error's text as output (the VM then
+//! discards every write of the call). Authors write:
+//!
+//! ```ignore
+//! phalanx_sdk::contract!(instantiate: init, execute: handle, query: answer);
+//! ```
+
+use crate::codec::{Decode, DecodeAll, Encode};
+use crate::sys;
+use alloc::format;
+use alloc::string::ToString;
+use core::fmt::Display;
+
+/// Status an entry point returns: success.
+pub const SUCCESS: i32 = 0;
+/// Status an entry point returns: the output is an error message.
+pub const FAILURE: i32 = 1;
+
+/// Runs one entry point: decode the input as `M`, call `handler`, write the output.
+pub fn run<M: Decode, R: Encode, E: Display>(handler: impl FnOnce(M) -> Result<R, E>) -> i32 {
+    let input = sys::input();
+    let message = match M::decode_all(&mut &input[..]) {
+        Ok(message) => message,
+        Err(e) => {
+            sys::set_output(format!("malformed message: {e}").as_bytes());
+            return FAILURE;
+        }
+    };
+    match handler(message) {
+        Ok(result) => {
+            sys::set_output(&result.encode());
+            SUCCESS
+        }
+        Err(error) => {
+            sys::set_output(error.to_string().as_bytes());
+            FAILURE
+        }
+    }
+}
+
+/// Exports a contract's three entry points on `wasm32` (nothing on other targets, where tests
+/// call the functions directly).
+#[macro_export]
+macro_rules! contract {
+    (instantiate: $instantiate:path, execute: $execute:path, query: $query:path $(,)?) => {
+        #[cfg(target_arch = "wasm32")]
+        #[export_name = "instantiate"]
+        pub extern "C" fn __phalanx_instantiate() -> i32 {
+            $crate::entry::run($instantiate)
+        }
+        #[cfg(target_arch = "wasm32")]
+        #[export_name = "execute"]
+        pub extern "C" fn __phalanx_execute() -> i32 {
+            $crate::entry::run($execute)
+        }
+        #[cfg(target_arch = "wasm32")]
+        #[export_name = "query"]
+        pub extern "C" fn __phalanx_query() -> i32 {
+            $crate::entry::run($query)
+        }
+    };
+}

@@ -1,0 +1,54 @@
+//! The contract's view of the world: who calls, when, and the effects it may have.
+
+use crate::codec::Encode;
+use crate::{sys, AccountId, Balance};
+
+/// The account that sent this command or signed this query.
+pub fn caller() -> AccountId {
+    AccountId(sys::caller())
+}
+
+/// This contract's own account (where PHA sent to it is held).
+pub fn self_address() -> AccountId {
+    AccountId(sys::self_address())
+}
+
+pub fn block_height() -> u64 {
+    sys::block_height()
+}
+
+/// Timestamp of the block that ordered this command, in milliseconds since the Unix epoch.
+pub fn block_time_ms() -> u64 {
+    sys::block_time()
+}
+
+/// A seed derived per block from the contract's key: the same on every worker, unknowable to
+/// anyone outside the enclave. Mix in your own domain before use.
+pub fn random_seed() -> [u8; 32] {
+    sys::random_seed()
+}
+
+/// Emits an event everyone can read.
+pub fn emit_event<T: Encode>(event: &T) {
+    sys::emit_event(None, &event.encode())
+}
+
+/// Emits an event only `recipient` can read (the worker encrypts it to them).
+pub fn emit_event_to<T: Encode>(recipient: &AccountId, event: &T) {
+    sys::emit_event(Some(&recipient.0), &event.encode())
+}
+
+/// Pays `amount` of the contract's PHA to `to` once the command succeeds (sent by the worker
+/// to the chain as egress).
+pub fn transfer(to: &AccountId, amount: Balance) {
+    sys::transfer(&to.0, amount)
+}
+
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    sys::sha256(data)
+}
+
+/// Checks an ed25519 signature (strictly: non-canonical signatures and weak keys fail).
+pub fn ed25519_verify(signer: &AccountId, message: &[u8], signature: &[u8; 64]) -> bool {
+    sys::ed25519_verify(&signer.0, message, signature)
+}

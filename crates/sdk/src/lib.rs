@@ -1,0 +1,50 @@
+//! `sdk`: what a Phalanx contract author depends on — safe bindings to the host API, typed
+//! storage, SCALE messages, errors for the caller, events, and the entry-point glue — plus a
+//! native test environment so `cargo test` runs a contract's logic without Wasm.
+//!
+//! It never talks to anything but the host API: on `wasm32` every call goes to the VM's `env`
+//! imports; elsewhere to an in-process [`testing`] environment. It is `no_std` on `wasm32`.
+//!
+//! ```
+//! use phalanx_sdk::prelude::*;
+//! use phalanx_sdk::storage::Item;
+//!
+//! static COUNT: Item<u64> = Item::new(b"count");
+//!
+//! fn increment(by: u64) -> Result<u64, Error> {
+//!     let next = COUNT.get().unwrap_or(0).checked_add(by).ok_or(Error::new("overflow"))?;
+//!     COUNT.set(&next);
+//!     Ok(next)
+//! }
+//!
+//! phalanx_sdk::testing::reset();
+//! assert_eq!(increment(2), Ok(2));
+//! assert_eq!(increment(3), Ok(5));
+//! ```
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+pub mod entry;
+pub mod env;
+mod error;
+pub mod storage;
+mod sys;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
+mod types;
+#[cfg(target_arch = "wasm32")]
+mod wasm_runtime;
+
+pub use error::Error;
+pub use parity_scale_codec as codec;
+pub use types::{AccountId, Balance};
+
+/// What a contract module usually imports.
+pub mod prelude {
+    pub use crate::codec::{Decode, Encode};
+    pub use crate::env;
+    pub use crate::{ensure, AccountId, Balance, Error};
+    pub use alloc::string::String;
+    pub use alloc::vec::Vec;
+}

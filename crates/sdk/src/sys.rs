@@ -1,0 +1,175 @@
+//! The host API as safe functions with one signature on every target: on `wasm32` they call the
+//! VM's `env` imports (ABI in docs/contract-abi.md), elsewhere the native [`crate::testing`] env.
+
+
+#[cfg(target_arch = "wasm32")]
+mod imports {
+    #[link(wasm_import_module = "env")]
+    extern "C" {
+        pub fn input() -> i32;
+        pub fn scratch_read(ptr: *mut u8);
+        pub fn output(ptr: *const u8, len: i32);
+        pub fn storage_get(key_ptr: *const u8, key_len: i32) -> i32;
+        pub fn storage_set(key_ptr: *const u8, key_len: i32, value_ptr: *const u8, value_len: i32);
+        pub fn storage_remove(key_ptr: *const u8, key_len: i32);
+        pub fn caller(out: *mut u8);
+        pub fn self_address(out: *mut u8);
+        pub fn block_height() -> i64;
+        pub fn block_time() -> i64;
+        pub fn random_seed(out: *mut u8);
+        pub fn emit_event(data_ptr: *const u8, data_len: i32);
+        pub fn emit_event_to(account_ptr: *const u8, data_ptr: *const u8, data_len: i32);
+        pub fn transfer(to_ptr: *const u8, amount_ptr: *const u8);
+        pub fn sha256(data_ptr: *const u8, data_len: i32, out: *mut u8);
+        pub fn ed25519_verify(key_ptr: *const u8, msg_ptr: *const u8, msg_len: i32, sig_ptr: *const u8) -> i32;
+        pub fn panic(msg_ptr: *const u8, msg_len: i32);
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod imp {
+    use super::imports as host;
+    use alloc::vec::Vec;
+
+    // SAFETY (for every `unsafe` block below): the host reads exactly `len` bytes from each
+    // pointer and writes exactly the documented number of bytes (32, 64, or the length it
+    // returned) to each out-pointer; every pointer here comes from a live Rust slice or array of
+    // at least that length, and the host checks all pointers against linear memory anyway.
+
+    fn scratch(len: i32) -> Vec<u8> {
+        let mut buffer = alloc::vec![0u8; len as usize];
+        unsafe { host::scratch_read(buffer.as_mut_ptr()) };
+        buffer
+    }
+
+    pub fn input() -> Vec<u8> {
+        let len = unsafe { host::input() };
+        scratch(len)
+    }
+    pub fn set_output(bytes: &[u8]) {
+        unsafe { host::output(bytes.as_ptr(), bytes.len() as i32) }
+    }
+    pub fn storage_get(key: &[u8]) -> Option<Vec<u8>> {
+        let len = unsafe { host::storage_get(key.as_ptr(), key.len() as i32) };
+        (len >= 0).then(|| scratch(len))
+    }
+    pub fn storage_set(key: &[u8], value: &[u8]) {
+        unsafe { host::storage_set(key.as_ptr(), key.len() as i32, value.as_ptr(), value.len() as i32) }
+    }
+    pub fn storage_remove(key: &[u8]) {
+        unsafe { host::storage_remove(key.as_ptr(), key.len() as i32) }
+    }
+    pub fn caller() -> [u8; 32] {
+        let mut out = [0u8; 32];
+        unsafe { host::caller(out.as_mut_ptr()) };
+        out
+    }
+    pub fn self_address() -> [u8; 32] {
+        let mut out = [0u8; 32];
+        unsafe { host::self_address(out.as_mut_ptr()) };
+        out
+    }
+    pub fn block_height() -> u64 {
+        unsafe { host::block_height() as u64 }
+    }
+    pub fn block_time() -> u64 {
+        unsafe { host::block_time() as u64 }
+    }
+    pub fn random_seed() -> [u8; 32] {
+        let mut out = [0u8; 32];
+        unsafe { host::random_seed(out.as_mut_ptr()) };
+        out
+    }
+    pub fn emit_event(recipient: Option<&[u8; 32]>, data: &[u8]) {
+        match recipient {
+            None => unsafe { host::emit_event(data.as_ptr(), data.len() as i32) },
+            Some(account) => unsafe { host::emit_event_to(account.as_ptr(), data.as_ptr(), data.len() as i32) },
+        }
+    }
+    pub fn transfer(to: &[u8; 32], amount: u128) {
+        let amount = amount.to_le_bytes();
+        unsafe { host::transfer(to.as_ptr(), amount.as_ptr()) }
+    }
+    pub fn sha256(data: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        unsafe { host::sha256(data.as_ptr(), data.len() as i32, out.as_mut_ptr()) };
+        out
+    }
+    pub fn ed25519_verify(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+        unsafe { host::ed25519_verify(key.as_ptr(), message.as_ptr(), message.len() as i32, signature.as_ptr()) == 1 }
+    }
+    pub fn panic(message: &str) -> ! {
+        unsafe { host::panic(message.as_ptr(), message.len() as i32) };
+        // The host never returns from `panic`; trap if it somehow did.
+        core::arch::wasm32::unreachable()
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod imp {
+    use crate::testing::with_env;
+    use alloc::vec::Vec;
+
+    pub fn input() -> Vec<u8> {
+        with_env(|env| env.input.clone())
+    }
+    pub fn set_output(bytes: &[u8]) {
+        with_env(|env| env.output = bytes.to_vec())
+    }
+    pub fn storage_get(key: &[u8]) -> Option<Vec<u8>> {
+        with_env(|env| env.storage.get(key).cloned())
+    }
+    pub fn storage_set(key: &[u8], value: &[u8]) {
+        with_env(|env| {
+            assert!(!env.read_only, "a query cannot write storage");
+            env.storage.insert(key.to_vec(), value.to_vec());
+        })
+    }
+    pub fn storage_remove(key: &[u8]) {
+        with_env(|env| {
+            assert!(!env.read_only, "a query cannot write storage");
+            env.storage.remove(key);
+        })
+    }
+    pub fn caller() -> [u8; 32] {
+        with_env(|env| env.caller.0)
+    }
+    pub fn self_address() -> [u8; 32] {
+        with_env(|env| env.contract.0)
+    }
+    pub fn block_height() -> u64 {
+        with_env(|env| env.block_height)
+    }
+    pub fn block_time() -> u64 {
+        with_env(|env| env.block_time_ms)
+    }
+    pub fn random_seed() -> [u8; 32] {
+        with_env(|env| env.random_seed)
+    }
+    pub fn emit_event(recipient: Option<&[u8; 32]>, data: &[u8]) {
+        with_env(|env| {
+            assert!(!env.read_only, "a query cannot emit events");
+            env.events.push((recipient.map(|r| crate::AccountId(*r)), data.to_vec()));
+        })
+    }
+    pub fn transfer(to: &[u8; 32], amount: u128) {
+        with_env(|env| {
+            assert!(!env.read_only, "a query cannot transfer PHA");
+            env.transfers.push((crate::AccountId(*to), amount));
+        })
+    }
+    pub fn sha256(data: &[u8]) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(data).into()
+    }
+    pub fn ed25519_verify(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+        let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(key) else { return false };
+        !key.is_weak() && key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature)).is_ok()
+    }
+    pub fn panic(message: &str) -> ! {
+        panic!("{message}")
+    }
+}
+
+pub(crate) use imp::*;
+

@@ -1,0 +1,111 @@
+//! The native test environment: the host API backed by a thread-local [`TestEnv`], so contract
+//! logic runs under `cargo test` without Wasm. It mirrors the VM's rules where they matter to
+//! logic: [`execute`] rolls storage back when the handler fails, [`query`] forbids writes.
+
+use crate::AccountId;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+/// Everything the host would provide or record.
+#[derive(Clone, Debug)]
+pub struct TestEnv {
+    pub storage: BTreeMap<Vec<u8>, Vec<u8>>,
+    pub caller: AccountId,
+    pub contract: AccountId,
+    pub block_height: u64,
+    pub block_time_ms: u64,
+    pub random_seed: [u8; 32],
+    pub input: Vec<u8>,
+    pub output: Vec<u8>,
+    /// Events, each with its recipient (`None`: public).
+    pub events: Vec<(Option<AccountId>, Vec<u8>)>,
+    pub transfers: Vec<(AccountId, u128)>,
+    pub read_only: bool,
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        TestEnv {
+            storage: BTreeMap::new(),
+            caller: account(1),
+            contract: account(255),
+            block_height: 1,
+            block_time_ms: 1_767_225_600_000,
+            random_seed: [7; 32],
+            input: Vec::new(),
+            output: Vec::new(),
+            events: Vec::new(),
+            transfers: Vec::new(),
+            read_only: false,
+        }
+    }
+}
+
+thread_local! {
+    static ENV: RefCell<TestEnv> = RefCell::new(TestEnv::default());
+}
+
+/// A distinct test account.
+pub fn account(n: u8) -> AccountId {
+    AccountId([n; 32])
+}
+
+/// Runs `f` on this thread's environment.
+pub fn with_env<R>(f: impl FnOnce(&mut TestEnv) -> R) -> R {
+    ENV.with(|env| f(&mut env.borrow_mut()))
+}
+
+/// Starts over with an empty environment.
+pub fn reset() {
+    with_env(|env| *env = TestEnv::default());
+}
+
+pub fn set_caller(caller: AccountId) {
+    with_env(|env| env.caller = caller);
+}
+
+pub fn set_block(height: u64, time_ms: u64) {
+    with_env(|env| {
+        env.block_height = height;
+        env.block_time_ms = time_ms;
+    });
+}
+
+/// Calls a command handler as `caller`, like the VM: on `Err`, storage, events and transfers
+/// are restored to what they were.
+pub fn execute<R, E>(caller: AccountId, handler: impl FnOnce() -> Result<R, E>) -> Result<R, E> {
+    let before = with_env(|env| {
+        env.caller = caller;
+        (env.storage.clone(), env.events.len(), env.transfers.len())
+    });
+    let result = handler();
+    if result.is_err() {
+        with_env(|env| {
+            env.storage = before.0;
+            env.events.truncate(before.1);
+            env.transfers.truncate(before.2);
+        });
+    }
+    result
+}
+
+/// Calls a query handler as `caller`; any write panics, as it traps in the VM.
+pub fn query<R>(caller: AccountId, handler: impl FnOnce() -> R) -> R {
+    with_env(|env| {
+        env.caller = caller;
+        env.read_only = true;
+    });
+    let result = handler();
+    with_env(|env| env.read_only = false);
+    result
+}
+
+/// Takes the events emitted so far.
+pub fn take_events() -> Vec<(Option<AccountId>, Vec<u8>)> {
+    with_env(|env| std::mem::take(&mut env.events))
+}
+
+/// Takes the transfers requested so far.
+pub fn take_transfers() -> Vec<(AccountId, u128)> {
+    with_env(|env| std::mem::take(&mut env.transfers))
+}

@@ -44,14 +44,24 @@ pub fn instantiate(init: Init) -> Result<(), Error> {
 /// Returns the new value.
 pub fn execute(command: Command) -> Result<u64, Error> {
     let value = match command {
-        Command::Increment { by } => VALUE.get().unwrap_or(0).checked_add(by).ok_or(Error::new("counter overflow"))?,
+        Command::Increment { by } => VALUE
+            .get()
+            .unwrap_or(0)
+            .checked_add(by)
+            .ok_or(Error::new("counter overflow"))?,
         Command::Reset => {
-            ensure!(OWNER.get() == Some(env::caller()), "only the owner may reset the counter");
+            ensure!(
+                OWNER.get() == Some(env::caller()),
+                "only the owner may reset the counter"
+            );
             0
         }
     };
     VALUE.set(&value);
-    env::emit_event(&Changed { by: env::caller(), value });
+    env::emit_event(&Changed {
+        by: env::caller(),
+        value,
+    });
     Ok(value)
 }
 
@@ -72,13 +82,28 @@ mod tests {
     fn increments_and_only_the_owner_resets() {
         testing::reset();
         testing::execute(account(1), || instantiate(Init { start: 5 })).unwrap();
-        assert_eq!(testing::execute(account(2), || execute(Command::Increment { by: 3 })), Ok(8));
-        assert_eq!(testing::execute(account(2), || execute(Command::Reset)), Err(Error::new("only the owner may reset the counter")));
+        assert_eq!(
+            testing::execute(account(2), || execute(Command::Increment { by: 3 })),
+            Ok(8)
+        );
+        assert_eq!(
+            testing::execute(account(2), || execute(Command::Reset)),
+            Err(Error::new("only the owner may reset the counter"))
+        );
         assert_eq!(testing::query(account(9), || query(Query::Value)), Ok(8));
-        assert_eq!(testing::execute(account(1), || execute(Command::Reset)), Ok(0));
+        assert_eq!(
+            testing::execute(account(1), || execute(Command::Reset)),
+            Ok(0)
+        );
         let events = testing::take_events();
         assert_eq!(events.len(), 2);
-        assert_eq!(Changed::decode(&mut &events[0].1[..]).unwrap(), Changed { by: account(2), value: 8 });
+        assert_eq!(
+            Changed::decode(&mut &events[0].1[..]).unwrap(),
+            Changed {
+                by: account(2),
+                value: 8
+            }
+        );
     }
 
     #[test]
@@ -86,6 +111,9 @@ mod tests {
         testing::reset();
         testing::execute(account(1), || instantiate(Init { start: u64::MAX })).unwrap();
         assert!(testing::execute(account(1), || execute(Command::Increment { by: 1 })).is_err());
-        assert_eq!(testing::query(account(1), || query(Query::Value)), Ok(u64::MAX));
+        assert_eq!(
+            testing::query(account(1), || query(Query::Value)),
+            Ok(u64::MAX)
+        );
     }
 }

@@ -19,15 +19,23 @@ pub struct Init {
 
 #[derive(Encode, Decode, Debug, PartialEq, Eq)]
 pub enum Command {
-    Transfer { to: AccountId, amount: Balance },
+    Transfer {
+        to: AccountId,
+        amount: Balance,
+    },
     /// Only the issuer (the instantiating account) may mint.
-    Mint { to: AccountId, amount: Balance },
+    Mint {
+        to: AccountId,
+        amount: Balance,
+    },
 }
 
 #[derive(Encode, Decode, Debug, PartialEq, Eq)]
 pub enum Query {
     /// Answered only to `account` itself.
-    Balance { account: AccountId },
+    Balance {
+        account: AccountId,
+    },
     TotalSupply,
 }
 
@@ -49,13 +57,18 @@ fn balance_of(account: &AccountId) -> Balance {
 }
 
 fn credit(account: &AccountId, amount: Balance) -> Result<(), Error> {
-    let balance = balance_of(account).checked_add(amount).ok_or(Error::new("balance overflow"))?;
+    let balance = balance_of(account)
+        .checked_add(amount)
+        .ok_or(Error::new("balance overflow"))?;
     BALANCES.set(account, &balance);
     Ok(())
 }
 
 pub fn instantiate(init: Init) -> Result<(), Error> {
-    ensure!(!init.symbol.is_empty() && init.symbol.len() <= 12, "symbol must be 1-12 characters");
+    ensure!(
+        !init.symbol.is_empty() && init.symbol.len() <= 12,
+        "symbol must be 1-12 characters"
+    );
     let issuer = env::caller();
     ISSUER.set(&issuer);
     META.set(&(init.name, init.symbol));
@@ -73,13 +86,21 @@ pub fn execute(command: Command) -> Result<Balance, Error> {
             ensure!(amount <= balance, "insufficient balance");
             BALANCES.set(&caller, &(balance - amount));
             credit(&to, amount)?;
-            let event = Transferred { from: caller, to, amount };
+            let event = Transferred {
+                from: caller,
+                to,
+                amount,
+            };
             env::emit_event_to(&to, &event);
             env::emit_event_to(&caller, &event);
         }
         Command::Mint { to, amount } => {
             ensure!(ISSUER.get() == Some(caller), "only the issuer may mint");
-            let supply = TOTAL_SUPPLY.get().unwrap_or(0).checked_add(amount).ok_or(Error::new("supply overflow"))?;
+            let supply = TOTAL_SUPPLY
+                .get()
+                .unwrap_or(0)
+                .checked_add(amount)
+                .ok_or(Error::new("supply overflow"))?;
             TOTAL_SUPPLY.set(&supply);
             credit(&to, amount)?;
         }
@@ -90,7 +111,10 @@ pub fn execute(command: Command) -> Result<Balance, Error> {
 pub fn query(query: Query) -> Result<Balance, Error> {
     match query {
         Query::Balance { account } => {
-            ensure!(env::caller() == account, "only the owner of an account may read its balance");
+            ensure!(
+                env::caller() == account,
+                "only the owner of an account may read its balance"
+            );
             Ok(balance_of(&account))
         }
         Query::TotalSupply => Ok(TOTAL_SUPPLY.get().unwrap_or(0)),
@@ -106,38 +130,97 @@ mod tests {
 
     fn setup() {
         testing::reset();
-        let init = Init { name: "Secret".into(), symbol: "SCRT".into(), initial_supply: 1_000 };
+        let init = Init {
+            name: "Secret".into(),
+            symbol: "SCRT".into(),
+            initial_supply: 1_000,
+        };
         testing::execute(account(1), || instantiate(init)).unwrap();
     }
 
     #[test]
     fn transfers_move_balances_and_tell_only_the_parties() {
         setup();
-        assert_eq!(testing::execute(account(1), || execute(Command::Transfer { to: account(2), amount: 300 })), Ok(700));
+        assert_eq!(
+            testing::execute(account(1), || execute(Command::Transfer {
+                to: account(2),
+                amount: 300
+            })),
+            Ok(700)
+        );
         let events = testing::take_events();
         let recipients: Vec<_> = events.iter().map(|(to, _)| *to).collect();
         assert_eq!(recipients, [Some(account(2)), Some(account(1))]);
-        assert_eq!(Transferred::decode(&mut &events[0].1[..]).unwrap(), Transferred { from: account(1), to: account(2), amount: 300 });
-        assert_eq!(testing::query(account(2), || query(Query::Balance { account: account(2) })), Ok(300));
+        assert_eq!(
+            Transferred::decode(&mut &events[0].1[..]).unwrap(),
+            Transferred {
+                from: account(1),
+                to: account(2),
+                amount: 300
+            }
+        );
+        assert_eq!(
+            testing::query(account(2), || query(Query::Balance {
+                account: account(2)
+            })),
+            Ok(300)
+        );
     }
 
     #[test]
     fn balances_are_answered_only_to_their_owner() {
         setup();
-        assert!(testing::query(account(2), || query(Query::Balance { account: account(1) })).is_err());
-        assert_eq!(testing::query(account(1), || query(Query::Balance { account: account(1) })), Ok(1_000));
-        assert_eq!(testing::query(account(9), || query(Query::TotalSupply)), Ok(1_000));
+        assert!(testing::query(account(2), || query(Query::Balance {
+            account: account(1)
+        }))
+        .is_err());
+        assert_eq!(
+            testing::query(account(1), || query(Query::Balance {
+                account: account(1)
+            })),
+            Ok(1_000)
+        );
+        assert_eq!(
+            testing::query(account(9), || query(Query::TotalSupply)),
+            Ok(1_000)
+        );
     }
 
     #[test]
     fn overspending_and_foreign_mints_fail_without_effect() {
         setup();
-        assert!(testing::execute(account(2), || execute(Command::Transfer { to: account(3), amount: 1 })).is_err());
-        assert!(testing::execute(account(2), || execute(Command::Mint { to: account(2), amount: 5 })).is_err());
-        assert!(testing::execute(account(1), || execute(Command::Transfer { to: account(3), amount: 1_001 })).is_err());
+        assert!(testing::execute(account(2), || execute(Command::Transfer {
+            to: account(3),
+            amount: 1
+        }))
+        .is_err());
+        assert!(testing::execute(account(2), || execute(Command::Mint {
+            to: account(2),
+            amount: 5
+        }))
+        .is_err());
+        assert!(testing::execute(account(1), || execute(Command::Transfer {
+            to: account(3),
+            amount: 1_001
+        }))
+        .is_err());
         assert_eq!(testing::take_events(), vec![]);
-        assert_eq!(testing::query(account(1), || query(Query::Balance { account: account(1) })), Ok(1_000));
-        testing::execute(account(1), || execute(Command::Mint { to: account(3), amount: 5 })).unwrap();
-        assert_eq!(testing::query(account(3), || query(Query::TotalSupply)), Ok(1_005));
+        assert_eq!(
+            testing::query(account(1), || query(Query::Balance {
+                account: account(1)
+            })),
+            Ok(1_000)
+        );
+        testing::execute(account(1), || {
+            execute(Command::Mint {
+                to: account(3),
+                amount: 5,
+            })
+        })
+        .unwrap();
+        assert_eq!(
+            testing::query(account(3), || query(Query::TotalSupply)),
+            Ok(1_005)
+        );
     }
 }

@@ -70,6 +70,27 @@ pub enum Command {
     Head,
     /// Show the events of a block (default: the head).
     Events { height: Option<u64> },
+    /// Build and manage contracts.
+    #[command(subcommand)]
+    Contract(ContractCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContractCommand {
+    /// Build a contract crate into a reproducible .wasm (written beside it unless --out).
+    Build {
+        /// Directory of the contract crate.
+        path: PathBuf,
+        /// Where to write NAME.wasm and NAME.toolchain.txt [default: PATH].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Cargo target directory [default: <workspace>/target/contracts].
+        #[arg(long)]
+        target_dir: Option<PathBuf>,
+        /// Force a toolchain route [default: rustup if it has the wasm32 target, else debian].
+        #[arg(long, value_enum)]
+        toolchain: Option<crate::commands::Toolchain>,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -9,7 +9,9 @@ pub struct Error {
 
 impl Error {
     pub fn new(message: impl ToString) -> Self {
-        Error { message: message.to_string() }
+        Error {
+            message: message.to_string(),
+        }
     }
 }
 

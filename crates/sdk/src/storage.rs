@@ -22,7 +22,10 @@ pub struct Item<T> {
 
 impl<T: Encode + Decode> Item<T> {
     pub const fn new(key: &'static [u8]) -> Self {
-        Item { key, _value: PhantomData }
+        Item {
+            key,
+            _value: PhantomData,
+        }
     }
 
     pub fn get(&self) -> Option<T> {
@@ -47,7 +50,10 @@ pub struct Map<K, V> {
 impl<K: Encode, V: Encode + Decode> Map<K, V> {
     /// Prefixes of two maps in one contract must not be prefixes of each other.
     pub const fn new(prefix: &'static [u8]) -> Self {
-        Map { prefix, _types: PhantomData }
+        Map {
+            prefix,
+            _types: PhantomData,
+        }
     }
 
     fn key(&self, key: &K) -> Vec<u8> {

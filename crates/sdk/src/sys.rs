@@ -1,7 +1,6 @@
 //! The host API as safe functions with one signature on every target: on `wasm32` they call the
 //! VM's `env` imports (ABI in docs/contract-abi.md), elsewhere the native [`crate::testing`] env.
 
-
 #[cfg(target_arch = "wasm32")]
 mod imports {
     #[link(wasm_import_module = "env")]
@@ -21,7 +20,12 @@ mod imports {
         pub fn emit_event_to(account_ptr: *const u8, data_ptr: *const u8, data_len: i32);
         pub fn transfer(to_ptr: *const u8, amount_ptr: *const u8);
         pub fn sha256(data_ptr: *const u8, data_len: i32, out: *mut u8);
-        pub fn ed25519_verify(key_ptr: *const u8, msg_ptr: *const u8, msg_len: i32, sig_ptr: *const u8) -> i32;
+        pub fn ed25519_verify(
+            key_ptr: *const u8,
+            msg_ptr: *const u8,
+            msg_len: i32,
+            sig_ptr: *const u8,
+        ) -> i32;
         pub fn panic(msg_ptr: *const u8, msg_len: i32);
     }
 }
@@ -54,7 +58,14 @@ mod imp {
         (len >= 0).then(|| scratch(len))
     }
     pub fn storage_set(key: &[u8], value: &[u8]) {
-        unsafe { host::storage_set(key.as_ptr(), key.len() as i32, value.as_ptr(), value.len() as i32) }
+        unsafe {
+            host::storage_set(
+                key.as_ptr(),
+                key.len() as i32,
+                value.as_ptr(),
+                value.len() as i32,
+            )
+        }
     }
     pub fn storage_remove(key: &[u8]) {
         unsafe { host::storage_remove(key.as_ptr(), key.len() as i32) }
@@ -83,7 +94,9 @@ mod imp {
     pub fn emit_event(recipient: Option<&[u8; 32]>, data: &[u8]) {
         match recipient {
             None => unsafe { host::emit_event(data.as_ptr(), data.len() as i32) },
-            Some(account) => unsafe { host::emit_event_to(account.as_ptr(), data.as_ptr(), data.len() as i32) },
+            Some(account) => unsafe {
+                host::emit_event_to(account.as_ptr(), data.as_ptr(), data.len() as i32)
+            },
         }
     }
     pub fn transfer(to: &[u8; 32], amount: u128) {
@@ -96,7 +109,14 @@ mod imp {
         out
     }
     pub fn ed25519_verify(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
-        unsafe { host::ed25519_verify(key.as_ptr(), message.as_ptr(), message.len() as i32, signature.as_ptr()) == 1 }
+        unsafe {
+            host::ed25519_verify(
+                key.as_ptr(),
+                message.as_ptr(),
+                message.len() as i32,
+                signature.as_ptr(),
+            ) == 1
+        }
     }
     pub fn panic(message: &str) -> ! {
         unsafe { host::panic(message.as_ptr(), message.len() as i32) };
@@ -149,7 +169,8 @@ mod imp {
     pub fn emit_event(recipient: Option<&[u8; 32]>, data: &[u8]) {
         with_env(|env| {
             assert!(!env.read_only, "a query cannot emit events");
-            env.events.push((recipient.map(|r| crate::AccountId(*r)), data.to_vec()));
+            env.events
+                .push((recipient.map(|r| crate::AccountId(*r)), data.to_vec()));
         })
     }
     pub fn transfer(to: &[u8; 32], amount: u128) {
@@ -163,8 +184,13 @@ mod imp {
         sha2::Sha256::digest(data).into()
     }
     pub fn ed25519_verify(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
-        let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(key) else { return false };
-        !key.is_weak() && key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature)).is_ok()
+        let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(key) else {
+            return false;
+        };
+        !key.is_weak()
+            && key
+                .verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature))
+                .is_ok()
     }
     pub fn panic(message: &str) -> ! {
         panic!("{message}")
@@ -172,4 +198,3 @@ mod imp {
 }
 
 pub(crate) use imp::*;
-

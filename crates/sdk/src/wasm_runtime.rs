@@ -46,7 +46,9 @@ unsafe impl GlobalAlloc for BumpAllocator {
 }
 
 #[global_allocator]
-static ALLOCATOR: BumpAllocator = BumpAllocator { next: AtomicUsize::new(0) };
+static ALLOCATOR: BumpAllocator = BumpAllocator {
+    next: AtomicUsize::new(0),
+};
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {

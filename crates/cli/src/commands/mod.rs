@@ -1,12 +1,14 @@
 //! One module per group of commands.
 
 mod chain;
+mod contract;
 mod key;
 mod node;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, ContractCommand};
 use crate::keystore::{Keystore, PassphraseSource};
 use anyhow::Result;
+pub use contract::Toolchain;
 
 /// What every command may need from the global options.
 pub struct Context {
@@ -35,5 +37,19 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Block { height } => chain::block(&ctx, height).await,
         Command::Head => chain::head(&ctx).await,
         Command::Events { height } => chain::events(&ctx, height).await,
+        Command::Contract(ContractCommand::Build {
+            path,
+            out,
+            target_dir,
+            toolchain,
+        }) => contract::build(
+            &ctx,
+            contract::BuildRequest {
+                path,
+                out,
+                target_dir,
+                toolchain,
+            },
+        ),
     }
 }

@@ -1,0 +1,219 @@
+//! `phalanx contract build PATH`: a reproducible wasm32 release build of a contract crate.
+//!
+//! Two routes, as DESIGN.md describes: a rustup toolchain with the `wasm32-unknown-unknown`
+//! target, or Debian's `rustc-web` with `-Zbuild-std` where rustup has no such target. Paths are
+//! remapped (workspace, cargo registry, Rust sources) so the bytes do not depend on where the
+//! build ran; the toolchain used is written beside the artifact (`NAME.toolchain.txt`).
+
+use super::Context;
+use crate::output::emit;
+use anyhow::{anyhow, bail, Context as _, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-unknown-unknown";
+const PROFILE: &str = "contract";
+const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
+const DEBIAN_CARGO: &str = "/usr/bin/cargo";
+const DEBIAN_RUST_SRC: &str = "/usr/lib/rustlib/src/rust";
+
+/// How the contract gets compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Toolchain {
+    /// The `cargo`/`rustc` on PATH, with the wasm32 target installed by rustup.
+    Rustup,
+    /// Debian's rustc-web, cargo-web, rust-web-src and lld, building core and alloc from source.
+    Debian,
+}
+
+struct Route {
+    toolchain: Toolchain,
+    cargo: PathBuf,
+    rustc: PathBuf,
+    rust_src: Option<PathBuf>,
+}
+
+fn output_of(program: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn rustup_route() -> Option<Route> {
+    let sysroot = output_of(Path::new("rustc"), &["--print", "sysroot"])?;
+    Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(TARGET)
+        .exists()
+        .then(|| Route {
+            toolchain: Toolchain::Rustup,
+            cargo: "cargo".into(),
+            rustc: "rustc".into(),
+            rust_src: None,
+        })
+}
+
+fn debian_route() -> Option<Route> {
+    let present = Path::new(DEBIAN_RUSTC).exists()
+        && Path::new(DEBIAN_CARGO).exists()
+        && Path::new(DEBIAN_RUST_SRC).join("library").exists();
+    let linker = Command::new("wasm-ld").arg("--version").output().is_ok();
+    (present && linker).then(|| Route {
+        toolchain: Toolchain::Debian,
+        cargo: DEBIAN_CARGO.into(),
+        rustc: DEBIAN_RUSTC.into(),
+        rust_src: Some(DEBIAN_RUST_SRC.into()),
+    })
+}
+
+fn choose_route(wanted: Option<Toolchain>) -> Result<Route> {
+    let route = match wanted {
+        Some(Toolchain::Rustup) => rustup_route(),
+        Some(Toolchain::Debian) => debian_route(),
+        None => rustup_route().or_else(debian_route),
+    };
+    route.ok_or_else(|| {
+        anyhow!(
+            "no toolchain that can build {TARGET} was found. Either `rustup target add {TARGET}`, or on Debian 12: \
+             `apt-get install rustc-web cargo-web rust-web-src lld`"
+        )
+    })
+}
+
+/// The package name and workspace root of the crate at `path`, from `cargo metadata`.
+fn package_of(path: &Path) -> Result<(String, PathBuf)> {
+    let manifest = path
+        .join("Cargo.toml")
+        .canonicalize()
+        .with_context(|| format!("{} has no Cargo.toml", path.display()))?;
+    let out = Command::new("cargo")
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let root = PathBuf::from(metadata["workspace_root"].as_str().unwrap_or_default());
+    let name = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["manifest_path"].as_str().map(Path::new) == Some(manifest.as_path()))
+        .and_then(|p| p["name"].as_str())
+        .ok_or_else(|| anyhow!("no package at {}", manifest.display()))?
+        .to_string();
+    Ok((name, root))
+}
+
+pub struct BuildRequest {
+    pub path: PathBuf,
+    pub out: Option<PathBuf>,
+    pub target_dir: Option<PathBuf>,
+    pub toolchain: Option<Toolchain>,
+}
+
+pub fn build(ctx: &Context, request: BuildRequest) -> Result<()> {
+    let route = choose_route(request.toolchain)?;
+    let (name, workspace_root) = package_of(&request.path)?;
+    let target_dir = request
+        .target_dir
+        .unwrap_or_else(|| workspace_root.join("target").join("contracts"));
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .ok_or_else(|| anyhow!("neither CARGO_HOME nor HOME is set"))?;
+
+    // Everything that could leak a machine-specific path into panic messages is remapped.
+    let mut flags = vec![
+        format!("--remap-path-prefix={}=/phalanx", workspace_root.display()),
+        format!("--remap-path-prefix={}=/cargo", cargo_home.display()),
+    ];
+    if let Some(src) = &route.rust_src {
+        flags.push(format!("--remap-path-prefix={}=/rust-src", src.display()));
+    }
+    let mut command = Command::new(&route.cargo);
+    command
+        .current_dir(&workspace_root)
+        .args([
+            "build",
+            "--locked",
+            "--profile",
+            PROFILE,
+            "--target",
+            TARGET,
+            "--manifest-path",
+        ])
+        .arg(request.path.join("Cargo.toml").canonicalize()?)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
+        .env_remove("RUSTFLAGS");
+    if route.toolchain == Toolchain::Debian {
+        command
+            .args(["-Zbuild-std=core,alloc"])
+            .env("RUSTC", &route.rustc)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", "wasm-ld");
+    }
+    if !ctx.json {
+        eprintln!(
+            "building {name} for {TARGET} with the {:?} toolchain",
+            route.toolchain
+        );
+    }
+    let status = command
+        .status()
+        .with_context(|| format!("running {}", route.cargo.display()))?;
+    if !status.success() {
+        bail!("building {name} failed");
+    }
+
+    let built = target_dir
+        .join(TARGET)
+        .join(PROFILE)
+        .join(format!("{name}.wasm"));
+    let out_dir = request.out.unwrap_or_else(|| request.path.clone());
+    std::fs::create_dir_all(&out_dir)?;
+    let artifact = out_dir.join(format!("{name}.wasm"));
+    std::fs::copy(&built, &artifact).with_context(|| format!("copying {}", built.display()))?;
+    let bytes = std::fs::read(&artifact)?;
+    let code_hash = phalanx_primitives::sha256(&bytes);
+
+    let rustc_version = output_of(&route.rustc, &["-vV"]).unwrap_or_default();
+    let cargo_version = output_of(&route.cargo, &["-V"]).unwrap_or_default();
+    let record = format!(
+        "toolchain: {:?}\n{rustc_version}\ncargo: {cargo_version}\nprofile: {PROFILE}\ntarget: {TARGET}\nbuild-std: {}\nsha256: {code_hash}\n",
+        route.toolchain,
+        route.toolchain == Toolchain::Debian
+    );
+    let record_path = out_dir.join(format!("{name}.toolchain.txt"));
+    std::fs::write(&record_path, record)?;
+
+    let value = serde_json::json!({
+        "contract": name,
+        "wasm": artifact,
+        "size": bytes.len(),
+        "code_hash": code_hash,
+        "toolchain": format!("{:?}", route.toolchain).to_lowercase(),
+        "toolchain_record": record_path,
+    });
+    emit(ctx.json, &value, || {
+        format!(
+            "{} ({} bytes, code hash {code_hash})\ntoolchain recorded in {}",
+            artifact.display(),
+            bytes.len(),
+            record_path.display()
+        )
+    })
+}

@@ -15,13 +15,24 @@ use std::process::Command;
 const EXAMPLES: [&str; 2] = ["counter", "private_token"];
 
 fn recorded_rustc(record: &str) -> String {
-    record.lines().skip(1).take_while(|l| !l.starts_with("cargo:")).collect::<Vec<_>>().join("\n")
+    record
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("cargo:"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn present_rustc(toolchain: &str) -> Option<String> {
-    let rustc = if toolchain == "Debian" { "/usr/bin/rustc" } else { "rustc" };
+    let rustc = if toolchain == "Debian" {
+        "/usr/bin/rustc"
+    } else {
+        "rustc"
+    };
     let out = Command::new(rustc).arg("-vV").output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 #[test]
@@ -33,9 +44,17 @@ fn committed_artifacts_match_a_rebuild() {
         let committed = std::fs::read(dir.join(format!("{name}.wasm"))).unwrap();
         let record = std::fs::read_to_string(dir.join(format!("{name}.toolchain.txt"))).unwrap();
         let hash = phalanx_primitives::sha256(&committed);
-        assert!(record.contains(&format!("sha256: {hash}")), "{name}: toolchain record does not describe the committed artifact");
+        assert!(
+            record.contains(&format!("sha256: {hash}")),
+            "{name}: toolchain record does not describe the committed artifact"
+        );
 
-        let toolchain = record.lines().next().unwrap().trim_start_matches("toolchain: ").to_string();
+        let toolchain = record
+            .lines()
+            .next()
+            .unwrap()
+            .trim_start_matches("toolchain: ")
+            .to_string();
         if present_rustc(&toolchain).as_deref() != Some(recorded_rustc(&record).as_str()) {
             eprintln!("skipping the rebuild of {name}: the {toolchain} toolchain it was built with is not here");
             continue;
@@ -53,7 +72,11 @@ fn committed_artifacts_match_a_rebuild() {
             "--toolchain",
             &toolchain.to_lowercase(),
         ]);
-        assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let rebuilt = std::fs::read(out.join(format!("{name}.wasm"))).unwrap();
         assert!(rebuilt == committed, "{name}: rebuilt artifact differs from the committed one ({} vs {} bytes); rebuild with `phalanx contract build contracts/{name}` and commit", rebuilt.len(), committed.len());
     }

@@ -1,13 +1,25 @@
 //! What a `no_std` Wasm contract needs from its runtime: an allocator and a panic handler.
 //!
 //! Every call runs in a fresh instance, so the allocator is a bump allocator that never frees:
-//! simple, deterministic, and bounded by the VM's memory cap. The heap starts at the end of the
-//! module's initial memory and grows page by page.
+//! simple, deterministic, and bounded by the VM's memory cap. The heap starts where the linker
+//! says (`__heap_base`, right after static data), so small calls never grow memory: growing
+//! makes the VM copy the whole memory, which would dominate the cost of a call.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 const PAGE: usize = 65_536;
+
+extern "C" {
+    /// Set by wasm-ld: the first byte after the stack and static data.
+    static __heap_base: u8;
+}
+
+fn heap_base() -> usize {
+    // Only the address of the linker-provided symbol is taken (safe since Rust 1.82); it is
+    // never read.
+    core::ptr::addr_of!(__heap_base) as usize
+}
 
 struct BumpAllocator {
     /// Next free byte; 0 until the first allocation.
@@ -22,7 +34,7 @@ unsafe impl GlobalAlloc for BumpAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let mut next = self.next.load(Ordering::Relaxed);
         if next == 0 {
-            next = core::arch::wasm32::memory_size(0) * PAGE;
+            next = heap_base();
         }
         let align = layout.align();
         let Some(start) = next.checked_add(align - 1).map(|n| n & !(align - 1)) else {

@@ -1,0 +1,104 @@
+//! Commands per second of `private_token` transfers through the contract VM (wasmi, fuel
+//! metering, the committed .wasm) with an in-memory store, against the same contract compiled
+//! natively and driven through the same SDK glue (SCALE decode, storage, events). The ratio is
+//! the cost of the VM.
+//!
+//! Run: `cargo bench --bench vm_private_token`
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use parity_scale_codec::Encode;
+use phalanx_primitives::AccountId;
+use phalanx_sdk::testing;
+use phalanx_vm::{CallContext, EntryPoint, MemoryStorage, Vm};
+use private_token::{Command, Init};
+
+const SUPPLY: u128 = u128::MAX / 2;
+
+fn transfer_message() -> Vec<u8> {
+    Command::Transfer {
+        to: phalanx_sdk::AccountId([2; 32]),
+        amount: 1,
+    }
+    .encode()
+}
+
+fn init_message() -> Vec<u8> {
+    Init {
+        name: "Bench".into(),
+        symbol: "BNCH".into(),
+        initial_supply: SUPPLY,
+    }
+    .encode()
+}
+
+fn vm_transfers(c: &mut Criterion) {
+    let code = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contracts/private_token/private_token.wasm"
+    ))
+    .unwrap();
+    let mut vm = Vm::new();
+    let hash = vm.prepare(&code).unwrap();
+    let mut storage = MemoryStorage::default();
+    let context = CallContext {
+        caller: AccountId::from_bytes([1; 32]),
+        ..CallContext::test()
+    };
+    assert!(vm
+        .call(
+            &hash,
+            EntryPoint::Instantiate,
+            &context,
+            &init_message(),
+            10_000_000,
+            &mut storage
+        )
+        .result
+        .is_ok());
+    let message = transfer_message();
+    let gas = vm
+        .call(
+            &hash,
+            EntryPoint::Execute,
+            &context,
+            &message,
+            10_000_000,
+            &mut storage,
+        )
+        .gas_used;
+    eprintln!("private_token transfer: {gas} gas");
+
+    let mut group = c.benchmark_group("private_token_transfer");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("wasm_vm", |b| {
+        b.iter(|| {
+            let outcome = vm.call(
+                &hash,
+                EntryPoint::Execute,
+                &context,
+                &message,
+                10_000_000,
+                &mut storage,
+            );
+            assert!(outcome.result.is_ok());
+        })
+    });
+
+    testing::reset();
+    testing::with_env(|env| {
+        env.caller = phalanx_sdk::AccountId([1; 32]);
+        env.input = init_message();
+    });
+    assert_eq!(phalanx_sdk::entry::run(private_token::instantiate), 0);
+    testing::with_env(|env| env.input = transfer_message());
+    group.bench_function("native", |b| {
+        b.iter(|| {
+            assert_eq!(phalanx_sdk::entry::run(private_token::execute), 0);
+            testing::with_env(|env| env.events.clear());
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, vm_transfers);
+criterion_main!(benches);

@@ -71,6 +71,11 @@ pub(crate) const HOST_FUNCTIONS: &[(&str, &[ValType], &[ValType])] = {
     ]
 };
 
+/// A length as the contract declared it, for pricing before it is checked (negative: 0).
+fn declared(len: i32) -> usize {
+    len.max(0) as usize
+}
+
 /// Takes `amount` fuel, or traps with out-of-gas (leaving no fuel).
 fn charge(caller: &mut Ctx, amount: u64) -> Result<(), Error> {
     let left = caller.get_fuel()?;
@@ -143,7 +148,7 @@ fn storage_failure(e: crate::StorageFailure) -> Error {
 
 fn input(mut caller: Ctx) -> Result<i32, Error> {
     let len = caller.data().input.len();
-    let g = caller.data().gas.clone();
+    let g = caller.data().gas;
     charge(&mut caller, cost(g.host_call, g.per_byte_copied, len))?;
     let state = caller.data_mut();
     state.scratch = state.input.to_vec();
@@ -152,7 +157,7 @@ fn input(mut caller: Ctx) -> Result<i32, Error> {
 
 fn scratch_read(mut caller: Ctx, ptr: i32) -> Result<(), Error> {
     let scratch = std::mem::take(&mut caller.data_mut().scratch);
-    let g = caller.data().gas.clone();
+    let g = caller.data().gas;
     charge(
         &mut caller,
         cost(g.host_call, g.per_byte_copied, scratch.len()),
@@ -163,10 +168,10 @@ fn scratch_read(mut caller: Ctx, ptr: i32) -> Result<(), Error> {
 }
 
 fn output(mut caller: Ctx, ptr: i32, len: i32) -> Result<(), Error> {
-    let g = caller.data().gas.clone();
+    let g = caller.data().gas;
     charge(
         &mut caller,
-        cost(g.host_call, g.per_byte_copied, len.max(0) as usize),
+        cost(g.host_call, g.per_byte_copied, declared(len)),
     )?;
     let bytes = read(&caller, ptr, len, MAX_OUTPUT_LEN, "output")?;
     caller.data_mut().output = bytes;
@@ -174,13 +179,13 @@ fn output(mut caller: Ctx, ptr: i32, len: i32) -> Result<(), Error> {
 }
 
 fn storage_get(mut caller: Ctx, key_ptr: i32, key_len: i32) -> Result<i32, Error> {
-    let g = caller.data().gas.clone();
+    let g = caller.data().gas;
     charge(
         &mut caller,
         cost(
             g.host_call + g.storage_read,
             g.per_byte_copied,
-            key_len.max(0) as usize,
+            declared(key_len),
         ),
     )?;
     let key = read(&caller, key_ptr, key_len, MAX_KEY_LEN, "storage key")?;
@@ -208,8 +213,8 @@ fn storage_set(
     value_len: i32,
 ) -> Result<(), Error> {
     writable(&caller, "write storage")?;
-    let g = caller.data().gas.clone();
-    let bytes = key_len.max(0) as usize + value_len.max(0) as usize;
+    let g = caller.data().gas;
+    let bytes = declared(key_len) + declared(value_len);
     charge(
         &mut caller,
         cost(
@@ -232,13 +237,13 @@ fn storage_set(
 
 fn storage_remove(mut caller: Ctx, key_ptr: i32, key_len: i32) -> Result<(), Error> {
     writable(&caller, "write storage")?;
-    let g = caller.data().gas.clone();
+    let g = caller.data().gas;
     charge(
         &mut caller,
         cost(
             g.host_call + g.storage_write,
             g.storage_write_per_byte,
-            key_len.max(0) as usize,
+            declared(key_len),
         ),
     )?;
     let key = read(&caller, key_ptr, key_len, MAX_KEY_LEN, "storage key")?;
@@ -247,7 +252,7 @@ fn storage_remove(mut caller: Ctx, key_ptr: i32, key_len: i32) -> Result<(), Err
 }
 
 fn write_fixed(mut caller: Ctx, ptr: i32, bytes: &[u8], what: &str) -> Result<(), Error> {
-    let g = caller.data().gas.clone();
+    let g = caller.data().gas;
     charge(
         &mut caller,
         cost(g.host_call, g.per_byte_copied, bytes.len()),
@@ -289,14 +294,10 @@ fn push_event(
     data_len: i32,
 ) -> Result<(), Error> {
     writable(&caller, "emit events")?;
-    let g = caller.data().gas.clone();
+    let g = caller.data().gas;
     charge(
         &mut caller,
-        cost(
-            g.host_call + g.event,
-            g.event_per_byte,
-            data_len.max(0) as usize,
-        ),
+        cost(g.host_call + g.event, g.event_per_byte, declared(data_len)),
     )?;
     let data = read(&caller, data_ptr, data_len, MAX_EVENT_LEN, "event")?;
     if caller.data().events.len() >= MAX_EVENTS_PER_CALL {
@@ -322,7 +323,7 @@ fn emit_event_to(caller: Ctx, account_ptr: i32, data_ptr: i32, data_len: i32) ->
 
 fn transfer(mut caller: Ctx, to_ptr: i32, amount_ptr: i32) -> Result<(), Error> {
     writable(&caller, "transfer PHA")?;
-    let g = caller.data().gas.clone();
+    let g = caller.data().gas;
     charge(&mut caller, g.host_call + g.transfer)?;
     let to = AccountId::from_bytes(read_array::<32>(&caller, to_ptr, "transfer recipient")?);
     let amount = u128::from_le_bytes(read_array::<16>(&caller, amount_ptr, "transfer amount")?);
@@ -336,13 +337,13 @@ fn transfer(mut caller: Ctx, to_ptr: i32, amount_ptr: i32) -> Result<(), Error> 
 }
 
 fn sha256(mut caller: Ctx, data_ptr: i32, data_len: i32, out_ptr: i32) -> Result<(), Error> {
-    let g = caller.data().gas.clone();
+    let g = caller.data().gas;
     charge(
         &mut caller,
         cost(
             g.host_call + g.sha256,
             g.sha256_per_byte,
-            data_len.max(0) as usize,
+            declared(data_len),
         ),
     )?;
     let data = read(
@@ -367,13 +368,13 @@ fn ed25519_verify(
     msg_len: i32,
     sig_ptr: i32,
 ) -> Result<i32, Error> {
-    let g = caller.data().gas.clone();
+    let g = caller.data().gas;
     charge(
         &mut caller,
         cost(
             g.host_call + g.ed25519_verify,
             g.sha256_per_byte,
-            msg_len.max(0) as usize,
+            declared(msg_len),
         ),
     )?;
     let key = AccountId::from_bytes(read_array::<32>(&caller, key_ptr, "public key")?);

@@ -1,5 +1,6 @@
 //! `crypto`: signs and verifies everything Phalanx signs — transactions, finality certificates —
-//! derives the well-known dev keys, and encrypts key files under a passphrase.
+//! encrypts to keys (envelopes), derives the key hierarchy (master, cluster, contract), seals
+//! enclave data, derives the well-known dev keys, and encrypts key files under a passphrase.
 //!
 //! It never chooses randomness itself: functions that need it take an RNG from the caller (the
 //! edges pass `OsRng`), so that pure code such as the runtime can use this crate without drawing
@@ -18,10 +19,14 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod envelope;
+pub mod hierarchy;
 mod keys;
 pub mod passphrase;
+pub mod sealing;
 mod verify;
 
+pub use envelope::{Envelope, EnvelopeContext, EnvelopeError, Opener, Sealer};
 pub use keys::{Keypair, DEV_ACCOUNT_NAMES};
 pub use verify::{
     sign_finality, sign_transaction, verify_certificate, verify_signature, verify_transactions,

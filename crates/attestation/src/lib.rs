@@ -20,16 +20,15 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod policy;
 mod provider;
 mod report;
 mod verify;
 
-pub use policy::{AttestationPolicy, ConfidenceLevel};
+pub use phalanx_primitives::attestation::{
+    AttestationPolicy, AttestationReport, ConfidenceLevel, DevQuote, Measurement, Role, TeeKind, DEV_QUOTE_DOMAIN,
+};
 pub use provider::{
     DevProvider, GramineSgxProvider, ProviderError, QuoteProvider, TdxConfigfsProvider,
 };
-pub use report::{
-    report_data, AttestationReport, DevQuote, Measurement, Role, TeeKind, DEV_QUOTE_DOMAIN,
-};
+pub use report::report_data;
 pub use verify::{verify, AttestationError, VerifiedAttestation};

@@ -19,6 +19,7 @@
 
 mod account;
 pub mod amount;
+pub mod attestation;
 mod block;
 mod event;
 pub mod genesis;

@@ -25,7 +25,8 @@ mod report;
 mod verify;
 
 pub use phalanx_primitives::attestation::{
-    AttestationPolicy, AttestationReport, ConfidenceLevel, DevQuote, Measurement, Role, TeeKind, DEV_QUOTE_DOMAIN,
+    AttestationPolicy, AttestationReport, ConfidenceLevel, DevQuote, Measurement, Role, TeeKind,
+    DEV_QUOTE_DOMAIN,
 };
 pub use provider::{
     DevProvider, GramineSgxProvider, ProviderError, QuoteProvider, TdxConfigfsProvider,

@@ -4,11 +4,12 @@
 //! units. Every refusal carries a code from [`error_codes`] and `data.kind`, a stable name.
 
 use crate::views::{
-    AccountView, BlockView, ChainInfo, EventView, HeaderView, SubmitOutcome, TxStatus,
+    AccountView, BlockView, ChainInfo, EventView, HeaderView, SubmitOutcome, TxStatus, WorkerView,
 };
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
+use phalanx_primitives::attestation::AttestationPolicy;
 use phalanx_primitives::{AccountId, Hash};
 
 /// Most transactions one `tx_submitBatch` call may carry.
@@ -59,6 +60,14 @@ pub trait NodeApi {
     #[method(name = "tx_status")]
     async fn tx_status(&self, hash: Hash) -> Result<TxStatus, ErrorObjectOwned>;
 
+    /// A registered worker or gatekeeper, or null.
+    #[method(name = "registry_getWorker")]
+    async fn worker(&self, identity: AccountId) -> Result<Option<WorkerView>, ErrorObjectOwned>;
+
+    /// The chain's attestation policy, with the current measurement allow-list.
+    #[method(name = "registry_getPolicy")]
+    async fn attestation_policy(&self) -> Result<AttestationPolicy, ErrorObjectOwned>;
+
     /// A header for every new final block.
     #[subscription(name = "chain_subscribeFinalizedHeads" => "chain_finalizedHead", unsubscribe = "chain_unsubscribeFinalizedHeads", item = HeaderView)]
     async fn subscribe_finalized_heads(&self) -> SubscriptionResult;
@@ -82,4 +91,10 @@ pub mod error_codes {
     /// The node failed internally (storage); nothing was accepted.
     pub const INTERNAL: i32 = 1010;
     pub const BATCH_TOO_LARGE: i32 = 1011;
+    /// A registration's attestation was refused (forged, expired, wrong measurement, ...).
+    pub const ATTESTATION_FAILED: i32 = 1012;
+    /// The signer may not make this call (e.g. a sudo call from another account).
+    pub const NOT_AUTHORIZED: i32 = 1013;
+    /// The call's arguments are invalid (e.g. an oversized endpoint).
+    pub const INVALID_CALL: i32 = 1014;
 }

@@ -3,8 +3,10 @@
 
 use parity_scale_codec::Encode;
 use phalanx_primitives::amount::{format_pha, serde_units, Balance};
+use phalanx_primitives::attestation::{AttestationReport, ConfidenceLevel, Measurement};
 use phalanx_primitives::{
     AccountId, Block, BlockHeader, Call, Event, EventRecord, Hash, Phase, SignedTransaction,
+    SudoCall,
 };
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +69,25 @@ pub enum CallView {
         #[serde(with = "serde_units")]
         amount_units: Balance,
     },
+    RegisterWorker {
+        identity: AccountId,
+        /// `worker` or `gatekeeper`.
+        role: String,
+        /// `dev` or `dcap`.
+        evidence: String,
+        endpoint: String,
+    },
+    AddMeasurement {
+        measurement: Measurement,
+    },
+    RemoveMeasurement {
+        measurement: Measurement,
+    },
+}
+
+/// Lower-case name of a field-less enum value, for JSON views.
+fn name(value: impl std::fmt::Debug) -> String {
+    format!("{value:?}").to_lowercase()
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -86,6 +107,27 @@ impl From<&SignedTransaction> for TransactionView {
             Call::Transfer { to, amount } => CallView::Transfer {
                 to: *to,
                 amount_units: *amount,
+            },
+            Call::RegisterWorker {
+                identity,
+                role,
+                attestation,
+                endpoint,
+                ..
+            } => CallView::RegisterWorker {
+                identity: *identity,
+                role: name(role),
+                evidence: match attestation.as_ref() {
+                    AttestationReport::Dev(_) => "dev".into(),
+                    AttestationReport::Dcap { .. } => "dcap".into(),
+                },
+                endpoint: String::from_utf8_lossy(endpoint).into_owned(),
+            },
+            Call::Sudo(SudoCall::AddMeasurement(measurement)) => CallView::AddMeasurement {
+                measurement: *measurement,
+            },
+            Call::Sudo(SudoCall::RemoveMeasurement(measurement)) => CallView::RemoveMeasurement {
+                measurement: *measurement,
             },
         };
         TransactionView {
@@ -147,6 +189,20 @@ pub enum EventKindView {
         #[serde(with = "serde_units")]
         fee_units: Balance,
     },
+    WorkerRegistered {
+        identity: AccountId,
+        operator: AccountId,
+        role: String,
+        tee: String,
+        measurement: Measurement,
+        confidence: ConfidenceLevel,
+    },
+    MeasurementAdded {
+        measurement: Measurement,
+    },
+    MeasurementRemoved {
+        measurement: Measurement,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -176,6 +232,27 @@ impl From<&EventRecord> for EventView {
             Event::FeePaid { payer, fee } => EventKindView::FeePaid {
                 payer: *payer,
                 fee_units: *fee,
+            },
+            Event::WorkerRegistered {
+                identity,
+                operator,
+                role,
+                tee,
+                measurement,
+                confidence,
+            } => EventKindView::WorkerRegistered {
+                identity: *identity,
+                operator: *operator,
+                role: name(role),
+                tee: name(tee),
+                measurement: *measurement,
+                confidence: *confidence,
+            },
+            Event::MeasurementAdded(measurement) => EventKindView::MeasurementAdded {
+                measurement: *measurement,
+            },
+            Event::MeasurementRemoved(measurement) => EventKindView::MeasurementRemoved {
+                measurement: *measurement,
             },
         };
         EventView {
@@ -234,4 +311,48 @@ pub enum TxStatus {
         block_hash: Hash,
     },
     Unknown,
+}
+
+/// A registered enclave.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WorkerView {
+    pub identity: AccountId,
+    pub operator: AccountId,
+    /// `worker` or `gatekeeper`.
+    pub role: String,
+    /// Hex of the x25519 key that key messages are encrypted to.
+    pub ecdh_public: String,
+    /// `dev`, `sgx` or `tdx`.
+    pub tee: String,
+    pub measurement: Measurement,
+    pub confidence: ConfidenceLevel,
+    pub endpoint: String,
+    pub registered_at: u64,
+}
+
+impl WorkerView {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        identity: AccountId,
+        operator: AccountId,
+        role: impl std::fmt::Debug,
+        ecdh_public: &[u8; 32],
+        tee: impl std::fmt::Debug,
+        measurement: Measurement,
+        confidence: ConfidenceLevel,
+        endpoint: String,
+        registered_at: u64,
+    ) -> Self {
+        WorkerView {
+            identity,
+            operator,
+            role: name(role),
+            ecdh_public: hex::encode(ecdh_public),
+            tee: name(tee),
+            measurement,
+            confidence,
+            endpoint,
+            registered_at,
+        }
+    }
 }

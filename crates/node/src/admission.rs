@@ -51,6 +51,9 @@ fn ledger_rejection(error: &TxError) -> TxRejection {
         TxError::FutureNonce { .. } => codes::FUTURE_NONCE,
         TxError::FeeTooLow { .. } => codes::FEE_TOO_LOW,
         TxError::InsufficientBalance { .. } => codes::INSUFFICIENT_BALANCE,
+        TxError::Attestation(_) => codes::ATTESTATION_FAILED,
+        TxError::NotSudo => codes::NOT_AUTHORIZED,
+        TxError::InvalidCall(_) => codes::INVALID_CALL,
         TxError::Storage(_) => codes::INTERNAL,
         _ => codes::INTERNAL,
     };

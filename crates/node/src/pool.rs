@@ -9,7 +9,7 @@
 use crate::storage::StateSnapshot;
 use phalanx_crypto::VerifiedTransaction;
 use phalanx_primitives::{AccountId, Hash};
-use phalanx_runtime::{BlockExecutor, ChainParams, TxError};
+use phalanx_runtime::{BlockContext, BlockExecutor, ChainParams, TxError};
 use std::collections::{HashSet, VecDeque};
 
 /// Why the pool refused a transaction.
@@ -32,8 +32,15 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub fn new(params: ChainParams, committed: StateSnapshot, capacity: usize) -> Self {
-        let view = BlockExecutor::new(committed, &params);
+    /// `next` is the block the pending transactions are expected in: its height, and the
+    /// producer's clock now (attestation collateral is judged at that time).
+    pub fn new(
+        params: ChainParams,
+        committed: StateSnapshot,
+        next: BlockContext,
+        capacity: usize,
+    ) -> Self {
+        let view = BlockExecutor::new(committed, &params, next);
         Pool {
             params,
             view,
@@ -89,9 +96,10 @@ impl Pool {
     pub fn rebase(
         &mut self,
         committed: StateSnapshot,
+        next: BlockContext,
         settled: &HashSet<Hash>,
     ) -> Vec<(Hash, TxError)> {
-        self.view = BlockExecutor::new(committed, &self.params);
+        self.view = BlockExecutor::new(committed, &self.params, next);
         let waiting = std::mem::take(&mut self.pending);
         self.hashes.clear();
         let mut evicted = Vec::new();

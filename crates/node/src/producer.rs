@@ -6,7 +6,7 @@ use crate::running::{NodeError, Shared};
 use phalanx_client::views::HeaderView;
 use phalanx_crypto::{sign_finality, Keypair};
 use phalanx_primitives::{Block, BlockHeader, FinalityCertificate};
-use phalanx_runtime::{BlockExecutor, TxError};
+use phalanx_runtime::{BlockContext, BlockExecutor, TxError};
 use std::collections::HashSet;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -32,6 +32,14 @@ pub(crate) fn run(
     }
 }
 
+/// The block after `head`, as the pool should assume it: the next height, at the clock's time.
+pub(crate) fn next_block_context(head: &BlockHeader) -> BlockContext {
+    BlockContext {
+        height: head.height + 1,
+        timestamp_ms: now_ms().max(head.timestamp_ms + 1),
+    }
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -53,7 +61,11 @@ pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeade
         .clone();
     let candidates = pool.oldest(MAX_BLOCK_TRANSACTIONS, MAX_BLOCK_BYTES);
 
-    let mut executor = BlockExecutor::new(shared.store.state_snapshot()?, &shared.params);
+    let context = BlockContext {
+        height: parent.height + 1,
+        timestamp_ms: now_ms().max(parent.timestamp_ms + 1),
+    };
+    let mut executor = BlockExecutor::new(shared.store.state_snapshot()?, &shared.params, context);
     let mut settled = HashSet::with_capacity(candidates.len());
     let mut included = Vec::with_capacity(candidates.len());
     for tx in candidates {
@@ -67,12 +79,12 @@ pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeade
     }
     let outcome = executor.finish();
     let header = BlockHeader {
-        height: parent.height + 1,
+        height: context.height,
         parent_hash: parent.hash(),
         state_root: outcome.state_root(&parent.state_root),
         transactions_root: Block::transactions_root(&included),
         events_root: outcome.events_root(),
-        timestamp_ms: now_ms().max(parent.timestamp_ms + 1),
+        timestamp_ms: context.timestamp_ms,
         proposer: validator.account_id(),
     };
     let certificate = FinalityCertificate {
@@ -87,7 +99,8 @@ pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeade
         .store
         .commit_block(&block, &outcome.events, &outcome.write_set)?;
 
-    for (hash, error) in pool.rebase(shared.store.state_snapshot()?, &settled) {
+    let next = next_block_context(&block.header);
+    for (hash, error) in pool.rebase(shared.store.state_snapshot()?, next, &settled) {
         tracing::warn!(tx = %hash, %error, "evicted from the pool");
     }
     tracing::info!(

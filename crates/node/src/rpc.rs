@@ -9,9 +9,11 @@ use phalanx_client::api::{NodeApiServer, MAX_SUBMIT_BATCH};
 use phalanx_client::error_codes as codes;
 use phalanx_client::views::{
     AccountView, BlockView, ChainInfo, EventView, HeaderView, SubmitOutcome, TxRejection, TxStatus,
+    WorkerView,
 };
+use phalanx_primitives::attestation::AttestationPolicy;
 use phalanx_primitives::{AccountId, Hash};
-use phalanx_runtime::balances;
+use phalanx_runtime::{balances, registry};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
@@ -167,6 +169,29 @@ impl NodeApiServer for RpcHandler {
                 None => TxStatus::Unknown,
             },
         )
+    }
+
+    async fn worker(&self, identity: AccountId) -> Result<Option<WorkerView>, ErrorObjectOwned> {
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        let info = registry::worker(&snapshot, &identity).map_err(internal)?;
+        Ok(info.map(|w| {
+            WorkerView::new(
+                w.identity,
+                w.operator,
+                w.role,
+                &w.ecdh_public,
+                w.tee,
+                w.measurement,
+                w.confidence,
+                w.endpoint,
+                w.registered_at,
+            )
+        }))
+    }
+
+    async fn attestation_policy(&self) -> Result<AttestationPolicy, ErrorObjectOwned> {
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        registry::policy(&snapshot).map_err(internal)
     }
 
     async fn subscribe_finalized_heads(

@@ -84,6 +84,7 @@ impl RunningNode {
         let pool = Pool::new(
             params.clone(),
             store.state_snapshot()?,
+            producer::next_block_context(&head),
             config.pool_capacity,
         );
         let (heads, _) = broadcast::channel(1024);

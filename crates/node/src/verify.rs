@@ -8,7 +8,7 @@
 use crate::storage::{StateEntry, StorageError, Store};
 use phalanx_crypto::{verify_certificate, verify_transactions};
 use phalanx_primitives::{Block, Hash};
-use phalanx_runtime::{genesis, BlockExecutor, ChainParams, MemoryState};
+use phalanx_runtime::{genesis, BlockContext, BlockExecutor, ChainParams, MemoryState};
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +68,11 @@ pub fn replay_data_dir(data_dir: &Path) -> Result<ReplayReport, ReplayError> {
         }
         verify_certificate(header, &block.certificate, &params.validators)
             .map_err(|e| invalid(height, format!("finality certificate: {e}")))?;
-        let mut executor = BlockExecutor::new(&state, &params);
+        let context = BlockContext {
+            height,
+            timestamp_ms: header.timestamp_ms,
+        };
+        let mut executor = BlockExecutor::new(&state, &params, context);
         for (i, verified) in verify_transactions(block.transactions.clone())
             .into_iter()
             .enumerate()

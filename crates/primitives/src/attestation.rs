@@ -67,7 +67,9 @@ impl FromStr for Measurement {
         let bytes = hex::decode(digits).map_err(|_| bad())?;
         match kind {
             "dev" => Ok(Measurement::Dev(bytes.try_into().map_err(|_| bad())?)),
-            "sgx" => Ok(Measurement::SgxMrEnclave(bytes.try_into().map_err(|_| bad())?)),
+            "sgx" => Ok(Measurement::SgxMrEnclave(
+                bytes.try_into().map_err(|_| bad())?,
+            )),
             "tdx" => Ok(Measurement::TdxMrTd(bytes.try_into().map_err(|_| bad())?)),
             _ => Err(bad()),
         }
@@ -82,12 +84,26 @@ impl serde::Serialize for Measurement {
 
 impl<'de> serde::Deserialize<'de> for Measurement {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
 /// How much a platform's TCB can be trusted, from Intel's TCB status. Lower is better.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Encode, Decode, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Encode,
+    Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ConfidenceLevel {
     /// `UpToDate` (and simulated dev quotes).
@@ -110,7 +126,9 @@ impl ConfidenceLevel {
         Some(match status {
             "UpToDate" => ConfidenceLevel::UpToDate,
             "SWHardeningNeeded" => ConfidenceLevel::SwHardeningNeeded,
-            "ConfigurationNeeded" | "ConfigurationAndSWHardeningNeeded" => ConfidenceLevel::ConfigurationNeeded,
+            "ConfigurationNeeded" | "ConfigurationAndSWHardeningNeeded" => {
+                ConfidenceLevel::ConfigurationNeeded
+            }
             "OutOfDate" | "OutOfDateConfigurationNeeded" => ConfidenceLevel::OutOfDate,
             _ => return None,
         })
@@ -128,7 +146,12 @@ pub struct DevQuote {
 
 impl DevQuote {
     pub fn signing_message(measurement: &[u8; 32], report_data: &[u8; 64]) -> Vec<u8> {
-        [DEV_QUOTE_DOMAIN, measurement.as_slice(), report_data.as_slice()].concat()
+        [
+            DEV_QUOTE_DOMAIN,
+            measurement.as_slice(),
+            report_data.as_slice(),
+        ]
+        .concat()
     }
 }
 
@@ -140,7 +163,10 @@ pub enum AttestationReport {
     /// An Intel DCAP quote (SGX v3 or TDX v4) and its collateral (dcap-qvl's
     /// `QuoteCollateralV3` as JSON), which the worker fetched from a PCCS.
     #[codec(index = 1)]
-    Dcap { quote: Vec<u8>, collateral_json: Vec<u8> },
+    Dcap {
+        quote: Vec<u8>,
+        collateral_json: Vec<u8>,
+    },
 }
 
 /// The chain's attestation policy: set in genesis, the allow-list changed by sudo (later
@@ -170,8 +196,16 @@ impl AttestationPolicy {
     }
 
     /// A production policy: DCAP only.
-    pub fn production(measurements: Vec<Measurement>, worst_accepted_confidence: ConfidenceLevel) -> Self {
-        AttestationPolicy { dev_attestation_keys: vec![], accept_dcap: true, worst_accepted_confidence, measurements }
+    pub fn production(
+        measurements: Vec<Measurement>,
+        worst_accepted_confidence: ConfidenceLevel,
+    ) -> Self {
+        AttestationPolicy {
+            dev_attestation_keys: vec![],
+            accept_dcap: true,
+            worst_accepted_confidence,
+            measurements,
+        }
     }
 }
 
@@ -181,7 +215,11 @@ mod tests {
 
     #[test]
     fn measurement_text_round_trips() {
-        for m in [Measurement::Dev([1; 32]), Measurement::SgxMrEnclave([2; 32]), Measurement::TdxMrTd([3; 48])] {
+        for m in [
+            Measurement::Dev([1; 32]),
+            Measurement::SgxMrEnclave([2; 32]),
+            Measurement::TdxMrTd([3; 48]),
+        ] {
             assert_eq!(m.to_string().parse::<Measurement>().unwrap(), m);
         }
         assert!("sgx:1234".parse::<Measurement>().is_err());

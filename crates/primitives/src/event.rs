@@ -1,5 +1,6 @@
 //! Events: what happened in a block, recorded per block and committed to by `events_root`.
 
+use crate::attestation::{ConfidenceLevel, Measurement, Role, TeeKind};
 use crate::{AccountId, Balance};
 use parity_scale_codec::{Decode, Encode};
 
@@ -27,6 +28,19 @@ pub enum Event {
     },
     #[codec(index = 2)]
     FeePaid { payer: AccountId, fee: Balance },
+    #[codec(index = 3)]
+    WorkerRegistered {
+        identity: AccountId,
+        operator: AccountId,
+        role: Role,
+        tee: TeeKind,
+        measurement: Measurement,
+        confidence: ConfidenceLevel,
+    },
+    #[codec(index = 4)]
+    MeasurementAdded(Measurement),
+    #[codec(index = 5)]
+    MeasurementRemoved(Measurement),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

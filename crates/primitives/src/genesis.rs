@@ -6,6 +6,7 @@
 //! allocations (private placement, developer incentives, ...), and must add up exactly.
 
 use crate::amount::{serde_pha, Balance, TOTAL_SUPPLY, UNIT};
+use crate::attestation::AttestationPolicy;
 use crate::{AccountId, Hash};
 use parity_scale_codec::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -75,6 +76,11 @@ pub struct GenesisConfig {
     #[serde(with = "serde_pha")]
     pub treasury: Balance,
     pub allocations: Vec<Allocation>,
+    /// Which enclaves may register: providers, TCB levels, measurement allow-list.
+    pub attestation: AttestationPolicy,
+    /// The account allowed privileged calls until governance exists; none on production chains.
+    #[serde(default)]
+    pub sudo: Option<AccountId>,
 }
 
 /// Why a genesis description is unusable.
@@ -170,6 +176,11 @@ mod tests {
                 amount: allocated,
                 purpose: "private placement".into(),
             }],
+            attestation: AttestationPolicy::production(
+                vec![],
+                crate::attestation::ConfidenceLevel::UpToDate,
+            ),
+            sudo: None,
         }
     }
 

@@ -35,7 +35,7 @@ pub use event::{Event, EventRecord, Phase};
 pub use genesis::{Allocation, FeeSchedule, GenesisConfig, GenesisError};
 pub use hash::{merkle_root, sha256, sha256_parts, Hash};
 pub use transaction::{
-    Call, Signature, SignedTransaction, Transaction, TxDecodeError, MAX_TRANSACTION_SIZE,
+    Call, Signature, SignedTransaction, SudoCall, Transaction, TxDecodeError, MAX_TRANSACTION_SIZE,
     TX_SIGNING_DOMAIN,
 };
 

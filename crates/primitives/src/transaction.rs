@@ -6,6 +6,7 @@
 //! bytes: a re-signed or malleated copy is recognised as the same transaction.
 //! See docs/protocol.md for the byte-level layout.
 
+use crate::attestation::{AttestationReport, Measurement, Role};
 use crate::{AccountId, Balance, Hash};
 use parity_scale_codec::{Decode, DecodeAll, DecodeLimit, Encode};
 
@@ -36,6 +37,33 @@ pub enum Call {
     /// Move `amount` units from the signer to `to`.
     #[codec(index = 0)]
     Transfer { to: AccountId, amount: Balance },
+    /// Register (or re-register) an enclave as a worker or gatekeeper. The signer is its
+    /// operator and pays; the enclave proves itself by `attestation`, whose report data must
+    /// commit to `identity`, `ecdh_public`, this chain and `role`.
+    #[codec(index = 1)]
+    RegisterWorker {
+        identity: AccountId,
+        ecdh_public: [u8; 32],
+        role: Role,
+        /// Boxed: a quote with collateral is large next to the other calls.
+        attestation: Box<AttestationReport>,
+        /// Where the worker serves queries (a URL, at most 256 bytes of UTF-8), or empty.
+        endpoint: Vec<u8>,
+    },
+    /// Privileged calls of the genesis `sudo` account (replaced by governance later).
+    #[codec(index = 2)]
+    Sudo(SudoCall),
+}
+
+/// What the sudo account may do.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum SudoCall {
+    /// Allow enclaves with this measurement to register.
+    #[codec(index = 0)]
+    AddMeasurement(Measurement),
+    /// Stop allowing new registrations with this measurement.
+    #[codec(index = 1)]
+    RemoveMeasurement(Measurement),
 }
 
 /// The signed part of a transaction.

@@ -24,6 +24,12 @@ pub enum TxError {
     FeeTooLow { minimum: Balance, offered: Balance },
     #[error("balance {} PHA cannot pay {} PHA (amount plus fee)", format_pha(*available), format_pha(*needed))]
     InsufficientBalance { needed: Balance, available: Balance },
+    #[error("attestation refused: {0}")]
+    Attestation(String),
+    #[error("only the sudo account may make this call")]
+    NotSudo,
+    #[error("invalid call: {0}")]
+    InvalidCall(String),
     #[error(transparent)]
     Storage(#[from] StateError),
 }
@@ -37,6 +43,9 @@ impl TxError {
             TxError::FutureNonce { .. } => "FutureNonce",
             TxError::FeeTooLow { .. } => "FeeTooLow",
             TxError::InsufficientBalance { .. } => "InsufficientBalance",
+            TxError::Attestation(_) => "AttestationFailed",
+            TxError::NotSudo => "NotAuthorized",
+            TxError::InvalidCall(_) => "InvalidCall",
             TxError::Storage(_) => "Storage",
         }
     }

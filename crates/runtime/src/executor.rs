@@ -1,10 +1,11 @@
 //! Applying transactions: one [`BlockExecutor`] per block, fed verified transactions in order.
 
 use crate::balances::{self, AccountInfo};
-use crate::{ChainParams, StateOverlay, StateReader, TxError, WriteSet};
+use crate::registry::{self, Registration};
+use crate::{BlockContext, ChainParams, StateOverlay, StateReader, TxError, WriteSet};
 use parity_scale_codec::Encode;
 use phalanx_crypto::VerifiedTransaction;
-use phalanx_primitives::{merkle_root, Call, Event, EventRecord, Hash, Phase};
+use phalanx_primitives::{merkle_root, Call, Event, EventRecord, Hash, Phase, SudoCall};
 
 /// What a block did: its state changes and events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -34,15 +35,17 @@ pub fn events_root(events: &[EventRecord]) -> Hash {
 pub struct BlockExecutor<R> {
     overlay: StateOverlay<R>,
     params: ChainParams,
+    context: BlockContext,
     events: Vec<EventRecord>,
     applied: u32,
 }
 
 impl<R: StateReader> BlockExecutor<R> {
-    pub fn new(parent_state: R, params: &ChainParams) -> Self {
+    pub fn new(parent_state: R, params: &ChainParams, context: BlockContext) -> Self {
         BlockExecutor {
             overlay: StateOverlay::new(parent_state),
             params: params.clone(),
+            context,
             events: Vec::new(),
             applied: 0,
         }
@@ -111,6 +114,7 @@ impl<R: StateReader> BlockExecutor<R> {
         }
         let spend = match &t.call {
             Call::Transfer { amount, .. } => *amount,
+            Call::RegisterWorker { .. } | Call::Sudo(_) => 0,
         };
         let needed = spend
             .checked_add(t.fee)
@@ -135,6 +139,39 @@ impl<R: StateReader> BlockExecutor<R> {
                     from: t.signer,
                     to: *to,
                     amount: *amount,
+                });
+            }
+            Call::RegisterWorker {
+                identity,
+                ecdh_public,
+                role,
+                attestation,
+                endpoint,
+            } => {
+                let registration = Registration {
+                    operator: t.signer,
+                    identity: *identity,
+                    ecdh_public: *ecdh_public,
+                    role: *role,
+                    attestation,
+                    endpoint,
+                    chain_id: self.params.chain_id,
+                    height: self.context.height,
+                    timestamp_ms: self.context.timestamp_ms,
+                };
+                events.push(registry::register(&mut self.overlay, registration)?);
+            }
+            Call::Sudo(call) => {
+                if self.params.sudo != Some(t.signer) {
+                    return Err(TxError::NotSudo);
+                }
+                events.push(match call {
+                    SudoCall::AddMeasurement(m) => {
+                        registry::add_measurement(&mut self.overlay, *m)?
+                    }
+                    SudoCall::RemoveMeasurement(m) => {
+                        registry::remove_measurement(&mut self.overlay, *m)?
+                    }
                 });
             }
         }

@@ -1,10 +1,12 @@
 //! Building the state at height 0 from a [`GenesisConfig`], and the built-in dev genesis.
 
 use crate::balances::{self, AccountInfo};
+use crate::registry;
 use crate::{events_root, state_root, WriteSet};
 use parity_scale_codec::Encode;
 use phalanx_crypto::Keypair;
 use phalanx_primitives::amount::UNIT;
+use phalanx_primitives::attestation::{AttestationPolicy, Measurement};
 use phalanx_primitives::{
     Allocation, BlockHeader, Event, EventRecord, FeeSchedule, GenesisConfig, GenesisError, Hash,
     Phase,
@@ -23,6 +25,10 @@ pub struct GenesisBlock {
 pub fn build(config: &GenesisConfig) -> Result<GenesisBlock, GenesisError> {
     let mut write_set = WriteSet::default();
     let mut events = Vec::new();
+    write_set.0.insert(
+        registry::POLICY_KEY.to_vec(),
+        Some(config.attestation.encode()),
+    );
     for (account, amount) in config.balances()? {
         let info = AccountInfo {
             free: amount,
@@ -54,9 +60,17 @@ pub fn build(config: &GenesisConfig) -> Result<GenesisBlock, GenesisError> {
 
 /// Name of the dev validator's well-known key.
 pub const DEV_VALIDATOR: &str = "validator";
+/// Name of the dev attestation key, whose simulated quotes dev chains accept.
+pub const DEV_ATTESTATION_KEY: &str = "dev-attestation";
 
-/// The built-in dev genesis: the dev validator, and `alice`, `bob`, `charlie` funded with one
-/// million PHA each. All keys are derivable by anyone: for development only.
+/// The measurement the dev quote provider reports for Phalanx workers.
+pub fn dev_measurement() -> Measurement {
+    Measurement::Dev(phalanx_primitives::sha256(b"phalanx-dev-worker").0)
+}
+
+/// The built-in dev genesis: the dev validator, `alice`, `bob`, `charlie` funded with one million
+/// PHA each, `alice` as sudo, and the dev attestation key trusted. All keys are derivable by
+/// anyone: for development only.
 pub fn dev_config() -> GenesisConfig {
     let dev = |name: &str| Keypair::dev(name).account_id();
     let grant = |name: &str, pha: u128, purpose: &str| Allocation {
@@ -78,6 +92,9 @@ pub fn dev_config() -> GenesisConfig {
             grant("private-placement", 57_000_000, "private placement"),
             grant("developer-incentives", 50_000_000, "developer incentives"),
         ],
+        // Simulated quotes from the dev attestation key, and real DCAP quotes too.
+        attestation: AttestationPolicy::dev(dev(DEV_ATTESTATION_KEY), vec![dev_measurement()]),
+        sudo: Some(dev("alice")),
     }
 }
 

@@ -7,7 +7,7 @@
 //! Storage, mempools and networking belong to `phalanx-node`.
 //!
 //! ```
-//! use phalanx_runtime::{genesis, BlockExecutor, ChainParams, MemoryState};
+//! use phalanx_runtime::{genesis, BlockContext, BlockExecutor, ChainParams, MemoryState};
 //! use phalanx_crypto::{sign_transaction, verify_transactions, Keypair};
 //! use phalanx_primitives::{amount::UNIT, Call, Transaction};
 //!
@@ -22,7 +22,8 @@
 //!     fee: UNIT / 100, call: Call::Transfer { to: Keypair::dev("bob").account_id(), amount: 5 * UNIT } };
 //! let verified = verify_transactions(vec![sign_transaction(&alice, tx)]).remove(0).unwrap();
 //!
-//! let mut block = BlockExecutor::new(&state, &params);
+//! let context = BlockContext { height: 1, timestamp_ms: config.timestamp_ms + 1_000 };
+//! let mut block = BlockExecutor::new(&state, &params, context);
 //! block.apply(&verified).unwrap();
 //! let outcome = block.finish();
 //! assert_eq!(outcome.events.len(), 2); // the fee and the transfer
@@ -34,9 +35,10 @@ mod error;
 mod executor;
 pub mod genesis;
 mod params;
+pub mod registry;
 mod state;
 
 pub use error::{StateError, TxError};
 pub use executor::{events_root, BlockExecutor, BlockOutcome};
-pub use params::ChainParams;
+pub use params::{BlockContext, ChainParams};
 pub use state::{state_root, MemoryState, StateOverlay, StateReader, WriteSet};

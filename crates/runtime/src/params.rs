@@ -1,6 +1,6 @@
 //! Chain parameters the runtime needs, derived once from the genesis description.
 
-use phalanx_primitives::{AccountId, FeeSchedule, GenesisConfig, Hash};
+use phalanx_primitives::{AccountId, BlockHeight, FeeSchedule, GenesisConfig, Hash};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainParams {
@@ -10,6 +10,16 @@ pub struct ChainParams {
     /// Where fees go.
     pub treasury: AccountId,
     pub validators: Vec<AccountId>,
+    /// May make `Sudo` calls; `None` on production chains.
+    pub sudo: Option<AccountId>,
+}
+
+/// Where in the chain a block is being applied: what the runtime may know of time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockContext {
+    pub height: BlockHeight,
+    /// The block's timestamp (from its header, or the producer's clock when building it).
+    pub timestamp_ms: u64,
 }
 
 impl ChainParams {
@@ -19,6 +29,7 @@ impl ChainParams {
             fees: config.fees.clone(),
             treasury: GenesisConfig::treasury_account(),
             validators: config.validators.clone(),
+            sudo: config.sudo,
         }
     }
 }

@@ -1,75 +1,15 @@
 //! Ledger rules and invariants, exercised through the public API with an in-memory state.
 
-use parity_scale_codec::Decode;
+mod common;
+
 use phalanx_crypto::{sign_transaction, verify_transactions, Keypair, VerifiedTransaction};
 use phalanx_primitives::amount::{TOTAL_SUPPLY, UNIT};
-use phalanx_primitives::{AccountId, Balance, Call, Hash, Transaction};
-use phalanx_runtime::balances::{account, account_of_key, AccountInfo};
-use phalanx_runtime::{genesis, BlockExecutor, ChainParams, MemoryState, TxError};
+use phalanx_primitives::{Balance, Call, Hash, Transaction};
+use phalanx_runtime::balances::account;
+use phalanx_runtime::TxError;
 use proptest::prelude::*;
 
-struct Chain {
-    params: ChainParams,
-    state: MemoryState,
-    root: Hash,
-}
-
-impl Chain {
-    fn dev() -> Self {
-        let config = genesis::dev_config();
-        let built = genesis::build(&config).unwrap();
-        let mut state = MemoryState::default();
-        state.apply(&built.write_set);
-        Chain {
-            params: ChainParams::from_genesis(&config),
-            state,
-            root: built.header.state_root,
-        }
-    }
-
-    fn transfer(
-        &self,
-        from: &Keypair,
-        nonce: u64,
-        to: AccountId,
-        amount: Balance,
-        fee: Balance,
-    ) -> VerifiedTransaction {
-        let tx = Transaction {
-            chain_id: self.params.chain_id,
-            signer: from.account_id(),
-            nonce,
-            fee,
-            call: Call::Transfer { to, amount },
-        };
-        verify_transactions(vec![sign_transaction(from, tx)])
-            .remove(0)
-            .unwrap()
-    }
-
-    /// Applies a block of transactions; returns each one's result.
-    fn block(&mut self, txs: &[VerifiedTransaction]) -> Vec<Result<(), TxError>> {
-        let mut executor = BlockExecutor::new(&self.state, &self.params);
-        let results = txs.iter().map(|tx| executor.apply(tx)).collect();
-        let outcome = executor.finish();
-        self.root = outcome.state_root(&self.root);
-        self.state.apply(&outcome.write_set);
-        results
-    }
-
-    fn total(&self) -> Balance {
-        self.state
-            .0
-            .iter()
-            .filter(|(k, _)| account_of_key(k).is_some())
-            .map(|(_, v)| AccountInfo::decode(&mut &v[..]).unwrap().free)
-            .sum()
-    }
-
-    fn balance(&self, who: &Keypair) -> AccountInfo {
-        account(&self.state, &who.account_id()).unwrap()
-    }
-}
+use common::Chain;
 
 const FEE: Balance = UNIT / 100;
 

@@ -3,7 +3,7 @@
 use super::Context;
 use crate::output::emit;
 use anyhow::{Context as _, Result};
-use phalanx_client::views::{BlockView, EventKindView, EventView};
+use phalanx_client::views::{BlockView, CallView, EventKindView, EventView};
 use phalanx_client::NodeClient;
 use phalanx_primitives::amount::{format_pha, parse_pha};
 use phalanx_primitives::Call;
@@ -109,19 +109,39 @@ pub async fn block(ctx: &Context, height: Option<u64>) -> Result<()> {
             format!("transactions {}", view.transactions.len()),
         ];
         for tx in &view.transactions {
-            let phalanx_client::views::CallView::Transfer { to, amount_units } = &tx.call;
             lines.push(format!(
-                "  {} transfer {} PHA {} -> {} (nonce {}, fee {} PHA)",
+                "  {} {} (by {}, nonce {}, fee {} PHA)",
                 tx.hash,
-                format_pha(*amount_units),
+                describe_call(&tx.call),
                 tx.signer,
-                to,
                 tx.nonce,
                 format_pha(tx.fee_units)
             ));
         }
         lines.join("\n")
     })
+}
+
+fn describe_call(call: &CallView) -> String {
+    match call {
+        CallView::Transfer { to, amount_units } => {
+            format!("transfer {} PHA to {to}", format_pha(*amount_units))
+        }
+        CallView::RegisterWorker {
+            identity,
+            role,
+            evidence,
+            endpoint,
+        } => {
+            format!("register {role} {identity} ({evidence} quote, endpoint `{endpoint}`)")
+        }
+        CallView::AddMeasurement { measurement } => {
+            format!("sudo: allow measurement {measurement}")
+        }
+        CallView::RemoveMeasurement { measurement } => {
+            format!("sudo: disallow measurement {measurement}")
+        }
+    }
 }
 
 fn describe(event: &EventView) -> String {
@@ -137,6 +157,22 @@ fn describe(event: &EventView) -> String {
         } => format!("transfer {} PHA {from} -> {to}", format_pha(*amount_units)),
         EventKindView::FeePaid { payer, fee_units } => {
             format!("fee {} PHA paid by {payer}", format_pha(*fee_units))
+        }
+        EventKindView::WorkerRegistered {
+            identity,
+            operator,
+            role,
+            tee,
+            measurement,
+            confidence,
+        } => {
+            format!("{role} {identity} registered by {operator}: {tee}, {measurement}, confidence {confidence:?}")
+        }
+        EventKindView::MeasurementAdded { measurement } => {
+            format!("measurement {measurement} allowed")
+        }
+        EventKindView::MeasurementRemoved { measurement } => {
+            format!("measurement {measurement} disallowed")
         }
     }
 }

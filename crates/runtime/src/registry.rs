@@ -1,0 +1,147 @@
+//! The registry module: enclaves (workers and gatekeepers) that proved themselves by remote
+//! attestation, and the attestation policy with its measurement allow-list.
+//!
+//! State layout: `registry/policy` -> SCALE(AttestationPolicy) (written at genesis);
+//! `registry/worker/` ++ identity -> SCALE(WorkerInfo).
+
+use crate::{StateError, StateOverlay, StateReader, TxError};
+use parity_scale_codec::{Decode, Encode};
+use phalanx_attestation::{report_data, verify};
+use phalanx_primitives::attestation::{
+    AttestationPolicy, AttestationReport, ConfidenceLevel, Measurement, Role, TeeKind,
+};
+use phalanx_primitives::{AccountId, BlockHeight, Event, Hash};
+
+pub const POLICY_KEY: &[u8] = b"registry/policy";
+const WORKER_PREFIX: &[u8] = b"registry/worker/";
+/// Longest query endpoint a worker may publish.
+pub const MAX_ENDPOINT_LEN: usize = 256;
+
+/// A registered enclave, as the chain knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct WorkerInfo {
+    pub identity: AccountId,
+    /// The account that registered it and pays for it.
+    pub operator: AccountId,
+    pub role: Role,
+    /// Key messages to this enclave are encrypted to it.
+    pub ecdh_public: [u8; 32],
+    pub tee: TeeKind,
+    pub measurement: Measurement,
+    pub confidence: ConfidenceLevel,
+    /// Query endpoint (URL), possibly empty.
+    pub endpoint: String,
+    pub registered_at: BlockHeight,
+}
+
+pub fn worker_key(identity: &AccountId) -> Vec<u8> {
+    [WORKER_PREFIX, identity.as_bytes().as_slice()].concat()
+}
+
+fn decode<T: Decode>(bytes: Option<Vec<u8>>, what: &str) -> Result<Option<T>, StateError> {
+    bytes
+        .map(|b| T::decode(&mut &b[..]).map_err(|e| StateError(format!("corrupt {what}: {e}"))))
+        .transpose()
+}
+
+/// A registered enclave from committed state.
+pub fn worker(
+    state: &impl StateReader,
+    identity: &AccountId,
+) -> Result<Option<WorkerInfo>, StateError> {
+    decode(state.get(&worker_key(identity))?, "worker entry")
+}
+
+/// The attestation policy from committed state.
+pub fn policy(state: &impl StateReader) -> Result<AttestationPolicy, StateError> {
+    decode(state.get(POLICY_KEY)?, "attestation policy")?
+        .ok_or_else(|| StateError("no attestation policy in state".into()))
+}
+
+fn read_policy(overlay: &StateOverlay<impl StateReader>) -> Result<AttestationPolicy, TxError> {
+    Ok(decode(overlay.get(POLICY_KEY)?, "attestation policy")?
+        .ok_or_else(|| StateError("no attestation policy in state".into()))?)
+}
+
+/// Everything a registration needs to know about its context.
+pub(crate) struct Registration<'a> {
+    pub operator: AccountId,
+    pub identity: AccountId,
+    pub ecdh_public: [u8; 32],
+    pub role: Role,
+    pub attestation: &'a AttestationReport,
+    pub endpoint: &'a [u8],
+    pub chain_id: Hash,
+    pub height: BlockHeight,
+    pub timestamp_ms: u64,
+}
+
+pub(crate) fn register(
+    overlay: &mut StateOverlay<impl StateReader>,
+    r: Registration<'_>,
+) -> Result<Event, TxError> {
+    if r.endpoint.len() > MAX_ENDPOINT_LEN {
+        return Err(TxError::InvalidCall(format!(
+            "endpoint is {} bytes; the limit is {MAX_ENDPOINT_LEN}",
+            r.endpoint.len()
+        )));
+    }
+    let endpoint = String::from_utf8(r.endpoint.to_vec())
+        .map_err(|_| TxError::InvalidCall("endpoint is not UTF-8".into()))?;
+    let policy = read_policy(overlay)?;
+    let expected = report_data(&r.identity, &r.ecdh_public, &r.chain_id, r.role);
+    // Collateral validity is judged at the block's time, so every node agrees.
+    let verified = verify(r.attestation, &expected, r.timestamp_ms / 1000, &policy)
+        .map_err(|e| TxError::Attestation(e.to_string()))?;
+    let info = WorkerInfo {
+        identity: r.identity,
+        operator: r.operator,
+        role: r.role,
+        ecdh_public: r.ecdh_public,
+        tee: verified.kind(),
+        measurement: verified.measurement(),
+        confidence: verified.confidence(),
+        endpoint,
+        registered_at: r.height,
+    };
+    overlay.set(worker_key(&r.identity), info.encode());
+    Ok(Event::WorkerRegistered {
+        identity: r.identity,
+        operator: r.operator,
+        role: r.role,
+        tee: info.tee,
+        measurement: info.measurement,
+        confidence: info.confidence,
+    })
+}
+
+pub(crate) fn add_measurement(
+    overlay: &mut StateOverlay<impl StateReader>,
+    measurement: Measurement,
+) -> Result<Event, TxError> {
+    let mut policy = read_policy(overlay)?;
+    if policy.measurements.contains(&measurement) {
+        return Err(TxError::InvalidCall(format!(
+            "measurement {measurement} is already allowed"
+        )));
+    }
+    policy.measurements.push(measurement);
+    overlay.set(POLICY_KEY.to_vec(), policy.encode());
+    Ok(Event::MeasurementAdded(measurement))
+}
+
+pub(crate) fn remove_measurement(
+    overlay: &mut StateOverlay<impl StateReader>,
+    measurement: Measurement,
+) -> Result<Event, TxError> {
+    let mut policy = read_policy(overlay)?;
+    let before = policy.measurements.len();
+    policy.measurements.retain(|m| *m != measurement);
+    if policy.measurements.len() == before {
+        return Err(TxError::InvalidCall(format!(
+            "measurement {measurement} is not on the allow-list"
+        )));
+    }
+    overlay.set(POLICY_KEY.to_vec(), policy.encode());
+    Ok(Event::MeasurementRemoved(measurement))
+}

@@ -1,0 +1,101 @@
+//! A dev chain held in memory, driven block by block through the runtime.
+#![allow(dead_code)]
+
+use parity_scale_codec::Decode;
+use phalanx_crypto::{sign_transaction, verify_transactions, Keypair, VerifiedTransaction};
+use phalanx_primitives::{AccountId, Balance, Call, Hash, Transaction};
+use phalanx_runtime::balances::{account, account_of_key, AccountInfo};
+use phalanx_runtime::{genesis, BlockContext, BlockExecutor, ChainParams, MemoryState, TxError};
+
+/// Timestamp of block 1 of test chains (2026-01-01T00:00:01Z); each block adds a second.
+pub const GENESIS_TIME_MS: u64 = 1_767_225_600_000;
+
+pub struct Chain {
+    pub params: ChainParams,
+    pub state: MemoryState,
+    pub root: Hash,
+    pub height: u64,
+}
+
+impl Chain {
+    pub fn dev() -> Self {
+        let config = genesis::dev_config();
+        let built = genesis::build(&config).unwrap();
+        let mut state = MemoryState::default();
+        state.apply(&built.write_set);
+        Chain {
+            params: ChainParams::from_genesis(&config),
+            state,
+            root: built.header.state_root,
+            height: 0,
+        }
+    }
+
+    /// Signs `call` from `from` with `nonce` and `fee`, verified as the node would.
+    pub fn signed(
+        &self,
+        from: &Keypair,
+        nonce: u64,
+        fee: Balance,
+        call: Call,
+    ) -> VerifiedTransaction {
+        let tx = Transaction {
+            chain_id: self.params.chain_id,
+            signer: from.account_id(),
+            nonce,
+            fee,
+            call,
+        };
+        verify_transactions(vec![sign_transaction(from, tx)])
+            .remove(0)
+            .unwrap()
+    }
+
+    pub fn transfer(
+        &self,
+        from: &Keypair,
+        nonce: u64,
+        to: AccountId,
+        amount: Balance,
+        fee: Balance,
+    ) -> VerifiedTransaction {
+        let tx = Transaction {
+            chain_id: self.params.chain_id,
+            signer: from.account_id(),
+            nonce,
+            fee,
+            call: Call::Transfer { to, amount },
+        };
+        verify_transactions(vec![sign_transaction(from, tx)])
+            .remove(0)
+            .unwrap()
+    }
+
+    /// Applies a block of transactions; returns each one's result.
+    pub fn block(&mut self, txs: &[VerifiedTransaction]) -> Vec<Result<(), TxError>> {
+        self.height += 1;
+        let context = BlockContext {
+            height: self.height,
+            timestamp_ms: 1_767_225_600_000 + self.height * 1_000,
+        };
+        let mut executor = BlockExecutor::new(&self.state, &self.params, context);
+        let results = txs.iter().map(|tx| executor.apply(tx)).collect();
+        let outcome = executor.finish();
+        self.root = outcome.state_root(&self.root);
+        self.state.apply(&outcome.write_set);
+        results
+    }
+
+    pub fn total(&self) -> Balance {
+        self.state
+            .0
+            .iter()
+            .filter(|(k, _)| account_of_key(k).is_some())
+            .map(|(_, v)| AccountInfo::decode(&mut &v[..]).unwrap().free)
+            .sum()
+    }
+
+    pub fn balance(&self, who: &Keypair) -> AccountInfo {
+        account(&self.state, &who.account_id()).unwrap()
+    }
+}

@@ -1,0 +1,230 @@
+//! The registry module: enclaves register only with evidence the chain's policy accepts,
+//! committing to the very keys they register, and only sudo changes the allow-list.
+
+mod common;
+
+use common::Chain;
+use phalanx_attestation::{report_data, DevProvider, QuoteProvider};
+use phalanx_crypto::Keypair;
+use phalanx_primitives::amount::UNIT;
+use phalanx_primitives::attestation::{
+    AttestationReport, ConfidenceLevel, Measurement, Role, TeeKind,
+};
+use phalanx_primitives::{AccountId, Call, SudoCall};
+use phalanx_runtime::genesis::{dev_measurement, DEV_ATTESTATION_KEY};
+use phalanx_runtime::{registry, TxError};
+
+const FEE: u128 = UNIT / 10;
+
+fn dev_quote(
+    chain: &Chain,
+    identity: &AccountId,
+    ecdh: &[u8; 32],
+    role: Role,
+    measurement: [u8; 32],
+) -> AttestationReport {
+    let provider = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), measurement);
+    provider
+        .quote(&report_data(identity, ecdh, &chain.params.chain_id, role))
+        .unwrap()
+}
+
+fn register_call(
+    identity: AccountId,
+    ecdh: [u8; 32],
+    role: Role,
+    attestation: AttestationReport,
+) -> Call {
+    Call::RegisterWorker {
+        identity,
+        ecdh_public: ecdh,
+        role,
+        attestation: Box::new(attestation),
+        endpoint: b"http://127.0.0.1:8000".to_vec(),
+    }
+}
+
+fn dev_measurement_bytes() -> [u8; 32] {
+    match dev_measurement() {
+        Measurement::Dev(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn an_attested_worker_is_recorded_with_its_keys_and_confidence() {
+    let mut chain = Chain::dev();
+    let operator = Keypair::dev("bob");
+    let identity = Keypair::dev("worker-1").account_id();
+    let quote = dev_quote(
+        &chain,
+        &identity,
+        &[7; 32],
+        Role::Worker,
+        dev_measurement_bytes(),
+    );
+    let tx = chain.signed(
+        &operator,
+        0,
+        FEE,
+        register_call(identity, [7; 32], Role::Worker, quote),
+    );
+    assert_eq!(chain.block(&[tx]), vec![Ok(())]);
+    let worker = registry::worker(&chain.state, &identity).unwrap().unwrap();
+    assert_eq!(worker.operator, operator.account_id());
+    assert_eq!(worker.ecdh_public, [7; 32]);
+    assert_eq!(
+        (worker.tee, worker.confidence),
+        (TeeKind::Dev, ConfidenceLevel::UpToDate)
+    );
+    assert_eq!(worker.endpoint, "http://127.0.0.1:8000");
+}
+
+#[test]
+fn evidence_that_does_not_commit_to_the_registered_keys_is_refused() {
+    let mut chain = Chain::dev();
+    let operator = Keypair::dev("bob");
+    let identity = Keypair::dev("worker-1").account_id();
+    // A genuine quote for other keys, another role, or another chain.
+    let for_other_ecdh = dev_quote(
+        &chain,
+        &identity,
+        &[8; 32],
+        Role::Worker,
+        dev_measurement_bytes(),
+    );
+    let for_gatekeeper = dev_quote(
+        &chain,
+        &identity,
+        &[7; 32],
+        Role::Gatekeeper,
+        dev_measurement_bytes(),
+    );
+    let mut other_chain = Chain::dev();
+    other_chain.params.chain_id.0[0] ^= 1;
+    let for_other_chain = dev_quote(
+        &other_chain,
+        &identity,
+        &[7; 32],
+        Role::Worker,
+        dev_measurement_bytes(),
+    );
+    for quote in [for_other_ecdh, for_gatekeeper, for_other_chain] {
+        let tx = chain.signed(
+            &operator,
+            0,
+            FEE,
+            register_call(identity, [7; 32], Role::Worker, quote),
+        );
+        assert!(
+            matches!(&chain.block(&[tx])[0], Err(TxError::Attestation(m)) if m.contains("report data"))
+        );
+    }
+    // A measurement not on the allow-list, and a key the chain does not trust.
+    let unknown_code = dev_quote(&chain, &identity, &[7; 32], Role::Worker, [0xaa; 32]);
+    let tx = chain.signed(
+        &operator,
+        0,
+        FEE,
+        register_call(identity, [7; 32], Role::Worker, unknown_code.clone()),
+    );
+    assert!(
+        matches!(&chain.block(&[tx])[0], Err(TxError::Attestation(m)) if m.contains("allow-list"))
+    );
+    let forger = DevProvider::new_insecure(Keypair::dev("forger"), dev_measurement_bytes());
+    let forged = forger
+        .quote(&report_data(
+            &identity,
+            &[7; 32],
+            &chain.params.chain_id,
+            Role::Worker,
+        ))
+        .unwrap();
+    let tx = chain.signed(
+        &operator,
+        0,
+        FEE,
+        register_call(identity, [7; 32], Role::Worker, forged),
+    );
+    assert!(matches!(
+        &chain.block(&[tx])[0],
+        Err(TxError::Attestation(_))
+    ));
+    assert_eq!(registry::worker(&chain.state, &identity).unwrap(), None);
+
+    // Once sudo allows that measurement, the same evidence registers.
+    let allow = chain.signed(
+        &Keypair::dev("alice"),
+        0,
+        FEE,
+        Call::Sudo(SudoCall::AddMeasurement(Measurement::Dev([0xaa; 32]))),
+    );
+    let tx = chain.signed(
+        &operator,
+        0,
+        FEE,
+        register_call(identity, [7; 32], Role::Worker, unknown_code),
+    );
+    assert_eq!(chain.block(&[allow, tx]), vec![Ok(()), Ok(())]);
+    assert!(registry::policy(&chain.state)
+        .unwrap()
+        .measurements
+        .contains(&Measurement::Dev([0xaa; 32])));
+}
+
+#[test]
+fn a_real_sgx_quote_for_other_keys_is_refused() {
+    let mut chain = Chain::dev();
+    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/../attestation/tests/samples");
+    let quote = AttestationReport::Dcap {
+        quote: std::fs::read(format!("{samples}/sgx_quote")).unwrap(),
+        collateral_json: std::fs::read(format!("{samples}/sgx_quote_collateral.json")).unwrap(),
+    };
+    let identity = Keypair::dev("worker-1").account_id();
+    let tx = chain.signed(
+        &Keypair::dev("bob"),
+        0,
+        FEE,
+        register_call(identity, [7; 32], Role::Worker, quote),
+    );
+    // The test chain's blocks are dated 2026, after the sample collateral expired: refused
+    // either way, and never recorded.
+    assert!(matches!(
+        &chain.block(&[tx])[0],
+        Err(TxError::Attestation(_))
+    ));
+    assert_eq!(registry::worker(&chain.state, &identity).unwrap(), None);
+}
+
+#[test]
+fn only_sudo_changes_the_allow_list() {
+    let mut chain = Chain::dev();
+    let call = Call::Sudo(SudoCall::AddMeasurement(Measurement::SgxMrEnclave([1; 32])));
+    let by_bob = chain.signed(&Keypair::dev("bob"), 0, FEE, call.clone());
+    assert_eq!(chain.block(&[by_bob]), vec![Err(TxError::NotSudo)]);
+    let by_alice = chain.signed(&Keypair::dev("alice"), 0, FEE, call);
+    assert_eq!(chain.block(&[by_alice]), vec![Ok(())]);
+    let remove = chain.signed(
+        &Keypair::dev("alice"),
+        1,
+        FEE,
+        Call::Sudo(SudoCall::RemoveMeasurement(Measurement::SgxMrEnclave(
+            [1; 32],
+        ))),
+    );
+    let again = chain.signed(
+        &Keypair::dev("alice"),
+        2,
+        FEE,
+        Call::Sudo(SudoCall::RemoveMeasurement(Measurement::SgxMrEnclave(
+            [1; 32],
+        ))),
+    );
+    let results = chain.block(&[remove, again]);
+    assert_eq!(results[0], Ok(()));
+    assert!(matches!(results[1], Err(TxError::InvalidCall(_))));
+    assert_eq!(
+        registry::policy(&chain.state).unwrap().measurements,
+        vec![dev_measurement()]
+    );
+}

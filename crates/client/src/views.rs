@@ -83,6 +83,46 @@ pub enum CallView {
     RemoveMeasurement {
         measurement: Measurement,
     },
+    CreateCluster {
+        cluster: Hash,
+        workers: Vec<AccountId>,
+    },
+    AddToCluster {
+        cluster: Hash,
+        worker: AccountId,
+    },
+    PublishClusterKey {
+        cluster: Hash,
+        epoch: u32,
+        public_key: String,
+    },
+    /// The envelope stays opaque: only its size shows.
+    KeyMessage {
+        recipient: AccountId,
+        cluster: Hash,
+        epoch: u32,
+    },
+    UploadCode {
+        code_hash: Hash,
+        size: usize,
+    },
+    Instantiate {
+        code_hash: Hash,
+        cluster: Hash,
+        salt: String,
+        gas_limit: u64,
+        init_ciphertext_len: usize,
+    },
+    PublishContractKey {
+        contract: AccountId,
+        epoch: u32,
+        public_key: String,
+    },
+    Command {
+        contract: AccountId,
+        gas_limit: u64,
+        ciphertext_len: usize,
+    },
 }
 
 /// Lower-case name of a field-less enum value, for JSON views.
@@ -128,6 +168,67 @@ impl From<&SignedTransaction> for TransactionView {
             },
             Call::Sudo(SudoCall::RemoveMeasurement(measurement)) => CallView::RemoveMeasurement {
                 measurement: *measurement,
+            },
+            Call::Sudo(SudoCall::CreateCluster { cluster, workers }) => CallView::CreateCluster {
+                cluster: *cluster,
+                workers: workers.clone(),
+            },
+            Call::Sudo(SudoCall::AddToCluster { cluster, worker }) => CallView::AddToCluster {
+                cluster: *cluster,
+                worker: *worker,
+            },
+            Call::PublishClusterKey {
+                cluster,
+                epoch,
+                public_key,
+            } => CallView::PublishClusterKey {
+                cluster: *cluster,
+                epoch: *epoch,
+                public_key: hex::encode(public_key),
+            },
+            Call::KeyMessage {
+                recipient,
+                cluster,
+                envelope,
+            } => CallView::KeyMessage {
+                recipient: *recipient,
+                cluster: *cluster,
+                epoch: envelope.epoch,
+            },
+            Call::UploadCode { code } => CallView::UploadCode {
+                code_hash: phalanx_primitives::sha256(code),
+                size: code.len(),
+            },
+            Call::Instantiate {
+                code_hash,
+                cluster,
+                salt,
+                init,
+                gas_limit,
+            } => CallView::Instantiate {
+                code_hash: *code_hash,
+                cluster: *cluster,
+                salt: hex::encode(salt),
+                gas_limit: *gas_limit,
+                init_ciphertext_len: init.ciphertext.len(),
+            },
+            Call::PublishContractKey {
+                contract,
+                epoch,
+                public_key,
+            } => CallView::PublishContractKey {
+                contract: *contract,
+                epoch: *epoch,
+                public_key: hex::encode(public_key),
+            },
+            Call::Command {
+                contract,
+                envelope,
+                gas_limit,
+            } => CallView::Command {
+                contract: *contract,
+                gas_limit: *gas_limit,
+                ciphertext_len: envelope.ciphertext.len(),
             },
         };
         TransactionView {
@@ -203,6 +304,51 @@ pub enum EventKindView {
     MeasurementRemoved {
         measurement: Measurement,
     },
+    ClusterCreated {
+        cluster: Hash,
+        workers: Vec<AccountId>,
+    },
+    AddedToCluster {
+        cluster: Hash,
+        worker: AccountId,
+    },
+    ClusterKeyPublished {
+        cluster: Hash,
+        epoch: u32,
+        public_key: String,
+    },
+    KeyMessageSent {
+        recipient: AccountId,
+        cluster: Hash,
+        epoch: u32,
+    },
+    CodeUploaded {
+        code_hash: Hash,
+        uploader: AccountId,
+        size: u32,
+    },
+    ContractInstantiated {
+        contract: AccountId,
+        code_hash: Hash,
+        cluster: Hash,
+        deployer: AccountId,
+    },
+    ContractKeyPublished {
+        contract: AccountId,
+        epoch: u32,
+        public_key: String,
+    },
+    CommandSubmitted {
+        contract: AccountId,
+        sender: AccountId,
+        sequence: u64,
+    },
+    GasPrepaid {
+        payer: AccountId,
+        gas_limit: u64,
+        #[serde(with = "serde_units")]
+        amount_units: Balance,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -253,6 +399,79 @@ impl From<&EventRecord> for EventView {
             },
             Event::MeasurementRemoved(measurement) => EventKindView::MeasurementRemoved {
                 measurement: *measurement,
+            },
+            Event::ClusterCreated { cluster, workers } => EventKindView::ClusterCreated {
+                cluster: *cluster,
+                workers: workers.clone(),
+            },
+            Event::AddedToCluster { cluster, worker } => EventKindView::AddedToCluster {
+                cluster: *cluster,
+                worker: *worker,
+            },
+            Event::ClusterKeyPublished {
+                cluster,
+                epoch,
+                public_key,
+            } => EventKindView::ClusterKeyPublished {
+                cluster: *cluster,
+                epoch: *epoch,
+                public_key: hex::encode(public_key),
+            },
+            Event::KeyMessageSent {
+                recipient,
+                cluster,
+                epoch,
+            } => EventKindView::KeyMessageSent {
+                recipient: *recipient,
+                cluster: *cluster,
+                epoch: *epoch,
+            },
+            Event::CodeUploaded {
+                code_hash,
+                uploader,
+                size,
+            } => EventKindView::CodeUploaded {
+                code_hash: *code_hash,
+                uploader: *uploader,
+                size: *size,
+            },
+            Event::ContractInstantiated {
+                contract,
+                code_hash,
+                cluster,
+                deployer,
+            } => EventKindView::ContractInstantiated {
+                contract: *contract,
+                code_hash: *code_hash,
+                cluster: *cluster,
+                deployer: *deployer,
+            },
+            Event::ContractKeyPublished {
+                contract,
+                epoch,
+                public_key,
+            } => EventKindView::ContractKeyPublished {
+                contract: *contract,
+                epoch: *epoch,
+                public_key: hex::encode(public_key),
+            },
+            Event::CommandSubmitted {
+                contract,
+                sender,
+                sequence,
+            } => EventKindView::CommandSubmitted {
+                contract: *contract,
+                sender: *sender,
+                sequence: *sequence,
+            },
+            Event::GasPrepaid {
+                payer,
+                gas_limit,
+                amount,
+            } => EventKindView::GasPrepaid {
+                payer: *payer,
+                gas_limit: *gas_limit,
+                amount_units: *amount,
             },
         };
         EventView {

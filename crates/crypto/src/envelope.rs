@@ -11,7 +11,7 @@
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use hkdf::Hkdf;
-use parity_scale_codec::{Decode, Encode};
+pub use phalanx_primitives::Envelope;
 use phalanx_primitives::{AccountId, Hash};
 use rand_core::CryptoRngCore;
 use sha2::Sha256;
@@ -28,16 +28,6 @@ pub const MIN_BUCKET: usize = 64;
 pub const MAX_PLAINTEXT_LEN: usize = 256 * 1024;
 /// Shared secrets an [`Opener`] keeps, by sender ephemeral key.
 const OPENER_CACHE_CAPACITY: usize = 4096;
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-pub struct Envelope {
-    pub version: u8,
-    /// Epoch of the key hierarchy the recipient key belongs to.
-    pub epoch: u32,
-    pub ephemeral: [u8; 32],
-    pub nonce: [u8; 12],
-    pub ciphertext: Vec<u8>,
-}
 
 /// What an envelope is bound to; both sides must name the same.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -247,6 +237,7 @@ impl Opener {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use parity_scale_codec::{Decode, Encode};
     use proptest::prelude::*;
     use rand_core::OsRng;
 

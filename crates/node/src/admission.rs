@@ -52,7 +52,7 @@ fn ledger_rejection(error: &TxError) -> TxRejection {
         TxError::FeeTooLow { .. } => codes::FEE_TOO_LOW,
         TxError::InsufficientBalance { .. } => codes::INSUFFICIENT_BALANCE,
         TxError::Attestation(_) => codes::ATTESTATION_FAILED,
-        TxError::NotSudo => codes::NOT_AUTHORIZED,
+        TxError::NotSudo | TxError::NotAuthorized(_) => codes::NOT_AUTHORIZED,
         TxError::InvalidCall(_) => codes::INVALID_CALL,
         TxError::Storage(_) => codes::INTERNAL,
         _ => codes::INTERNAL,

@@ -1,7 +1,7 @@
 //! Events: what happened in a block, recorded per block and committed to by `events_root`.
 
 use crate::attestation::{ConfidenceLevel, Measurement, Role, TeeKind};
-use crate::{AccountId, Balance};
+use crate::{AccountId, Balance, Hash};
 use parity_scale_codec::{Decode, Encode};
 
 /// Where in the block an event was emitted.
@@ -41,6 +41,58 @@ pub enum Event {
     MeasurementAdded(Measurement),
     #[codec(index = 5)]
     MeasurementRemoved(Measurement),
+    #[codec(index = 6)]
+    ClusterCreated {
+        cluster: Hash,
+        workers: Vec<AccountId>,
+    },
+    #[codec(index = 7)]
+    AddedToCluster { cluster: Hash, worker: AccountId },
+    #[codec(index = 8)]
+    ClusterKeyPublished {
+        cluster: Hash,
+        epoch: u32,
+        public_key: [u8; 32],
+    },
+    #[codec(index = 9)]
+    KeyMessageSent {
+        recipient: AccountId,
+        cluster: Hash,
+        epoch: u32,
+    },
+    #[codec(index = 10)]
+    CodeUploaded {
+        code_hash: Hash,
+        uploader: AccountId,
+        size: u32,
+    },
+    #[codec(index = 11)]
+    ContractInstantiated {
+        contract: AccountId,
+        code_hash: Hash,
+        cluster: Hash,
+        deployer: AccountId,
+    },
+    #[codec(index = 12)]
+    ContractKeyPublished {
+        contract: AccountId,
+        epoch: u32,
+        public_key: [u8; 32],
+    },
+    /// The n-th command (from 0) of a contract is in this transaction.
+    #[codec(index = 13)]
+    CommandSubmitted {
+        contract: AccountId,
+        sender: AccountId,
+        sequence: u64,
+    },
+    /// Gas paid ahead for an instantiation or command.
+    #[codec(index = 14)]
+    GasPrepaid {
+        payer: AccountId,
+        gas_limit: u64,
+        amount: Balance,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

@@ -81,6 +81,9 @@ pub struct GenesisConfig {
     /// The account allowed privileged calls until governance exists; none on production chains.
     #[serde(default)]
     pub sudo: Option<AccountId>,
+    /// Price of one unit of contract gas (wasmi fuel).
+    #[serde(with = "serde_pha")]
+    pub gas_price: Balance,
 }
 
 /// Why a genesis description is unusable.
@@ -181,6 +184,7 @@ mod tests {
                 crate::attestation::ConfidenceLevel::UpToDate,
             ),
             sudo: None,
+            gas_price: 1_000,
         }
     }
 

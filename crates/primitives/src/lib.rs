@@ -21,6 +21,7 @@ mod account;
 pub mod amount;
 pub mod attestation;
 mod block;
+mod envelope;
 mod event;
 pub mod genesis;
 mod hash;
@@ -31,6 +32,7 @@ pub use amount::Balance;
 pub use block::{
     finality_message, Block, BlockHeader, FinalityCertificate, ValidatorSignature, FINALITY_DOMAIN,
 };
+pub use envelope::Envelope;
 pub use event::{Event, EventRecord, Phase};
 pub use genesis::{Allocation, FeeSchedule, GenesisConfig, GenesisError};
 pub use hash::{merkle_root, sha256, sha256_parts, Hash};

@@ -7,7 +7,7 @@
 //! See docs/protocol.md for the byte-level layout.
 
 use crate::attestation::{AttestationReport, Measurement, Role};
-use crate::{AccountId, Balance, Hash};
+use crate::{AccountId, Balance, Envelope, Hash};
 use parity_scale_codec::{Decode, DecodeAll, DecodeLimit, Encode};
 
 /// Signing domain of transactions: a transaction signature never verifies for anything else.
@@ -53,6 +53,47 @@ pub enum Call {
     /// Privileged calls of the genesis `sudo` account (replaced by governance later).
     #[codec(index = 2)]
     Sudo(SudoCall),
+    /// A gatekeeper publishes a cluster's public key (derived from the master key).
+    #[codec(index = 3)]
+    PublishClusterKey {
+        cluster: Hash,
+        epoch: u32,
+        public_key: [u8; 32],
+    },
+    /// A gatekeeper sends a cluster key to a worker of that cluster, encrypted to its ECDH key.
+    #[codec(index = 4)]
+    KeyMessage {
+        recipient: AccountId,
+        cluster: Hash,
+        envelope: Envelope,
+    },
+    /// Stores contract code (Wasm, validated by the VM's rules) under its SHA-256.
+    #[codec(index = 5)]
+    UploadCode { code: Vec<u8> },
+    /// Creates a contract in a cluster; `init` is encrypted to the cluster's public key.
+    /// The contract id is SHA-256("PHALANX_CONTRACT_ID_V1" | code hash | cluster | signer | salt).
+    #[codec(index = 6)]
+    Instantiate {
+        code_hash: Hash,
+        cluster: Hash,
+        salt: Vec<u8>,
+        init: Envelope,
+        gas_limit: u64,
+    },
+    /// A gatekeeper publishes a contract's public key, so clients can encrypt to it.
+    #[codec(index = 7)]
+    PublishContractKey {
+        contract: AccountId,
+        epoch: u32,
+        public_key: [u8; 32],
+    },
+    /// A confidential command, encrypted to the contract's public key; `gas_limit` is prepaid.
+    #[codec(index = 8)]
+    Command {
+        contract: AccountId,
+        envelope: Envelope,
+        gas_limit: u64,
+    },
 }
 
 /// What the sudo account may do.
@@ -64,6 +105,15 @@ pub enum SudoCall {
     /// Stop allowing new registrations with this measurement.
     #[codec(index = 1)]
     RemoveMeasurement(Measurement),
+    /// Create a cluster of registered workers.
+    #[codec(index = 2)]
+    CreateCluster {
+        cluster: Hash,
+        workers: Vec<AccountId>,
+    },
+    /// Add a registered worker to a cluster.
+    #[codec(index = 3)]
+    AddToCluster { cluster: Hash, worker: AccountId },
 }
 
 /// The signed part of a transaction.

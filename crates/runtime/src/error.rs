@@ -28,6 +28,8 @@ pub enum TxError {
     Attestation(String),
     #[error("only the sudo account may make this call")]
     NotSudo,
+    #[error("not authorized: {0}")]
+    NotAuthorized(String),
     #[error("invalid call: {0}")]
     InvalidCall(String),
     #[error(transparent)]
@@ -44,7 +46,7 @@ impl TxError {
             TxError::FeeTooLow { .. } => "FeeTooLow",
             TxError::InsufficientBalance { .. } => "InsufficientBalance",
             TxError::Attestation(_) => "AttestationFailed",
-            TxError::NotSudo => "NotAuthorized",
+            TxError::NotSudo | TxError::NotAuthorized(_) => "NotAuthorized",
             TxError::InvalidCall(_) => "InvalidCall",
             TxError::Storage(_) => "Storage",
         }

@@ -1,11 +1,13 @@
 //! Applying transactions: one [`BlockExecutor`] per block, fed verified transactions in order.
 
 use crate::balances::{self, AccountInfo};
+use crate::clusters;
+use crate::contracts::{self, Instantiation};
 use crate::registry::{self, Registration};
 use crate::{BlockContext, ChainParams, StateOverlay, StateReader, TxError, WriteSet};
 use parity_scale_codec::Encode;
 use phalanx_crypto::VerifiedTransaction;
-use phalanx_primitives::{merkle_root, Call, Event, EventRecord, Hash, Phase, SudoCall};
+use phalanx_primitives::{merkle_root, Balance, Call, Event, EventRecord, Hash, Phase, SudoCall};
 
 /// What a block did: its state changes and events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -112,9 +114,19 @@ impl<R: StateReader> BlockExecutor<R> {
                 found: t.nonce,
             });
         }
+        let gas_limit = match &t.call {
+            Call::Instantiate { gas_limit, .. } | Call::Command { gas_limit, .. } => *gas_limit,
+            _ => 0,
+        };
+        let gas_cost = self.params.gas_price.checked_mul(gas_limit.into()).ok_or(
+            TxError::InsufficientBalance {
+                needed: Balance::MAX,
+                available: sender.free,
+            },
+        )?;
         let spend = match &t.call {
             Call::Transfer { amount, .. } => *amount,
-            Call::RegisterWorker { .. } | Call::Sudo(_) => 0,
+            _ => gas_cost,
         };
         let needed = spend
             .checked_add(t.fee)
@@ -131,6 +143,15 @@ impl<R: StateReader> BlockExecutor<R> {
             payer: t.signer,
             fee: t.fee,
         });
+        if gas_cost > 0 {
+            // Prepaid gas goes to the treasury until refunds and worker shares exist (issue 7).
+            balances::credit(&mut self.overlay, &self.params.treasury, gas_cost)?;
+            events.push(Event::GasPrepaid {
+                payer: t.signer,
+                gas_limit,
+                amount: gas_cost,
+            });
+        }
 
         match &t.call {
             Call::Transfer { to, amount } => {
@@ -172,7 +193,86 @@ impl<R: StateReader> BlockExecutor<R> {
                     SudoCall::RemoveMeasurement(m) => {
                         registry::remove_measurement(&mut self.overlay, *m)?
                     }
+                    SudoCall::CreateCluster { cluster, workers } => {
+                        clusters::create(&mut self.overlay, *cluster, workers.clone())?
+                    }
+                    SudoCall::AddToCluster { cluster, worker } => {
+                        clusters::add_worker(&mut self.overlay, *cluster, *worker)?
+                    }
                 });
+            }
+            Call::PublishClusterKey {
+                cluster,
+                epoch,
+                public_key,
+            } => {
+                events.push(clusters::publish_key(
+                    &mut self.overlay,
+                    &t.signer,
+                    *cluster,
+                    *epoch,
+                    *public_key,
+                )?);
+            }
+            Call::KeyMessage {
+                recipient,
+                cluster,
+                envelope,
+            } => {
+                events.push(clusters::key_message(
+                    &self.overlay,
+                    &t.signer,
+                    *recipient,
+                    *cluster,
+                    envelope,
+                )?);
+            }
+            Call::UploadCode { code } => {
+                events.push(contracts::upload(&mut self.overlay, t.signer, code)?)
+            }
+            Call::Instantiate {
+                code_hash,
+                cluster,
+                salt,
+                init,
+                gas_limit,
+            } => {
+                let instantiation = Instantiation {
+                    deployer: t.signer,
+                    code_hash: *code_hash,
+                    cluster: *cluster,
+                    salt,
+                    init,
+                    gas_limit: *gas_limit,
+                    height: self.context.height,
+                };
+                events.push(contracts::instantiate(&mut self.overlay, instantiation)?);
+            }
+            Call::PublishContractKey {
+                contract,
+                epoch,
+                public_key,
+            } => {
+                events.push(contracts::publish_key(
+                    &mut self.overlay,
+                    &t.signer,
+                    *contract,
+                    *epoch,
+                    *public_key,
+                )?);
+            }
+            Call::Command {
+                contract,
+                envelope,
+                gas_limit,
+            } => {
+                events.push(contracts::command(
+                    &mut self.overlay,
+                    t.signer,
+                    *contract,
+                    envelope,
+                    *gas_limit,
+                )?);
             }
         }
         Ok(())

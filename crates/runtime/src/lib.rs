@@ -31,6 +31,8 @@
 #![forbid(unsafe_code)]
 
 pub mod balances;
+pub mod clusters;
+pub mod contracts;
 mod error;
 mod executor;
 pub mod genesis;

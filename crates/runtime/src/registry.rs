@@ -58,6 +58,13 @@ pub fn policy(state: &impl StateReader) -> Result<AttestationPolicy, StateError>
         .ok_or_else(|| StateError("no attestation policy in state".into()))
 }
 
+pub(crate) fn read_worker(
+    overlay: &StateOverlay<impl StateReader>,
+    identity: &AccountId,
+) -> Result<Option<WorkerInfo>, TxError> {
+    Ok(decode(overlay.get(&worker_key(identity))?, "worker entry")?)
+}
+
 fn read_policy(overlay: &StateOverlay<impl StateReader>) -> Result<AttestationPolicy, TxError> {
     Ok(decode(overlay.get(POLICY_KEY)?, "attestation policy")?
         .ok_or_else(|| StateError("no attestation policy in state".into()))?)

@@ -141,7 +141,13 @@ fn describe_call(call: &CallView) -> String {
         CallView::RemoveMeasurement { measurement } => {
             format!("sudo: disallow measurement {measurement}")
         }
+        // The rest read well enough as their JSON view.
+        other => compact_json(other),
     }
+}
+
+fn compact_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 fn describe(event: &EventView) -> String {
@@ -174,6 +180,7 @@ fn describe(event: &EventView) -> String {
         EventKindView::MeasurementRemoved { measurement } => {
             format!("measurement {measurement} disallowed")
         }
+        other => compact_json(other),
     }
 }
 

@@ -15,6 +15,8 @@ pub struct Chain {
     pub state: MemoryState,
     pub root: Hash,
     pub height: u64,
+    /// Events of the last block.
+    pub events: Vec<phalanx_primitives::EventRecord>,
 }
 
 impl Chain {
@@ -28,6 +30,7 @@ impl Chain {
             state,
             root: built.header.state_root,
             height: 0,
+            events: Vec::new(),
         }
     }
 
@@ -81,6 +84,7 @@ impl Chain {
         let mut executor = BlockExecutor::new(&self.state, &self.params, context);
         let results = txs.iter().map(|tx| executor.apply(tx)).collect();
         let outcome = executor.finish();
+        self.events = outcome.events.clone();
         self.root = outcome.state_root(&self.root);
         self.state.apply(&outcome.write_set);
         results

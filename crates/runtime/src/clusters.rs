@@ -1,0 +1,194 @@
+//! Clusters and their keys: which registered workers run which contracts, the cluster public
+//! keys gatekeepers publish, and the key messages that carry cluster keys to workers.
+//!
+//! State layout: `clusters/info/` ++ cluster id -> SCALE(ClusterInfo); `keys/epoch` -> u32le, the
+//! master key's current epoch (0 from genesis; rotation comes with a later issue).
+
+use crate::registry;
+use crate::{StateError, StateOverlay, StateReader, TxError};
+use parity_scale_codec::{Decode, Encode};
+use phalanx_primitives::attestation::Role;
+use phalanx_primitives::{AccountId, Envelope, Event, Hash};
+
+const CLUSTER_PREFIX: &[u8] = b"clusters/info/";
+const EPOCH_KEY: &[u8] = b"keys/epoch";
+/// Most workers one cluster may have.
+pub const MAX_CLUSTER_WORKERS: usize = 64;
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ClusterInfo {
+    pub workers: Vec<AccountId>,
+    /// The cluster's x25519 public key and its epoch, once a gatekeeper published it.
+    pub public_key: Option<([u8; 32], u32)>,
+}
+
+pub fn cluster_key(cluster: &Hash) -> Vec<u8> {
+    [CLUSTER_PREFIX, cluster.0.as_slice()].concat()
+}
+
+fn decode<T: Decode>(bytes: Option<Vec<u8>>, what: &str) -> Result<Option<T>, StateError> {
+    bytes
+        .map(|b| T::decode(&mut &b[..]).map_err(|e| StateError(format!("corrupt {what}: {e}"))))
+        .transpose()
+}
+
+/// A cluster from committed state.
+pub fn cluster(state: &impl StateReader, id: &Hash) -> Result<Option<ClusterInfo>, StateError> {
+    decode(state.get(&cluster_key(id))?, "cluster")
+}
+
+pub(crate) fn read_cluster(
+    overlay: &StateOverlay<impl StateReader>,
+    id: &Hash,
+) -> Result<ClusterInfo, TxError> {
+    decode(overlay.get(&cluster_key(id))?, "cluster")?
+        .ok_or_else(|| TxError::InvalidCall(format!("no cluster {id}")))
+}
+
+/// The current key epoch.
+pub(crate) fn current_epoch(overlay: &StateOverlay<impl StateReader>) -> Result<u32, TxError> {
+    match overlay.get(EPOCH_KEY)? {
+        None => Ok(0),
+        Some(bytes) => Ok(u32::from_le_bytes(
+            bytes
+                .try_into()
+                .map_err(|_| StateError("corrupt key epoch".into()))?,
+        )),
+    }
+}
+
+fn require_role(
+    overlay: &StateOverlay<impl StateReader>,
+    account: &AccountId,
+    role: Role,
+) -> Result<(), TxError> {
+    match registry::read_worker(overlay, account)? {
+        Some(info) if info.role == role => Ok(()),
+        _ => Err(TxError::NotAuthorized(
+            format!("{account} is not a registered {role:?}").to_lowercase(),
+        )),
+    }
+}
+
+pub(crate) fn require_gatekeeper(
+    overlay: &StateOverlay<impl StateReader>,
+    account: &AccountId,
+) -> Result<(), TxError> {
+    require_role(overlay, account, Role::Gatekeeper)
+}
+
+pub(crate) fn create(
+    overlay: &mut StateOverlay<impl StateReader>,
+    id: Hash,
+    workers: Vec<AccountId>,
+) -> Result<Event, TxError> {
+    if overlay.get(&cluster_key(&id))?.is_some() {
+        return Err(TxError::InvalidCall(format!("cluster {id} exists")));
+    }
+    if workers.len() > MAX_CLUSTER_WORKERS {
+        return Err(TxError::InvalidCall(format!(
+            "a cluster has at most {MAX_CLUSTER_WORKERS} workers"
+        )));
+    }
+    let mut unique = workers.clone();
+    unique.sort();
+    unique.dedup();
+    if unique.len() != workers.len() {
+        return Err(TxError::InvalidCall("a worker is listed twice".into()));
+    }
+    for worker in &workers {
+        require_role(overlay, worker, Role::Worker)?;
+    }
+    let info = ClusterInfo {
+        workers: workers.clone(),
+        public_key: None,
+    };
+    overlay.set(cluster_key(&id), info.encode());
+    Ok(Event::ClusterCreated {
+        cluster: id,
+        workers,
+    })
+}
+
+pub(crate) fn add_worker(
+    overlay: &mut StateOverlay<impl StateReader>,
+    id: Hash,
+    worker: AccountId,
+) -> Result<Event, TxError> {
+    let mut info = read_cluster(overlay, &id)?;
+    require_role(overlay, &worker, Role::Worker)?;
+    if info.workers.contains(&worker) {
+        return Err(TxError::InvalidCall(format!(
+            "{worker} is already in cluster {id}"
+        )));
+    }
+    if info.workers.len() >= MAX_CLUSTER_WORKERS {
+        return Err(TxError::InvalidCall(format!(
+            "a cluster has at most {MAX_CLUSTER_WORKERS} workers"
+        )));
+    }
+    info.workers.push(worker);
+    overlay.set(cluster_key(&id), info.encode());
+    Ok(Event::AddedToCluster {
+        cluster: id,
+        worker,
+    })
+}
+
+pub(crate) fn publish_key(
+    overlay: &mut StateOverlay<impl StateReader>,
+    signer: &AccountId,
+    id: Hash,
+    epoch: u32,
+    public_key: [u8; 32],
+) -> Result<Event, TxError> {
+    require_gatekeeper(overlay, signer)?;
+    let mut info = read_cluster(overlay, &id)?;
+    let current = current_epoch(overlay)?;
+    if epoch != current {
+        return Err(TxError::InvalidCall(format!(
+            "key epoch {epoch} is not the current epoch {current}"
+        )));
+    }
+    if matches!(info.public_key, Some((_, e)) if e == epoch) {
+        return Err(TxError::InvalidCall(format!(
+            "cluster {id} already has a key for epoch {epoch}"
+        )));
+    }
+    info.public_key = Some((public_key, epoch));
+    overlay.set(cluster_key(&id), info.encode());
+    Ok(Event::ClusterKeyPublished {
+        cluster: id,
+        epoch,
+        public_key,
+    })
+}
+
+/// Checks a key message; its content stays in the block, where the recipient reads it.
+pub(crate) fn key_message(
+    overlay: &StateOverlay<impl StateReader>,
+    signer: &AccountId,
+    recipient: AccountId,
+    id: Hash,
+    envelope: &Envelope,
+) -> Result<Event, TxError> {
+    require_gatekeeper(overlay, signer)?;
+    let info = read_cluster(overlay, &id)?;
+    if !info.workers.contains(&recipient) {
+        return Err(TxError::NotAuthorized(format!(
+            "{recipient} is not a worker of cluster {id}; it gets no key"
+        )));
+    }
+    let current = current_epoch(overlay)?;
+    if envelope.epoch != current {
+        return Err(TxError::InvalidCall(format!(
+            "key epoch {} is not the current epoch {current}",
+            envelope.epoch
+        )));
+    }
+    Ok(Event::KeyMessageSent {
+        recipient,
+        cluster: id,
+        epoch: envelope.epoch,
+    })
+}

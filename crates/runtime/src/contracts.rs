@@ -1,0 +1,254 @@
+//! The contracts module, the chain side of confidential contracts: code, instances with their
+//! published public keys, and the ordered, encrypted commands workers replay (event sourcing).
+//! The chain never sees a plaintext: init arguments and commands are envelopes.
+//!
+//! State layout: `contracts/code/` ++ code hash -> Wasm; `contracts/info/` ++ contract id ->
+//! SCALE(ContractInfo); `contracts/seen/` ++ contract id ++ envelope hash -> [] (replay guard).
+
+use crate::clusters::{self, require_gatekeeper};
+use crate::{StateError, StateOverlay, StateReader, TxError};
+use parity_scale_codec::{Decode, Encode};
+use phalanx_primitives::{sha256_parts, AccountId, BlockHeight, Envelope, Event, Hash};
+
+const CODE_PREFIX: &[u8] = b"contracts/code/";
+const INFO_PREFIX: &[u8] = b"contracts/info/";
+const SEEN_PREFIX: &[u8] = b"contracts/seen/";
+const CONTRACT_ID_DOMAIN: &[u8] = b"PHALANX_CONTRACT_ID_V1";
+/// Longest instantiation salt.
+pub const MAX_SALT_LEN: usize = 32;
+/// Most gas one command or instantiation may reserve.
+pub const MAX_GAS_LIMIT: u64 = 1_000_000_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ContractInfo {
+    pub code_hash: Hash,
+    pub cluster: Hash,
+    pub deployer: AccountId,
+    pub created_at: BlockHeight,
+    /// The contract's x25519 public key and epoch, once a gatekeeper published it.
+    pub public_key: Option<([u8; 32], u32)>,
+    /// Commands submitted so far.
+    pub commands: u64,
+}
+
+pub fn contract_id(
+    code_hash: &Hash,
+    cluster: &Hash,
+    deployer: &AccountId,
+    salt: &[u8],
+) -> AccountId {
+    AccountId::from_bytes(
+        sha256_parts(&[
+            CONTRACT_ID_DOMAIN,
+            &code_hash.0,
+            &cluster.0,
+            deployer.as_bytes(),
+            salt,
+        ])
+        .0,
+    )
+}
+
+fn code_key(hash: &Hash) -> Vec<u8> {
+    [CODE_PREFIX, hash.0.as_slice()].concat()
+}
+
+fn info_key(contract: &AccountId) -> Vec<u8> {
+    [INFO_PREFIX, contract.as_bytes().as_slice()].concat()
+}
+
+/// Code by hash, from committed state.
+pub fn code(state: &impl StateReader, hash: &Hash) -> Result<Option<Vec<u8>>, StateError> {
+    state.get(&code_key(hash))
+}
+
+/// A contract, from committed state.
+pub fn contract(
+    state: &impl StateReader,
+    id: &AccountId,
+) -> Result<Option<ContractInfo>, StateError> {
+    state
+        .get(&info_key(id))?
+        .map(|b| {
+            ContractInfo::decode(&mut &b[..])
+                .map_err(|e| StateError(format!("corrupt contract entry: {e}")))
+        })
+        .transpose()
+}
+
+fn read_contract(
+    overlay: &StateOverlay<impl StateReader>,
+    id: &AccountId,
+) -> Result<ContractInfo, TxError> {
+    overlay
+        .get(&info_key(id))?
+        .map(|b| {
+            ContractInfo::decode(&mut &b[..])
+                .map_err(|e| StateError(format!("corrupt contract entry: {e}")))
+        })
+        .transpose()?
+        .ok_or_else(|| TxError::InvalidCall(format!("no contract {id}")))
+}
+
+fn check_gas(gas_limit: u64) -> Result<(), TxError> {
+    if gas_limit == 0 || gas_limit > MAX_GAS_LIMIT {
+        return Err(TxError::InvalidCall(format!(
+            "gas limit must be 1 to {MAX_GAS_LIMIT}"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn upload(
+    overlay: &mut StateOverlay<impl StateReader>,
+    uploader: AccountId,
+    code: &[u8],
+) -> Result<Event, TxError> {
+    let code_hash = phalanx_primitives::sha256(code);
+    if overlay.get(&code_key(&code_hash))?.is_some() {
+        return Err(TxError::InvalidCall(format!(
+            "code {code_hash} is already uploaded"
+        )));
+    }
+    // The same rules every worker's VM applies: refuse here what could never run there.
+    phalanx_vm::Vm::new()
+        .prepare(code)
+        .map_err(|e| TxError::InvalidCall(e.to_string()))?;
+    overlay.set(code_key(&code_hash), code.to_vec());
+    Ok(Event::CodeUploaded {
+        code_hash,
+        uploader,
+        size: code.len() as u32,
+    })
+}
+
+pub(crate) struct Instantiation<'a> {
+    pub deployer: AccountId,
+    pub code_hash: Hash,
+    pub cluster: Hash,
+    pub salt: &'a [u8],
+    pub init: &'a Envelope,
+    pub gas_limit: u64,
+    pub height: BlockHeight,
+}
+
+pub(crate) fn instantiate(
+    overlay: &mut StateOverlay<impl StateReader>,
+    i: Instantiation<'_>,
+) -> Result<Event, TxError> {
+    check_gas(i.gas_limit)?;
+    if i.salt.len() > MAX_SALT_LEN {
+        return Err(TxError::InvalidCall(format!(
+            "salt is longer than {MAX_SALT_LEN} bytes"
+        )));
+    }
+    if overlay.get(&code_key(&i.code_hash))?.is_none() {
+        return Err(TxError::InvalidCall(format!("no code {}", i.code_hash)));
+    }
+    let cluster = clusters::read_cluster(overlay, &i.cluster)?;
+    let Some((_, epoch)) = cluster.public_key else {
+        return Err(TxError::InvalidCall(format!(
+            "cluster {} has no public key yet",
+            i.cluster
+        )));
+    };
+    if i.init.epoch != epoch {
+        return Err(TxError::InvalidCall(format!(
+            "init is encrypted for epoch {}, the cluster key is epoch {epoch}",
+            i.init.epoch
+        )));
+    }
+    let contract = contract_id(&i.code_hash, &i.cluster, &i.deployer, i.salt);
+    if overlay.get(&info_key(&contract))?.is_some() {
+        return Err(TxError::InvalidCall(format!(
+            "contract {contract} exists; use another salt"
+        )));
+    }
+    let info = ContractInfo {
+        code_hash: i.code_hash,
+        cluster: i.cluster,
+        deployer: i.deployer,
+        created_at: i.height,
+        public_key: None,
+        commands: 0,
+    };
+    overlay.set(info_key(&contract), info.encode());
+    Ok(Event::ContractInstantiated {
+        contract,
+        code_hash: i.code_hash,
+        cluster: i.cluster,
+        deployer: i.deployer,
+    })
+}
+
+pub(crate) fn publish_key(
+    overlay: &mut StateOverlay<impl StateReader>,
+    signer: &AccountId,
+    contract: AccountId,
+    epoch: u32,
+    public_key: [u8; 32],
+) -> Result<Event, TxError> {
+    require_gatekeeper(overlay, signer)?;
+    let mut info = read_contract(overlay, &contract)?;
+    let current = clusters::current_epoch(overlay)?;
+    if epoch != current {
+        return Err(TxError::InvalidCall(format!(
+            "key epoch {epoch} is not the current epoch {current}"
+        )));
+    }
+    if matches!(info.public_key, Some((_, e)) if e == epoch) {
+        return Err(TxError::InvalidCall(format!(
+            "contract {contract} already has a key for epoch {epoch}"
+        )));
+    }
+    info.public_key = Some((public_key, epoch));
+    overlay.set(info_key(&contract), info.encode());
+    Ok(Event::ContractKeyPublished {
+        contract,
+        epoch,
+        public_key,
+    })
+}
+
+pub(crate) fn command(
+    overlay: &mut StateOverlay<impl StateReader>,
+    sender: AccountId,
+    contract: AccountId,
+    envelope: &Envelope,
+    gas_limit: u64,
+) -> Result<Event, TxError> {
+    check_gas(gas_limit)?;
+    let mut info = read_contract(overlay, &contract)?;
+    let Some((_, epoch)) = info.public_key else {
+        return Err(TxError::InvalidCall(format!(
+            "contract {contract} has no public key yet"
+        )));
+    };
+    if envelope.epoch != epoch {
+        return Err(TxError::InvalidCall(format!(
+            "command is encrypted for epoch {}, the contract key is epoch {epoch}",
+            envelope.epoch
+        )));
+    }
+    // The same ciphertext twice is a replay: refuse it, whoever sends it.
+    let seen = [
+        SEEN_PREFIX,
+        contract.as_bytes().as_slice(),
+        &envelope.hash().0,
+    ]
+    .concat();
+    if overlay.get(&seen)?.is_some() {
+        return Err(TxError::InvalidCall(
+            "this command envelope was already submitted (replay)".into(),
+        ));
+    }
+    overlay.set(seen, Vec::new());
+    let sequence = info.commands;
+    info.commands += 1;
+    overlay.set(info_key(&contract), info.encode());
+    Ok(Event::CommandSubmitted {
+        contract,
+        sender,
+        sequence,
+    })
+}

@@ -1,0 +1,340 @@
+//! The chain side of confidential contracts: a gatekeeper publishes cluster and contract keys
+//! and sends cluster keys only to the cluster's workers; code is validated at upload; init and
+//! commands are envelopes encrypted to published keys; a replayed command envelope is refused.
+
+mod common;
+
+use common::Chain;
+use phalanx_attestation::{report_data, DevProvider, QuoteProvider};
+use phalanx_crypto::envelope::EnvelopeContext;
+use phalanx_crypto::hierarchy::MasterKey;
+use phalanx_crypto::{Keypair, Sealer};
+use phalanx_primitives::amount::UNIT;
+use phalanx_primitives::attestation::{Measurement, Role};
+use phalanx_primitives::{AccountId, Call, Envelope, Event, Hash, SudoCall};
+use phalanx_runtime::genesis::{dev_measurement, DEV_ATTESTATION_KEY};
+use phalanx_runtime::{balances, contracts, TxError};
+use rand_core::OsRng;
+
+const FEE: u128 = UNIT / 10;
+
+struct World {
+    chain: Chain,
+    gatekeeper: Keypair,
+    workers: Vec<Keypair>,
+    nonces: std::collections::HashMap<AccountId, u64>,
+}
+
+impl World {
+    fn send(&mut self, from: &Keypair, call: Call) -> Result<(), TxError> {
+        let nonce = self.nonces.entry(from.account_id()).or_default();
+        let tx = self.chain.signed(from, *nonce, FEE, call);
+        let result = self.chain.block(&[tx]).remove(0);
+        if result.is_ok() {
+            *self.nonces.get_mut(&from.account_id()).unwrap() += 1;
+        }
+        result
+    }
+
+    fn register(&mut self, identity: &Keypair, role: Role) {
+        let Measurement::Dev(measurement) = dev_measurement() else {
+            unreachable!()
+        };
+        let provider = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), measurement);
+        let ecdh = [role as u8 + 1; 32];
+        let quote = provider
+            .quote(&report_data(
+                &identity.account_id(),
+                &ecdh,
+                &self.chain.params.chain_id,
+                role,
+            ))
+            .unwrap();
+        let call = Call::RegisterWorker {
+            identity: identity.account_id(),
+            ecdh_public: ecdh,
+            role,
+            attestation: Box::new(quote),
+            endpoint: vec![],
+        };
+        self.send(&Keypair::dev("charlie"), call).unwrap();
+    }
+
+    fn setup() -> World {
+        let mut world = World {
+            chain: Chain::dev(),
+            gatekeeper: Keypair::dev("gatekeeper-1"),
+            workers: vec![
+                Keypair::dev("worker-1"),
+                Keypair::dev("worker-2"),
+                Keypair::dev("worker-3"),
+            ],
+            nonces: Default::default(),
+        };
+        // The gatekeeper signs its own transactions, so it needs PHA for fees.
+        let fund = Call::Transfer {
+            to: world.gatekeeper.account_id(),
+            amount: 100 * UNIT,
+        };
+        world.send(&Keypair::dev("alice"), fund).unwrap();
+        world.register(&world.gatekeeper.clone(), Role::Gatekeeper);
+        for worker in world.workers.clone() {
+            world.register(&worker, Role::Worker);
+        }
+        world
+    }
+}
+
+fn seal(recipient: &[u8; 32], epoch: u32, context: &EnvelopeContext, plaintext: &[u8]) -> Envelope {
+    Sealer::new(&mut OsRng)
+        .seal(recipient, epoch, context, plaintext, &mut OsRng)
+        .unwrap()
+}
+
+#[test]
+fn keys_go_only_to_cluster_workers_and_commands_only_to_published_contracts() {
+    let mut world = World::setup();
+    let cluster = Hash([0xc1; 32]);
+    let (w1, w2, w3) = (
+        world.workers[0].account_id(),
+        world.workers[1].account_id(),
+        world.workers[2].account_id(),
+    );
+    let gk = world.gatekeeper.clone();
+    let alice = Keypair::dev("alice");
+    let bob = Keypair::dev("bob");
+
+    // Only sudo creates clusters, of registered workers only.
+    assert_eq!(
+        world.send(
+            &bob,
+            Call::Sudo(SudoCall::CreateCluster {
+                cluster,
+                workers: vec![w1, w2]
+            })
+        ),
+        Err(TxError::NotSudo)
+    );
+    let stranger = Keypair::dev("unregistered").account_id();
+    assert!(matches!(
+        world.send(
+            &alice,
+            Call::Sudo(SudoCall::CreateCluster {
+                cluster,
+                workers: vec![w1, stranger]
+            })
+        ),
+        Err(TxError::NotAuthorized(_))
+    ));
+    world
+        .send(
+            &alice,
+            Call::Sudo(SudoCall::CreateCluster {
+                cluster,
+                workers: vec![w1, w2],
+            }),
+        )
+        .unwrap();
+
+    // The gatekeeper publishes the cluster key; nobody else may.
+    let master = MasterKey::generate(0, &mut OsRng);
+    let cluster_key = master.cluster_key(&cluster);
+    let cluster_public = cluster_key
+        .contract_keys(&AccountId::from_bytes([0; 32]))
+        .public_key();
+    let publish = Call::PublishClusterKey {
+        cluster,
+        epoch: 0,
+        public_key: cluster_public,
+    };
+    assert!(matches!(
+        world.send(&bob, publish.clone()),
+        Err(TxError::NotAuthorized(_))
+    ));
+    world.send(&gk, publish.clone()).unwrap();
+    assert!(matches!(
+        world.send(&gk, publish),
+        Err(TxError::InvalidCall(_))
+    ));
+
+    // Key messages: to members only, from the gatekeeper only.
+    let key_context = EnvelopeContext {
+        chain_id: world.chain.params.chain_id,
+        contract: w1,
+        sender: gk.account_id(),
+    };
+    let envelope = seal(&[2; 32], 0, &key_context, cluster_key.expose_secret());
+    world
+        .send(
+            &gk,
+            Call::KeyMessage {
+                recipient: w1,
+                cluster,
+                envelope: envelope.clone(),
+            },
+        )
+        .unwrap();
+    assert!(
+        matches!(world.chain.events.last().unwrap().event, Event::KeyMessageSent { recipient, .. } if recipient == w1)
+    );
+    assert!(matches!(
+        world.send(
+            &gk,
+            Call::KeyMessage {
+                recipient: w3,
+                cluster,
+                envelope: envelope.clone()
+            }
+        ),
+        Err(TxError::NotAuthorized(_))
+    ));
+    assert!(matches!(
+        world.send(
+            &bob,
+            Call::KeyMessage {
+                recipient: w1,
+                cluster,
+                envelope
+            }
+        ),
+        Err(TxError::NotAuthorized(_))
+    ));
+
+    // Code is validated at upload, once.
+    let code = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../contracts/counter/counter.wasm"
+    ))
+    .unwrap();
+    assert!(matches!(
+        world.send(
+            &bob,
+            Call::UploadCode {
+                code: b"\0asm not really".to_vec()
+            }
+        ),
+        Err(TxError::InvalidCall(_))
+    ));
+    world
+        .send(&bob, Call::UploadCode { code: code.clone() })
+        .unwrap();
+    assert!(matches!(
+        world.send(&bob, Call::UploadCode { code: code.clone() }),
+        Err(TxError::InvalidCall(_))
+    ));
+    let code_hash = phalanx_primitives::sha256(&code);
+
+    // Instantiate with init encrypted to the cluster key; the id is derived, the gas prepaid.
+    let contract = contracts::contract_id(&code_hash, &cluster, &bob.account_id(), b"salt");
+    let init_context = EnvelopeContext {
+        chain_id: world.chain.params.chain_id,
+        contract,
+        sender: bob.account_id(),
+    };
+    let init = seal(&cluster_public, 0, &init_context, b"init");
+    let before = balances::account(&world.chain.state, &bob.account_id())
+        .unwrap()
+        .free;
+    let instantiate = Call::Instantiate {
+        code_hash,
+        cluster,
+        salt: b"salt".to_vec(),
+        init,
+        gas_limit: 1_000_000,
+    };
+    world.send(&bob, instantiate.clone()).unwrap();
+    let after = balances::account(&world.chain.state, &bob.account_id())
+        .unwrap()
+        .free;
+    assert_eq!(
+        before - after,
+        FEE + 1_000_000 * world.chain.params.gas_price
+    );
+    assert!(
+        matches!(world.send(&bob, instantiate), Err(TxError::InvalidCall(_))),
+        "same salt twice"
+    );
+    assert_eq!(
+        contracts::contract(&world.chain.state, &contract)
+            .unwrap()
+            .unwrap()
+            .cluster,
+        cluster
+    );
+
+    // Commands wait for the contract's public key.
+    let keys = cluster_key.contract_keys(&contract);
+    let command_context = EnvelopeContext {
+        chain_id: world.chain.params.chain_id,
+        contract,
+        sender: bob.account_id(),
+    };
+    let command = seal(&keys.public_key(), 0, &command_context, b"increment");
+    let submit = |envelope: Envelope| Call::Command {
+        contract,
+        envelope,
+        gas_limit: 100_000,
+    };
+    assert!(matches!(
+        world.send(&bob, submit(command.clone())),
+        Err(TxError::InvalidCall(_))
+    ));
+    world
+        .send(
+            &gk,
+            Call::PublishContractKey {
+                contract,
+                epoch: 0,
+                public_key: keys.public_key(),
+            },
+        )
+        .unwrap();
+    world.send(&bob, submit(command.clone())).unwrap();
+    assert!(world
+        .chain
+        .events
+        .iter()
+        .any(|r| matches!(r.event, Event::CommandSubmitted { sequence: 0, .. })));
+
+    // The same ciphertext again is a replay, whoever sends it; a fresh one is command 1.
+    let replay = world.send(&bob, submit(command.clone()));
+    assert!(
+        matches!(&replay, Err(TxError::InvalidCall(m)) if m.contains("replay")),
+        "{replay:?}"
+    );
+    assert!(matches!(
+        world.send(&alice, submit(command)),
+        Err(TxError::InvalidCall(_))
+    ));
+    world
+        .send(
+            &bob,
+            submit(seal(&keys.public_key(), 0, &command_context, b"increment")),
+        )
+        .unwrap();
+    assert_eq!(
+        contracts::contract(&world.chain.state, &contract)
+            .unwrap()
+            .unwrap()
+            .commands,
+        2
+    );
+
+    // An envelope for another epoch, or gas outside the bounds, is refused.
+    assert!(matches!(
+        world.send(
+            &bob,
+            submit(seal(&keys.public_key(), 1, &command_context, b"x"))
+        ),
+        Err(TxError::InvalidCall(_))
+    ));
+    let zero_gas = Call::Command {
+        contract,
+        envelope: seal(&keys.public_key(), 0, &command_context, b"x"),
+        gas_limit: 0,
+    };
+    assert!(matches!(
+        world.send(&bob, zero_gas),
+        Err(TxError::InvalidCall(_))
+    ));
+}

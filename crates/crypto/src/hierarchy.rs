@@ -6,7 +6,8 @@
 //! Derivation is HKDF-SHA256 with the parent key as input keying material and a labelled info
 //! string: `cluster = HKDF(master, "PHALANX_CLUSTER_KEY_V1" | cluster id)`,
 //! `contract = HKDF(cluster, "PHALANX_CONTRACT_KEY_V1" | contract id)`, and from the contract key
-//! `"PHALANX_CONTRACT_ECDH_V1"`, `"PHALANX_CONTRACT_STATE_V1"`, `"PHALANX_CONTRACT_SEED_V1"`.
+//! `"PHALANX_CONTRACT_ECDH_V1"`, `"PHALANX_CONTRACT_STATE_V1"`, `"PHALANX_CONTRACT_SEED_V1"`; the
+//! cluster's own x25519 key (for instantiation arguments) from `"PHALANX_CLUSTER_ECDH_V1"`.
 
 use hkdf::Hkdf;
 use phalanx_primitives::{AccountId, Hash};
@@ -82,6 +83,16 @@ impl ClusterKey {
 
     pub fn expose_secret(&self) -> &[u8; 32] {
         &self.secret
+    }
+
+    /// The cluster's own x25519 secret: instantiation arguments are encrypted to its public key
+    /// (published on chain by a gatekeeper) before the contract's key exists.
+    pub fn ecdh_secret(&self) -> StaticSecret {
+        StaticSecret::from(*derive(&self.secret, b"PHALANX_CLUSTER_ECDH_V1", &[]))
+    }
+
+    pub fn public_key(&self) -> [u8; 32] {
+        PublicKey::from(&self.ecdh_secret()).to_bytes()
     }
 
     pub fn contract_keys(&self, contract: &AccountId) -> ContractKeys {

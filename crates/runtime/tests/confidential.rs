@@ -139,9 +139,7 @@ fn keys_go_only_to_cluster_workers_and_commands_only_to_published_contracts() {
     // The gatekeeper publishes the cluster key; nobody else may.
     let master = MasterKey::generate(0, &mut OsRng);
     let cluster_key = master.cluster_key(&cluster);
-    let cluster_public = cluster_key
-        .contract_keys(&AccountId::from_bytes([0; 32]))
-        .public_key();
+    let cluster_public = cluster_key.public_key();
     let publish = Call::PublishClusterKey {
         cluster,
         epoch: 0,

@@ -1,0 +1,390 @@
+//! The executor: replays a finalized block against the worker's keys and contract state.
+//!
+//! For each transaction the chain applied (the block's events say which), in order:
+//! a key message to this worker yields a cluster key; uploaded code is kept; an instantiation or
+//! command for a contract of a served cluster is decrypted and run in the VM, producing a receipt.
+//! Anything that cannot be decrypted yields a failed receipt and changes no state.
+
+use crate::{ContractStates, KeyRing};
+use parity_scale_codec::{Decode, Encode};
+use phalanx_crypto::envelope::{EnvelopeContext, Opener};
+use phalanx_crypto::hierarchy::ClusterKey;
+use phalanx_primitives::{AccountId, Block, Call, Envelope, Event, EventRecord, Hash, Phase};
+use phalanx_vm::{CallContext, CallError, EntryPoint, Vm};
+use std::collections::{BTreeMap, BTreeSet};
+use x25519_dalek::StaticSecret;
+
+/// Fuel a query may burn.
+pub const QUERY_GAS_LIMIT: u64 = 50_000_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum ReceiptOutcome {
+    /// The entry point's output (SCALE, contract-defined).
+    #[codec(index = 0)]
+    Ok(Vec<u8>),
+    /// Why it failed: a contract error, a trap, out of gas, or an undecryptable envelope.
+    #[codec(index = 1)]
+    Failed(String),
+}
+
+/// What one instantiation or command did, kept by the worker for its sender to query.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Receipt {
+    pub tx_hash: Hash,
+    pub contract: AccountId,
+    pub sender: AccountId,
+    pub block: u64,
+    pub outcome: ReceiptOutcome,
+    pub gas_used: u64,
+    /// Events the contract emitted: public (`None`) or for one account.
+    pub events: Vec<(Option<AccountId>, Vec<u8>)>,
+}
+
+/// Failures that stop the worker (they are not the command's fault).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecError {
+    #[error("contract storage failed: {0}")]
+    Storage(String),
+    #[error("the block contradicts what this worker saw before: {0}")]
+    Inconsistent(String),
+}
+
+#[derive(Clone, Debug)]
+struct ContractMeta {
+    code_hash: Hash,
+    cluster: Hash,
+}
+
+pub struct Executor {
+    chain_id: Hash,
+    keys: KeyRing,
+    vm: Vm,
+    codes: BTreeMap<Hash, Vec<u8>>,
+    contracts: BTreeMap<AccountId, ContractMeta>,
+}
+
+fn open(secret: &StaticSecret, envelope: &Envelope, context: &EnvelopeContext) -> Option<Vec<u8>> {
+    Opener::new(secret.clone(), envelope.epoch)
+        .open(context, envelope)
+        .ok()
+}
+
+impl Executor {
+    pub fn new(chain_id: Hash, keys: KeyRing) -> Self {
+        Executor {
+            chain_id,
+            keys,
+            vm: Vm::new(),
+            codes: BTreeMap::new(),
+            contracts: BTreeMap::new(),
+        }
+    }
+
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// The contracts this worker runs.
+    pub fn contracts(&self) -> impl Iterator<Item = &AccountId> {
+        self.contracts.keys()
+    }
+
+    /// Applies one finalized block (with its events, which say which transactions the chain
+    /// applied) and returns the receipts of the instantiations and commands it ran.
+    pub fn apply_block(
+        &mut self,
+        block: &Block,
+        events: &[EventRecord],
+        states: &mut impl ContractStates,
+    ) -> Result<Vec<Receipt>, ExecError> {
+        let applied: BTreeSet<u32> = events
+            .iter()
+            .filter_map(|r| match r.phase {
+                Phase::Transaction(i) => Some(i),
+                Phase::Genesis => None,
+            })
+            .collect();
+        let block_hash = block.hash();
+        let mut receipts = Vec::new();
+        for (index, signed) in block.transactions.iter().enumerate() {
+            if !applied.contains(&(index as u32)) {
+                continue;
+            }
+            let tx = &signed.transaction;
+            let tx_events = events
+                .iter()
+                .filter(|r| r.phase == Phase::Transaction(index as u32))
+                .map(|r| &r.event);
+            let base = ReceiptBase {
+                tx_hash: signed.hash(),
+                sender: tx.signer,
+                height: block.header.height,
+                time_ms: block.header.timestamp_ms,
+                block_hash,
+            };
+            match &tx.call {
+                Call::KeyMessage {
+                    recipient,
+                    cluster,
+                    envelope,
+                } if *recipient == self.keys.identity() => {
+                    self.receive_key(tx.signer, *cluster, envelope);
+                }
+                Call::UploadCode { code } => {
+                    self.codes
+                        .insert(phalanx_primitives::sha256(code), code.clone());
+                }
+                Call::Instantiate {
+                    code_hash,
+                    cluster,
+                    init,
+                    gas_limit,
+                    ..
+                } if self.keys.serves(cluster) => {
+                    let contract = tx_events
+                        .filter_map(|e| match e {
+                            Event::ContractInstantiated { contract, .. } => Some(*contract),
+                            _ => None,
+                        })
+                        .next()
+                        .ok_or_else(|| {
+                            ExecError::Inconsistent(format!(
+                                "instantiation {} without its event",
+                                base.tx_hash
+                            ))
+                        })?;
+                    receipts.push(self.instantiate(
+                        &base, contract, *code_hash, *cluster, init, *gas_limit, states,
+                    )?);
+                }
+                Call::Command {
+                    contract,
+                    envelope,
+                    gas_limit,
+                } if self.contracts.contains_key(contract) => {
+                    receipts.push(self.command(&base, *contract, envelope, *gas_limit, states)?);
+                }
+                _ => {}
+            }
+        }
+        Ok(receipts)
+    }
+
+    fn receive_key(&mut self, gatekeeper: AccountId, cluster: Hash, envelope: &Envelope) {
+        let context = EnvelopeContext {
+            chain_id: self.chain_id,
+            contract: self.keys.identity(),
+            sender: gatekeeper,
+        };
+        // A key message this worker cannot open is the sender's mistake; there is nothing to do.
+        if let Some(bytes) = open(self.keys.ecdh_secret(), envelope, &context) {
+            if let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice()) {
+                self.keys
+                    .insert_cluster_key(cluster, ClusterKey::from_bytes(envelope.epoch, secret));
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn instantiate(
+        &mut self,
+        base: &ReceiptBase,
+        contract: AccountId,
+        code_hash: Hash,
+        cluster: Hash,
+        init: &Envelope,
+        gas_limit: u64,
+        states: &mut impl ContractStates,
+    ) -> Result<Receipt, ExecError> {
+        self.contracts
+            .insert(contract, ContractMeta { code_hash, cluster });
+        let context = EnvelopeContext {
+            chain_id: self.chain_id,
+            contract,
+            sender: base.sender,
+        };
+        let Some(cluster_key) = self.keys.cluster_key(&cluster, init.epoch) else {
+            return Ok(base.failed(
+                contract,
+                "this worker has no key of the epoch the init is encrypted for",
+            ));
+        };
+        let Some(input) = open(&cluster_key.ecdh_secret(), init, &context) else {
+            return Ok(base.failed(
+                contract,
+                "init arguments do not decrypt for this contract and sender",
+            ));
+        };
+        let seed = cluster_key
+            .contract_keys(&contract)
+            .random_seed(&base.block_hash);
+        self.run(
+            base,
+            contract,
+            EntryPoint::Instantiate,
+            &input,
+            gas_limit,
+            seed,
+            states,
+        )
+    }
+
+    fn command(
+        &mut self,
+        base: &ReceiptBase,
+        contract: AccountId,
+        envelope: &Envelope,
+        gas_limit: u64,
+        states: &mut impl ContractStates,
+    ) -> Result<Receipt, ExecError> {
+        let cluster = self.contracts[&contract].cluster;
+        let Some(keys) = self.keys.contract_keys(&cluster, envelope.epoch, &contract) else {
+            return Ok(base.failed(
+                contract,
+                "this worker has no key of the epoch the command is encrypted for",
+            ));
+        };
+        let context = EnvelopeContext {
+            chain_id: self.chain_id,
+            contract,
+            sender: base.sender,
+        };
+        let Some(input) = open(keys.ecdh_secret(), envelope, &context) else {
+            return Ok(base.failed(
+                contract,
+                "command does not decrypt for this contract and sender",
+            ));
+        };
+        self.run(
+            base,
+            contract,
+            EntryPoint::Execute,
+            &input,
+            gas_limit,
+            keys.random_seed(&base.block_hash),
+            states,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &mut self,
+        base: &ReceiptBase,
+        contract: AccountId,
+        entry: EntryPoint,
+        input: &[u8],
+        gas_limit: u64,
+        random_seed: [u8; 32],
+        states: &mut impl ContractStates,
+    ) -> Result<Receipt, ExecError> {
+        let code_hash = self.prepare(&contract)?;
+        let context = CallContext {
+            contract,
+            caller: base.sender,
+            block_height: base.height,
+            block_time_ms: base.time_ms,
+            random_seed,
+        };
+        let outcome = self.vm.call(
+            &code_hash,
+            entry,
+            &context,
+            input,
+            gas_limit,
+            states.storage(&contract),
+        );
+        let result = match outcome.result {
+            Err(CallError::Storage(e)) => return Err(ExecError::Storage(e)),
+            Ok(output) => ReceiptOutcome::Ok(output),
+            Err(error) => ReceiptOutcome::Failed(error.to_string()),
+        };
+        Ok(Receipt {
+            tx_hash: base.tx_hash,
+            contract,
+            sender: base.sender,
+            block: base.height,
+            outcome: result,
+            gas_used: outcome.gas_used,
+            events: outcome
+                .events
+                .into_iter()
+                .map(|e| (e.recipient, e.data))
+                .collect(),
+        })
+    }
+
+    /// Makes sure the VM has the contract's module (it may have been evicted from its cache).
+    fn prepare(&mut self, contract: &AccountId) -> Result<Hash, ExecError> {
+        let code_hash = self.contracts[contract].code_hash;
+        if !self.vm.is_prepared(&code_hash) {
+            let code = self.codes.get(&code_hash).ok_or_else(|| {
+                ExecError::Inconsistent(format!("code {code_hash} was never uploaded"))
+            })?;
+            self.vm.prepare(code).map_err(|e| {
+                ExecError::Inconsistent(format!("uploaded code no longer validates: {e}"))
+            })?;
+        }
+        Ok(code_hash)
+    }
+
+    /// Runs a read-only query for `origin` (who signed it) against the contract's current state.
+    pub fn query(
+        &mut self,
+        contract: &AccountId,
+        origin: AccountId,
+        input: &[u8],
+        height: u64,
+        time_ms: u64,
+        states: &mut impl ContractStates,
+    ) -> Result<Vec<u8>, CallError> {
+        if !self.contracts.contains_key(contract) {
+            return Err(CallError::Trap(format!(
+                "this worker does not run contract {contract}"
+            )));
+        }
+        let code_hash = self
+            .prepare(contract)
+            .map_err(|e| CallError::Trap(e.to_string()))?;
+        // Queries get no randomness: answers must not depend on who asks when.
+        let context = CallContext {
+            contract: *contract,
+            caller: origin,
+            block_height: height,
+            block_time_ms: time_ms,
+            random_seed: [0; 32],
+        };
+        self.vm
+            .call(
+                &code_hash,
+                EntryPoint::Query,
+                &context,
+                input,
+                QUERY_GAS_LIMIT,
+                states.storage(contract),
+            )
+            .result
+    }
+}
+
+struct ReceiptBase {
+    tx_hash: Hash,
+    sender: AccountId,
+    height: u64,
+    time_ms: u64,
+    block_hash: Hash,
+}
+
+impl ReceiptBase {
+    fn failed(&self, contract: AccountId, reason: &str) -> Receipt {
+        Receipt {
+            tx_hash: self.tx_hash,
+            contract,
+            sender: self.sender,
+            block: self.height,
+            outcome: ReceiptOutcome::Failed(reason.to_string()),
+            gas_used: 0,
+            events: vec![],
+        }
+    }
+}

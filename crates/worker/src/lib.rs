@@ -2,6 +2,10 @@
 //! cluster keys gatekeepers send it, decrypts the commands of its clusters' contracts, runs them
 //! in the VM and keeps their state; the command's sender reads the receipt through a query.
 //!
+//! A gatekeeper is a worker elected to hold the master key: [`Gatekeeper`] decides which keys
+//! it publishes and to whom it sends cluster keys; [`sync::verify_next_block`] is how a worker
+//! accepts a block from the node.
+//!
 //! This crate's core, [`Executor`], is pure: given its keys, the contracts' state and a block (with
 //! its events), it computes the new state and the receipts — the same on every worker holding the
 //! same keys. It never reads a clock, draws randomness or touches the network; the worker process
@@ -9,9 +13,12 @@
 #![forbid(unsafe_code)]
 
 mod executor;
+pub mod gatekeeper;
 mod keyring;
 mod state;
+pub mod sync;
 
 pub use executor::{ExecError, Executor, Receipt, ReceiptOutcome, QUERY_GAS_LIMIT};
+pub use gatekeeper::Gatekeeper;
 pub use keyring::KeyRing;
 pub use state::{ContractStates, MemoryContractStates};

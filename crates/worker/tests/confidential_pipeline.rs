@@ -1,5 +1,6 @@
-//! The confidential pipeline without processes: a chain in memory (the real runtime), a test
-//! gatekeeper holding the master key, and three workers replaying the same blocks. Two workers of
+//! The confidential pipeline without processes: a chain in memory (the real runtime, real signed
+//! blocks), the gatekeeper logic holding the master key, and three workers verifying and replaying
+//! the same blocks. Two workers of
 //! the cluster get its key, run `private_token` on encrypted commands and agree on every receipt
 //! and on the state; the third, outside the cluster, never gets a key and runs nothing.
 
@@ -7,15 +8,19 @@ use parity_scale_codec::{Decode, Encode};
 use phalanx_attestation::{report_data, DevProvider, QuoteProvider};
 use phalanx_crypto::envelope::EnvelopeContext;
 use phalanx_crypto::hierarchy::MasterKey;
-use phalanx_crypto::{sign_transaction, verify_transactions, Keypair, Sealer};
+use phalanx_crypto::{sign_finality, sign_transaction, verify_transactions, Keypair, Sealer};
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::attestation::{Measurement, Role};
 use phalanx_primitives::{
-    AccountId, Block, BlockHeader, Call, Envelope, EventRecord, Hash, SudoCall, Transaction,
+    AccountId, Block, BlockHeader, Call, Envelope, EventRecord, FinalityCertificate, Hash,
+    SudoCall, Transaction,
 };
 use phalanx_runtime::genesis::{self, dev_measurement, DEV_ATTESTATION_KEY};
-use phalanx_runtime::{contracts, BlockContext, BlockExecutor, ChainParams, MemoryState};
-use phalanx_worker::{Executor, KeyRing, MemoryContractStates, ReceiptOutcome};
+use phalanx_runtime::{
+    clusters, contracts, registry, BlockContext, BlockExecutor, ChainParams, MemoryState,
+};
+use phalanx_worker::sync::verify_next_block;
+use phalanx_worker::{Executor, Gatekeeper, KeyRing, MemoryContractStates, ReceiptOutcome};
 use private_token::{Command as TokenCommand, Init as TokenInit, Query as TokenQuery};
 use rand_core::OsRng;
 use std::collections::HashMap;
@@ -43,6 +48,20 @@ impl TestChain {
             nonces: HashMap::new(),
             blocks: vec![],
         }
+    }
+
+    /// Lets the gatekeeper answer the last block's events, in the next block.
+    fn respond(&mut self, gatekeeper: &Gatekeeper, identity: &Keypair) {
+        let events = self.blocks.last().unwrap().1.clone();
+        let state = self.state.clone();
+        let ecdh_of = |worker: &AccountId| {
+            registry::worker(&state, worker)
+                .unwrap()
+                .map(|w| w.ecdh_public)
+        };
+        let calls = gatekeeper.respond(&events, ecdh_of, &mut OsRng);
+        assert!(!calls.is_empty());
+        self.block(calls.into_iter().map(|call| (identity, call)).collect());
     }
 
     /// Puts the calls in one block; every one must apply.
@@ -81,11 +100,15 @@ impl TestChain {
         };
         self.state.apply(&outcome.write_set);
         self.head = header.clone();
+        let validator = Keypair::dev(genesis::DEV_VALIDATOR);
+        let certificate = FinalityCertificate {
+            signatures: vec![sign_finality(&validator, &header)],
+        };
         self.blocks.push((
             Block {
                 header,
                 transactions: included,
-                certificate: Default::default(),
+                certificate,
             },
             outcome.events,
         ));
@@ -187,39 +210,20 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
         }),
     )]);
 
-    // The gatekeeper's part: publish the cluster key, send it to each member.
-    let master = MasterKey::generate(0, &mut OsRng);
-    let cluster_key = master.cluster_key(&cluster);
-    let gk = gatekeeper.identity.account_id();
-    let mut calls = vec![(
-        &gatekeeper.identity,
-        Call::PublishClusterKey {
-            cluster,
-            epoch: 0,
-            public_key: cluster_key.public_key(),
-        },
-    )];
-    for worker in &workers[..2] {
-        let envelope = seal(
-            &worker.ecdh_public(),
-            0,
-            &chain,
-            worker.identity.account_id(),
-            gk,
-            cluster_key.expose_secret(),
-        );
-        calls.push((
-            &gatekeeper.identity,
-            Call::KeyMessage {
-                recipient: worker.identity.account_id(),
-                cluster,
-                envelope,
-            },
-        ));
-    }
-    chain.block(calls);
+    // The gatekeeper answers the chain's events: cluster key published, sent to each member.
+    let gatekeeper_logic = Gatekeeper::new(
+        gatekeeper.identity.account_id(),
+        chain.params.chain_id,
+        MasterKey::generate(0, &mut OsRng),
+    );
+    chain.respond(&gatekeeper_logic, &gatekeeper.identity);
+    let (cluster_public, _) = clusters::cluster(&chain.state, &cluster)
+        .unwrap()
+        .unwrap()
+        .public_key
+        .unwrap();
 
-    // Alice deploys private_token; the gatekeeper publishes its key.
+    // Alice deploys private_token, init encrypted to the cluster key she reads from the chain.
     let code = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../contracts/private_token/private_token.wasm"
@@ -234,7 +238,7 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
     }
     .encode();
     let init = seal(
-        &cluster_key.public_key(),
+        &cluster_public,
         0,
         &chain,
         contract,
@@ -254,15 +258,12 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
             },
         ),
     ]);
-    let contract_public = cluster_key.contract_keys(&contract).public_key();
-    chain.block(vec![(
-        &gatekeeper.identity,
-        Call::PublishContractKey {
-            contract,
-            epoch: 0,
-            public_key: contract_public,
-        },
-    )]);
+    chain.respond(&gatekeeper_logic, &gatekeeper.identity);
+    let (contract_public, _) = contracts::contract(&chain.state, &contract)
+        .unwrap()
+        .unwrap()
+        .public_key
+        .unwrap();
 
     // Commands: a transfer, an overspend, and an envelope encrypted to the wrong key.
     let to_bob = TokenCommand::Transfer {
@@ -325,8 +326,11 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
         );
         let mut states = MemoryContractStates::default();
         let mut receipts = vec![];
+        let mut parent = genesis::build(&genesis::dev_config()).unwrap().header;
         for (block, events) in &chain.blocks {
+            verify_next_block(&parent, block, &chain.params.validators).unwrap();
             receipts.extend(executor.apply_block(block, events, &mut states).unwrap());
+            parent = block.header.clone();
         }
         results.push((executor, states, receipts));
     }

@@ -36,6 +36,11 @@ pub trait NodeApi {
     #[method(name = "chain_getEvents")]
     async fn events(&self, height: u64) -> Result<Option<Vec<EventView>>, ErrorObjectOwned>;
 
+    /// Events of the block at a height as `0x` hex of SCALE `Vec<EventRecord>`, or null: what a
+    /// worker checks against the header's `events_root`.
+    #[method(name = "chain_getEventsRaw")]
+    async fn events_raw(&self, height: u64) -> Result<Option<String>, ErrorObjectOwned>;
+
     /// Balance and nonce of an account as of the head (zero for an unknown account).
     #[method(name = "state_getAccount")]
     async fn account(&self, account: AccountId) -> Result<AccountView, ErrorObjectOwned>;

@@ -4,9 +4,13 @@ use crate::api::NodeApiClient;
 use crate::views::{AccountView, ChainInfo, HeaderView, SubmitOutcome, TxStatus};
 use jsonrpsee::core::ClientError as RpcError;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use parity_scale_codec::DecodeLimit;
 use parity_scale_codec::Encode;
 use phalanx_crypto::{sign_transaction, verify_certificate, Keypair};
-use phalanx_primitives::{AccountId, Balance, Block, Call, Hash, SignedTransaction, Transaction};
+use phalanx_primitives::{
+    events_root, AccountId, Balance, Block, BlockHeader, Call, EventRecord, Hash,
+    SignedTransaction, Transaction,
+};
 use std::time::{Duration, Instant};
 
 /// Largest response the client accepts (a full block with its JSON view).
@@ -210,6 +214,32 @@ impl NodeClient {
             ));
         }
         Ok(Some(block))
+    }
+}
+
+impl NodeClient {
+    /// Fetches a block's events and checks them against the (already verified) header's
+    /// `events_root`, so a node cannot add, drop or alter one.
+    pub async fn verified_events(
+        &self,
+        header: &BlockHeader,
+    ) -> Result<Vec<EventRecord>, ClientError> {
+        let raw = self.rpc.events_raw(header.height).await?.ok_or_else(|| {
+            ClientError::InvalidBlock(format!("no events for block {}", header.height))
+        })?;
+        let bytes = raw
+            .strip_prefix("0x")
+            .and_then(|h| hex::decode(h).ok())
+            .ok_or_else(|| ClientError::InvalidBlock("events are not hex".into()))?;
+        let records = Vec::<EventRecord>::decode_with_depth_limit(16, &mut &bytes[..])
+            .map_err(|e| ClientError::InvalidBlock(format!("events do not decode: {e}")))?;
+        if events_root(&records) != header.events_root {
+            return Err(ClientError::InvalidBlock(format!(
+                "events of block {} do not match its header",
+                header.height
+            )));
+        }
+        Ok(records)
     }
 }
 

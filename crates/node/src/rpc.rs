@@ -5,6 +5,7 @@ use crate::running::Shared;
 use jsonrpsee::core::{async_trait, SubscriptionResult};
 use jsonrpsee::server::{PendingSubscriptionSink, Server, ServerHandle, SubscriptionMessage};
 use jsonrpsee::types::ErrorObjectOwned;
+use parity_scale_codec::Encode;
 use phalanx_client::api::{NodeApiServer, MAX_SUBMIT_BATCH};
 use phalanx_client::error_codes as codes;
 use phalanx_client::views::{
@@ -105,6 +106,11 @@ impl NodeApiServer for RpcHandler {
     async fn events(&self, height: u64) -> Result<Option<Vec<EventView>>, ErrorObjectOwned> {
         let events = self.shared.store.events(height).map_err(internal)?;
         Ok(events.map(|records| records.iter().map(EventView::from).collect()))
+    }
+
+    async fn events_raw(&self, height: u64) -> Result<Option<String>, ErrorObjectOwned> {
+        let events = self.shared.store.events(height).map_err(internal)?;
+        Ok(events.map(|records| format!("0x{}", hex::encode(records.encode()))))
     }
 
     async fn account(&self, account: AccountId) -> Result<AccountView, ErrorObjectOwned> {

@@ -45,6 +45,11 @@ async fn transfers_become_final_and_bad_input_is_refused_without_effect() {
         .await
         .unwrap()
         .unwrap();
+    // Its events come raw too, checked against the header's events root.
+    let events = client.verified_events(&block.header).await.unwrap();
+    assert!(events.iter().any(
+        |r| matches!(r.event, phalanx_primitives::Event::Transfer { amount, .. } if amount == 7 * UNIT)
+    ));
     assert_eq!(
         block.transactions[included.index as usize].hash(),
         included.hash

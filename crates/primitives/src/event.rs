@@ -100,3 +100,8 @@ pub struct EventRecord {
     pub phase: Phase,
     pub event: Event,
 }
+
+/// Merkle root over the SCALE encodings of a block's event records: the header's `events_root`.
+pub fn events_root(events: &[EventRecord]) -> crate::Hash {
+    crate::merkle_root(events.iter().map(Encode::encode))
+}

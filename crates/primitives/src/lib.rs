@@ -33,7 +33,7 @@ pub use block::{
     finality_message, Block, BlockHeader, FinalityCertificate, ValidatorSignature, FINALITY_DOMAIN,
 };
 pub use envelope::Envelope;
-pub use event::{Event, EventRecord, Phase};
+pub use event::{events_root, Event, EventRecord, Phase};
 pub use genesis::{Allocation, FeeSchedule, GenesisConfig, GenesisError};
 pub use hash::{merkle_root, sha256, sha256_parts, Hash};
 pub use transaction::{

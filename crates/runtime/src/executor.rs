@@ -5,9 +5,9 @@ use crate::clusters;
 use crate::contracts::{self, Instantiation};
 use crate::registry::{self, Registration};
 use crate::{BlockContext, ChainParams, StateOverlay, StateReader, TxError, WriteSet};
-use parity_scale_codec::Encode;
 use phalanx_crypto::VerifiedTransaction;
-use phalanx_primitives::{merkle_root, Balance, Call, Event, EventRecord, Hash, Phase, SudoCall};
+pub use phalanx_primitives::events_root;
+use phalanx_primitives::{Balance, Call, Event, EventRecord, Hash, Phase, SudoCall};
 
 /// What a block did: its state changes and events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -23,11 +23,6 @@ impl BlockOutcome {
     pub fn state_root(&self, parent_state_root: &Hash) -> Hash {
         crate::state_root(parent_state_root, &self.write_set)
     }
-}
-
-/// Merkle root over the SCALE encodings of a block's event records.
-pub fn events_root(events: &[EventRecord]) -> Hash {
-    merkle_root(events.iter().map(Encode::encode))
 }
 
 /// Applies the transactions of one block on top of the parent state.

@@ -5,6 +5,7 @@
 //! master key's current epoch (0 from genesis; rotation comes with a later issue).
 
 use crate::registry;
+use crate::state::decode_entry;
 use crate::{StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_primitives::attestation::Role;
@@ -26,22 +27,16 @@ pub fn cluster_key(cluster: &Hash) -> Vec<u8> {
     [CLUSTER_PREFIX, cluster.0.as_slice()].concat()
 }
 
-fn decode<T: Decode>(bytes: Option<Vec<u8>>, what: &str) -> Result<Option<T>, StateError> {
-    bytes
-        .map(|b| T::decode(&mut &b[..]).map_err(|e| StateError(format!("corrupt {what}: {e}"))))
-        .transpose()
-}
-
 /// A cluster from committed state.
 pub fn cluster(state: &impl StateReader, id: &Hash) -> Result<Option<ClusterInfo>, StateError> {
-    decode(state.get(&cluster_key(id))?, "cluster")
+    decode_entry(state.get(&cluster_key(id))?, "cluster")
 }
 
 pub(crate) fn read_cluster(
     overlay: &StateOverlay<impl StateReader>,
     id: &Hash,
 ) -> Result<ClusterInfo, TxError> {
-    decode(overlay.get(&cluster_key(id))?, "cluster")?
+    decode_entry(overlay.get(&cluster_key(id))?, "cluster")?
         .ok_or_else(|| TxError::InvalidCall(format!("no cluster {id}")))
 }
 
@@ -135,6 +130,29 @@ pub(crate) fn add_worker(
     })
 }
 
+/// Puts a gatekeeper-published key into `slot`: only for the current epoch, and only once.
+pub(crate) fn accept_key(
+    overlay: &StateOverlay<impl StateReader>,
+    slot: &mut Option<([u8; 32], u32)>,
+    owner: &str,
+    epoch: u32,
+    public_key: [u8; 32],
+) -> Result<(), TxError> {
+    let current = current_epoch(overlay)?;
+    if epoch != current {
+        return Err(TxError::InvalidCall(format!(
+            "key epoch {epoch} is not the current epoch {current}"
+        )));
+    }
+    if matches!(slot, Some((_, e)) if *e == epoch) {
+        return Err(TxError::InvalidCall(format!(
+            "{owner} already has a key for epoch {epoch}"
+        )));
+    }
+    *slot = Some((public_key, epoch));
+    Ok(())
+}
+
 pub(crate) fn publish_key(
     overlay: &mut StateOverlay<impl StateReader>,
     signer: &AccountId,
@@ -144,18 +162,13 @@ pub(crate) fn publish_key(
 ) -> Result<Event, TxError> {
     require_gatekeeper(overlay, signer)?;
     let mut info = read_cluster(overlay, &id)?;
-    let current = current_epoch(overlay)?;
-    if epoch != current {
-        return Err(TxError::InvalidCall(format!(
-            "key epoch {epoch} is not the current epoch {current}"
-        )));
-    }
-    if matches!(info.public_key, Some((_, e)) if e == epoch) {
-        return Err(TxError::InvalidCall(format!(
-            "cluster {id} already has a key for epoch {epoch}"
-        )));
-    }
-    info.public_key = Some((public_key, epoch));
+    accept_key(
+        overlay,
+        &mut info.public_key,
+        &format!("cluster {id}"),
+        epoch,
+        public_key,
+    )?;
     overlay.set(cluster_key(&id), info.encode());
     Ok(Event::ClusterKeyPublished {
         cluster: id,

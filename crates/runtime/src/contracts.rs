@@ -190,18 +190,13 @@ pub(crate) fn publish_key(
 ) -> Result<Event, TxError> {
     require_gatekeeper(overlay, signer)?;
     let mut info = read_contract(overlay, &contract)?;
-    let current = clusters::current_epoch(overlay)?;
-    if epoch != current {
-        return Err(TxError::InvalidCall(format!(
-            "key epoch {epoch} is not the current epoch {current}"
-        )));
-    }
-    if matches!(info.public_key, Some((_, e)) if e == epoch) {
-        return Err(TxError::InvalidCall(format!(
-            "contract {contract} already has a key for epoch {epoch}"
-        )));
-    }
-    info.public_key = Some((public_key, epoch));
+    clusters::accept_key(
+        overlay,
+        &mut info.public_key,
+        &format!("contract {contract}"),
+        epoch,
+        public_key,
+    )?;
     overlay.set(info_key(&contract), info.encode());
     Ok(Event::ContractKeyPublished {
         contract,

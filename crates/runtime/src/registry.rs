@@ -4,6 +4,7 @@
 //! State layout: `registry/policy` -> SCALE(AttestationPolicy) (written at genesis);
 //! `registry/worker/` ++ identity -> SCALE(WorkerInfo).
 
+use crate::state::decode_entry;
 use crate::{StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_attestation::{report_data, verify};
@@ -38,23 +39,17 @@ pub fn worker_key(identity: &AccountId) -> Vec<u8> {
     [WORKER_PREFIX, identity.as_bytes().as_slice()].concat()
 }
 
-fn decode<T: Decode>(bytes: Option<Vec<u8>>, what: &str) -> Result<Option<T>, StateError> {
-    bytes
-        .map(|b| T::decode(&mut &b[..]).map_err(|e| StateError(format!("corrupt {what}: {e}"))))
-        .transpose()
-}
-
 /// A registered enclave from committed state.
 pub fn worker(
     state: &impl StateReader,
     identity: &AccountId,
 ) -> Result<Option<WorkerInfo>, StateError> {
-    decode(state.get(&worker_key(identity))?, "worker entry")
+    decode_entry(state.get(&worker_key(identity))?, "worker entry")
 }
 
 /// The attestation policy from committed state.
 pub fn policy(state: &impl StateReader) -> Result<AttestationPolicy, StateError> {
-    decode(state.get(POLICY_KEY)?, "attestation policy")?
+    decode_entry(state.get(POLICY_KEY)?, "attestation policy")?
         .ok_or_else(|| StateError("no attestation policy in state".into()))
 }
 
@@ -62,12 +57,17 @@ pub(crate) fn read_worker(
     overlay: &StateOverlay<impl StateReader>,
     identity: &AccountId,
 ) -> Result<Option<WorkerInfo>, TxError> {
-    Ok(decode(overlay.get(&worker_key(identity))?, "worker entry")?)
+    Ok(decode_entry(
+        overlay.get(&worker_key(identity))?,
+        "worker entry",
+    )?)
 }
 
 fn read_policy(overlay: &StateOverlay<impl StateReader>) -> Result<AttestationPolicy, TxError> {
-    Ok(decode(overlay.get(POLICY_KEY)?, "attestation policy")?
-        .ok_or_else(|| StateError("no attestation policy in state".into()))?)
+    Ok(
+        decode_entry(overlay.get(POLICY_KEY)?, "attestation policy")?
+            .ok_or_else(|| StateError("no attestation policy in state".into()))?,
+    )
 }
 
 /// Everything a registration needs to know about its context.

@@ -8,6 +8,16 @@ use crate::StateError;
 use phalanx_primitives::{sha256_parts, Hash};
 use std::collections::BTreeMap;
 
+/// Decodes a stored entry; a value that does not decode is corrupt state, never the caller's input.
+pub(crate) fn decode_entry<T: parity_scale_codec::Decode>(
+    bytes: Option<Vec<u8>>,
+    what: &str,
+) -> Result<Option<T>, StateError> {
+    bytes
+        .map(|b| T::decode(&mut &b[..]).map_err(|e| StateError(format!("corrupt {what}: {e}"))))
+        .transpose()
+}
+
 /// Read access to the state as of the end of the parent block.
 ///
 /// Implementations must be snapshots: what `get` returns may not change while the reader is in

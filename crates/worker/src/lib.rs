@@ -2,7 +2,9 @@
 //! cluster keys gatekeepers send it, decrypts the commands of its clusters' contracts, runs them
 //! in the VM and keeps their state; the command's sender reads the receipt through a query.
 //!
-//! A gatekeeper is a worker elected to hold the master key: [`Gatekeeper`] decides which keys
+//! [`follower::Follower`] fetches and verifies finalized blocks and their events from a node;
+//! [`store::WorkerStore`] keeps contract state, receipts and the synced height sealed in redb,
+//! one transaction per block. A gatekeeper is a worker elected to hold the master key: [`Gatekeeper`] decides which keys
 //! it publishes and to whom it sends cluster keys; [`sync::verify_next_block`] is how a worker
 //! accepts a block from the node.
 //!
@@ -13,9 +15,11 @@
 #![forbid(unsafe_code)]
 
 mod executor;
+pub mod follower;
 pub mod gatekeeper;
 mod keyring;
 mod state;
+pub mod store;
 pub mod sync;
 
 pub use executor::{ExecError, Executor, Receipt, ReceiptOutcome, QUERY_GAS_LIMIT};

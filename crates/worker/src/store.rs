@@ -1,0 +1,314 @@
+//! The worker's sealed store: one redb file holding every contract's state, the receipts and the
+//! synced height, everything sealed (AES-256-GCM-SIV) under the worker's sealing key.
+//!
+//! Storage keys are not stored in clear either: an entry lives under
+//! `contract | HMAC-SHA256(tag key, storage key)`, so the file reveals only how many entries a
+//! contract has and when they change. A block's changes, its receipts and the new synced height
+//! are committed in one redb write transaction, so a crash leaves either the block entirely
+//! applied or not at all.
+//!
+//! Tables: `state` (contract ++ tag -> sealed value), `receipts` (tx hash -> sealed SCALE
+//! Receipt), `meta` (`synced` -> sealed SCALE BlockHeader of the last applied block).
+
+use crate::{ContractStates, Receipt};
+use hmac::{Hmac, Mac};
+use parity_scale_codec::{Decode, Encode};
+use phalanx_crypto::sealing::SealingKey;
+use phalanx_primitives::{AccountId, BlockHeader, Hash};
+use phalanx_vm::{ContractStorage, StorageFailure};
+use rand_core::CryptoRngCore;
+use redb::{Database, ReadOnlyTable, TableDefinition};
+use sha2::Sha256;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The committed contract state, as of the start of a block.
+type StateTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
+
+const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
+const RECEIPTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("receipts");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const SYNCED: &str = "synced";
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("worker store: {0}")]
+    Database(String),
+    #[error("worker store is corrupt or sealed by another enclave: {0}")]
+    Corrupt(String),
+}
+
+fn storage_err<E: std::fmt::Display>(e: E) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+pub struct WorkerStore {
+    db: Database,
+    sealing: SealingKey,
+    tag_key: [u8; 32],
+}
+
+impl WorkerStore {
+    /// Opens (or creates) the store; `sealing` must be the key it was created with.
+    pub fn open(path: &Path, sealing: SealingKey, tag_key: [u8; 32]) -> Result<Self, StoreError> {
+        let db = Database::create(path).map_err(storage_err)?;
+        let txn = db.begin_write().map_err(storage_err)?;
+        {
+            txn.open_table(STATE).map_err(storage_err)?;
+            txn.open_table(RECEIPTS).map_err(storage_err)?;
+            txn.open_table(META).map_err(storage_err)?;
+        }
+        txn.commit().map_err(storage_err)?;
+        Ok(WorkerStore {
+            db,
+            sealing,
+            tag_key,
+        })
+    }
+
+    fn tag(&self, contract: &AccountId, key: &[u8]) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.tag_key)
+            .expect("HMAC takes any key length");
+        mac.update(contract.as_bytes());
+        mac.update(key);
+        [contract.as_bytes().as_slice(), &mac.finalize().into_bytes()].concat()
+    }
+
+    /// The header of the last block whose effects are committed.
+    pub fn synced(&self) -> Result<Option<BlockHeader>, StoreError> {
+        let txn = self.db.begin_read().map_err(storage_err)?;
+        let meta = txn.open_table(META).map_err(storage_err)?;
+        let Some(sealed) = meta.get(SYNCED).map_err(storage_err)? else {
+            return Ok(None);
+        };
+        let bytes = self
+            .sealing
+            .unseal(sealed.value(), SYNCED.as_bytes())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        BlockHeader::decode(&mut &bytes[..])
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    pub fn receipt(&self, tx_hash: &Hash) -> Result<Option<Receipt>, StoreError> {
+        let txn = self.db.begin_read().map_err(storage_err)?;
+        let table = txn.open_table(RECEIPTS).map_err(storage_err)?;
+        let Some(sealed) = table.get(tx_hash.0.as_slice()).map_err(storage_err)? else {
+            return Ok(None);
+        };
+        let bytes = self
+            .sealing
+            .unseal(sealed.value(), &tx_hash.0)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Receipt::decode(&mut &bytes[..])
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// A view of the committed state that buffers one block's writes.
+    pub fn begin_block(&self) -> Result<BlockWrites<'_>, StoreError> {
+        let txn = self.db.begin_read().map_err(storage_err)?;
+        let table = Arc::new(txn.open_table(STATE).map_err(storage_err)?);
+        Ok(BlockWrites {
+            store: self,
+            table,
+            contracts: HashMap::new(),
+        })
+    }
+
+    /// Commits a block's writes, receipts and the new synced header in one transaction.
+    pub fn commit_block(
+        &self,
+        writes: BlockWrites<'_>,
+        receipts: &[Receipt],
+        header: &BlockHeader,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(storage_err)?;
+        {
+            let mut state = txn.open_table(STATE).map_err(storage_err)?;
+            for (contract, view) in writes.contracts {
+                for (key, value) in view.pending {
+                    let tag = self.tag(&contract, &key);
+                    match value {
+                        Some(value) => {
+                            let sealed = self.sealing.seal(&value, &tag, rng);
+                            state
+                                .insert(tag.as_slice(), sealed.as_slice())
+                                .map_err(storage_err)?;
+                        }
+                        None => {
+                            state.remove(tag.as_slice()).map_err(storage_err)?;
+                        }
+                    }
+                }
+            }
+            let mut table = txn.open_table(RECEIPTS).map_err(storage_err)?;
+            for receipt in receipts {
+                let sealed = self
+                    .sealing
+                    .seal(&receipt.encode(), &receipt.tx_hash.0, rng);
+                table
+                    .insert(receipt.tx_hash.0.as_slice(), sealed.as_slice())
+                    .map_err(storage_err)?;
+            }
+            let sealed = self.sealing.seal(&header.encode(), SYNCED.as_bytes(), rng);
+            txn.open_table(META)
+                .map_err(storage_err)?
+                .insert(SYNCED, sealed.as_slice())
+                .map_err(storage_err)?;
+        }
+        txn.commit().map_err(storage_err)
+    }
+}
+
+/// One block's pending contract writes over the committed state.
+pub struct BlockWrites<'s> {
+    store: &'s WorkerStore,
+    table: Arc<StateTable>,
+    contracts: HashMap<AccountId, ContractView<'s>>,
+}
+
+impl<'s> ContractStates for BlockWrites<'s> {
+    fn storage(&mut self, contract: &AccountId) -> &mut dyn ContractStorage {
+        let store = self.store;
+        let table = &self.table;
+        self.contracts
+            .entry(*contract)
+            .or_insert_with(|| ContractView {
+                store,
+                contract: *contract,
+                committed: Arc::clone(table),
+                pending: BTreeMap::new(),
+            })
+    }
+}
+
+/// One contract's storage during a block.
+pub struct ContractView<'s> {
+    store: &'s WorkerStore,
+    contract: AccountId,
+    committed: Arc<StateTable>,
+    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl ContractStorage for ContractView<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageFailure> {
+        if let Some(value) = self.pending.get(key) {
+            return Ok(value.clone());
+        }
+        let tag = self.store.tag(&self.contract, key);
+        let Some(sealed) = self
+            .committed
+            .get(tag.as_slice())
+            .map_err(|e| StorageFailure(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        let value = self
+            .store
+            .sealing
+            .unseal(sealed.value(), &tag)
+            .map_err(|e| StorageFailure(e.to_string()))?;
+        Ok(Some(value.to_vec()))
+    }
+
+    fn set(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageFailure> {
+        self.pending.insert(key.to_vec(), Some(value.to_vec()));
+        Ok(())
+    }
+
+    fn remove(&mut self, key: &[u8]) -> Result<(), StorageFailure> {
+        self.pending.insert(key.to_vec(), None);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ReceiptOutcome;
+    use rand_core::OsRng;
+
+    fn header(height: u64) -> BlockHeader {
+        BlockHeader {
+            height,
+            parent_hash: Hash::ZERO,
+            state_root: Hash::ZERO,
+            transactions_root: Hash::ZERO,
+            events_root: Hash::ZERO,
+            timestamp_ms: height,
+            proposer: AccountId::from_bytes([0; 32]),
+        }
+    }
+
+    #[test]
+    fn block_writes_commit_together_and_reopen_sealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("worker.redb");
+        let contract = AccountId::from_bytes([1; 32]);
+        let receipt = Receipt {
+            tx_hash: Hash([2; 32]),
+            contract,
+            sender: contract,
+            block: 1,
+            outcome: ReceiptOutcome::Ok(b"ok".to_vec()),
+            gas_used: 5,
+            events: vec![],
+        };
+        {
+            let store = WorkerStore::open(&path, SealingKey::from_bytes([7; 32]), [8; 32]).unwrap();
+            let mut writes = store.begin_block().unwrap();
+            writes
+                .storage(&contract)
+                .set(b"balance/alice", b"MARKER-SECRET-VALUE")
+                .unwrap();
+            assert_eq!(
+                writes.storage(&contract).get(b"balance/alice").unwrap(),
+                Some(b"MARKER-SECRET-VALUE".to_vec())
+            );
+            // Nothing is visible before the commit.
+            assert_eq!(
+                store
+                    .begin_block()
+                    .unwrap()
+                    .storage(&contract)
+                    .get(b"balance/alice")
+                    .unwrap(),
+                None
+            );
+            store
+                .commit_block(writes, std::slice::from_ref(&receipt), &header(1), &mut OsRng)
+                .unwrap();
+        }
+        // Neither the value nor the key's name is in the file.
+        let file = std::fs::read(&path).unwrap();
+        for marker in [&b"MARKER-SECRET-VALUE"[..], b"balance/alice"] {
+            assert!(!file.windows(marker.len()).any(|w| w == marker));
+        }
+        let store = WorkerStore::open(&path, SealingKey::from_bytes([7; 32]), [8; 32]).unwrap();
+        assert_eq!(store.synced().unwrap(), Some(header(1)));
+        assert_eq!(store.receipt(&Hash([2; 32])).unwrap(), Some(receipt));
+        assert_eq!(
+            store
+                .begin_block()
+                .unwrap()
+                .storage(&contract)
+                .get(b"balance/alice")
+                .unwrap(),
+            Some(b"MARKER-SECRET-VALUE".to_vec())
+        );
+        drop(store);
+        // Another enclave's key opens nothing.
+        let stranger = WorkerStore::open(&path, SealingKey::from_bytes([9; 32]), [8; 32]).unwrap();
+        assert!(matches!(stranger.synced(), Err(StoreError::Corrupt(_))));
+        assert!(stranger
+            .begin_block()
+            .unwrap()
+            .storage(&contract)
+            .get(b"balance/alice")
+            .is_err());
+    }
+}

@@ -50,10 +50,20 @@ pub enum ExecError {
     Inconsistent(String),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Encode, Decode)]
 struct ContractMeta {
     code_hash: Hash,
     cluster: Hash,
+}
+
+/// What the executor learnt from the chain so far, beyond contract state: the cluster keys it
+/// received, the code it saw uploaded and the contracts it runs. Sealed by the worker process
+/// with each block that changes it, so a restart resumes without replaying from genesis.
+#[derive(Encode, Decode)]
+struct Snapshot {
+    cluster_keys: Vec<(Hash, u32, [u8; 32])>,
+    codes: Vec<(Hash, Vec<u8>)>,
+    contracts: Vec<(AccountId, ContractMeta)>,
 }
 
 pub struct Executor {
@@ -62,6 +72,8 @@ pub struct Executor {
     vm: Vm,
     codes: BTreeMap<Hash, Vec<u8>>,
     contracts: BTreeMap<AccountId, ContractMeta>,
+    /// Whether keys, codes or contracts changed since the last snapshot was taken.
+    changed: bool,
 }
 
 fn open(secret: &StaticSecret, envelope: &Envelope, context: &EnvelopeContext) -> Option<Vec<u8>> {
@@ -78,7 +90,48 @@ impl Executor {
             vm: Vm::new(),
             codes: BTreeMap::new(),
             contracts: BTreeMap::new(),
+            changed: false,
         }
+    }
+
+    /// Rebuilds an executor from `keys` (identity and ECDH secret) and a [`Executor::snapshot`].
+    pub fn restore(chain_id: Hash, mut keys: KeyRing, snapshot: &[u8]) -> Result<Self, ExecError> {
+        let snapshot = Snapshot::decode(&mut &snapshot[..])
+            .map_err(|e| ExecError::Inconsistent(format!("executor snapshot: {e}")))?;
+        for (cluster, epoch, secret) in snapshot.cluster_keys {
+            keys.insert_cluster_key(cluster, ClusterKey::from_bytes(epoch, secret));
+        }
+        let mut executor = Executor::new(chain_id, keys);
+        executor.codes = snapshot.codes.into_iter().collect();
+        executor.contracts = snapshot.contracts.into_iter().collect();
+        Ok(executor)
+    }
+
+    /// The executor's learnt state as bytes to seal; contains secrets (cluster keys).
+    pub fn snapshot(&self) -> Vec<u8> {
+        Snapshot {
+            cluster_keys: self
+                .keys
+                .cluster_keys()
+                .map(|(cluster, key)| (*cluster, key.epoch(), *key.expose_secret()))
+                .collect(),
+            codes: self
+                .codes
+                .iter()
+                .map(|(hash, code)| (*hash, code.clone()))
+                .collect(),
+            contracts: self
+                .contracts
+                .iter()
+                .map(|(id, meta)| (*id, meta.clone()))
+                .collect(),
+        }
+        .encode()
+    }
+
+    /// A snapshot if anything changed since the last call, so unchanged blocks write nothing.
+    pub fn take_snapshot_if_changed(&mut self) -> Option<Vec<u8>> {
+        std::mem::take(&mut self.changed).then(|| self.snapshot())
     }
 
     pub fn keys(&self) -> &KeyRing {
@@ -134,6 +187,7 @@ impl Executor {
                 Call::UploadCode { code } => {
                     self.codes
                         .insert(phalanx_primitives::sha256(code), code.clone());
+                    self.changed = true;
                 }
                 Call::Instantiate {
                     code_hash,
@@ -182,6 +236,7 @@ impl Executor {
             if let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice()) {
                 self.keys
                     .insert_cluster_key(cluster, ClusterKey::from_bytes(envelope.epoch, secret));
+                self.changed = true;
             }
         }
     }
@@ -199,6 +254,7 @@ impl Executor {
     ) -> Result<Receipt, ExecError> {
         self.contracts
             .insert(contract, ContractMeta { code_hash, cluster });
+        self.changed = true;
         let context = EnvelopeContext {
             chain_id: self.chain_id,
             contract,

@@ -42,6 +42,13 @@ impl KeyRing {
         self.clusters.keys().any(|(c, _)| c == cluster)
     }
 
+    /// Every cluster key held, for the sealed snapshot.
+    pub(crate) fn cluster_keys(&self) -> impl Iterator<Item = (&Hash, &ClusterKey)> {
+        self.clusters
+            .iter()
+            .map(|((cluster, _), key)| (cluster, key))
+    }
+
     pub fn contract_keys(
         &self,
         cluster: &Hash,

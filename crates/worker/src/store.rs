@@ -8,7 +8,8 @@
 //! applied or not at all.
 //!
 //! Tables: `state` (contract ++ tag -> sealed value), `receipts` (tx hash -> sealed SCALE
-//! Receipt), `meta` (`synced` -> sealed SCALE BlockHeader of the last applied block).
+//! Receipt), `meta` (`synced` -> sealed SCALE BlockHeader of the last applied block, `executor` ->
+//! the sealed executor snapshot: cluster keys, codes, contracts).
 
 use crate::{ContractStates, Receipt};
 use hmac::{Hmac, Mac};
@@ -30,6 +31,7 @@ const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
 const RECEIPTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("receipts");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const SYNCED: &str = "synced";
+const EXECUTOR: &str = "executor";
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -92,6 +94,20 @@ impl WorkerStore {
             .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
+    /// The executor snapshot committed with the last block that changed it.
+    pub fn executor_snapshot(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read().map_err(storage_err)?;
+        let meta = txn.open_table(META).map_err(storage_err)?;
+        let Some(sealed) = meta.get(EXECUTOR).map_err(storage_err)? else {
+            return Ok(None);
+        };
+        let bytes = self
+            .sealing
+            .unseal(sealed.value(), EXECUTOR.as_bytes())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some(bytes.to_vec()))
+    }
+
     pub fn receipt(&self, tx_hash: &Hash) -> Result<Option<Receipt>, StoreError> {
         let txn = self.db.begin_read().map_err(storage_err)?;
         let table = txn.open_table(RECEIPTS).map_err(storage_err)?;
@@ -124,6 +140,7 @@ impl WorkerStore {
         writes: BlockWrites<'_>,
         receipts: &[Receipt],
         header: &BlockHeader,
+        executor_snapshot: Option<&[u8]>,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(storage_err)?;
@@ -159,6 +176,13 @@ impl WorkerStore {
                 .map_err(storage_err)?
                 .insert(SYNCED, sealed.as_slice())
                 .map_err(storage_err)?;
+            if let Some(snapshot) = executor_snapshot {
+                let sealed = self.sealing.seal(snapshot, EXECUTOR.as_bytes(), rng);
+                txn.open_table(META)
+                    .map_err(storage_err)?
+                    .insert(EXECUTOR, sealed.as_slice())
+                    .map_err(storage_err)?;
+            }
         }
         txn.commit().map_err(storage_err)
     }
@@ -280,7 +304,13 @@ mod tests {
                 None
             );
             store
-                .commit_block(writes, std::slice::from_ref(&receipt), &header(1), &mut OsRng)
+                .commit_block(
+                    writes,
+                    std::slice::from_ref(&receipt),
+                    &header(1),
+                    Some(b"snapshot"),
+                    &mut OsRng,
+                )
                 .unwrap();
         }
         // Neither the value nor the key's name is in the file.
@@ -290,6 +320,10 @@ mod tests {
         }
         let store = WorkerStore::open(&path, SealingKey::from_bytes([7; 32]), [8; 32]).unwrap();
         assert_eq!(store.synced().unwrap(), Some(header(1)));
+        assert_eq!(
+            store.executor_snapshot().unwrap(),
+            Some(b"snapshot".to_vec())
+        );
         assert_eq!(store.receipt(&Hash([2; 32])).unwrap(), Some(receipt));
         assert_eq!(
             store

@@ -8,6 +8,7 @@ use parity_scale_codec::{Decode, Encode};
 use phalanx_attestation::{report_data, DevProvider, QuoteProvider};
 use phalanx_crypto::envelope::EnvelopeContext;
 use phalanx_crypto::hierarchy::MasterKey;
+use phalanx_crypto::sealing::SealingKey;
 use phalanx_crypto::{sign_finality, sign_transaction, verify_transactions, Keypair, Sealer};
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::attestation::{Measurement, Role};
@@ -19,6 +20,7 @@ use phalanx_runtime::genesis::{self, dev_measurement, DEV_ATTESTATION_KEY};
 use phalanx_runtime::{
     clusters, contracts, registry, BlockContext, BlockExecutor, ChainParams, MemoryState,
 };
+use phalanx_worker::store::WorkerStore;
 use phalanx_worker::sync::verify_next_block;
 use phalanx_worker::{Executor, Gatekeeper, KeyRing, MemoryContractStates, ReceiptOutcome};
 use private_token::{Command as TokenCommand, Init as TokenInit, Query as TokenQuery};
@@ -384,4 +386,61 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
             states
         )
         .is_err());
+
+    // A worker that keeps everything in its sealed store and restarts after every block (its
+    // executor restored from the sealed snapshot) reaches the same receipts and answers.
+    let member = &workers[0];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("worker.redb");
+    let open_store = || WorkerStore::open(&path, SealingKey::from_bytes([5; 32]), [6; 32]).unwrap();
+    let keys = || KeyRing::new(member.identity.account_id(), member.ecdh.clone());
+    let mut restarted_receipts = vec![];
+    for (block, events) in &chain.blocks {
+        let store = open_store();
+        let mut executor = match store.executor_snapshot().unwrap() {
+            Some(snapshot) => Executor::restore(chain.params.chain_id, keys(), &snapshot).unwrap(),
+            None => Executor::new(chain.params.chain_id, keys()),
+        };
+        let mut writes = store.begin_block().unwrap();
+        let receipts = executor.apply_block(block, events, &mut writes).unwrap();
+        let snapshot = executor.take_snapshot_if_changed();
+        store
+            .commit_block(
+                writes,
+                &receipts,
+                &block.header,
+                snapshot.as_deref(),
+                &mut OsRng,
+            )
+            .unwrap();
+        restarted_receipts.extend(receipts);
+    }
+    assert_eq!(restarted_receipts, results[1].2);
+    let store = open_store();
+    assert_eq!(store.synced().unwrap(), Some(chain.head.clone()));
+    assert_eq!(
+        store
+            .receipt(&restarted_receipts[1].tx_hash)
+            .unwrap()
+            .as_ref(),
+        Some(&restarted_receipts[1])
+    );
+    let mut executor = Executor::restore(
+        chain.params.chain_id,
+        keys(),
+        &store.executor_snapshot().unwrap().unwrap(),
+    )
+    .unwrap();
+    let mut view = store.begin_block().unwrap();
+    let answer = executor
+        .query(
+            &contract,
+            bob.account_id(),
+            &query,
+            chain.head.height,
+            chain.head.timestamp_ms,
+            &mut view,
+        )
+        .unwrap();
+    assert_eq!(u128::decode(&mut &answer[..]).unwrap(), 300);
 }

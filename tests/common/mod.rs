@@ -15,45 +15,55 @@ pub struct NodeProcess {
     pub url: String,
 }
 
+/// Spawns `phalanx ARGS`, drains its stderr, and returns once it printed a line starting with
+/// `announce`; gives the rest of that line.
+fn spawn_announcing(args: &[&str], announce: &'static str) -> (Child, String) {
+    let mut child = Command::new(PHALANX)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start phalanx");
+    // Keep draining stderr so the child never blocks on a full pipe.
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let label = args[0].to_string();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix(announce) {
+                let _ = tx.send(rest.to_string());
+            } else if !line.trim().is_empty() {
+                eprintln!("[{}] {line}", label);
+            }
+        }
+    });
+    let rest = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("`phalanx {}` did not start", args[0]));
+    (child, rest)
+}
+
 impl NodeProcess {
     /// Starts a dev node on a free loopback port and waits until it serves RPC.
     pub fn start(data_dir: &Path, block_time: &str) -> NodeProcess {
-        let mut child = Command::new(PHALANX)
-            .args([
-                "node",
-                "--dev",
-                "--rpc-addr",
-                "127.0.0.1:0",
-                "--block-time",
-                block_time,
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start phalanx node");
-        // The node announces its address on stderr; keep draining stderr so it never blocks.
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("phalanx node: JSON-RPC on ") {
-                    let url = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string();
-                    let _ = tx.send(url);
-                } else if !line.trim().is_empty() {
-                    eprintln!("[node] {line}");
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("node did not announce its RPC address");
+        let dir = data_dir.to_str().expect("utf-8 path");
+        let args = [
+            "node",
+            "--dev",
+            "--rpc-addr",
+            "127.0.0.1:0",
+            "--block-time",
+            block_time,
+            "--data-dir",
+            dir,
+        ];
+        let (child, rest) = spawn_announcing(&args, "phalanx node: JSON-RPC on ");
+        let url = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
         NodeProcess { child, url }
     }
 
@@ -76,4 +86,49 @@ pub fn phalanx(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run phalanx")
+}
+
+/// A `phalanx worker` child process; killed with SIGKILL when dropped.
+pub struct WorkerProcess {
+    pub child: Child,
+    pub identity: String,
+    pub url: String,
+}
+
+impl WorkerProcess {
+    pub fn start(node_url: &str, data_dir: &Path) -> WorkerProcess {
+        let dir = data_dir.to_str().expect("utf-8 path");
+        let args = [
+            "worker",
+            "--node",
+            node_url,
+            "--data-dir",
+            dir,
+            "--rpc-addr",
+            "127.0.0.1:0",
+            "--operator",
+            "charlie",
+        ];
+        let (child, rest) = spawn_announcing(&args, "phalanx worker: identity ");
+        // "<identity>, JSON-RPC on <url>"
+        let (identity, url) = rest
+            .split_once(", JSON-RPC on ")
+            .expect("worker announcement");
+        WorkerProcess {
+            child,
+            identity: identity.to_string(),
+            url: url.trim().to_string(),
+        }
+    }
+
+    pub fn kill_9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
 }

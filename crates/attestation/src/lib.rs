@@ -29,7 +29,8 @@ pub use phalanx_primitives::attestation::{
     DEV_QUOTE_DOMAIN,
 };
 pub use provider::{
-    DevProvider, GramineSgxProvider, ProviderError, QuoteProvider, TdxConfigfsProvider,
+    dev_measurement, DevProvider, GramineSgxProvider, ProviderError, QuoteProvider,
+    TdxConfigfsProvider,
 };
 pub use report::report_data;
 pub use verify::{verify, AttestationError, VerifiedAttestation};

@@ -33,6 +33,11 @@ pub trait QuoteProvider: Send + Sync {
     fn quote(&self, report_data: &[u8; 64]) -> Result<AttestationReport, ProviderError>;
 }
 
+/// The measurement dev workers report: SHA-256("phalanx-dev-worker"). Dev genesis allows it.
+pub fn dev_measurement() -> [u8; 32] {
+    phalanx_primitives::sha256(b"phalanx-dev-worker").0
+}
+
 /// Simulated enclave: signs quotes with a dev attestation key. INSECURE: anyone holding that
 /// key can forge a quote. Only chains whose genesis lists the key accept it.
 pub struct DevProvider {

@@ -37,6 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a validator node.
     Node(NodeArgs),
+    /// Run a confidential worker: registers its enclave, follows and replays finalized blocks.
+    Worker(WorkerArgs),
     /// Run a whole local network in one process and print its endpoints.
     Devnet(DevnetArgs),
     /// Replay a stopped node's data directory from genesis and check every block and the state.
@@ -111,6 +113,24 @@ pub struct NodeArgs {
     /// Time between blocks, e.g. 1s or 250ms.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub block_time: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// The node to follow.
+    #[arg(long, default_value = "http://127.0.0.1:9944")]
+    pub node: String,
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Where the worker serves its JSON-RPC (status now; queries later).
+    #[arg(long, default_value = "127.0.0.1:9950")]
+    pub rpc_addr: SocketAddr,
+    /// Enclave kind: dev (simulated, insecure), sgx or tdx.
+    #[arg(long, default_value = "dev", value_parser = ["dev", "sgx", "tdx"])]
+    pub tee: String,
+    /// Key name (or dev name) of the operator that pays for the registration.
+    #[arg(long, default_value = "charlie")]
+    pub operator: String,
 }
 
 #[derive(Args, Debug)]

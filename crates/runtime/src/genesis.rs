@@ -65,7 +65,7 @@ pub const DEV_ATTESTATION_KEY: &str = "dev-attestation";
 
 /// The measurement the dev quote provider reports for Phalanx workers.
 pub fn dev_measurement() -> Measurement {
-    Measurement::Dev(phalanx_primitives::sha256(b"phalanx-dev-worker").0)
+    Measurement::Dev(phalanx_attestation::dev_measurement())
 }
 
 /// The built-in dev genesis: the dev validator, `alice`, `bob`, `charlie` funded with one million

@@ -22,7 +22,11 @@ const IDENTITY_AAD: &[u8] = b"PHALANX_WORKER_IDENTITY_V1";
 #[non_exhaustive]
 pub enum EnclaveError {
     #[error("{what} ({path}): {source}")]
-    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0} is damaged or was sealed by another enclave")]
     Unsealable(PathBuf),
 }
@@ -40,11 +44,14 @@ impl Enclave {
         std::fs::create_dir_all(dir).map_err(io("creating the data directory", dir))?;
         let key_path = dir.join(DEV_SEALING_KEY_FILE);
         let sealing: [u8; 32] = match std::fs::read(&key_path) {
-            Ok(bytes) => bytes.try_into().map_err(|_| EnclaveError::Unsealable(key_path.clone()))?,
+            Ok(bytes) => bytes
+                .try_into()
+                .map_err(|_| EnclaveError::Unsealable(key_path.clone()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 rng.fill_bytes(&mut key);
-                write_private(&key_path, &key).map_err(io("writing the dev sealing key", &key_path))?;
+                write_private(&key_path, &key)
+                    .map_err(io("writing the dev sealing key", &key_path))?;
                 key
             }
             Err(e) => return Err(io("reading the dev sealing key", &key_path)(e)),
@@ -52,12 +59,15 @@ impl Enclave {
         let sealer = SealingKey::from_bytes(sealing);
         let identity_path = dir.join(IDENTITY_FILE);
         let secrets = match std::fs::read(&identity_path) {
-            Ok(sealed) => sealer.unseal(&sealed, IDENTITY_AAD).map_err(|_| EnclaveError::Unsealable(identity_path.clone()))?,
+            Ok(sealed) => sealer
+                .unseal(&sealed, IDENTITY_AAD)
+                .map_err(|_| EnclaveError::Unsealable(identity_path.clone()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut fresh = Zeroizing::new(vec![0u8; 64]);
                 rng.fill_bytes(&mut fresh);
                 let sealed = sealer.seal(&fresh, IDENTITY_AAD, rng);
-                write_private(&identity_path, &sealed).map_err(io("writing the sealed identity", &identity_path))?;
+                write_private(&identity_path, &sealed)
+                    .map_err(io("writing the sealed identity", &identity_path))?;
                 fresh
             }
             Err(e) => return Err(io("reading the sealed identity", &identity_path)(e)),
@@ -67,7 +77,11 @@ impl Enclave {
         }
         let seed: [u8; 32] = secrets[..32].try_into().expect("checked length");
         let ecdh: [u8; 32] = secrets[32..].try_into().expect("checked length");
-        Ok(Enclave { identity: Keypair::from_seed(seed), ecdh: StaticSecret::from(ecdh), sealing })
+        Ok(Enclave {
+            identity: Keypair::from_seed(seed),
+            ecdh: StaticSecret::from(ecdh),
+            sealing,
+        })
     }
 
     pub fn ecdh_public(&self) -> [u8; 32] {
@@ -91,7 +105,9 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Enclave
 
 fn derive(root: &[u8; 32], label: &[u8]) -> Zeroizing<[u8; 32]> {
     let mut out = Zeroizing::new([0u8; 32]);
-    Hkdf::<Sha256>::new(None, root).expand(label, out.as_mut()).expect("32 bytes is a valid HKDF output length");
+    Hkdf::<Sha256>::new(None, root)
+        .expand(label, out.as_mut())
+        .expect("32 bytes is a valid HKDF output length");
     out
 }
 
@@ -122,9 +138,14 @@ mod tests {
         assert_eq!(first.identity.account_id(), again.identity.account_id());
         assert_eq!(first.ecdh_public(), again.ecdh_public());
         let sealed = std::fs::read(dir.path().join(IDENTITY_FILE)).unwrap();
-        assert!(!sealed.windows(32).any(|w| w == first.identity.seed().as_slice()));
+        assert!(!sealed
+            .windows(32)
+            .any(|w| w == first.identity.seed().as_slice()));
         // Another sealing key cannot open the identity.
         std::fs::write(dir.path().join(DEV_SEALING_KEY_FILE), [0u8; 32]).unwrap();
-        assert!(matches!(Enclave::open_dev(dir.path(), &mut OsRng), Err(EnclaveError::Unsealable(_))));
+        assert!(matches!(
+            Enclave::open_dev(dir.path(), &mut OsRng),
+            Err(EnclaveError::Unsealable(_))
+        ));
     }
 }

@@ -19,6 +19,7 @@ mod executor;
 pub mod follower;
 pub mod gatekeeper;
 mod keyring;
+pub mod process;
 mod state;
 pub mod store;
 pub mod sync;

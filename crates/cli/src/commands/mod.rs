@@ -30,6 +30,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Node(args) => node::run_node(&ctx, args).await,
         Command::Devnet(args) => node::run_devnet(&ctx, args).await,
+        Command::Worker(args) => node::run_worker(&ctx, args).await,
         Command::VerifyChain { data_dir } => node::verify_chain(&ctx, &data_dir),
         Command::Key(command) => key::run(&ctx, command),
         Command::Balance { account } => chain::balance(&ctx, &account).await,

@@ -1,12 +1,13 @@
 //! `phalanx node`, `phalanx devnet` and `phalanx verify-chain`.
 
 use super::Context;
-use crate::args::{DevnetArgs, NodeArgs};
+use crate::args::{DevnetArgs, NodeArgs, WorkerArgs};
 use crate::output::emit;
 use anyhow::{bail, Context as _, Result};
 use phalanx_crypto::{Keypair, DEV_ACCOUNT_NAMES};
 use phalanx_node::{verify::replay_data_dir, NodeConfig, RunningNode};
 use phalanx_primitives::GenesisConfig;
+use phalanx_worker::process::{Tee, WorkerConfig};
 use std::path::Path;
 
 fn init_logging() {
@@ -65,6 +66,38 @@ pub async fn run_node(_ctx: &Context, args: NodeArgs) -> Result<()> {
     let addr = node.rpc_addr();
     eprintln!("phalanx node: JSON-RPC on http://{addr} and ws://{addr}");
     run_until_signal(node).await
+}
+
+pub async fn run_worker(ctx: &Context, args: WorkerArgs) -> Result<()> {
+    init_logging();
+    let tee = match args.tee.as_str() {
+        "sgx" => Tee::Sgx,
+        "tdx" => Tee::Tdx,
+        _ => Tee::Dev,
+    };
+    let operator = ctx.keystore.keypair(&args.operator, &ctx.passphrase)?;
+    let config = WorkerConfig {
+        node_url: args.node,
+        data_dir: args.data_dir,
+        rpc_addr: args.rpc_addr,
+        tee,
+        operator,
+    };
+    let mut worker = phalanx_worker::process::start(config)
+        .await
+        .context("starting the worker")?;
+    eprintln!(
+        "phalanx worker: identity {}, JSON-RPC on http://{}",
+        worker.identity, worker.rpc_addr
+    );
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+        error = worker.failed() => return Err(error.into()),
+    }
+    worker.stop().await;
+    Ok(())
 }
 
 pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {

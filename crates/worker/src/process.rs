@@ -1,0 +1,226 @@
+//! The worker process: wires the enclave, the node, the executor and the sealed store together.
+//!
+//! Start: open the enclave (keys created on first start), register with the chain if the chain
+//! does not know these keys, restore the executor from the sealed snapshot. Then, forever:
+//! take the next finalized block from the follower (verified), replay it, and commit its state
+//! changes, receipts, executor snapshot and the synced height in one sealed redb transaction.
+//! A `worker_status` JSON-RPC method reports progress.
+
+use crate::enclave::{Enclave, EnclaveError};
+use crate::follower::{FollowError, Follower};
+use crate::store::{StoreError, WorkerStore};
+use crate::{ExecError, Executor, KeyRing};
+use jsonrpsee::server::{RpcModule, Server, ServerHandle};
+use phalanx_attestation::{dev_measurement, report_data, DevProvider, QuoteProvider};
+use phalanx_client::api::NodeApiClient;
+use phalanx_client::{ClientError, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
+use phalanx_crypto::Keypair;
+use phalanx_primitives::attestation::Role;
+use phalanx_primitives::{AccountId, Call, Hash};
+use rand_core::OsRng;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Name of the dev key whose simulated quotes dev chains trust.
+const DEV_ATTESTATION_KEY: &str = "dev-attestation";
+/// How long to wait before asking the node again when it has no new block.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Which enclave the worker runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tee {
+    Dev,
+    Sgx,
+    Tdx,
+}
+
+pub struct WorkerConfig {
+    pub node_url: String,
+    pub data_dir: PathBuf,
+    pub rpc_addr: SocketAddr,
+    pub tee: Tee,
+    /// Pays for the registration.
+    pub operator: Keypair,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkerError {
+    #[error(transparent)]
+    Enclave(#[from] EnclaveError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Node(#[from] ClientError),
+    #[error(transparent)]
+    Follow(#[from] FollowError),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error("{0:?} enclaves are not supported yet: their sealing key comes from hardware this build cannot use; run with --tee dev")]
+    UnsupportedTee(Tee),
+    #[error("cannot serve RPC on {0}: {1}")]
+    Rpc(SocketAddr, String),
+}
+
+/// What `worker_status` answers.
+#[derive(Clone, Debug, Serialize)]
+pub struct WorkerStatus {
+    pub identity: AccountId,
+    pub ecdh_public: String,
+    pub synced_height: u64,
+    pub synced_hash: Hash,
+    pub contracts: Vec<AccountId>,
+}
+
+/// A started worker: its RPC address and identity, and the task that runs it.
+pub struct RunningWorker {
+    pub rpc_addr: SocketAddr,
+    pub identity: AccountId,
+    server: ServerHandle,
+    task: tokio::task::JoinHandle<Result<(), WorkerError>>,
+}
+
+impl RunningWorker {
+    /// Resolves when the worker stops on its own, which only happens on a fatal error.
+    pub async fn failed(&mut self) -> WorkerError {
+        match (&mut self.task).await {
+            Ok(Err(error)) => error,
+            Ok(Ok(())) => WorkerError::Rpc(self.rpc_addr, "worker loop ended".into()),
+            Err(join) => WorkerError::Rpc(self.rpc_addr, format!("worker task failed: {join}")),
+        }
+    }
+
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.server.stop();
+        self.server.stopped().await;
+    }
+}
+
+async fn register_if_needed(
+    client: &NodeClient,
+    enclave: &Enclave,
+    operator: &Keypair,
+) -> Result<(), WorkerError> {
+    let identity = enclave.identity.account_id();
+    if let Some(known) = client
+        .rpc()
+        .worker(identity)
+        .await
+        .map_err(ClientError::from)?
+    {
+        if known.ecdh_public == hex::encode(enclave.ecdh_public()) {
+            return Ok(());
+        }
+    }
+    let provider = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), dev_measurement());
+    let data = report_data(
+        &identity,
+        &enclave.ecdh_public(),
+        &client.info().chain_id,
+        Role::Worker,
+    );
+    let quote = provider.quote(&data).expect("the dev provider cannot fail");
+    let call = Call::RegisterWorker {
+        identity,
+        ecdh_public: enclave.ecdh_public(),
+        role: Role::Worker,
+        attestation: Box::new(quote),
+        endpoint: Vec::new(),
+    };
+    let nonce = client.next_nonce(operator.account_id()).await?;
+    let hash = client.submit(&client.sign(operator, nonce, call)).await?;
+    client
+        .wait_for_inclusion(hash, DEFAULT_INCLUSION_TIMEOUT)
+        .await?;
+    tracing::info!(%identity, "registered with the chain");
+    Ok(())
+}
+
+/// Starts a worker: registration, restore, then the sync loop in a background task.
+pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
+    if config.tee != Tee::Dev {
+        return Err(WorkerError::UnsupportedTee(config.tee));
+    }
+    tracing::warn!("dev enclave: the sealing key is a plain file in the data directory (INSECURE)");
+    let enclave = Enclave::open_dev(&config.data_dir, &mut OsRng)?;
+    let client = NodeClient::connect(&config.node_url).await?;
+    let chain_id = client.info().chain_id;
+    register_if_needed(&client, &enclave, &config.operator).await?;
+
+    let store = WorkerStore::open(
+        &config.data_dir.join("worker.redb"),
+        enclave.sealing_key(),
+        enclave.tag_key(),
+    )?;
+    let keys = KeyRing::new(enclave.identity.account_id(), enclave.ecdh.clone());
+    let executor = match store.executor_snapshot()? {
+        Some(snapshot) => Executor::restore(chain_id, keys, &snapshot)?,
+        None => Executor::new(chain_id, keys),
+    };
+    let follower = Follower::new(client, chain_id, store.synced()?).await?;
+    let status = Arc::new(Mutex::new(WorkerStatus {
+        identity: enclave.identity.account_id(),
+        ecdh_public: hex::encode(enclave.ecdh_public()),
+        synced_height: follower.last().height,
+        synced_hash: follower.last().hash(),
+        contracts: executor.contracts().copied().collect(),
+    }));
+
+    let mut module = RpcModule::new(status.clone());
+    module
+        .register_method("worker_status", |_, status, _| {
+            let status = status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(status)
+        })
+        .map_err(|e| WorkerError::Rpc(config.rpc_addr, e.to_string()))?;
+    let server = Server::builder()
+        .build(config.rpc_addr)
+        .await
+        .map_err(|e| WorkerError::Rpc(config.rpc_addr, e.to_string()))?;
+    let rpc_addr = server
+        .local_addr()
+        .map_err(|e| WorkerError::Rpc(config.rpc_addr, e.to_string()))?;
+    let server = server.start(module);
+
+    let identity = enclave.identity.account_id();
+    let task = tokio::spawn(sync_loop(follower, executor, store, status));
+    Ok(RunningWorker {
+        rpc_addr,
+        identity,
+        server,
+        task,
+    })
+}
+
+async fn sync_loop(
+    mut follower: Follower,
+    mut executor: Executor,
+    store: WorkerStore,
+    status: Arc<Mutex<WorkerStatus>>,
+) -> Result<(), WorkerError> {
+    loop {
+        let Some((block, events)) = follower.next().await? else {
+            tokio::time::sleep(POLL_INTERVAL).await;
+            continue;
+        };
+        let mut writes = store.begin_block()?;
+        let receipts = executor.apply_block(&block, &events, &mut writes)?;
+        let snapshot = executor.take_snapshot_if_changed();
+        // One sealed transaction: state, receipts, executor snapshot and synced height together.
+        store.commit_block(
+            writes,
+            &receipts,
+            &block.header,
+            snapshot.as_deref(),
+            &mut OsRng,
+        )?;
+        let mut status = status.lock().unwrap_or_else(|p| p.into_inner());
+        status.synced_height = block.header.height;
+        status.synced_hash = block.hash();
+        status.contracts = executor.contracts().copied().collect();
+    }
+}

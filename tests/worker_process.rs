@@ -1,0 +1,91 @@
+//! The worker as a real process beside a real node: it registers its (dev) enclave with the chain,
+//! follows finalized blocks, and after a kill -9 resumes from its sealed store where it was.
+
+mod common;
+
+use common::{NodeProcess, WorkerProcess};
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::http_client::HttpClientBuilder;
+use jsonrpsee::rpc_params;
+use phalanx_client::api::NodeApiClient;
+use phalanx_client::NodeClient;
+use phalanx_primitives::AccountId;
+use std::time::{Duration, Instant};
+
+async fn synced_height(worker_url: &str) -> u64 {
+    let client = HttpClientBuilder::default().build(worker_url).unwrap();
+    let status: serde_json::Value = client
+        .request("worker_status", rpc_params![])
+        .await
+        .unwrap();
+    status["synced_height"].as_u64().unwrap()
+}
+
+async fn wait_until_synced_to(worker_url: &str, height: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let synced = synced_height(worker_url).await;
+        if synced >= height {
+            return synced;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "worker stuck at {synced}, wanted {height}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_registers_follows_and_resumes_after_kill_9() {
+    let node_dir = tempfile::tempdir().unwrap();
+    let worker_dir = tempfile::tempdir().unwrap();
+    let node = NodeProcess::start(node_dir.path(), "100ms");
+    let client = NodeClient::connect(&node.url).await.unwrap();
+
+    let mut worker = WorkerProcess::start(&node.url, worker_dir.path());
+    let identity: AccountId = worker.identity.parse().unwrap();
+    let registered = client
+        .rpc()
+        .worker(identity)
+        .await
+        .unwrap()
+        .expect("the worker registered itself");
+    assert_eq!(
+        (registered.role.as_str(), registered.tee.as_str()),
+        ("worker", "dev")
+    );
+
+    // Let the chain grow a little under the worker before killing it.
+    let head = client.head().await.unwrap().height + 10;
+    let before = wait_until_synced_to(&worker.url, head).await;
+    eprintln!("worker synced to {before} (node head {head})");
+    worker.kill_9();
+
+    // Restarted on the same data dir: same identity, no second registration, resumes from the
+    // sealed synced height and keeps up with the chain.
+    let worker = WorkerProcess::start(&node.url, worker_dir.path());
+    assert_eq!(worker.identity, identity.to_string());
+    assert!(synced_height(&worker.url).await >= before);
+    let head = client.head().await.unwrap().height + 5;
+    wait_until_synced_to(&worker.url, head).await;
+    assert_eq!(
+        registrations(&client, head).await,
+        1,
+        "registered exactly once"
+    );
+}
+
+/// How many WorkerRegistered events the chain holds up to `head`.
+async fn registrations(client: &NodeClient, head: u64) -> usize {
+    let mut count = 0;
+    for height in 1..=head {
+        let block = client.verified_block(height).await.unwrap().unwrap();
+        let events = client.verified_events(&block.header).await.unwrap();
+        count += events
+            .iter()
+            .filter(|r| matches!(r.event, phalanx_primitives::Event::WorkerRegistered { .. }))
+            .count();
+    }
+    count
+}

@@ -9,16 +9,20 @@ use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
 use phalanx_client::api::NodeApiClient;
 use phalanx_client::NodeClient;
-use phalanx_primitives::AccountId;
+use phalanx_crypto::Keypair;
+use phalanx_primitives::{AccountId, Call, Hash, SudoCall};
 use std::time::{Duration, Instant};
 
-async fn synced_height(worker_url: &str) -> u64 {
+async fn status(worker_url: &str) -> serde_json::Value {
     let client = HttpClientBuilder::default().build(worker_url).unwrap();
-    let status: serde_json::Value = client
+    client
         .request("worker_status", rpc_params![])
         .await
-        .unwrap();
-    status["synced_height"].as_u64().unwrap()
+        .unwrap()
+}
+
+async fn synced_height(worker_url: &str) -> u64 {
+    status(worker_url).await["synced_height"].as_u64().unwrap()
 }
 
 async fn wait_until_synced_to(worker_url: &str, height: u64) -> u64 {
@@ -88,4 +92,77 @@ async fn registrations(client: &NodeClient, head: u64) -> usize {
             .count();
     }
     count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gatekeeper_hands_cluster_keys_to_members_only() {
+    let dirs: Vec<_> = (0..5).map(|_| tempfile::tempdir().unwrap()).collect();
+    let node = NodeProcess::start(dirs[0].path(), "100ms");
+    let client = NodeClient::connect(&node.url).await.unwrap();
+    let gatekeeper = WorkerProcess::start_as("gatekeeper", &node.url, dirs[1].path());
+    let workers: Vec<_> = (2..5)
+        .map(|i| WorkerProcess::start(&node.url, dirs[i].path()))
+        .collect();
+    let gatekeeper_id: AccountId = gatekeeper.identity.parse().unwrap();
+    assert_eq!(
+        client
+            .rpc()
+            .worker(gatekeeper_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .role,
+        "gatekeeper"
+    );
+
+    // Sudo makes a cluster of the first two workers.
+    let cluster = Hash([0xc1; 32]);
+    let members: Vec<AccountId> = workers[..2]
+        .iter()
+        .map(|w| w.identity.parse().unwrap())
+        .collect();
+    let alice = Keypair::dev("alice");
+    let nonce = client.next_nonce(alice.account_id()).await.unwrap();
+    let create = client.sign(
+        &alice,
+        nonce,
+        Call::Sudo(SudoCall::CreateCluster {
+            cluster,
+            workers: members,
+        }),
+    );
+    let included = client
+        .wait_for_inclusion(
+            client.submit(&create).await.unwrap(),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+
+    // Both members receive the cluster key through the chain; the third worker does not.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for member in &workers[..2] {
+        loop {
+            let clusters = status(&member.url).await["clusters"].clone();
+            if clusters
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == &serde_json::json!(cluster.to_string()))
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "member never got the cluster key: {clusters}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let outsider = &workers[2];
+    wait_until_synced_to(&outsider.url, included.height + 3).await;
+    assert_eq!(
+        status(&outsider.url).await["clusters"],
+        serde_json::json!([])
+    );
 }

@@ -97,9 +97,14 @@ pub struct WorkerProcess {
 
 impl WorkerProcess {
     pub fn start(node_url: &str, data_dir: &Path) -> WorkerProcess {
+        Self::start_as("worker", node_url, data_dir)
+    }
+
+    /// `role` is `worker` or `gatekeeper`.
+    pub fn start_as(role: &'static str, node_url: &str, data_dir: &Path) -> WorkerProcess {
         let dir = data_dir.to_str().expect("utf-8 path");
         let args = [
-            "worker",
+            role,
             "--node",
             node_url,
             "--data-dir",
@@ -109,7 +114,12 @@ impl WorkerProcess {
             "--operator",
             "charlie",
         ];
-        let (child, rest) = spawn_announcing(&args, "phalanx worker: identity ");
+        let announce = if role == "gatekeeper" {
+            "phalanx gatekeeper: identity "
+        } else {
+            "phalanx worker: identity "
+        };
+        let (child, rest) = spawn_announcing(&args, announce);
         // "<identity>, JSON-RPC on <url>"
         let (identity, url) = rest
             .split_once(", JSON-RPC on ")

@@ -39,6 +39,8 @@ pub enum Command {
     Node(NodeArgs),
     /// Run a confidential worker: registers its enclave, follows and replays finalized blocks.
     Worker(WorkerArgs),
+    /// Run a gatekeeper: a worker enclave holding the master key, handing out cluster keys.
+    Gatekeeper(WorkerArgs),
     /// Run a whole local network in one process and print its endpoints.
     Devnet(DevnetArgs),
     /// Replay a stopped node's data directory from genesis and check every block and the state.

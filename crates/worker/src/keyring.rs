@@ -42,6 +42,13 @@ impl KeyRing {
         self.clusters.keys().any(|(c, _)| c == cluster)
     }
 
+    /// The clusters this worker holds a key of.
+    pub fn served_clusters(&self) -> Vec<Hash> {
+        let mut clusters: Vec<Hash> = self.clusters.keys().map(|(cluster, _)| *cluster).collect();
+        clusters.dedup();
+        clusters
+    }
+
     /// Every cluster key held, for the sealed snapshot.
     pub(crate) fn cluster_keys(&self) -> impl Iterator<Item = (&Hash, &ClusterKey)> {
         self.clusters

@@ -18,6 +18,7 @@ pub mod enclave;
 mod executor;
 pub mod follower;
 pub mod gatekeeper;
+pub mod gatekeeper_process;
 mod keyring;
 pub mod process;
 mod state;

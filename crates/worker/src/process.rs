@@ -72,15 +72,17 @@ pub struct WorkerStatus {
     pub ecdh_public: String,
     pub synced_height: u64,
     pub synced_hash: Hash,
+    /// Clusters whose key this worker received.
+    pub clusters: Vec<Hash>,
     pub contracts: Vec<AccountId>,
 }
 
-/// A started worker: its RPC address and identity, and the task that runs it.
+/// A started worker (or gatekeeper): its RPC address and identity, and the task that runs it.
 pub struct RunningWorker {
     pub rpc_addr: SocketAddr,
     pub identity: AccountId,
-    server: ServerHandle,
-    task: tokio::task::JoinHandle<Result<(), WorkerError>>,
+    pub(crate) server: ServerHandle,
+    pub(crate) task: tokio::task::JoinHandle<Result<(), WorkerError>>,
 }
 
 impl RunningWorker {
@@ -100,10 +102,14 @@ impl RunningWorker {
     }
 }
 
-async fn register_if_needed(
+/// Registers the enclave in `role` unless the chain already knows these keys; the operator pays,
+/// and also sends `fund` units to the enclave's identity when it signs transactions of its own.
+pub(crate) async fn register_if_needed(
     client: &NodeClient,
     enclave: &Enclave,
     operator: &Keypair,
+    role: Role,
+    fund: u128,
 ) -> Result<(), WorkerError> {
     let identity = enclave.identity.account_id();
     if let Some(known) = client
@@ -121,22 +127,45 @@ async fn register_if_needed(
         &identity,
         &enclave.ecdh_public(),
         &client.info().chain_id,
-        Role::Worker,
+        role,
     );
     let quote = provider.quote(&data).expect("the dev provider cannot fail");
     let call = Call::RegisterWorker {
         identity,
         ecdh_public: enclave.ecdh_public(),
-        role: Role::Worker,
+        role,
         attestation: Box::new(quote),
         endpoint: Vec::new(),
     };
     let nonce = client.next_nonce(operator.account_id()).await?;
-    let hash = client.submit(&client.sign(operator, nonce, call)).await?;
+    let mut txs = vec![client.sign(operator, nonce, call)];
+    if fund > 0 {
+        txs.push(client.sign(
+            operator,
+            nonce + 1,
+            Call::Transfer {
+                to: identity,
+                amount: fund,
+            },
+        ));
+    }
+    for outcome in client.submit_batch(&txs).await? {
+        if let Some(error) = outcome.error {
+            return Err(ClientError::Rejected {
+                code: error.code,
+                kind: error.kind,
+                message: error.message,
+            }
+            .into());
+        }
+    }
     client
-        .wait_for_inclusion(hash, DEFAULT_INCLUSION_TIMEOUT)
+        .wait_for_inclusion(
+            txs.last().expect("one or two").hash(),
+            DEFAULT_INCLUSION_TIMEOUT,
+        )
         .await?;
-    tracing::info!(%identity, "registered with the chain");
+    tracing::info!(%identity, ?role, "registered with the chain");
     Ok(())
 }
 
@@ -149,7 +178,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     let enclave = Enclave::open_dev(&config.data_dir, &mut OsRng)?;
     let client = NodeClient::connect(&config.node_url).await?;
     let chain_id = client.info().chain_id;
-    register_if_needed(&client, &enclave, &config.operator).await?;
+    register_if_needed(&client, &enclave, &config.operator, Role::Worker, 0).await?;
 
     let store = WorkerStore::open(
         &config.data_dir.join("worker.redb"),
@@ -167,24 +196,11 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         ecdh_public: hex::encode(enclave.ecdh_public()),
         synced_height: follower.last().height,
         synced_hash: follower.last().hash(),
+        clusters: executor.keys().served_clusters(),
         contracts: executor.contracts().copied().collect(),
     }));
 
-    let mut module = RpcModule::new(status.clone());
-    module
-        .register_method("worker_status", |_, status, _| {
-            let status = status.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(status)
-        })
-        .map_err(|e| WorkerError::Rpc(config.rpc_addr, e.to_string()))?;
-    let server = Server::builder()
-        .build(config.rpc_addr)
-        .await
-        .map_err(|e| WorkerError::Rpc(config.rpc_addr, e.to_string()))?;
-    let rpc_addr = server
-        .local_addr()
-        .map_err(|e| WorkerError::Rpc(config.rpc_addr, e.to_string()))?;
-    let server = server.start(module);
+    let (rpc_addr, server) = serve_status(config.rpc_addr, status.clone()).await?;
 
     let identity = enclave.identity.account_id();
     let task = tokio::spawn(sync_loop(follower, executor, store, status));
@@ -194,6 +210,27 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         server,
         task,
     })
+}
+
+/// Serves `worker_status` on `addr`; returns the bound address.
+pub(crate) async fn serve_status(
+    addr: SocketAddr,
+    status: Arc<Mutex<WorkerStatus>>,
+) -> Result<(SocketAddr, ServerHandle), WorkerError> {
+    let rpc_error = |e: &dyn std::fmt::Display| WorkerError::Rpc(addr, e.to_string());
+    let mut module = RpcModule::new(status);
+    module
+        .register_method("worker_status", |_, status, _| {
+            let status = status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(status)
+        })
+        .map_err(|e| rpc_error(&e))?;
+    let server = Server::builder()
+        .build(addr)
+        .await
+        .map_err(|e| rpc_error(&e))?;
+    let bound = server.local_addr().map_err(|e| rpc_error(&e))?;
+    Ok((bound, server.start(module)))
 }
 
 async fn sync_loop(
@@ -221,6 +258,7 @@ async fn sync_loop(
         let mut status = status.lock().unwrap_or_else(|p| p.into_inner());
         status.synced_height = block.header.height;
         status.synced_hash = block.hash();
+        status.clusters = executor.keys().served_clusters();
         status.contracts = executor.contracts().copied().collect();
     }
 }

@@ -9,6 +9,7 @@ use crate::args::{Cli, Command, ContractCommand};
 use crate::keystore::{Keystore, PassphraseSource};
 use anyhow::Result;
 pub use contract::Toolchain;
+use phalanx_primitives::attestation::Role;
 
 /// What every command may need from the global options.
 pub struct Context {
@@ -30,7 +31,8 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Node(args) => node::run_node(&ctx, args).await,
         Command::Devnet(args) => node::run_devnet(&ctx, args).await,
-        Command::Worker(args) => node::run_worker(&ctx, args).await,
+        Command::Worker(args) => node::run_worker(&ctx, args, Role::Worker).await,
+        Command::Gatekeeper(args) => node::run_worker(&ctx, args, Role::Gatekeeper).await,
         Command::VerifyChain { data_dir } => node::verify_chain(&ctx, &data_dir),
         Command::Key(command) => key::run(&ctx, command),
         Command::Balance { account } => chain::balance(&ctx, &account).await,

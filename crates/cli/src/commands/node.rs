@@ -6,6 +6,7 @@ use crate::output::emit;
 use anyhow::{bail, Context as _, Result};
 use phalanx_crypto::{Keypair, DEV_ACCOUNT_NAMES};
 use phalanx_node::{verify::replay_data_dir, NodeConfig, RunningNode};
+use phalanx_primitives::attestation::Role;
 use phalanx_primitives::GenesisConfig;
 use phalanx_worker::process::{Tee, WorkerConfig};
 use std::path::Path;
@@ -68,7 +69,8 @@ pub async fn run_node(_ctx: &Context, args: NodeArgs) -> Result<()> {
     run_until_signal(node).await
 }
 
-pub async fn run_worker(ctx: &Context, args: WorkerArgs) -> Result<()> {
+/// Runs a worker, or a gatekeeper (a worker enclave in the gatekeeper role).
+pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<()> {
     init_logging();
     let tee = match args.tee.as_str() {
         "sgx" => Tee::Sgx,
@@ -83,11 +85,22 @@ pub async fn run_worker(ctx: &Context, args: WorkerArgs) -> Result<()> {
         tee,
         operator,
     };
-    let mut worker = phalanx_worker::process::start(config)
-        .await
-        .context("starting the worker")?;
+    let (mut worker, name) = match role {
+        Role::Worker => (
+            phalanx_worker::process::start(config)
+                .await
+                .context("starting the worker")?,
+            "worker",
+        ),
+        Role::Gatekeeper => (
+            phalanx_worker::gatekeeper_process::start_gatekeeper(config)
+                .await
+                .context("starting the gatekeeper")?,
+            "gatekeeper",
+        ),
+    };
     eprintln!(
-        "phalanx worker: identity {}, JSON-RPC on http://{}",
+        "phalanx {name}: identity {}, JSON-RPC on http://{}",
         worker.identity, worker.rpc_addr
     );
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

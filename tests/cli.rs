@@ -184,6 +184,43 @@ fn devnet_starts_in_one_command_and_prints_its_endpoints() {
     assert!(std::path::Path::new(&data_dir).exists());
     let bob = json(&["--rpc", &url, "--json", "balance", "bob"]);
     assert_eq!(bob["free"], "1000000");
+    // A gatekeeper and two workers in one cluster, both running both example contracts.
+    let contracts = [
+        &summary["contracts"]["counter"],
+        &summary["contracts"]["private_token"],
+    ];
+    assert!(contracts
+        .iter()
+        .all(|c| c.as_str().unwrap().starts_with("phx1")));
+    assert!(summary["gatekeeper"]["identity"].is_string());
+    let workers = summary["workers"].as_array().unwrap();
+    assert_eq!(workers.len(), 2);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for worker in workers {
+        let worker_url = worker["rpc_http"].as_str().unwrap().to_string();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let status: Value = runtime.block_on(async {
+                use jsonrpsee::core::client::ClientT;
+                let client = jsonrpsee::http_client::HttpClientBuilder::default()
+                    .build(&worker_url)
+                    .unwrap();
+                client
+                    .request("worker_status", jsonrpsee::rpc_params![])
+                    .await
+                    .unwrap()
+            });
+            let running = status["contracts"].as_array().unwrap().clone();
+            if contracts.iter().all(|c| running.contains(c)) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "worker runs {running:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
     // SIGTERM stops it cleanly and removes its temporary data directory.
     send_sigterm(child.id());
     assert!(child.wait().unwrap().success());

@@ -4,7 +4,8 @@
 //! units. Every refusal carries a code from [`error_codes`] and `data.kind`, a stable name.
 
 use crate::views::{
-    AccountView, BlockView, ChainInfo, EventView, HeaderView, SubmitOutcome, TxStatus, WorkerView,
+    AccountView, BlockView, ChainInfo, ClusterView, ContractView, EventView, HeaderView,
+    SubmitOutcome, TxStatus, WorkerView,
 };
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::proc_macros::rpc;
@@ -72,6 +73,15 @@ pub trait NodeApi {
     /// The chain's attestation policy, with the current measurement allow-list.
     #[method(name = "registry_getPolicy")]
     async fn attestation_policy(&self) -> Result<AttestationPolicy, ErrorObjectOwned>;
+
+    /// A cluster: its workers and, once published, its public key.
+    #[method(name = "contracts_getCluster")]
+    async fn cluster(&self, cluster: Hash) -> Result<Option<ClusterView>, ErrorObjectOwned>;
+
+    /// A contract: code, cluster, deployer and, once published, its public key.
+    #[method(name = "contracts_getContract")]
+    async fn contract(&self, contract: AccountId)
+        -> Result<Option<ContractView>, ErrorObjectOwned>;
 
     /// A header for every new final block.
     #[subscription(name = "chain_subscribeFinalizedHeads" => "chain_finalizedHead", unsubscribe = "chain_unsubscribeFinalizedHeads", item = HeaderView)]

@@ -575,3 +575,43 @@ impl WorkerView {
         }
     }
 }
+
+/// A published x25519 key and the key epoch it belongs to.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PublishedKey {
+    /// Hex of the 32-byte x25519 public key.
+    pub public_key: String,
+    pub epoch: u32,
+}
+
+impl PublishedKey {
+    pub fn new(key: &Option<([u8; 32], u32)>) -> Option<Self> {
+        key.map(|(public_key, epoch)| PublishedKey {
+            public_key: hex::encode(public_key),
+            epoch,
+        })
+    }
+
+    /// The key's bytes (None if the hex is malformed).
+    pub fn bytes(&self) -> Option<[u8; 32]> {
+        hex::decode(&self.public_key).ok()?.try_into().ok()
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClusterView {
+    pub cluster: Hash,
+    pub workers: Vec<AccountId>,
+    pub key: Option<PublishedKey>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ContractView {
+    pub contract: AccountId,
+    pub code_hash: Hash,
+    pub cluster: Hash,
+    pub deployer: AccountId,
+    pub created_at: u64,
+    pub key: Option<PublishedKey>,
+    pub commands: u64,
+}

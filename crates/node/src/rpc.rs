@@ -9,12 +9,12 @@ use parity_scale_codec::Encode;
 use phalanx_client::api::{NodeApiServer, MAX_SUBMIT_BATCH};
 use phalanx_client::error_codes as codes;
 use phalanx_client::views::{
-    AccountView, BlockView, ChainInfo, EventView, HeaderView, SubmitOutcome, TxRejection, TxStatus,
-    WorkerView,
+    AccountView, BlockView, ChainInfo, ClusterView, ContractView, EventView, HeaderView,
+    PublishedKey, SubmitOutcome, TxRejection, TxStatus, WorkerView,
 };
 use phalanx_primitives::attestation::AttestationPolicy;
 use phalanx_primitives::{AccountId, Hash};
-use phalanx_runtime::{balances, registry};
+use phalanx_runtime::{balances, clusters, contracts, registry};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
@@ -198,6 +198,33 @@ impl NodeApiServer for RpcHandler {
     async fn attestation_policy(&self) -> Result<AttestationPolicy, ErrorObjectOwned> {
         let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
         registry::policy(&snapshot).map_err(internal)
+    }
+
+    async fn cluster(&self, cluster: Hash) -> Result<Option<ClusterView>, ErrorObjectOwned> {
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        let info = clusters::cluster(&snapshot, &cluster).map_err(internal)?;
+        Ok(info.map(|c| ClusterView {
+            cluster,
+            workers: c.workers,
+            key: PublishedKey::new(&c.public_key),
+        }))
+    }
+
+    async fn contract(
+        &self,
+        contract: AccountId,
+    ) -> Result<Option<ContractView>, ErrorObjectOwned> {
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        let info = contracts::contract(&snapshot, &contract).map_err(internal)?;
+        Ok(info.map(|c| ContractView {
+            contract,
+            code_hash: c.code_hash,
+            cluster: c.cluster,
+            deployer: c.deployer,
+            created_at: c.created_at,
+            key: PublishedKey::new(&c.public_key),
+            commands: c.commands,
+        }))
     }
 
     async fn subscribe_finalized_heads(

@@ -2,6 +2,7 @@
 
 mod chain;
 mod contract;
+mod devnet;
 mod key;
 mod node;
 
@@ -30,7 +31,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     };
     match cli.command {
         Command::Node(args) => node::run_node(&ctx, args).await,
-        Command::Devnet(args) => node::run_devnet(&ctx, args).await,
+        Command::Devnet(args) => devnet::run_devnet(&ctx, args).await,
         Command::Worker(args) => node::run_worker(&ctx, args, Role::Worker).await,
         Command::Gatekeeper(args) => node::run_worker(&ctx, args, Role::Gatekeeper).await,
         Command::VerifyChain { data_dir } => node::verify_chain(&ctx, &data_dir),

@@ -1,17 +1,17 @@
 //! `phalanx node`, `phalanx devnet` and `phalanx verify-chain`.
 
 use super::Context;
-use crate::args::{DevnetArgs, NodeArgs, WorkerArgs};
+use crate::args::{NodeArgs, WorkerArgs};
 use crate::output::emit;
 use anyhow::{bail, Context as _, Result};
-use phalanx_crypto::{Keypair, DEV_ACCOUNT_NAMES};
+use phalanx_crypto::Keypair;
 use phalanx_node::{verify::replay_data_dir, NodeConfig, RunningNode};
 use phalanx_primitives::attestation::Role;
 use phalanx_primitives::GenesisConfig;
 use phalanx_worker::process::{Tee, WorkerConfig};
 use std::path::Path;
 
-fn init_logging() {
+pub(super) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,jsonrpsee=warn".into());
     let _ = tracing_subscriber::fmt()
@@ -32,7 +32,7 @@ fn read_validator_key(path: &Path) -> Result<Keypair> {
 }
 
 /// Runs until Ctrl-C / SIGTERM (then stops cleanly) or a fatal node error.
-async fn run_until_signal(mut node: RunningNode) -> Result<()> {
+pub(super) async fn run_until_signal(mut node: RunningNode) -> Result<()> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
@@ -111,66 +111,6 @@ pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<(
     }
     worker.stop().await;
     Ok(())
-}
-
-pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
-    init_logging();
-    // With no --data-dir the network lives in a temporary directory removed on exit.
-    let temporary = match args.data_dir {
-        Some(_) => None,
-        None => Some(
-            tempfile::Builder::new()
-                .prefix("phalanx-devnet-")
-                .tempdir()?,
-        ),
-    };
-    let data_dir = match (&args.data_dir, &temporary) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(temp)) => temp.path().to_path_buf(),
-        (None, None) => unreachable!("one of the two is set"),
-    };
-    let mut config = NodeConfig::dev(data_dir.join("node"), args.rpc_addr);
-    config.block_time = args.block_time;
-    let chain_id = config.genesis.hash();
-    let node = RunningNode::start(config).await?;
-    let addr = node.rpc_addr();
-    let accounts: Vec<_> = DEV_ACCOUNT_NAMES
-        .iter()
-        .map(|name| serde_json::json!({ "name": name, "account": Keypair::dev(name).account_id() }))
-        .collect();
-    let summary = serde_json::json!({
-        "chain_id": chain_id,
-        "data_dir": data_dir,
-        "node": { "rpc_http": format!("http://{addr}"), "rpc_ws": format!("ws://{addr}") },
-        "accounts": accounts,
-    });
-    emit(ctx.json, &summary, || {
-        let mut lines = vec![
-            "Phalanx devnet is running (Ctrl-C to stop)".to_string(),
-            format!("  chain id   {chain_id}"),
-            format!(
-                "  data dir   {}{}",
-                data_dir.display(),
-                if temporary.is_some() {
-                    " (temporary)"
-                } else {
-                    ""
-                }
-            ),
-            format!("  node RPC   http://{addr}  ws://{addr}"),
-            "  dev accounts (1,000,000 PHA each):".to_string(),
-        ];
-        lines.extend(
-            DEV_ACCOUNT_NAMES
-                .iter()
-                .map(|n| format!("    {n:<8} {}", Keypair::dev(n).account_id())),
-        );
-        lines.push(format!(
-            "  try: phalanx --rpc http://{addr} transfer --from alice --to bob --amount 12.5"
-        ));
-        lines.join("\n")
-    })?;
-    run_until_signal(node).await
 }
 
 pub fn verify_chain(ctx: &Context, data_dir: &Path) -> Result<()> {

@@ -1,0 +1,259 @@
+//! `phalanx devnet`: a whole local network in one process — a node, a gatekeeper and two workers
+//! in one cluster — with the example contracts deployed, and its endpoints printed.
+
+use super::node::{init_logging, run_until_signal};
+use super::Context;
+use crate::args::DevnetArgs;
+use crate::output::emit;
+use anyhow::{anyhow, bail, Context as _, Result};
+use parity_scale_codec::Encode;
+use phalanx_client::api::NodeApiClient;
+use phalanx_client::views::PublishedKey;
+use phalanx_client::{NodeClient, DEFAULT_INCLUSION_TIMEOUT};
+use phalanx_crypto::envelope::EnvelopeContext;
+use phalanx_crypto::{Keypair, Sealer, DEV_ACCOUNT_NAMES};
+use phalanx_node::{NodeConfig, RunningNode};
+use phalanx_primitives::{sha256, AccountId, Call, Hash, SignedTransaction, SudoCall};
+use phalanx_runtime::contracts::contract_id;
+use phalanx_worker::process::{RunningWorker, Tee, WorkerConfig};
+use rand_core::OsRng;
+use std::future::Future;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const COUNTER_WASM: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../contracts/counter/counter.wasm"
+));
+const PRIVATE_TOKEN_WASM: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../contracts/private_token/private_token.wasm"
+));
+/// Gas reserved for each example's instantiation.
+const INSTANTIATE_GAS: u64 = 10_000_000;
+/// How long the devnet waits for the gatekeeper to publish a key.
+const KEY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The dev cluster's id.
+pub fn dev_cluster() -> Hash {
+    sha256(b"phalanx-devnet-cluster")
+}
+
+fn worker_config(node_url: &str, dir: &Path) -> WorkerConfig {
+    WorkerConfig {
+        node_url: node_url.to_string(),
+        data_dir: dir.to_path_buf(),
+        rpc_addr: "127.0.0.1:0".parse().expect("valid address"),
+        tee: Tee::Dev,
+        operator: Keypair::dev("charlie"),
+    }
+}
+
+/// Polls `probe` until it yields a key.
+async fn published<F, Fut>(what: &str, probe: F) -> Result<PublishedKey>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Option<PublishedKey>>>,
+{
+    let deadline = Instant::now() + KEY_TIMEOUT;
+    loop {
+        if let Some(key) = probe().await? {
+            return Ok(key);
+        }
+        if Instant::now() > deadline {
+            bail!("the gatekeeper did not publish the key of {what} in time");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn submit_all(client: &NodeClient, txs: &[SignedTransaction]) -> Result<()> {
+    for outcome in client.submit_batch(txs).await? {
+        if let Some(error) = outcome.error {
+            bail!("devnet setup transaction refused: {}", error.message);
+        }
+    }
+    let last = txs.last().ok_or_else(|| anyhow!("nothing to submit"))?;
+    client
+        .wait_for_inclusion(last.hash(), DEFAULT_INCLUSION_TIMEOUT)
+        .await?;
+    Ok(())
+}
+
+/// Creates the dev cluster and deploys the examples; returns (counter, private_token).
+async fn deploy(client: &NodeClient, workers: Vec<AccountId>) -> Result<(AccountId, AccountId)> {
+    let alice = Keypair::dev("alice");
+    let cluster = dev_cluster();
+    let mut nonce = client.next_nonce(alice.account_id()).await?;
+    let mut next = |call| {
+        nonce += 1;
+        client.sign(&alice, nonce - 1, call)
+    };
+    submit_all(
+        client,
+        &[next(Call::Sudo(SudoCall::CreateCluster {
+            cluster,
+            workers,
+        }))],
+    )
+    .await?;
+    let cluster_key = published("the dev cluster", || async {
+        Ok(client.rpc().cluster(cluster).await?.and_then(|c| c.key))
+    })
+    .await?;
+    let cluster_public = cluster_key
+        .bytes()
+        .ok_or_else(|| anyhow!("malformed cluster key"))?;
+
+    let counter_init = counter::Init { start: 0 }.encode();
+    let token_init = private_token::Init {
+        name: "Secret Token".into(),
+        symbol: "SCRT".into(),
+        initial_supply: 1_000_000,
+    }
+    .encode();
+    let mut txs = Vec::new();
+    let mut contracts = Vec::new();
+    for (code, init) in [
+        (COUNTER_WASM, counter_init),
+        (PRIVATE_TOKEN_WASM, token_init),
+    ] {
+        let code_hash = sha256(code);
+        let contract = contract_id(&code_hash, &cluster, &alice.account_id(), b"devnet");
+        let context = EnvelopeContext {
+            chain_id: client.info().chain_id,
+            contract,
+            sender: alice.account_id(),
+        };
+        let init = Sealer::new(&mut OsRng).seal(
+            &cluster_public,
+            cluster_key.epoch,
+            &context,
+            &init,
+            &mut OsRng,
+        )?;
+        txs.push(next(Call::UploadCode {
+            code: code.to_vec(),
+        }));
+        txs.push(next(Call::Instantiate {
+            code_hash,
+            cluster,
+            salt: b"devnet".to_vec(),
+            init,
+            gas_limit: INSTANTIATE_GAS,
+        }));
+        contracts.push(contract);
+    }
+    submit_all(client, &txs).await?;
+    for contract in &contracts {
+        published(&format!("contract {contract}"), || async {
+            Ok(client.rpc().contract(*contract).await?.and_then(|c| c.key))
+        })
+        .await?;
+    }
+    Ok((contracts[0], contracts[1]))
+}
+
+pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
+    init_logging();
+    // With no --data-dir the network lives in a temporary directory removed on exit.
+    let temporary = match args.data_dir {
+        Some(_) => None,
+        None => Some(
+            tempfile::Builder::new()
+                .prefix("phalanx-devnet-")
+                .tempdir()?,
+        ),
+    };
+    let data_dir = match (&args.data_dir, &temporary) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(temp)) => temp.path().to_path_buf(),
+        (None, None) => unreachable!("one of the two is set"),
+    };
+    let mut config = NodeConfig::dev(data_dir.join("node"), args.rpc_addr);
+    config.block_time = args.block_time;
+    let chain_id = config.genesis.hash();
+    let node = RunningNode::start(config).await?;
+    let addr = node.rpc_addr();
+    let url = format!("http://{addr}");
+
+    let gatekeeper = phalanx_worker::gatekeeper_process::start_gatekeeper(worker_config(
+        &url,
+        &data_dir.join("gatekeeper"),
+    ))
+    .await
+    .context("starting the gatekeeper")?;
+    let mut workers: Vec<RunningWorker> = Vec::new();
+    for i in 1..=2 {
+        let worker = phalanx_worker::process::start(worker_config(
+            &url,
+            &data_dir.join(format!("worker-{i}")),
+        ))
+        .await
+        .context("starting a worker")?;
+        workers.push(worker);
+    }
+    let client = NodeClient::connect(&url).await?;
+    let (counter, private_token) =
+        deploy(&client, workers.iter().map(|w| w.identity).collect()).await?;
+
+    let accounts: Vec<_> = DEV_ACCOUNT_NAMES
+        .iter()
+        .map(|name| serde_json::json!({ "name": name, "account": Keypair::dev(name).account_id() }))
+        .collect();
+    let worker_views: Vec<_> =
+        workers.iter().map(|w| serde_json::json!({ "identity": w.identity, "rpc_http": format!("http://{}", w.rpc_addr) })).collect();
+    let summary = serde_json::json!({
+        "chain_id": chain_id,
+        "data_dir": data_dir,
+        "node": { "rpc_http": url, "rpc_ws": format!("ws://{addr}") },
+        "gatekeeper": { "identity": gatekeeper.identity, "rpc_http": format!("http://{}", gatekeeper.rpc_addr) },
+        "workers": worker_views,
+        "cluster": dev_cluster(),
+        "contracts": { "counter": counter, "private_token": private_token },
+        "accounts": accounts,
+    });
+    emit(ctx.json, &summary, || {
+        let temporary_note = if temporary.is_some() {
+            " (temporary)"
+        } else {
+            ""
+        };
+        let mut lines = vec![
+            "Phalanx devnet is running (Ctrl-C to stop)".to_string(),
+            format!("  chain id       {chain_id}"),
+            format!("  data dir       {}{temporary_note}", data_dir.display()),
+            format!("  node RPC       http://{addr}  ws://{addr}"),
+            format!(
+                "  gatekeeper     {}  http://{}",
+                gatekeeper.identity, gatekeeper.rpc_addr
+            ),
+        ];
+        lines.extend(
+            workers
+                .iter()
+                .map(|w| format!("  worker         {}  http://{}", w.identity, w.rpc_addr)),
+        );
+        lines.push(format!("  cluster        {}", dev_cluster()));
+        lines.push(format!("  counter        {counter}"));
+        lines.push(format!(
+            "  private_token  {private_token} (1,000,000 SCRT held by alice)"
+        ));
+        lines.push("  dev accounts (1,000,000 PHA each):".to_string());
+        lines.extend(
+            DEV_ACCOUNT_NAMES
+                .iter()
+                .map(|n| format!("    {n:<8} {}", Keypair::dev(n).account_id())),
+        );
+        lines.push(format!(
+            "  try: phalanx --rpc http://{addr} transfer --from alice --to bob --amount 12.5"
+        ));
+        lines.join("\n")
+    })?;
+    let result = run_until_signal(node).await;
+    gatekeeper.stop().await;
+    for worker in workers {
+        worker.stop().await;
+    }
+    result
+}

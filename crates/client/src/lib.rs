@@ -19,6 +19,7 @@
 
 pub mod api;
 mod node_client;
+pub mod query;
 pub mod views;
 
 pub use api::error_codes;

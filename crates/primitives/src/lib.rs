@@ -25,6 +25,7 @@ mod envelope;
 mod event;
 pub mod genesis;
 mod hash;
+pub mod query;
 mod transaction;
 
 pub use account::{AccountId, AddressError, ADDRESS_HRP};

@@ -138,6 +138,20 @@ impl Executor {
         &self.keys
     }
 
+    pub fn chain_id(&self) -> Hash {
+        self.chain_id
+    }
+
+    /// The keys of a contract this worker runs, in `epoch`.
+    pub fn contract_keys(
+        &self,
+        contract: &AccountId,
+        epoch: u32,
+    ) -> Option<phalanx_crypto::hierarchy::ContractKeys> {
+        let meta = self.contracts.get(contract)?;
+        self.keys.contract_keys(&meta.cluster, epoch, contract)
+    }
+
     /// The contracts this worker runs.
     pub fn contracts(&self) -> impl Iterator<Item = &AccountId> {
         self.contracts.keys()

@@ -11,7 +11,8 @@
 use crate::enclave::Enclave;
 use crate::follower::Follower;
 use crate::process::{
-    register_if_needed, serve_status, RunningWorker, Tee, WorkerConfig, WorkerError, WorkerStatus,
+    register_if_needed, serve, status_module, RunningWorker, Tee, WorkerConfig, WorkerError,
+    WorkerStatus,
 };
 use crate::store::WorkerStore;
 use crate::Gatekeeper;
@@ -88,7 +89,11 @@ pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, Wor
         clusters: vec![],
         contracts: vec![],
     }));
-    let (rpc_addr, server) = serve_status(config.rpc_addr, status.clone()).await?;
+    let (rpc_addr, server) = serve(
+        config.rpc_addr,
+        status_module(config.rpc_addr, status.clone())?,
+    )
+    .await?;
     let gatekeeper = Gatekeeper::new(enclave.identity.account_id(), chain_id, master);
     let identity = enclave.identity.account_id();
     let task = tokio::spawn(answer_loop(

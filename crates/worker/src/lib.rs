@@ -21,6 +21,7 @@ pub mod gatekeeper;
 pub mod gatekeeper_process;
 mod keyring;
 pub mod process;
+pub mod query;
 mod state;
 pub mod store;
 pub mod sync;

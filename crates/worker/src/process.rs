@@ -8,14 +8,20 @@
 
 use crate::enclave::{Enclave, EnclaveError};
 use crate::follower::{FollowError, Follower};
+use crate::query::{open_query, seal_answer, NonceGuard};
 use crate::store::{StoreError, WorkerStore};
 use crate::{ExecError, Executor, KeyRing};
 use jsonrpsee::server::{RpcModule, Server, ServerHandle};
+use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::Methods;
+use parity_scale_codec::{DecodeAll, Encode};
 use phalanx_attestation::{dev_measurement, report_data, DevProvider, QuoteProvider};
 use phalanx_client::api::NodeApiClient;
 use phalanx_client::{ClientError, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::attestation::Role;
+use phalanx_primitives::query::{QueryAnswer, QueryRequest};
+use phalanx_primitives::Envelope;
 use phalanx_primitives::{AccountId, Call, Hash};
 use rand_core::OsRng;
 use serde::Serialize;
@@ -200,10 +206,20 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         contracts: executor.contracts().copied().collect(),
     }));
 
-    let (rpc_addr, server) = serve_status(config.rpc_addr, status.clone()).await?;
+    let shared = Arc::new(QueryState {
+        chain_id,
+        executor: Mutex::new(executor),
+        store,
+        nonces: Mutex::new(NonceGuard::default()),
+    });
+    let mut module = status_module(config.rpc_addr, status.clone())?;
+    module
+        .merge(query_module(config.rpc_addr, shared.clone())?)
+        .map_err(|e| WorkerError::Rpc(config.rpc_addr, e.to_string()))?;
+    let (rpc_addr, server) = serve(config.rpc_addr, module).await?;
 
     let identity = enclave.identity.account_id();
-    let task = tokio::spawn(sync_loop(follower, executor, store, status));
+    let task = tokio::spawn(sync_loop(follower, shared, status));
     Ok(RunningWorker {
         rpc_addr,
         identity,
@@ -212,31 +228,118 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     })
 }
 
-/// Serves `worker_status` on `addr`; returns the bound address.
-pub(crate) async fn serve_status(
+/// The `worker_status` method.
+pub(crate) fn status_module(
     addr: SocketAddr,
     status: Arc<Mutex<WorkerStatus>>,
-) -> Result<(SocketAddr, ServerHandle), WorkerError> {
-    let rpc_error = |e: &dyn std::fmt::Display| WorkerError::Rpc(addr, e.to_string());
+) -> Result<RpcModule<Arc<Mutex<WorkerStatus>>>, WorkerError> {
     let mut module = RpcModule::new(status);
     module
         .register_method("worker_status", |_, status, _| {
             let status = status.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(status)
+            Ok::<_, ErrorObjectOwned>(status)
         })
-        .map_err(|e| rpc_error(&e))?;
+        .map_err(|e| WorkerError::Rpc(addr, e.to_string()))?;
+    Ok(module)
+}
+
+/// Serves `methods` on `addr`; returns the bound address.
+pub(crate) async fn serve(
+    addr: SocketAddr,
+    methods: impl Into<Methods>,
+) -> Result<(SocketAddr, ServerHandle), WorkerError> {
+    let rpc_error = |e: &dyn std::fmt::Display| WorkerError::Rpc(addr, e.to_string());
     let server = Server::builder()
         .build(addr)
         .await
         .map_err(|e| rpc_error(&e))?;
     let bound = server.local_addr().map_err(|e| rpc_error(&e))?;
-    Ok((bound, server.start(module)))
+    Ok((bound, server.start(methods)))
+}
+
+/// What the sync loop and the query server share.
+struct QueryState {
+    chain_id: Hash,
+    executor: Mutex<Executor>,
+    store: WorkerStore,
+    nonces: Mutex<NonceGuard>,
+}
+
+/// JSON-RPC error code of a refused query (bad signature, expired, replayed, ...).
+pub const QUERY_REFUSED: i32 = 2000;
+
+/// The `worker_query` method: `(contract, 0x-hex envelope)` -> 0x-hex answer envelope.
+fn query_module(
+    addr: SocketAddr,
+    state: Arc<QueryState>,
+) -> Result<RpcModule<Arc<QueryState>>, WorkerError> {
+    let mut module = RpcModule::new(state);
+    module
+        .register_method("worker_query", |params, state, _| {
+            let (contract, sealed): (AccountId, String) = params.parse()?;
+            answer_query(state, contract, &sealed)
+                .map_err(|e| ErrorObjectOwned::owned(QUERY_REFUSED, e, None::<()>))
+        })
+        .map_err(|e| WorkerError::Rpc(addr, e.to_string()))?;
+    Ok(module)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn answer_query(state: &QueryState, contract: AccountId, sealed: &str) -> Result<String, String> {
+    let bytes = sealed
+        .strip_prefix("0x")
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or("the envelope is not hex")?;
+    let envelope =
+        Envelope::decode_all(&mut &bytes[..]).map_err(|_| "the envelope does not decode")?;
+    let mut executor = state.executor.lock().unwrap_or_else(|p| p.into_inner());
+    let query = {
+        let mut nonces = state.nonces.lock().unwrap_or_else(|p| p.into_inner());
+        open_query(&executor, &contract, &envelope, now_ms(), &mut nonces)
+            .map_err(|e| e.to_string())?
+    };
+    let answer = match query.request {
+        QueryRequest::Contract(message) => {
+            let synced = state
+                .store
+                .synced()
+                .map_err(|e| e.to_string())?
+                .ok_or("this worker has not synced yet")?;
+            let mut view = state.store.begin_block().map_err(|e| e.to_string())?;
+            match executor.query(
+                &contract,
+                query.origin,
+                &message,
+                synced.height,
+                synced.timestamp_ms,
+                &mut view,
+            ) {
+                Ok(output) => QueryAnswer::Ok(output),
+                Err(error) => QueryAnswer::Refused(error.to_string()),
+            }
+        }
+        QueryRequest::Receipt(tx_hash) => {
+            match state.store.receipt(&tx_hash).map_err(|e| e.to_string())? {
+                Some(receipt) if receipt.sender == query.origin && receipt.contract == contract => {
+                    QueryAnswer::Ok(receipt.encode())
+                }
+                _ => QueryAnswer::Refused("no receipt of yours with that hash (yet)".into()),
+            }
+        }
+    };
+    let reply = seal_answer(state.chain_id, contract, &envelope, &answer, &mut OsRng);
+    Ok(format!("0x{}", hex::encode(reply.encode())))
 }
 
 async fn sync_loop(
     mut follower: Follower,
-    mut executor: Executor,
-    store: WorkerStore,
+    shared: Arc<QueryState>,
     status: Arc<Mutex<WorkerStatus>>,
 ) -> Result<(), WorkerError> {
     loop {
@@ -244,11 +347,12 @@ async fn sync_loop(
             tokio::time::sleep(POLL_INTERVAL).await;
             continue;
         };
-        let mut writes = store.begin_block()?;
+        let mut executor = shared.executor.lock().unwrap_or_else(|p| p.into_inner());
+        let mut writes = shared.store.begin_block()?;
         let receipts = executor.apply_block(&block, &events, &mut writes)?;
         let snapshot = executor.take_snapshot_if_changed();
         // One sealed transaction: state, receipts, executor snapshot and synced height together.
-        store.commit_block(
+        shared.store.commit_block(
             writes,
             &receipts,
             &block.header,

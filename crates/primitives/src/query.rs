@@ -1,0 +1,59 @@
+//! Confidential queries (DESIGN.md "Queries"): what a client sends a worker, inside an envelope
+//! encrypted to the contract's key, and what comes back, encrypted to the client's session key.
+//! Nothing of it goes on chain.
+//!
+//! The envelope's context is (chain id, contract, sender = the all-zero account): the origin is
+//! proven by the signature inside, not by the envelope.
+
+use crate::{AccountId, Hash, Signature};
+use parity_scale_codec::{Decode, Encode};
+
+/// Signing domain of queries.
+pub const QUERY_DOMAIN: &[u8] = b"PHALANX_QUERY_V1";
+/// Furthest in the future a query's expiry may be.
+pub const MAX_QUERY_LIFETIME_MS: u64 = 5 * 60 * 1000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum QueryRequest {
+    /// Run the contract's `query` entry point on this SCALE message.
+    #[codec(index = 0)]
+    Contract(Vec<u8>),
+    /// The receipt of a command or instantiation this origin sent.
+    #[codec(index = 1)]
+    Receipt(Hash),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Query {
+    pub origin: AccountId,
+    pub contract: AccountId,
+    /// Milliseconds since the epoch after which the worker refuses the query.
+    pub expiry_ms: u64,
+    /// Random; a worker refuses a nonce it has seen.
+    pub nonce: [u8; 16],
+    pub request: QueryRequest,
+}
+
+impl Query {
+    pub fn signing_message(&self) -> Vec<u8> {
+        [QUERY_DOMAIN, &self.encode()].concat()
+    }
+}
+
+/// The plaintext of a query envelope.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SignedQuery {
+    pub query: Query,
+    pub signature: Signature,
+}
+
+/// The plaintext of the answer envelope.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum QueryAnswer {
+    /// The query entry point's output, or the SCALE-encoded receipt.
+    #[codec(index = 0)]
+    Ok(Vec<u8>),
+    /// The contract refused (e.g. not the owner), or no such receipt for this origin.
+    #[codec(index = 1)]
+    Refused(String),
+}

@@ -1,0 +1,150 @@
+//! Confidential queries against a running devnet: a query goes straight to a worker, sealed to
+//! the contract's key and signed by its origin; the answer comes back sealed to the client's
+//! session key. `private_token` answers a balance only to its owner; a replayed, expired or
+//! forged query is refused with a clear error.
+
+mod common;
+
+use common::PHALANX;
+use parity_scale_codec::{Decode, Encode};
+use phalanx_client::api::NodeApiClient;
+use phalanx_client::query::{prepare_query, WorkerClient};
+use phalanx_client::{ClientError, NodeClient};
+use phalanx_crypto::Keypair;
+use phalanx_primitives::query::{QueryAnswer, QueryRequest};
+use phalanx_primitives::AccountId;
+use private_token::Query as TokenQuery;
+use rand_core::OsRng;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+struct Devnet(std::process::Child);
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_owner_reads_a_private_balance() {
+    let mut child = Command::new(PHALANX)
+        .args([
+            "--json",
+            "devnet",
+            "--rpc-addr",
+            "127.0.0.1:0",
+            "--block-time",
+            "200ms",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _devnet = Devnet(child);
+    let summary: Value = serde_json::from_str(&line).unwrap();
+    let node = NodeClient::connect(summary["node"]["rpc_http"].as_str().unwrap())
+        .await
+        .unwrap();
+    let token: AccountId = summary["contracts"]["private_token"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let worker =
+        WorkerClient::connect(summary["workers"][0]["rpc_http"].as_str().unwrap()).unwrap();
+    let published = node
+        .rpc()
+        .contract(token)
+        .await
+        .unwrap()
+        .unwrap()
+        .key
+        .unwrap();
+    let key = published.bytes().unwrap();
+    let chain_id = node.info().chain_id;
+
+    let alice = Keypair::dev("alice");
+    let alice_balance = TokenQuery::Balance {
+        account: phalanx_sdk::AccountId(*alice.account_id().as_bytes()),
+    }
+    .encode();
+    let ask = |signer: &Keypair, expiry_base: u64| {
+        prepare_query(
+            chain_id,
+            token,
+            &key,
+            published.epoch,
+            signer,
+            QueryRequest::Contract(alice_balance.clone()),
+            expiry_base,
+            &mut OsRng,
+        )
+        .unwrap()
+    };
+
+    // Alice reads her own balance: the devnet minted 1,000,000 SCRT to her.
+    let query = ask(&alice, now_ms());
+    let QueryAnswer::Ok(answer) = worker.query(token, &query).await.unwrap() else {
+        panic!("alice was refused")
+    };
+    assert_eq!(u128::decode(&mut &answer[..]).unwrap(), 1_000_000);
+
+    // The same sealed query again is a replay.
+    let replay = worker.query(token, &query).await;
+    assert!(
+        matches!(&replay, Err(ClientError::Rejected { message, .. }) if message.contains("nonce")),
+        "{replay:?}"
+    );
+
+    // Bob may ask, but the contract refuses to tell him.
+    let answer = worker
+        .query(token, &ask(&Keypair::dev("bob"), now_ms()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&answer, QueryAnswer::Refused(m) if m.contains("only the owner")),
+        "{answer:?}"
+    );
+
+    // An expired query, and one sealed to another key, are refused.
+    let expired = worker.query(token, &ask(&alice, now_ms() - 120_000)).await;
+    assert!(
+        matches!(&expired, Err(ClientError::Rejected { message, .. }) if message.contains("expired")),
+        "{expired:?}"
+    );
+    let wrong_key = prepare_query(
+        chain_id,
+        token,
+        &[9; 32],
+        published.epoch,
+        &alice,
+        QueryRequest::Contract(alice_balance.clone()),
+        now_ms(),
+        &mut OsRng,
+    )
+    .unwrap();
+    let refused = worker.query(token, &wrong_key).await;
+    assert!(
+        matches!(&refused, Err(ClientError::Rejected { message, .. }) if message.contains("decrypt")),
+        "{refused:?}"
+    );
+}

@@ -95,6 +95,41 @@ pub enum ContractCommand {
         #[arg(long, value_enum)]
         toolchain: Option<crate::commands::Toolchain>,
     },
+    /// Send a confidential command (encrypted to the contract's key) and wait for its receipt.
+    Command {
+        contract: String,
+        /// Key name (or dev name) that signs, pays and is the caller.
+        #[arg(long)]
+        from: String,
+        /// The SCALE-encoded message as hex (see `phalanx contract encode`).
+        #[arg(long)]
+        msg: String,
+        #[arg(long, default_value_t = 10_000_000)]
+        gas: u64,
+        /// A worker of the contract's cluster, to read the receipt from.
+        #[arg(long, default_value = "http://127.0.0.1:9946")]
+        worker: String,
+    },
+    /// Ask a worker a confidential query, signed by `--from`; only the answer's holder can read it.
+    Query {
+        contract: String,
+        #[arg(long)]
+        from: String,
+        /// The SCALE-encoded query as hex (see `phalanx contract encode`).
+        #[arg(long)]
+        msg: String,
+        #[arg(long, default_value = "http://127.0.0.1:9946")]
+        worker: String,
+    },
+    /// Encode a message of the example contracts as hex, e.g.
+    /// `private-token transfer bob 12`, `private-token balance alice`, `counter increment 5`.
+    Encode {
+        /// `private-token` or `counter`.
+        contract: String,
+        /// The message and its arguments.
+        #[arg(num_args = 1..)]
+        message: Vec<String>,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -18,6 +18,7 @@ use phalanx_runtime::contracts::contract_id;
 use phalanx_worker::process::{RunningWorker, Tee, WorkerConfig};
 use rand_core::OsRng;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -39,11 +40,22 @@ pub fn dev_cluster() -> Hash {
     sha256(b"phalanx-devnet-cluster")
 }
 
-fn worker_config(node_url: &str, dir: &Path) -> WorkerConfig {
+/// The devnet's n-th service address after the node's: port + n, or any free port if the node's
+/// port is 0. So with the default 9944: gatekeeper 9945, workers 9946 and 9947.
+fn service_addr(node: SocketAddr, n: u16) -> SocketAddr {
+    let port = if node.port() == 0 {
+        0
+    } else {
+        node.port().saturating_add(n)
+    };
+    SocketAddr::new(node.ip(), port)
+}
+
+fn worker_config(node_url: &str, dir: &Path, rpc_addr: SocketAddr) -> WorkerConfig {
     WorkerConfig {
         node_url: node_url.to_string(),
         data_dir: dir.to_path_buf(),
-        rpc_addr: "127.0.0.1:0".parse().expect("valid address"),
+        rpc_addr,
         tee: Tee::Dev,
         operator: Keypair::dev("charlie"),
     }
@@ -180,6 +192,7 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
     let gatekeeper = phalanx_worker::gatekeeper_process::start_gatekeeper(worker_config(
         &url,
         &data_dir.join("gatekeeper"),
+        service_addr(args.rpc_addr, 1),
     ))
     .await
     .context("starting the gatekeeper")?;
@@ -188,6 +201,7 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
         let worker = phalanx_worker::process::start(worker_config(
             &url,
             &data_dir.join(format!("worker-{i}")),
+            service_addr(args.rpc_addr, 1 + i),
         ))
         .await
         .context("starting a worker")?;

@@ -1,6 +1,7 @@
 //! One module per group of commands.
 
 mod chain;
+mod confidential;
 mod contract;
 mod devnet;
 mod key;
@@ -41,6 +42,22 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Block { height } => chain::block(&ctx, height).await,
         Command::Head => chain::head(&ctx).await,
         Command::Events { height } => chain::events(&ctx, height).await,
+        Command::Contract(ContractCommand::Command {
+            contract,
+            from,
+            msg,
+            gas,
+            worker,
+        }) => confidential::command(&ctx, &contract, &from, &msg, gas, &worker).await,
+        Command::Contract(ContractCommand::Query {
+            contract,
+            from,
+            msg,
+            worker,
+        }) => confidential::query(&ctx, &contract, &from, &msg, &worker).await,
+        Command::Contract(ContractCommand::Encode { contract, message }) => {
+            confidential::encode(&ctx, &contract, &message)
+        }
         Command::Contract(ContractCommand::Build {
             path,
             out,

@@ -74,10 +74,10 @@ async fn ask(
         &mut OsRng,
     )?;
     let worker = WorkerClient::connect(worker_url)?;
-    Ok(worker
+    worker
         .query(contract, &prepared)
         .await
-        .with_context(|| format!("asking the worker at {worker_url}"))?)
+        .with_context(|| format!("asking the worker at {worker_url}"))
 }
 
 pub async fn command(

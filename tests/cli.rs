@@ -2,10 +2,8 @@
 
 mod common;
 
-use common::{phalanx, NodeProcess, PHALANX};
+use common::{phalanx, DevnetProcess, NodeProcess};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 
 fn json(args: &[&str]) -> Value {
     let output = phalanx(args);
@@ -160,25 +158,8 @@ fn keys_balances_and_transfers() {
 
 #[test]
 fn devnet_starts_in_one_command_and_prints_its_endpoints() {
-    let mut child = Command::new(PHALANX)
-        .args([
-            "--json",
-            "devnet",
-            "--rpc-addr",
-            "127.0.0.1:0",
-            "--block-time",
-            "200ms",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let summary: Value = serde_json::from_str(&line).unwrap();
+    let mut devnet = DevnetProcess::start("200ms");
+    let summary = devnet.summary.clone();
     let url = summary["node"]["rpc_http"].as_str().unwrap().to_string();
     let data_dir = summary["data_dir"].as_str().unwrap().to_string();
     assert!(std::path::Path::new(&data_dir).exists());
@@ -222,17 +203,6 @@ fn devnet_starts_in_one_command_and_prints_its_endpoints() {
         }
     }
     // SIGTERM stops it cleanly and removes its temporary data directory.
-    send_sigterm(child.id());
-    assert!(child.wait().unwrap().success());
+    assert!(devnet.terminate().success());
     assert!(!std::path::Path::new(&data_dir).exists());
-}
-
-/// Sends SIGTERM with the `kill` command, which needs no libc binding.
-fn send_sigterm(pid: u32) {
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::PHALANX;
+use common::DevnetProcess;
 use parity_scale_codec::{Decode, Encode};
 use phalanx_client::api::NodeApiClient;
 use phalanx_client::query::{prepare_query, WorkerClient};
@@ -15,9 +15,6 @@ use phalanx_primitives::query::{QueryAnswer, QueryRequest};
 use phalanx_primitives::AccountId;
 use private_token::Query as TokenQuery;
 use rand_core::OsRng;
-use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 fn now_ms() -> u64 {
@@ -27,40 +24,10 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-struct Devnet(std::process::Child);
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_owner_reads_a_private_balance() {
-    let mut child = Command::new(PHALANX)
-        .args([
-            "--json",
-            "devnet",
-            "--rpc-addr",
-            "127.0.0.1:0",
-            "--block-time",
-            "200ms",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _devnet = Devnet(child);
-    let summary: Value = serde_json::from_str(&line).unwrap();
+    let devnet = DevnetProcess::start("200ms");
+    let summary = &devnet.summary;
     let node = NodeClient::connect(summary["node"]["rpc_http"].as_str().unwrap())
         .await
         .unwrap();

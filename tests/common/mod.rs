@@ -142,3 +142,53 @@ impl Drop for WorkerProcess {
         self.kill_9();
     }
 }
+
+/// A `phalanx --json devnet` child and the summary it printed; stopped with SIGTERM on drop.
+pub struct DevnetProcess {
+    pub child: Child,
+    pub summary: serde_json::Value,
+}
+
+impl DevnetProcess {
+    /// Starts a devnet on free ports and waits for its summary (printed once it is deployed).
+    pub fn start(block_time: &str) -> DevnetProcess {
+        let mut child = Command::new(PHALANX)
+            .args([
+                "--json",
+                "devnet",
+                "--rpc-addr",
+                "127.0.0.1:0",
+                "--block-time",
+                block_time,
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start phalanx devnet");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout is piped"))
+            .read_line(&mut line)
+            .expect("devnet summary");
+        let summary =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("devnet printed `{line}`: {e}"));
+        DevnetProcess { child, summary }
+    }
+
+    /// Sends SIGTERM (with the `kill` command, no libc binding needed) and waits for the exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().expect("wait for devnet")
+    }
+}
+
+impl Drop for DevnetProcess {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.terminate();
+        }
+    }
+}

@@ -11,8 +11,8 @@
 use crate::enclave::Enclave;
 use crate::follower::Follower;
 use crate::process::{
-    register_if_needed, serve, status_module, RunningWorker, Tee, WorkerConfig, WorkerError,
-    WorkerStatus,
+    open_enclave, register_if_needed, serve, status_module, RunningWorker, WorkerConfig,
+    WorkerError, WorkerStatus,
 };
 use crate::store::WorkerStore;
 use crate::Gatekeeper;
@@ -59,12 +59,7 @@ fn master_key(dir: &Path, enclave: &Enclave) -> Result<MasterKey, WorkerError> {
 }
 
 pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
-    if config.tee != Tee::Dev {
-        return Err(WorkerError::UnsupportedTee(config.tee));
-    }
-    tracing::warn!("dev enclave: the sealing key is a plain file in the data directory (INSECURE)");
-    let enclave = Enclave::open_dev(&config.data_dir, &mut OsRng)?;
-    let client = NodeClient::connect(&config.node_url).await?;
+    let (enclave, client) = open_enclave(&config).await?;
     let chain_id = client.info().chain_id;
     register_if_needed(
         &client,

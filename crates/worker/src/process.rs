@@ -175,14 +175,22 @@ pub(crate) async fn register_if_needed(
     Ok(())
 }
 
-/// Starts a worker: registration, restore, then the sync loop in a background task.
-pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
+/// Opens the enclave (dev only, loudly insecure) and connects to the node.
+pub(crate) async fn open_enclave(
+    config: &WorkerConfig,
+) -> Result<(Enclave, NodeClient), WorkerError> {
     if config.tee != Tee::Dev {
         return Err(WorkerError::UnsupportedTee(config.tee));
     }
     tracing::warn!("dev enclave: the sealing key is a plain file in the data directory (INSECURE)");
     let enclave = Enclave::open_dev(&config.data_dir, &mut OsRng)?;
     let client = NodeClient::connect(&config.node_url).await?;
+    Ok((enclave, client))
+}
+
+/// Starts a worker: registration, restore, then the sync loop in a background task.
+pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
+    let (enclave, client) = open_enclave(&config).await?;
     let chain_id = client.info().chain_id;
     register_if_needed(&client, &enclave, &config.operator, Role::Worker, 0).await?;
 

@@ -78,34 +78,32 @@ impl WorkerStore {
         [contract.as_bytes().as_slice(), &mac.finalize().into_bytes()].concat()
     }
 
-    /// The header of the last block whose effects are committed.
-    pub fn synced(&self) -> Result<Option<BlockHeader>, StoreError> {
+    /// A sealed `meta` entry, unsealed.
+    fn read_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.db.begin_read().map_err(storage_err)?;
         let meta = txn.open_table(META).map_err(storage_err)?;
-        let Some(sealed) = meta.get(SYNCED).map_err(storage_err)? else {
+        let Some(sealed) = meta.get(key).map_err(storage_err)? else {
             return Ok(None);
         };
         let bytes = self
             .sealing
-            .unseal(sealed.value(), SYNCED.as_bytes())
+            .unseal(sealed.value(), key.as_bytes())
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        BlockHeader::decode(&mut &bytes[..])
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))
+        Ok(Some(bytes.to_vec()))
+    }
+
+    /// The header of the last block whose effects are committed.
+    pub fn synced(&self) -> Result<Option<BlockHeader>, StoreError> {
+        self.read_meta(SYNCED)?
+            .map(|bytes| {
+                BlockHeader::decode(&mut &bytes[..]).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .transpose()
     }
 
     /// The executor snapshot committed with the last block that changed it.
     pub fn executor_snapshot(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.db.begin_read().map_err(storage_err)?;
-        let meta = txn.open_table(META).map_err(storage_err)?;
-        let Some(sealed) = meta.get(EXECUTOR).map_err(storage_err)? else {
-            return Ok(None);
-        };
-        let bytes = self
-            .sealing
-            .unseal(sealed.value(), EXECUTOR.as_bytes())
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        Ok(Some(bytes.to_vec()))
+        self.read_meta(EXECUTOR)
     }
 
     pub fn receipt(&self, tx_hash: &Hash) -> Result<Option<Receipt>, StoreError> {

@@ -66,9 +66,10 @@ async fn worker_registers_follows_and_resumes_after_kill_9() {
     eprintln!("worker synced to {before} (node head {head})");
     worker.kill_9();
 
-    // Restarted on the same data dir: same identity, no second registration, resumes from the
-    // sealed synced height and keeps up with the chain.
-    let worker = WorkerProcess::start(&node.url, worker_dir.path());
+    // Restarted on the same data dir and address: same identity, no second registration,
+    // resumes from the sealed synced height and keeps up with the chain.
+    let addr = worker.url.trim_start_matches("http://").to_string();
+    let mut worker = WorkerProcess::start_at("worker", &node.url, worker_dir.path(), &addr);
     assert_eq!(worker.identity, identity.to_string());
     assert!(synced_height(&worker.url).await >= before);
     let head = client.head().await.unwrap().height + 5;
@@ -78,6 +79,25 @@ async fn worker_registers_follows_and_resumes_after_kill_9() {
         1,
         "registered exactly once"
     );
+    assert_eq!(endpoint_on_chain(&client, identity).await, worker.url);
+
+    // Restarted elsewhere: it registers again, so the chain points clients at its new address.
+    worker.kill_9();
+    let moved = WorkerProcess::start(&node.url, worker_dir.path());
+    assert_ne!(moved.url, worker.url);
+    assert_eq!(endpoint_on_chain(&client, identity).await, moved.url);
+    let head = client.head().await.unwrap().height;
+    assert_eq!(registrations(&client, head).await, 2);
+}
+
+async fn endpoint_on_chain(client: &NodeClient, identity: AccountId) -> String {
+    client
+        .rpc()
+        .worker(identity)
+        .await
+        .unwrap()
+        .expect("registered")
+        .endpoint
 }
 
 /// How many WorkerRegistered events the chain holds up to `head`.

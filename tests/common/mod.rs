@@ -102,6 +102,16 @@ impl WorkerProcess {
 
     /// `role` is `worker` or `gatekeeper`.
     pub fn start_as(role: &'static str, node_url: &str, data_dir: &Path) -> WorkerProcess {
+        Self::start_at(role, node_url, data_dir, "127.0.0.1:0")
+    }
+
+    /// Serving its RPC on `rpc_addr`.
+    pub fn start_at(
+        role: &'static str,
+        node_url: &str,
+        data_dir: &Path,
+        rpc_addr: &str,
+    ) -> WorkerProcess {
         let dir = data_dir.to_str().expect("utf-8 path");
         let args = [
             role,
@@ -110,7 +120,7 @@ impl WorkerProcess {
             "--data-dir",
             dir,
             "--rpc-addr",
-            "127.0.0.1:0",
+            rpc_addr,
             "--operator",
             "charlie",
         ];

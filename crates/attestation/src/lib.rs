@@ -12,7 +12,16 @@
 //! use phalanx_attestation::*;
 //! use phalanx_primitives::{AccountId, Hash};
 //! let provider = DevProvider::new_insecure(phalanx_crypto::Keypair::dev("dev-attestation"), [9; 32]);
-//! let data = report_data(&AccountId::from_bytes([1; 32]), &[2; 32], &Hash::ZERO, Role::Worker);
+//! let (identity, operator) = (AccountId::from_bytes([1; 32]), AccountId::from_bytes([3; 32]));
+//! let data = Enrollment {
+//!     identity: &identity,
+//!     ecdh_public: &[2; 32],
+//!     chain_id: &Hash::ZERO,
+//!     role: Role::Worker,
+//!     operator: &operator,
+//!     endpoint: b"http://127.0.0.1:9946",
+//! }
+//! .report_data();
 //! let quote = provider.quote(&data).unwrap();
 //! let policy = AttestationPolicy::dev(provider.attestation_key(), vec![Measurement::Dev([9; 32])]);
 //! let verified = verify(&quote, &data, 1_767_225_600, &policy).unwrap();
@@ -32,5 +41,5 @@ pub use provider::{
     dev_measurement, DevProvider, GramineSgxProvider, ProviderError, QuoteProvider,
     TdxConfigfsProvider,
 };
-pub use report::report_data;
+pub use report::Enrollment;
 pub use verify::{verify, AttestationError, VerifiedAttestation};

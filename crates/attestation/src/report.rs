@@ -4,16 +4,44 @@ use parity_scale_codec::Encode;
 use phalanx_primitives::attestation::Role;
 use phalanx_primitives::{sha256_parts, AccountId, Hash};
 
-/// The report data an enclave must put in its quote when registering these keys:
-/// `SHA-256(identity public key | ECDH public key | genesis hash | role)`, zero-padded to 64 bytes.
-pub fn report_data(
-    identity: &AccountId,
-    ecdh_public: &[u8; 32],
-    genesis: &Hash,
-    role: Role,
-) -> [u8; 64] {
-    let digest = sha256_parts(&[identity.as_bytes(), ecdh_public, &genesis.0, &role.encode()]);
-    let mut data = [0u8; 64];
-    data[..32].copy_from_slice(&digest.0);
-    data
+/// Everything a registration claims about an enclave; its quote's report data commits to all of
+/// it, so nobody can lift a quote into a registration of their own.
+#[derive(Clone, Copy, Debug)]
+pub struct Enrollment<'a> {
+    /// The enclave's signing identity.
+    pub identity: &'a AccountId,
+    /// Key messages to the enclave are encrypted to this key.
+    pub ecdh_public: &'a [u8; 32],
+    /// The genesis hash of the chain registered with.
+    pub chain_id: &'a Hash,
+    pub role: Role,
+    /// The account that registers (and later stakes for) the enclave.
+    pub operator: &'a AccountId,
+    /// The query endpoint the enclave publishes.
+    pub endpoint: &'a [u8],
+}
+
+impl Enrollment<'_> {
+    /// The report data the enclave must put in its quote:
+    /// `SHA-256(identity | ECDH public key | genesis hash | SCALE(role))` (DESIGN.md) followed by
+    /// `SHA-256("phalanx-enrollment" | operator | endpoint)` in what DESIGN.md leaves as padding.
+    /// The second half binds the operator and the endpoint, so a copied quote cannot register the
+    /// enclave under another operator or point clients at another server.
+    pub fn report_data(&self) -> [u8; 64] {
+        let keys = sha256_parts(&[
+            self.identity.as_bytes(),
+            self.ecdh_public,
+            &self.chain_id.0,
+            &self.role.encode(),
+        ]);
+        let binding = sha256_parts(&[
+            b"phalanx-enrollment",
+            self.operator.as_bytes(),
+            self.endpoint,
+        ]);
+        let mut data = [0u8; 64];
+        data[..32].copy_from_slice(&keys.0);
+        data[32..].copy_from_slice(&binding.0);
+        data
+    }
 }

@@ -6,55 +6,44 @@ use phalanx_primitives::{AccountId, Hash};
 
 const NOW: u64 = 1_767_225_600;
 
+fn enrollment_data(change: impl FnOnce(&mut [[u8; 32]; 5], &mut Role, &mut Vec<u8>)) -> [u8; 64] {
+    let mut parts = [[1u8; 32], [2; 32], [3; 32], [4; 32], [0; 32]];
+    let mut role = Role::Worker;
+    let mut endpoint = b"http://127.0.0.1:9946".to_vec();
+    change(&mut parts, &mut role, &mut endpoint);
+    let [identity, ecdh, chain, operator, _] = parts;
+    Enrollment {
+        identity: &AccountId::from_bytes(identity),
+        ecdh_public: &ecdh,
+        chain_id: &Hash(chain),
+        role,
+        operator: &AccountId::from_bytes(operator),
+        endpoint: &endpoint,
+    }
+    .report_data()
+}
+
 fn data() -> [u8; 64] {
-    report_data(
-        &AccountId::from_bytes([1; 32]),
-        &[2; 32],
-        &Hash([3; 32]),
-        Role::Worker,
-    )
+    enrollment_data(|_, _, _| {})
 }
 
 #[test]
 fn report_data_commits_to_every_part() {
     let base = data();
-    assert_ne!(
-        base,
-        report_data(
-            &AccountId::from_bytes([9; 32]),
-            &[2; 32],
-            &Hash([3; 32]),
-            Role::Worker
-        )
+    for part in 0..4 {
+        let changed = enrollment_data(|parts, _, _| parts[part] = [9; 32]);
+        assert_ne!(base, changed, "part {part}");
+    }
+    assert_ne!(base, enrollment_data(|_, role, _| *role = Role::Gatekeeper));
+    assert_ne!(base, enrollment_data(|_, _, e| e.push(b'0')));
+    // The keys' half is DESIGN.md's digest; the operator and endpoint only change the second half.
+    assert_eq!(
+        base[..32],
+        enrollment_data(|parts, _, e| {
+            parts[3] = [9; 32];
+            e.clear()
+        })[..32]
     );
-    assert_ne!(
-        base,
-        report_data(
-            &AccountId::from_bytes([1; 32]),
-            &[9; 32],
-            &Hash([3; 32]),
-            Role::Worker
-        )
-    );
-    assert_ne!(
-        base,
-        report_data(
-            &AccountId::from_bytes([1; 32]),
-            &[2; 32],
-            &Hash([9; 32]),
-            Role::Worker
-        )
-    );
-    assert_ne!(
-        base,
-        report_data(
-            &AccountId::from_bytes([1; 32]),
-            &[2; 32],
-            &Hash([3; 32]),
-            Role::Gatekeeper
-        )
-    );
-    assert_eq!(&base[32..], &[0u8; 32]);
 }
 
 #[test]

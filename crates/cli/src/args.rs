@@ -95,6 +95,38 @@ pub enum ContractCommand {
         #[arg(long, value_enum)]
         toolchain: Option<crate::commands::Toolchain>,
     },
+    /// Upload contract code (a .wasm file); prints its code hash.
+    Upload {
+        /// The .wasm file.
+        path: PathBuf,
+        /// Key name (or dev name) that signs and pays.
+        #[arg(long)]
+        from: String,
+    },
+    /// Instantiate uploaded code into a cluster; waits for its key and its init's receipt.
+    Instantiate {
+        /// The code hash (hex) from `contract upload`.
+        code_hash: String,
+        /// The cluster (hex) whose workers run the contract.
+        #[arg(long)]
+        cluster: String,
+        /// Key name (or dev name) that signs, pays and deploys.
+        #[arg(long)]
+        from: String,
+        /// The SCALE-encoded init message as hex (see `phalanx contract encode ... init ...`).
+        #[arg(long, default_value = "")]
+        init: String,
+        /// Makes the contract's address unique among instances of the same code by this deployer.
+        #[arg(long, default_value = "")]
+        salt: String,
+        #[arg(long, default_value_t = 10_000_000)]
+        gas: u64,
+        /// Read the init's receipt from this worker instead of those the chain lists.
+        #[arg(long)]
+        worker: Option<String>,
+    },
+    /// Show a contract: code, cluster, key, commands so far, and its workers' endpoints.
+    Show { contract: String },
     /// Send a confidential command (encrypted to the contract's key) and wait for its receipt.
     Command {
         contract: String,
@@ -106,9 +138,9 @@ pub enum ContractCommand {
         msg: String,
         #[arg(long, default_value_t = 10_000_000)]
         gas: u64,
-        /// A worker of the contract's cluster, to read the receipt from.
-        #[arg(long, default_value = "http://127.0.0.1:9946")]
-        worker: String,
+        /// Read the receipt from this worker instead of those the chain lists.
+        #[arg(long)]
+        worker: Option<String>,
     },
     /// Ask a worker a confidential query, signed by `--from`; only the answer's holder can read it.
     Query {
@@ -118,8 +150,9 @@ pub enum ContractCommand {
         /// The SCALE-encoded query as hex (see `phalanx contract encode`).
         #[arg(long)]
         msg: String,
-        #[arg(long, default_value = "http://127.0.0.1:9946")]
-        worker: String,
+        /// Ask this worker instead of those the chain lists.
+        #[arg(long)]
+        worker: Option<String>,
     },
     /// Encode a message of the example contracts as hex, e.g.
     /// `private-token transfer bob 12`, `private-token balance alice`, `counter increment 5`.
@@ -159,9 +192,12 @@ pub struct WorkerArgs {
     pub node: String,
     #[arg(long)]
     pub data_dir: PathBuf,
-    /// Where the worker serves its JSON-RPC (status now; queries later).
+    /// Where the worker serves its JSON-RPC (status and confidential queries).
     #[arg(long, default_value = "127.0.0.1:9950")]
     pub rpc_addr: SocketAddr,
+    /// The URL clients reach that RPC at, published on chain [default: http://RPC_ADDR].
+    #[arg(long)]
+    pub public_url: Option<String>,
     /// Enclave kind: dev (simulated, insecure), sgx or tdx.
     #[arg(long, default_value = "dev", value_parser = ["dev", "sgx", "tdx"])]
     pub tee: String,

@@ -4,7 +4,7 @@
 //! units. Every refusal carries a code from [`error_codes`] and `data.kind`, a stable name.
 
 use crate::views::{
-    AccountView, BlockView, ChainInfo, ClusterView, ContractView, EventView, HeaderView,
+    AccountView, BlockView, ChainInfo, ClusterView, CodeView, ContractView, EventView, HeaderView,
     SubmitOutcome, TxStatus, WorkerView,
 };
 use jsonrpsee::core::SubscriptionResult;
@@ -77,6 +77,10 @@ pub trait NodeApi {
     /// A cluster: its workers and, once published, its public key.
     #[method(name = "contracts_getCluster")]
     async fn cluster(&self, cluster: Hash) -> Result<Option<ClusterView>, ErrorObjectOwned>;
+
+    /// Uploaded code by hash (its size; the bytes are in the block that uploaded it), or null.
+    #[method(name = "contracts_getCode")]
+    async fn code(&self, code_hash: Hash) -> Result<Option<CodeView>, ErrorObjectOwned>;
 
     /// A contract: code, cluster, deployer and, once published, its public key.
     #[method(name = "contracts_getContract")]

@@ -18,9 +18,11 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod contract;
 mod node_client;
 pub mod query;
 pub mod views;
 
 pub use api::error_codes;
+pub use contract::{seal_to_contract, ContractClient, PublicKey};
 pub use node_client::{verify_block, ClientError, Included, NodeClient, DEFAULT_INCLUSION_TIMEOUT};

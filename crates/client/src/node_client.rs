@@ -35,6 +35,10 @@ pub enum ClientError {
     Timeout(Duration, Hash),
     #[error("node served an invalid block: {0}")]
     InvalidBlock(String),
+    /// A confidential contract cannot be reached as asked (unknown, no key yet, no worker, a
+    /// malformed answer).
+    #[error("{0}")]
+    Contract(String),
 }
 
 impl From<RpcError> for ClientError {

@@ -59,7 +59,7 @@ pub fn prepare_query(
     let context = context(chain_id, contract);
     let envelope = session
         .seal(contract_key, epoch, &context, &signed.encode(), rng)
-        .map_err(|e| ClientError::InvalidBlock(format!("cannot seal the query: {e}")))?;
+        .map_err(|e| ClientError::Contract(format!("cannot seal the query: {e}")))?;
     Ok(PreparedQuery {
         envelope,
         session,
@@ -73,10 +73,10 @@ impl PreparedQuery {
         let plaintext = Opener::new(self.session.secret().clone(), answer.epoch)
             .open(&self.context, answer)
             .map_err(|e| {
-                ClientError::InvalidBlock(format!("the worker's answer does not open: {e}"))
+                ClientError::Contract(format!("the worker's answer does not open: {e}"))
             })?;
         QueryAnswer::decode_all(&mut &plaintext[..])
-            .map_err(|e| ClientError::InvalidBlock(format!("malformed answer: {e}")))
+            .map_err(|e| ClientError::Contract(format!("malformed answer: {e}")))
     }
 }
 
@@ -107,9 +107,9 @@ impl WorkerClient {
         let bytes = answer
             .strip_prefix("0x")
             .and_then(|h| hex::decode(h).ok())
-            .ok_or_else(|| ClientError::InvalidBlock("answer is not hex".into()))?;
+            .ok_or_else(|| ClientError::Contract("answer is not hex".into()))?;
         let envelope = <Envelope as parity_scale_codec::Decode>::decode(&mut &bytes[..])
-            .map_err(|e| ClientError::InvalidBlock(format!("answer is not an envelope: {e}")))?;
+            .map_err(|e| ClientError::Contract(format!("answer is not an envelope: {e}")))?;
         prepared.open_answer(&envelope)
     }
 }

@@ -605,6 +605,13 @@ pub struct ClusterView {
     pub key: Option<PublishedKey>,
 }
 
+/// Code on chain.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CodeView {
+    pub code_hash: Hash,
+    pub size: u32,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ContractView {
     pub contract: AccountId,

@@ -106,6 +106,7 @@ impl ClusterKey {
             ecdh: StaticSecret::from(*derive(&root, b"PHALANX_CONTRACT_ECDH_V1", &[])),
             state: derive(&root, b"PHALANX_CONTRACT_STATE_V1", &[]),
             seed: derive(&root, b"PHALANX_CONTRACT_SEED_V1", &[]),
+            digest: derive(&root, b"PHALANX_CONTRACT_DIGEST_V1", &[]),
         }
     }
 }
@@ -116,6 +117,7 @@ pub struct ContractKeys {
     ecdh: StaticSecret,
     state: Zeroizing<[u8; 32]>,
     seed: Zeroizing<[u8; 32]>,
+    digest: Zeroizing<[u8; 32]>,
 }
 
 impl ContractKeys {
@@ -135,6 +137,12 @@ impl ContractKeys {
     /// Encrypts the contract's state at rest.
     pub fn state_key(&self) -> &[u8; 32] {
         &self.state
+    }
+
+    /// Keys the digest of the contract's state: workers of its cluster compare digests, and a
+    /// digest tells nobody else anything about the state.
+    pub fn digest_key(&self) -> &[u8; 32] {
+        &self.digest
     }
 
     /// The contract's random seed for a block: the same in every worker, unknown outside.

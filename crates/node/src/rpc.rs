@@ -9,7 +9,7 @@ use parity_scale_codec::Encode;
 use phalanx_client::api::{NodeApiServer, MAX_SUBMIT_BATCH};
 use phalanx_client::error_codes as codes;
 use phalanx_client::views::{
-    AccountView, BlockView, ChainInfo, ClusterView, ContractView, EventView, HeaderView,
+    AccountView, BlockView, ChainInfo, ClusterView, CodeView, ContractView, EventView, HeaderView,
     PublishedKey, SubmitOutcome, TxRejection, TxStatus, WorkerView,
 };
 use phalanx_primitives::attestation::AttestationPolicy;
@@ -207,6 +207,15 @@ impl NodeApiServer for RpcHandler {
             cluster,
             workers: c.workers,
             key: PublishedKey::new(&c.public_key),
+        }))
+    }
+
+    async fn code(&self, code_hash: Hash) -> Result<Option<CodeView>, ErrorObjectOwned> {
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        let code = contracts::code(&snapshot, &code_hash).map_err(internal)?;
+        Ok(code.map(|c| CodeView {
+            code_hash,
+            size: c.len() as u32,
         }))
     }
 

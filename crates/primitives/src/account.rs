@@ -98,6 +98,30 @@ impl<'de> serde::Deserialize<'de> for AccountId {
     }
 }
 
+/// Domain of contract ids.
+const CONTRACT_ID_DOMAIN: &[u8] = b"PHALANX_CONTRACT_ID_V1";
+
+/// The account id of the contract `deployer` instantiates from `code_hash` into `cluster` with
+/// `salt`: `SHA-256("PHALANX_CONTRACT_ID_V1" | code hash | cluster | deployer | salt)`. Known before
+/// the instantiation lands, so its init argument can be sealed to it.
+pub fn contract_id(
+    code_hash: &crate::Hash,
+    cluster: &crate::Hash,
+    deployer: &AccountId,
+    salt: &[u8],
+) -> AccountId {
+    AccountId::from_bytes(
+        crate::sha256_parts(&[
+            CONTRACT_ID_DOMAIN,
+            &code_hash.0,
+            &cluster.0,
+            deployer.as_bytes(),
+            salt,
+        ])
+        .0,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

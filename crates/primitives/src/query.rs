@@ -57,3 +57,27 @@ pub enum QueryAnswer {
     #[codec(index = 1)]
     Refused(String),
 }
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum ReceiptOutcome {
+    /// The entry point's output (SCALE, contract-defined).
+    #[codec(index = 0)]
+    Ok(Vec<u8>),
+    /// Why it failed: a contract error, a trap, out of gas, or an undecryptable envelope.
+    #[codec(index = 1)]
+    Failed(String),
+}
+
+/// What one instantiation or command did, kept by the worker for its sender to query
+/// (`QueryRequest::Receipt`).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Receipt {
+    pub tx_hash: Hash,
+    pub contract: AccountId,
+    pub sender: AccountId,
+    pub block: u64,
+    pub outcome: ReceiptOutcome,
+    pub gas_used: u64,
+    /// Events the contract emitted: public (`None`) or for one account.
+    pub events: Vec<(Option<AccountId>, Vec<u8>)>,
+}

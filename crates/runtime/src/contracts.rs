@@ -8,12 +8,12 @@
 use crate::clusters::{self, require_gatekeeper};
 use crate::{StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
-use phalanx_primitives::{sha256_parts, AccountId, BlockHeight, Envelope, Event, Hash};
+pub use phalanx_primitives::contract_id;
+use phalanx_primitives::{AccountId, BlockHeight, Envelope, Event, Hash};
 
 const CODE_PREFIX: &[u8] = b"contracts/code/";
 const INFO_PREFIX: &[u8] = b"contracts/info/";
 const SEEN_PREFIX: &[u8] = b"contracts/seen/";
-const CONTRACT_ID_DOMAIN: &[u8] = b"PHALANX_CONTRACT_ID_V1";
 /// Longest instantiation salt.
 pub const MAX_SALT_LEN: usize = 32;
 /// Most gas one command or instantiation may reserve.
@@ -29,24 +29,6 @@ pub struct ContractInfo {
     pub public_key: Option<([u8; 32], u32)>,
     /// Commands submitted so far.
     pub commands: u64,
-}
-
-pub fn contract_id(
-    code_hash: &Hash,
-    cluster: &Hash,
-    deployer: &AccountId,
-    salt: &[u8],
-) -> AccountId {
-    AccountId::from_bytes(
-        sha256_parts(&[
-            CONTRACT_ID_DOMAIN,
-            &code_hash.0,
-            &cluster.0,
-            deployer.as_bytes(),
-            salt,
-        ])
-        .0,
-    )
 }
 
 fn code_key(hash: &Hash) -> Vec<u8> {

@@ -7,7 +7,7 @@
 use crate::state::decode_entry;
 use crate::{StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
-use phalanx_attestation::{report_data, verify};
+use phalanx_attestation::{verify, Enrollment};
 use phalanx_primitives::attestation::{
     AttestationPolicy, AttestationReport, ConfidenceLevel, Measurement, Role, TeeKind,
 };
@@ -96,7 +96,15 @@ pub(crate) fn register(
     let endpoint = String::from_utf8(r.endpoint.to_vec())
         .map_err(|_| TxError::InvalidCall("endpoint is not UTF-8".into()))?;
     let policy = read_policy(overlay)?;
-    let expected = report_data(&r.identity, &r.ecdh_public, &r.chain_id, r.role);
+    let expected = Enrollment {
+        identity: &r.identity,
+        ecdh_public: &r.ecdh_public,
+        chain_id: &r.chain_id,
+        role: r.role,
+        operator: &r.operator,
+        endpoint: r.endpoint,
+    }
+    .report_data();
     // Collateral validity is judged at the block's time, so every node agrees.
     let verified = verify(r.attestation, &expected, r.timestamp_ms / 1000, &policy)
         .map_err(|e| TxError::Attestation(e.to_string()))?;

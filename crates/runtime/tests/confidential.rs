@@ -5,7 +5,7 @@
 mod common;
 
 use common::Chain;
-use phalanx_attestation::{report_data, DevProvider, QuoteProvider};
+use phalanx_attestation::{DevProvider, Enrollment, QuoteProvider};
 use phalanx_crypto::envelope::EnvelopeContext;
 use phalanx_crypto::hierarchy::MasterKey;
 use phalanx_crypto::{Keypair, Sealer};
@@ -43,12 +43,17 @@ impl World {
         let provider = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), measurement);
         let ecdh = [role as u8 + 1; 32];
         let quote = provider
-            .quote(&report_data(
-                &identity.account_id(),
-                &ecdh,
-                &self.chain.params.chain_id,
-                role,
-            ))
+            .quote(
+                &Enrollment {
+                    identity: &identity.account_id(),
+                    ecdh_public: &ecdh,
+                    chain_id: &self.chain.params.chain_id,
+                    role,
+                    operator: &Keypair::dev("charlie").account_id(),
+                    endpoint: b"",
+                }
+                .report_data(),
+            )
             .unwrap();
         let call = Call::RegisterWorker {
             identity: identity.account_id(),

@@ -4,7 +4,7 @@
 mod common;
 
 use common::Chain;
-use phalanx_attestation::{report_data, DevProvider, QuoteProvider};
+use phalanx_attestation::{DevProvider, Enrollment, QuoteProvider};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::attestation::{
@@ -15,6 +15,9 @@ use phalanx_runtime::genesis::{dev_measurement, DEV_ATTESTATION_KEY};
 use phalanx_runtime::{registry, TxError};
 
 const FEE: u128 = UNIT / 10;
+const ENDPOINT: &[u8] = b"http://127.0.0.1:8000";
+/// The account every test registers enclaves with.
+const OPERATOR: &str = "bob";
 
 fn dev_quote(
     chain: &Chain,
@@ -25,7 +28,17 @@ fn dev_quote(
 ) -> AttestationReport {
     let provider = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), measurement);
     provider
-        .quote(&report_data(identity, ecdh, &chain.params.chain_id, role))
+        .quote(
+            &Enrollment {
+                identity,
+                ecdh_public: ecdh,
+                chain_id: &chain.params.chain_id,
+                role,
+                operator: &Keypair::dev(OPERATOR).account_id(),
+                endpoint: ENDPOINT,
+            }
+            .report_data(),
+        )
         .unwrap()
 }
 
@@ -40,7 +53,7 @@ fn register_call(
         ecdh_public: ecdh,
         role,
         attestation: Box::new(attestation),
-        endpoint: b"http://127.0.0.1:8000".to_vec(),
+        endpoint: ENDPOINT.to_vec(),
     }
 }
 
@@ -54,7 +67,7 @@ fn dev_measurement_bytes() -> [u8; 32] {
 #[test]
 fn an_attested_worker_is_recorded_with_its_keys_and_confidence() {
     let mut chain = Chain::dev();
-    let operator = Keypair::dev("bob");
+    let operator = Keypair::dev(OPERATOR);
     let identity = Keypair::dev("worker-1").account_id();
     let quote = dev_quote(
         &chain,
@@ -81,9 +94,39 @@ fn an_attested_worker_is_recorded_with_its_keys_and_confidence() {
 }
 
 #[test]
+fn a_quote_copied_into_another_registration_is_refused() {
+    let mut chain = Chain::dev();
+    let identity = Keypair::dev("worker-1").account_id();
+    let quote = dev_quote(
+        &chain,
+        &identity,
+        &[7; 32],
+        Role::Worker,
+        dev_measurement_bytes(),
+    );
+    // Someone else lifts the quote from the pool to become the enclave's operator...
+    let thief = chain.signed(
+        &Keypair::dev("alice"),
+        0,
+        FEE,
+        register_call(identity, [7; 32], Role::Worker, quote.clone()),
+    );
+    // ...or to point the chain's clients at their own server.
+    let mut elsewhere = register_call(identity, [7; 32], Role::Worker, quote);
+    if let Call::RegisterWorker { endpoint, .. } = &mut elsewhere {
+        *endpoint = b"http://attacker.example".to_vec();
+    }
+    let redirect = chain.signed(&Keypair::dev(OPERATOR), 0, FEE, elsewhere);
+    for result in chain.block(&[thief, redirect]) {
+        assert!(matches!(result, Err(TxError::Attestation(m)) if m.contains("report data")));
+    }
+    assert_eq!(registry::worker(&chain.state, &identity).unwrap(), None);
+}
+
+#[test]
 fn evidence_that_does_not_commit_to_the_registered_keys_is_refused() {
     let mut chain = Chain::dev();
-    let operator = Keypair::dev("bob");
+    let operator = Keypair::dev(OPERATOR);
     let identity = Keypair::dev("worker-1").account_id();
     // A genuine quote for other keys, another role, or another chain.
     let for_other_ecdh = dev_quote(
@@ -133,12 +176,17 @@ fn evidence_that_does_not_commit_to_the_registered_keys_is_refused() {
     );
     let forger = DevProvider::new_insecure(Keypair::dev("forger"), dev_measurement_bytes());
     let forged = forger
-        .quote(&report_data(
-            &identity,
-            &[7; 32],
-            &chain.params.chain_id,
-            Role::Worker,
-        ))
+        .quote(
+            &Enrollment {
+                identity: &identity,
+                ecdh_public: &[7; 32],
+                chain_id: &chain.params.chain_id,
+                role: Role::Worker,
+                operator: &operator.account_id(),
+                endpoint: ENDPOINT,
+            }
+            .report_data(),
+        )
         .unwrap();
     let tx = chain.signed(
         &operator,

@@ -5,7 +5,7 @@
 //! command for a contract of a served cluster is decrypted and run in the VM, producing a receipt.
 //! Anything that cannot be decrypted yields a failed receipt and changes no state.
 
-use crate::{ContractStates, KeyRing};
+use crate::{ContractStates, KeyRing, Receipt, ReceiptOutcome};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_crypto::envelope::{EnvelopeContext, Opener};
 use phalanx_crypto::hierarchy::ClusterKey;
@@ -16,29 +16,6 @@ use x25519_dalek::StaticSecret;
 
 /// Fuel a query may burn.
 pub const QUERY_GAS_LIMIT: u64 = 50_000_000;
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-pub enum ReceiptOutcome {
-    /// The entry point's output (SCALE, contract-defined).
-    #[codec(index = 0)]
-    Ok(Vec<u8>),
-    /// Why it failed: a contract error, a trap, out of gas, or an undecryptable envelope.
-    #[codec(index = 1)]
-    Failed(String),
-}
-
-/// What one instantiation or command did, kept by the worker for its sender to query.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-pub struct Receipt {
-    pub tx_hash: Hash,
-    pub contract: AccountId,
-    pub sender: AccountId,
-    pub block: u64,
-    pub outcome: ReceiptOutcome,
-    pub gas_used: u64,
-    /// Events the contract emitted: public (`None`) or for one account.
-    pub events: Vec<(Option<AccountId>, Vec<u8>)>,
-}
 
 /// Failures that stop the worker (they are not the command's fault).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,6 +31,8 @@ pub enum ExecError {
 struct ContractMeta {
     code_hash: Hash,
     cluster: Hash,
+    /// The key epoch it was instantiated in, whose keys digest its state.
+    epoch: u32,
 }
 
 /// What the executor learnt from the chain so far, beyond contract state: the cluster keys it
@@ -150,6 +129,15 @@ impl Executor {
     ) -> Option<phalanx_crypto::hierarchy::ContractKeys> {
         let meta = self.contracts.get(contract)?;
         self.keys.contract_keys(&meta.cluster, epoch, contract)
+    }
+
+    /// The key of `contract`'s state digests: the same in every worker of its cluster.
+    pub fn digest_key(&self, contract: &AccountId) -> Option<[u8; 32]> {
+        let meta = self.contracts.get(contract)?;
+        let keys = self
+            .keys
+            .contract_keys(&meta.cluster, meta.epoch, contract)?;
+        Some(*keys.digest_key())
     }
 
     /// The contracts this worker runs.
@@ -266,8 +254,14 @@ impl Executor {
         gas_limit: u64,
         states: &mut impl ContractStates,
     ) -> Result<Receipt, ExecError> {
-        self.contracts
-            .insert(contract, ContractMeta { code_hash, cluster });
+        self.contracts.insert(
+            contract,
+            ContractMeta {
+                code_hash,
+                cluster,
+                epoch: init.epoch,
+            },
+        );
         self.changed = true;
         let context = EnvelopeContext {
             chain_id: self.chain_id,

@@ -11,7 +11,7 @@
 use crate::enclave::Enclave;
 use crate::follower::Follower;
 use crate::process::{
-    open_enclave, register_if_needed, serve, status_module, RunningWorker, WorkerConfig,
+    open_enclave, register_if_needed, status_module, RpcListener, RunningWorker, WorkerConfig,
     WorkerError, WorkerStatus,
 };
 use crate::store::WorkerStore;
@@ -61,10 +61,12 @@ fn master_key(dir: &Path, enclave: &Enclave) -> Result<MasterKey, WorkerError> {
 pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     let (enclave, client) = open_enclave(&config).await?;
     let chain_id = client.info().chain_id;
+    let listener = RpcListener::bind(&config).await?;
     register_if_needed(
         &client,
         &enclave,
-        &config.operator,
+        &config,
+        &listener.public_url,
         Role::Gatekeeper,
         GATEKEEPER_FUNDING,
     )
@@ -84,11 +86,7 @@ pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, Wor
         clusters: vec![],
         contracts: vec![],
     }));
-    let (rpc_addr, server) = serve(
-        config.rpc_addr,
-        status_module(config.rpc_addr, status.clone())?,
-    )
-    .await?;
+    let (rpc_addr, server) = listener.serve(status_module(config.rpc_addr, status.clone())?);
     let gatekeeper = Gatekeeper::new(enclave.identity.account_id(), chain_id, master);
     let identity = enclave.identity.account_id();
     let task = tokio::spawn(answer_loop(
@@ -163,7 +161,14 @@ async fn answer_loop(
                 }
             }
         }
-        store.commit_block(store.begin_block()?, &[], &block.header, None, &mut OsRng)?;
+        store.commit_block(
+            store.begin_block()?,
+            |_| None,
+            &[],
+            &block.header,
+            None,
+            &mut OsRng,
+        )?;
         let mut status = status.lock().unwrap_or_else(|p| p.into_inner());
         status.synced_height = block.header.height;
         status.synced_hash = block.hash();

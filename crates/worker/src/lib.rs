@@ -14,6 +14,7 @@
 //! (sync, sealed storage, query server) wires it to the world in later work.
 #![forbid(unsafe_code)]
 
+pub mod digest;
 pub mod enclave;
 mod executor;
 pub mod follower;
@@ -26,7 +27,9 @@ mod state;
 pub mod store;
 pub mod sync;
 
-pub use executor::{ExecError, Executor, Receipt, ReceiptOutcome, QUERY_GAS_LIMIT};
+pub use digest::StateDigest;
+pub use executor::{ExecError, Executor, QUERY_GAS_LIMIT};
 pub use gatekeeper::Gatekeeper;
 pub use keyring::KeyRing;
+pub use phalanx_primitives::query::{Receipt, ReceiptOutcome};
 pub use state::{ContractStates, MemoryContractStates};

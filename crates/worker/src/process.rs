@@ -15,7 +15,7 @@ use jsonrpsee::server::{RpcModule, Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::Methods;
 use parity_scale_codec::{DecodeAll, Encode};
-use phalanx_attestation::{dev_measurement, report_data, DevProvider, QuoteProvider};
+use phalanx_attestation::{dev_measurement, DevProvider, Enrollment, QuoteProvider};
 use phalanx_client::api::NodeApiClient;
 use phalanx_client::{ClientError, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::Keypair;
@@ -50,6 +50,9 @@ pub struct WorkerConfig {
     pub tee: Tee,
     /// Pays for the registration.
     pub operator: Keypair,
+    /// The URL clients use to reach this worker's RPC, published on chain
+    /// [default: `http://` + the bound `rpc_addr`].
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +72,8 @@ pub enum WorkerError {
     UnsupportedTee(Tee),
     #[error("cannot serve RPC on {0}: {1}")]
     Rpc(SocketAddr, String),
+    #[error("the RPC address {0} binds every interface, so clients cannot be told where to reach it: pass --public-url")]
+    NoPublicUrl(SocketAddr),
 }
 
 /// What `worker_status` answers.
@@ -108,40 +113,47 @@ impl RunningWorker {
     }
 }
 
-/// Registers the enclave in `role` unless the chain already knows these keys; the operator pays,
-/// and also sends `fund` units to the enclave's identity when it signs transactions of its own.
+/// Registers the enclave in `role` unless the chain already knows these keys at this endpoint
+/// (a restarted worker that moved re-registers, with a fresh quote for the new endpoint); the
+/// operator pays, and also sends `fund` units to the enclave's identity when it signs
+/// transactions of its own.
 pub(crate) async fn register_if_needed(
     client: &NodeClient,
     enclave: &Enclave,
-    operator: &Keypair,
+    config: &WorkerConfig,
+    endpoint: &str,
     role: Role,
     fund: u128,
 ) -> Result<(), WorkerError> {
     let identity = enclave.identity.account_id();
+    let operator = &config.operator;
     if let Some(known) = client
         .rpc()
         .worker(identity)
         .await
         .map_err(ClientError::from)?
     {
-        if known.ecdh_public == hex::encode(enclave.ecdh_public()) {
+        if known.ecdh_public == hex::encode(enclave.ecdh_public()) && known.endpoint == endpoint {
             return Ok(());
         }
     }
     let provider = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), dev_measurement());
-    let data = report_data(
-        &identity,
-        &enclave.ecdh_public(),
-        &client.info().chain_id,
+    let data = Enrollment {
+        identity: &identity,
+        ecdh_public: &enclave.ecdh_public(),
+        chain_id: &client.info().chain_id,
         role,
-    );
+        operator: &operator.account_id(),
+        endpoint: endpoint.as_bytes(),
+    }
+    .report_data();
     let quote = provider.quote(&data).expect("the dev provider cannot fail");
     let call = Call::RegisterWorker {
         identity,
         ecdh_public: enclave.ecdh_public(),
         role,
         attestation: Box::new(quote),
-        endpoint: Vec::new(),
+        endpoint: endpoint.as_bytes().to_vec(),
     };
     let nonce = client.next_nonce(operator.account_id()).await?;
     let mut txs = vec![client.sign(operator, nonce, call)];
@@ -171,7 +183,7 @@ pub(crate) async fn register_if_needed(
             DEFAULT_INCLUSION_TIMEOUT,
         )
         .await?;
-    tracing::info!(%identity, ?role, "registered with the chain");
+    tracing::info!(%identity, ?role, endpoint, "registered with the chain");
     Ok(())
 }
 
@@ -192,7 +204,16 @@ pub(crate) async fn open_enclave(
 pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     let (enclave, client) = open_enclave(&config).await?;
     let chain_id = client.info().chain_id;
-    register_if_needed(&client, &enclave, &config.operator, Role::Worker, 0).await?;
+    let listener = RpcListener::bind(&config).await?;
+    register_if_needed(
+        &client,
+        &enclave,
+        &config,
+        &listener.public_url,
+        Role::Worker,
+        0,
+    )
+    .await?;
 
     let store = WorkerStore::open(
         &config.data_dir.join("worker.redb"),
@@ -224,7 +245,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     module
         .merge(query_module(config.rpc_addr, shared.clone())?)
         .map_err(|e| WorkerError::Rpc(config.rpc_addr, e.to_string()))?;
-    let (rpc_addr, server) = serve(config.rpc_addr, module).await?;
+    let (rpc_addr, server) = listener.serve(module);
 
     let identity = enclave.identity.account_id();
     let task = tokio::spawn(sync_loop(follower, shared, status));
@@ -251,18 +272,39 @@ pub(crate) fn status_module(
     Ok(module)
 }
 
-/// Serves `methods` on `addr`; returns the bound address.
-pub(crate) async fn serve(
+/// The RPC socket, bound before registration so the published endpoint names the real port.
+pub(crate) struct RpcListener {
+    server: Server,
     addr: SocketAddr,
-    methods: impl Into<Methods>,
-) -> Result<(SocketAddr, ServerHandle), WorkerError> {
-    let rpc_error = |e: &dyn std::fmt::Display| WorkerError::Rpc(addr, e.to_string());
-    let server = Server::builder()
-        .build(addr)
-        .await
-        .map_err(|e| rpc_error(&e))?;
-    let bound = server.local_addr().map_err(|e| rpc_error(&e))?;
-    Ok((bound, server.start(methods)))
+    /// What the chain will tell clients.
+    pub(crate) public_url: String,
+}
+
+impl RpcListener {
+    pub(crate) async fn bind(config: &WorkerConfig) -> Result<Self, WorkerError> {
+        let rpc_error =
+            |e: &dyn std::fmt::Display| WorkerError::Rpc(config.rpc_addr, e.to_string());
+        let server = Server::builder()
+            .build(config.rpc_addr)
+            .await
+            .map_err(|e| rpc_error(&e))?;
+        let addr = server.local_addr().map_err(|e| rpc_error(&e))?;
+        let public_url = match &config.public_url {
+            Some(url) => url.clone(),
+            None if addr.ip().is_unspecified() => return Err(WorkerError::NoPublicUrl(addr)),
+            None => format!("http://{addr}"),
+        };
+        Ok(Self {
+            server,
+            addr,
+            public_url,
+        })
+    }
+
+    /// Starts serving `methods`; returns the bound address.
+    pub(crate) fn serve(self, methods: impl Into<Methods>) -> (SocketAddr, ServerHandle) {
+        (self.addr, self.server.start(methods))
+    }
 }
 
 /// What the sync loop and the query server share.
@@ -276,7 +318,20 @@ struct QueryState {
 /// JSON-RPC error code of a refused query (bad signature, expired, replayed, ...).
 pub const QUERY_REFUSED: i32 = 2000;
 
-/// The `worker_query` method: `(contract, 0x-hex envelope)` -> 0x-hex answer envelope.
+/// JSON-RPC error code of a digest asked for a height this worker has not reached.
+pub const NOT_SYNCED: i32 = 2001;
+
+/// What `worker_stateDigest` answers.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct DigestView {
+    pub contract: AccountId,
+    pub height: u64,
+    /// The keyed digest of the contract's state after block `height`; null if it had none.
+    pub digest: Option<Hash>,
+}
+
+/// The `worker_query` method: `(contract, 0x-hex envelope)` -> 0x-hex answer envelope, and
+/// `worker_stateDigest`: `(contract, height or null for the synced height)` -> [`DigestView`].
 fn query_module(
     addr: SocketAddr,
     state: Arc<QueryState>,
@@ -289,7 +344,44 @@ fn query_module(
                 .map_err(|e| ErrorObjectOwned::owned(QUERY_REFUSED, e, None::<()>))
         })
         .map_err(|e| WorkerError::Rpc(addr, e.to_string()))?;
+    module
+        .register_method("worker_stateDigest", |params, state, _| {
+            let (contract, height): (AccountId, Option<u64>) = params.parse()?;
+            state_digest(state, contract, height)
+        })
+        .map_err(|e| WorkerError::Rpc(addr, e.to_string()))?;
     Ok(module)
+}
+
+fn state_digest(
+    state: &QueryState,
+    contract: AccountId,
+    height: Option<u64>,
+) -> Result<DigestView, ErrorObjectOwned> {
+    let internal = |e: StoreError| ErrorObjectOwned::owned(-32603, e.to_string(), None::<()>);
+    let synced = state
+        .store
+        .synced()
+        .map_err(internal)?
+        .map_or(0, |h| h.height);
+    let height = height.unwrap_or(synced);
+    if height > synced {
+        return Err(ErrorObjectOwned::owned(
+            NOT_SYNCED,
+            format!("this worker has synced to block {synced}, not {height} yet"),
+            None::<()>,
+        ));
+    }
+    let digest = state
+        .store
+        .digest_at(&contract, height)
+        .map_err(internal)?
+        .map(|d| d.as_hash());
+    Ok(DigestView {
+        contract,
+        height,
+        digest,
+    })
 }
 
 fn now_ms() -> u64 {
@@ -362,6 +454,7 @@ async fn sync_loop(
         // One sealed transaction: state, receipts, executor snapshot and synced height together.
         shared.store.commit_block(
             writes,
+            |contract| executor.digest_key(contract),
             &receipts,
             &block.header,
             snapshot.as_deref(),

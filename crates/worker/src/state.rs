@@ -1,7 +1,8 @@
 //! Contract state as the executor sees it: one key-value store per contract. The worker process
 //! backs it with its sealed redb store; tests use [`MemoryContractStates`].
 
-use phalanx_primitives::{sha256, AccountId, Hash};
+use crate::StateDigest;
+use phalanx_primitives::AccountId;
 use phalanx_vm::{ContractStorage, MemoryStorage};
 use std::collections::BTreeMap;
 
@@ -20,15 +21,12 @@ impl ContractStates for MemoryContractStates {
 }
 
 impl MemoryContractStates {
-    /// A digest of one contract's whole state: equal states give equal digests.
-    pub fn digest(&self, contract: &AccountId) -> Hash {
-        let mut buffer = contract.as_bytes().to_vec();
-        for (key, value) in self.0.get(contract).map(|s| &s.0).into_iter().flatten() {
-            buffer.extend_from_slice(&(key.len() as u32).to_le_bytes());
-            buffer.extend_from_slice(key);
-            buffer.extend_from_slice(&(value.len() as u32).to_le_bytes());
-            buffer.extend_from_slice(value);
-        }
-        sha256(&buffer)
+    /// The keyed digest of one contract's whole state (see [`StateDigest`]).
+    pub fn digest(&self, contract: &AccountId, digest_key: &[u8; 32]) -> StateDigest {
+        let entries = self.0.get(contract).map(|s| &s.0).into_iter().flatten();
+        StateDigest::of(
+            digest_key,
+            entries.map(|(k, v)| (k.as_slice(), v.as_slice())),
+        )
     }
 }

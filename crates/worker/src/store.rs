@@ -8,9 +8,12 @@
 //! applied or not at all.
 //!
 //! Tables: `state` (contract ++ tag -> sealed value), `receipts` (tx hash -> sealed SCALE
-//! Receipt), `meta` (`synced` -> sealed SCALE BlockHeader of the last applied block, `executor` ->
-//! the sealed executor snapshot: cluster keys, codes, contracts).
+//! Receipt), `digests` (contract ++ height as u64 big-endian -> sealed [`StateDigest`] after that
+//! block, one entry per block that wrote the contract), `meta` (`synced` -> sealed SCALE
+//! BlockHeader of the last applied block, `executor` -> the sealed executor snapshot: cluster
+//! keys, codes, contracts).
 
+use crate::digest::StateDigest;
 use crate::{ContractStates, Receipt};
 use hmac::{Hmac, Mac};
 use parity_scale_codec::{Decode, Encode};
@@ -18,7 +21,7 @@ use phalanx_crypto::sealing::SealingKey;
 use phalanx_primitives::{AccountId, BlockHeader, Hash};
 use phalanx_vm::{ContractStorage, StorageFailure};
 use rand_core::CryptoRngCore;
-use redb::{Database, ReadOnlyTable, TableDefinition};
+use redb::{Database, ReadOnlyTable, ReadableTable, TableDefinition};
 use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -29,6 +32,7 @@ type StateTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
 const RECEIPTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("receipts");
+const DIGESTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("digests");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const SYNCED: &str = "synced";
 const EXECUTOR: &str = "executor";
@@ -60,6 +64,7 @@ impl WorkerStore {
         {
             txn.open_table(STATE).map_err(storage_err)?;
             txn.open_table(RECEIPTS).map_err(storage_err)?;
+            txn.open_table(DIGESTS).map_err(storage_err)?;
             txn.open_table(META).map_err(storage_err)?;
         }
         txn.commit().map_err(storage_err)?;
@@ -121,6 +126,44 @@ impl WorkerStore {
             .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
+    /// The digest of `contract`'s state as of block `height`: the newest digest logged at or
+    /// before it. None if the contract had no state then.
+    pub fn digest_at(
+        &self,
+        contract: &AccountId,
+        height: u64,
+    ) -> Result<Option<StateDigest>, StoreError> {
+        let txn = self.db.begin_read().map_err(storage_err)?;
+        let table = txn.open_table(DIGESTS).map_err(storage_err)?;
+        Self::logged_digest(&self.sealing, &table, contract, height)
+    }
+
+    fn logged_digest(
+        sealing: &SealingKey,
+        table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+        contract: &AccountId,
+        height: u64,
+    ) -> Result<Option<StateDigest>, StoreError> {
+        let from = digest_key_bytes(contract, 0);
+        let to = digest_key_bytes(contract, height);
+        let Some(entry) = table
+            .range(from.as_slice()..=to.as_slice())
+            .map_err(storage_err)?
+            .next_back()
+        else {
+            return Ok(None);
+        };
+        let (key, sealed) = entry.map_err(storage_err)?;
+        let bytes = sealing
+            .unseal(sealed.value(), key.value())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let digest: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("digest entry is not 32 bytes".into()))?;
+        Ok(Some(StateDigest::from_bytes(digest)))
+    }
+
     /// A view of the committed state that buffers one block's writes.
     pub fn begin_block(&self) -> Result<BlockWrites<'_>, StoreError> {
         let txn = self.db.begin_read().map_err(storage_err)?;
@@ -132,17 +175,42 @@ impl WorkerStore {
         })
     }
 
-    /// Commits a block's writes, receipts and the new synced header in one transaction.
+    /// Commits a block's writes, the contracts' new state digests (keyed with `digest_key` of
+    /// each contract written), receipts and the new synced header in one transaction.
     pub fn commit_block(
         &self,
         writes: BlockWrites<'_>,
+        digest_key: impl Fn(&AccountId) -> Option<[u8; 32]>,
         receipts: &[Receipt],
         header: &BlockHeader,
         executor_snapshot: Option<&[u8]>,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), StoreError> {
+        // Old values, for the digests, come from the state the block started from.
+        let mut digests = Vec::new();
+        for (contract, view) in &writes.contracts {
+            let key = digest_key(contract).ok_or_else(|| {
+                StoreError::Corrupt(format!("no digest key for contract {contract} it wrote"))
+            })?;
+            let mut digest = self.digest_at(contract, header.height)?.unwrap_or_default();
+            for (entry, new) in &view.pending {
+                let old = view
+                    .committed_value(entry)
+                    .map_err(|e| StoreError::Corrupt(e.0))?;
+                digest.update(&key, entry, old.as_deref(), new.as_deref());
+            }
+            digests.push((*contract, digest));
+        }
         let txn = self.db.begin_write().map_err(storage_err)?;
         {
+            let mut table = txn.open_table(DIGESTS).map_err(storage_err)?;
+            for (contract, digest) in digests {
+                let key = digest_key_bytes(&contract, header.height);
+                let sealed = self.sealing.seal(&digest.as_hash().0, &key, rng);
+                table
+                    .insert(key.as_slice(), sealed.as_slice())
+                    .map_err(storage_err)?;
+            }
             let mut state = txn.open_table(STATE).map_err(storage_err)?;
             for (contract, view) in writes.contracts {
                 for (key, value) in view.pending {
@@ -186,6 +254,10 @@ impl WorkerStore {
     }
 }
 
+fn digest_key_bytes(contract: &AccountId, height: u64) -> Vec<u8> {
+    [contract.as_bytes().as_slice(), &height.to_be_bytes()].concat()
+}
+
 /// One block's pending contract writes over the committed state.
 pub struct BlockWrites<'s> {
     store: &'s WorkerStore,
@@ -216,11 +288,9 @@ pub struct ContractView<'s> {
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
-impl ContractStorage for ContractView<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageFailure> {
-        if let Some(value) = self.pending.get(key) {
-            return Ok(value.clone());
-        }
+impl ContractView<'_> {
+    /// The value committed before this block.
+    fn committed_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageFailure> {
         let tag = self.store.tag(&self.contract, key);
         let Some(sealed) = self
             .committed
@@ -235,6 +305,15 @@ impl ContractStorage for ContractView<'_> {
             .unseal(sealed.value(), &tag)
             .map_err(|e| StorageFailure(e.to_string()))?;
         Ok(Some(value.to_vec()))
+    }
+}
+
+impl ContractStorage for ContractView<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageFailure> {
+        match self.pending.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => self.committed_value(key),
+        }
     }
 
     fn set(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageFailure> {
@@ -304,6 +383,7 @@ mod tests {
             store
                 .commit_block(
                     writes,
+                    |_| Some([3; 32]),
                     std::slice::from_ref(&receipt),
                     &header(1),
                     Some(b"snapshot"),

@@ -5,7 +5,7 @@
 //! and on the state; the third, outside the cluster, never gets a key and runs nothing.
 
 use parity_scale_codec::{Decode, Encode};
-use phalanx_attestation::{report_data, DevProvider, QuoteProvider};
+use phalanx_attestation::{DevProvider, Enrollment, QuoteProvider};
 use phalanx_crypto::envelope::EnvelopeContext;
 use phalanx_crypto::hierarchy::MasterKey;
 use phalanx_crypto::sealing::SealingKey;
@@ -137,12 +137,15 @@ impl Enclave {
             unreachable!()
         };
         let provider = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), measurement);
-        let data = report_data(
-            &self.identity.account_id(),
-            &self.ecdh_public(),
-            &chain.params.chain_id,
+        let data = Enrollment {
+            identity: &self.identity.account_id(),
+            ecdh_public: &self.ecdh_public(),
+            chain_id: &chain.params.chain_id,
             role,
-        );
+            operator: &Keypair::dev("charlie").account_id(),
+            endpoint: b"",
+        }
+        .report_data();
         Call::RegisterWorker {
             identity: self.identity.account_id(),
             ecdh_public: self.ecdh_public(),
@@ -339,10 +342,10 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
 
     // The two members ran the same commands with the same outcomes and reached the same state.
     assert_eq!(results[0].2, results[1].2);
-    assert_eq!(
-        results[0].1.digest(&contract),
-        results[1].1.digest(&contract)
-    );
+    let digest_key = results[0].0.digest_key(&contract).unwrap();
+    assert_eq!(results[1].0.digest_key(&contract), Some(digest_key));
+    let digest = results[0].1.digest(&contract, &digest_key);
+    assert_eq!(digest, results[1].1.digest(&contract, &digest_key));
     let receipts = &results[0].2;
     assert_eq!(receipts.len(), 4, "instantiate + three commands");
     assert!(matches!(receipts[0].outcome, ReceiptOutcome::Ok(_)));
@@ -407,6 +410,7 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
         store
             .commit_block(
                 writes,
+                |c| executor.digest_key(c),
                 &receipts,
                 &block.header,
                 snapshot.as_deref(),
@@ -417,6 +421,12 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
     }
     assert_eq!(restarted_receipts, results[1].2);
     let store = open_store();
+    // The sealed store's incremental digest equals the in-memory state's, computed from scratch.
+    assert_eq!(
+        store.digest_at(&contract, chain.head.height).unwrap(),
+        Some(digest)
+    );
+    assert_eq!(store.digest_at(&contract, 0).unwrap(), None);
     assert_eq!(store.synced().unwrap(), Some(chain.head.clone()));
     assert_eq!(
         store

@@ -1,35 +1,36 @@
-//! `phalanx contract command | query | encode`: talking to confidential contracts. Commands go
-//! through the chain encrypted to the contract's published key; queries and receipts go straight
-//! to a worker, signed, and come back encrypted to this process's session key.
+//! `phalanx contract upload | instantiate | show | command | query | encode`: deploying and
+//! talking to confidential contracts. Everything a command needs is read from the chain: the
+//! contract's key, its cluster and the query endpoints its workers published. Commands go through
+//! the chain sealed to the contract's key; queries and receipts go straight to a worker, signed,
+//! and come back sealed to a one-time session key.
 
 use super::Context;
 use crate::output::emit;
 use anyhow::{anyhow, bail, Context as _, Result};
 use parity_scale_codec::{Decode, Encode};
-use phalanx_client::api::NodeApiClient;
-use phalanx_client::query::{prepare_query, WorkerClient};
-use phalanx_client::{NodeClient, DEFAULT_INCLUSION_TIMEOUT};
-use phalanx_crypto::envelope::EnvelopeContext;
-use phalanx_crypto::{Keypair, Sealer};
-use phalanx_primitives::query::{QueryAnswer, QueryRequest};
-use phalanx_primitives::{AccountId, Call};
-use phalanx_worker::{Receipt, ReceiptOutcome};
+use phalanx_client::contract::Instantiation;
+use phalanx_client::{ContractClient, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
+use phalanx_crypto::Keypair;
+use phalanx_primitives::query::{QueryAnswer, QueryRequest, Receipt, ReceiptOutcome};
+use phalanx_primitives::{sha256, AccountId, Call, Hash};
 use rand_core::OsRng;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::time::{Duration, Instant};
 
-/// How long `contract command` waits for a worker to have the receipt.
+/// How long `contract command` and `contract instantiate` wait for a worker to have the receipt,
+/// and `instantiate` for the gatekeeper to publish the contract's key.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 fn decode_hex(text: &str) -> Result<Vec<u8>> {
     hex::decode(text.trim().trim_start_matches("0x"))
         .with_context(|| format!("`{text}` is not hex"))
+}
+
+fn parse_hash(text: &str) -> Result<Hash> {
+    let bytes: [u8; 32] = decode_hex(text)?
+        .try_into()
+        .map_err(|_| anyhow!("`{text}` is not a 32-byte hash"))?;
+    Ok(Hash(bytes))
 }
 
 async fn connect(ctx: &Context) -> Result<NodeClient> {
@@ -38,46 +39,153 @@ async fn connect(ctx: &Context) -> Result<NodeClient> {
         .with_context(|| format!("connecting to the node at {}", ctx.rpc))
 }
 
-/// The contract's published key and epoch.
-async fn contract_key(node: &NodeClient, contract: AccountId) -> Result<([u8; 32], u32)> {
+/// The contract, with the workers to ask: `--worker` if given, else those the chain lists.
+async fn open_contract(
+    node: &NodeClient,
+    contract: AccountId,
+    worker: Option<&str>,
+) -> Result<ContractClient> {
+    let client = ContractClient::open(node, contract).await?;
+    Ok(match worker {
+        Some(url) => client.only_worker(url)?,
+        None => client,
+    })
+}
+
+/// Signs `call`, submits it and waits until it is final; returns its hash and block height.
+async fn submit_and_wait(node: &NodeClient, signer: &Keypair, call: Call) -> Result<(Hash, u64)> {
+    let nonce = node.next_nonce(signer.account_id()).await?;
+    let tx = node.sign(signer, nonce, call);
+    let hash = node
+        .submit(&tx)
+        .await
+        .context("the node refused the transaction")?;
+    let included = node
+        .wait_for_inclusion(hash, DEFAULT_INCLUSION_TIMEOUT)
+        .await?;
+    Ok((hash, included.height))
+}
+
+/// The receipt as JSON fields and a line of text.
+fn describe(receipt: &Receipt) -> (bool, String) {
+    match &receipt.outcome {
+        ReceiptOutcome::Ok(output) => (true, format!("0x{}", hex::encode(output))),
+        ReceiptOutcome::Failed(reason) => (false, reason.clone()),
+    }
+}
+
+pub async fn upload(ctx: &Context, path: &Path, from: &str) -> Result<()> {
+    let code = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let code_hash = sha256(&code);
+    let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
+    let node = connect(ctx).await?;
+    let height = if node.has_code(code_hash).await? {
+        None
+    } else {
+        let (_, height) =
+            submit_and_wait(&node, &signer, Call::UploadCode { code: code.clone() }).await?;
+        Some(height)
+    };
+    let value = serde_json::json!({ "code_hash": code_hash, "size": code.len(), "height": height });
+    emit(ctx.json, &value, || match height {
+        Some(h) => format!(
+            "uploaded code {code_hash} ({} bytes), final in block {h}",
+            code.len()
+        ),
+        None => format!("code {code_hash} is already on chain; nothing to upload"),
+    })
+}
+
+pub struct InstantiateRequest<'a> {
+    pub code_hash: &'a str,
+    pub cluster: &'a str,
+    pub from: &'a str,
+    pub init: &'a str,
+    pub salt: &'a str,
+    pub gas: u64,
+    pub worker: Option<&'a str>,
+}
+
+pub async fn instantiate(ctx: &Context, request: InstantiateRequest<'_>) -> Result<()> {
+    let signer = ctx.keystore.keypair(request.from, &ctx.passphrase)?;
+    let cluster = parse_hash(request.cluster)?;
+    let code_hash = parse_hash(request.code_hash)?;
+    let node = connect(ctx).await?;
+    if !node.has_code(code_hash).await? {
+        bail!("no code {code_hash} on this chain; `phalanx contract upload` it first");
+    }
+    let cluster_key = node.cluster_key(cluster).await?.ok_or_else(|| {
+        anyhow!("cluster {cluster} has no published key yet; try again in a moment")
+    })?;
+    let init = decode_hex(request.init)?;
+    let (contract, call) = Instantiation {
+        code_hash,
+        cluster,
+        cluster_key,
+        salt: request.salt.as_bytes(),
+        init: &init,
+        gas_limit: request.gas,
+    }
+    .call(node.info().chain_id, signer.account_id(), &mut OsRng)?;
+    let (hash, height) = submit_and_wait(&node, &signer, call).await?;
+
+    // The contract is usable once its key is published; its init's receipt says if it started.
+    let deadline = Instant::now() + RECEIPT_TIMEOUT;
+    while node.contract_key(contract).await?.is_none() {
+        if Instant::now() > deadline {
+            bail!("contract {contract} is on chain but no gatekeeper published its key in {RECEIPT_TIMEOUT:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let client = open_contract(&node, contract, request.worker).await?;
+    let receipt = client
+        .receipt(&signer, hash, RECEIPT_TIMEOUT, &mut OsRng)
+        .await?;
+    let (ok, output) = describe(&receipt);
+    let value = serde_json::json!({
+        "contract": contract, "hash": hash, "height": height, "ok": ok,
+        "output": output, "gas_used": receipt.gas_used,
+    });
+    emit(ctx.json, &value, || {
+        if ok {
+            format!(
+                "contract {contract} instantiated in block {height} (gas used {})",
+                receipt.gas_used
+            )
+        } else {
+            format!(
+                "contract {contract} is on chain (block {height}) but its init failed: {output}"
+            )
+        }
+    })?;
+    if !ok {
+        bail!("the contract's init failed: {output}");
+    }
+    Ok(())
+}
+
+pub async fn show(ctx: &Context, contract: &str) -> Result<()> {
+    use phalanx_client::api::NodeApiClient;
+    let contract = ctx.keystore.resolve_account(contract)?;
+    let node = connect(ctx).await?;
     let info = node
         .rpc()
         .contract(contract)
         .await?
         .ok_or_else(|| anyhow!("no contract {contract} on this chain"))?;
-    let key = info.key.ok_or_else(|| {
-        anyhow!("contract {contract} has no published key yet; try again in a moment")
-    })?;
-    Ok((
-        key.bytes()
-            .ok_or_else(|| anyhow!("malformed contract key"))?,
-        key.epoch,
-    ))
-}
-
-async fn ask(
-    node: &NodeClient,
-    worker_url: &str,
-    contract: AccountId,
-    signer: &Keypair,
-    request: QueryRequest,
-) -> Result<QueryAnswer> {
-    let (key, epoch) = contract_key(node, contract).await?;
-    let prepared = prepare_query(
-        node.info().chain_id,
-        contract,
-        &key,
-        epoch,
-        signer,
-        request,
-        now_ms(),
-        &mut OsRng,
-    )?;
-    let worker = WorkerClient::connect(worker_url)?;
-    worker
-        .query(contract, &prepared)
-        .await
-        .with_context(|| format!("asking the worker at {worker_url}"))
+    let workers = node.contract_workers(contract).await?;
+    let value = serde_json::json!({ "contract": info, "workers": workers });
+    emit(ctx.json, &value, || {
+        let key = match &info.key {
+            Some(k) => format!("{} (epoch {})", k.public_key, k.epoch),
+            None => "not published yet".into(),
+        };
+        format!(
+            "contract   {contract}\ncode       {}\ncluster    {}\ndeployer   {}\ncreated    block {}\nkey        {key}\ncommands   {}\nworkers    {}",
+            info.code_hash, info.cluster, info.deployer, info.created_at, info.commands,
+            if workers.is_empty() { "none published".to_string() } else { workers.join(", ") }
+        )
+    })
 }
 
 pub async fn command(
@@ -86,66 +194,24 @@ pub async fn command(
     from: &str,
     msg: &str,
     gas: u64,
-    worker_url: &str,
+    worker: Option<&str>,
 ) -> Result<()> {
     let contract = ctx.keystore.resolve_account(contract)?;
     let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
     let message = decode_hex(msg)?;
     let node = connect(ctx).await?;
-    let (key, epoch) = contract_key(&node, contract).await?;
-    let context = EnvelopeContext {
-        chain_id: node.info().chain_id,
-        contract,
-        sender: signer.account_id(),
-    };
-    let envelope = Sealer::new(&mut OsRng).seal(&key, epoch, &context, &message, &mut OsRng)?;
-    let nonce = node.next_nonce(signer.account_id()).await?;
-    let tx = node.sign(
-        &signer,
-        nonce,
-        Call::Command {
-            contract,
-            envelope,
-            gas_limit: gas,
-        },
-    );
-    let hash = node
-        .submit(&tx)
-        .await
-        .context("the node refused the command")?;
-    let included = node
-        .wait_for_inclusion(hash, DEFAULT_INCLUSION_TIMEOUT)
-        .await?;
-
+    let client = open_contract(&node, contract, worker).await?;
+    let call = client.command_call(signer.account_id(), &message, gas, &mut OsRng)?;
+    let (hash, height) = submit_and_wait(&node, &signer, call).await?;
     // The receipt is private: ask a worker for it, as the sender.
-    let deadline = Instant::now() + RECEIPT_TIMEOUT;
-    let receipt = loop {
-        match ask(
-            &node,
-            worker_url,
-            contract,
-            &signer,
-            QueryRequest::Receipt(hash),
-        )
-        .await?
-        {
-            QueryAnswer::Ok(bytes) => {
-                break Receipt::decode(&mut &bytes[..]).context("malformed receipt")?
-            }
-            QueryAnswer::Refused(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            QueryAnswer::Refused(reason) => bail!("no receipt from the worker: {reason}"),
-        }
-    };
-    let (ok, output) = match &receipt.outcome {
-        ReceiptOutcome::Ok(output) => (true, format!("0x{}", hex::encode(output))),
-        ReceiptOutcome::Failed(reason) => (false, reason.clone()),
-    };
+    let receipt = client
+        .receipt(&signer, hash, RECEIPT_TIMEOUT, &mut OsRng)
+        .await?;
+    let (ok, output) = describe(&receipt);
     let value = serde_json::json!({
         "hash": hash,
         "contract": contract,
-        "height": included.height,
+        "height": height,
         "ok": ok,
         "output": output,
         "gas_used": receipt.gas_used,
@@ -158,8 +224,8 @@ pub async fn command(
             format!("failed: {output}")
         };
         format!(
-            "command {hash} final in block {}\n{outcome} (gas used {})",
-            included.height, receipt.gas_used
+            "command {hash} final in block {height}\n{outcome} (gas used {})",
+            receipt.gas_used
         )
     })
 }
@@ -169,19 +235,19 @@ pub async fn query(
     contract: &str,
     from: &str,
     msg: &str,
-    worker_url: &str,
+    worker: Option<&str>,
 ) -> Result<()> {
     let contract = ctx.keystore.resolve_account(contract)?;
     let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
     let node = connect(ctx).await?;
-    let answer = ask(
-        &node,
-        worker_url,
-        contract,
-        &signer,
-        QueryRequest::Contract(decode_hex(msg)?),
-    )
-    .await?;
+    let client = open_contract(&node, contract, worker).await?;
+    let answer = client
+        .query(
+            &signer,
+            QueryRequest::Contract(decode_hex(msg)?),
+            &mut OsRng,
+        )
+        .await?;
     match answer {
         QueryAnswer::Ok(output) => {
             let hex_output = format!("0x{}", hex::encode(&output));
@@ -220,8 +286,15 @@ pub fn encode(ctx: &Context, contract: &str, words: &[String]) -> Result<()> {
         ("counter", ["increment", by]) => counter::Command::Increment { by: number(by)? as u64 }.encode(),
         ("counter", ["reset"]) => counter::Command::Reset.encode(),
         ("counter", ["value"]) => counter::Query::Value.encode(),
+        ("counter", ["init", start]) => counter::Init { start: number(start)? as u64 }.encode(),
+        ("private-token", ["init", name, symbol, supply]) => private_token::Init {
+            name: name.to_string(),
+            symbol: symbol.to_string(),
+            initial_supply: number(supply)?,
+        }
+        .encode(),
         _ => bail!(
-            "unknown message; try: private-token transfer TO AMOUNT | mint TO AMOUNT | balance WHO | total-supply; counter increment N | reset | value"
+            "unknown message; try: private-token init NAME SYMBOL SUPPLY | transfer TO AMOUNT | mint TO AMOUNT | balance WHO | total-supply; counter init START | increment N | reset | value"
         ),
     };
     let text = format!("0x{}", hex::encode(bytes));

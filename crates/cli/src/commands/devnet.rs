@@ -7,14 +7,11 @@ use crate::args::DevnetArgs;
 use crate::output::emit;
 use anyhow::{anyhow, bail, Context as _, Result};
 use parity_scale_codec::Encode;
-use phalanx_client::api::NodeApiClient;
-use phalanx_client::views::PublishedKey;
-use phalanx_client::{NodeClient, DEFAULT_INCLUSION_TIMEOUT};
-use phalanx_crypto::envelope::EnvelopeContext;
-use phalanx_crypto::{Keypair, Sealer, DEV_ACCOUNT_NAMES};
+use phalanx_client::contract::Instantiation;
+use phalanx_client::{ClientError, NodeClient, PublicKey, DEFAULT_INCLUSION_TIMEOUT};
+use phalanx_crypto::{Keypair, DEV_ACCOUNT_NAMES};
 use phalanx_node::{NodeConfig, RunningNode};
 use phalanx_primitives::{sha256, AccountId, Call, Hash, SignedTransaction, SudoCall};
-use phalanx_runtime::contracts::contract_id;
 use phalanx_worker::process::{RunningWorker, Tee, WorkerConfig};
 use rand_core::OsRng;
 use std::future::Future;
@@ -32,6 +29,8 @@ const PRIVATE_TOKEN_WASM: &[u8] = include_bytes!(concat!(
 ));
 /// Gas reserved for each example's instantiation.
 const INSTANTIATE_GAS: u64 = 10_000_000;
+/// Salt of the examples' instances, so their addresses are the same on every devnet.
+const DEVNET_SALT: &[u8] = b"devnet";
 /// How long the devnet waits for the gatekeeper to publish a key.
 const KEY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -58,14 +57,15 @@ fn worker_config(node_url: &str, dir: &Path, rpc_addr: SocketAddr) -> WorkerConf
         rpc_addr,
         tee: Tee::Dev,
         operator: Keypair::dev("charlie"),
+        public_url: None,
     }
 }
 
 /// Polls `probe` until it yields a key.
-async fn published<F, Fut>(what: &str, probe: F) -> Result<PublishedKey>
+async fn published<F, Fut>(what: &str, probe: F) -> Result<PublicKey>
 where
     F: Fn() -> Fut,
-    Fut: Future<Output = Result<Option<PublishedKey>>>,
+    Fut: Future<Output = Result<Option<PublicKey>, ClientError>>,
 {
     let deadline = Instant::now() + KEY_TIMEOUT;
     loop {
@@ -109,13 +109,7 @@ async fn deploy(client: &NodeClient, workers: Vec<AccountId>) -> Result<(Account
         }))],
     )
     .await?;
-    let cluster_key = published("the dev cluster", || async {
-        Ok(client.rpc().cluster(cluster).await?.and_then(|c| c.key))
-    })
-    .await?;
-    let cluster_public = cluster_key
-        .bytes()
-        .ok_or_else(|| anyhow!("malformed cluster key"))?;
+    let cluster_key = published("the dev cluster", || client.cluster_key(cluster)).await?;
 
     let counter_init = counter::Init { start: 0 }.encode();
     let token_init = private_token::Init {
@@ -130,36 +124,25 @@ async fn deploy(client: &NodeClient, workers: Vec<AccountId>) -> Result<(Account
         (COUNTER_WASM, counter_init),
         (PRIVATE_TOKEN_WASM, token_init),
     ] {
-        let code_hash = sha256(code);
-        let contract = contract_id(&code_hash, &cluster, &alice.account_id(), b"devnet");
-        let context = EnvelopeContext {
-            chain_id: client.info().chain_id,
-            contract,
-            sender: alice.account_id(),
-        };
-        let init = Sealer::new(&mut OsRng).seal(
-            &cluster_public,
-            cluster_key.epoch,
-            &context,
-            &init,
-            &mut OsRng,
-        )?;
+        let (contract, instantiate) = Instantiation {
+            code_hash: sha256(code),
+            cluster,
+            cluster_key,
+            salt: DEVNET_SALT,
+            init: &init,
+            gas_limit: INSTANTIATE_GAS,
+        }
+        .call(client.info().chain_id, alice.account_id(), &mut OsRng)?;
         txs.push(next(Call::UploadCode {
             code: code.to_vec(),
         }));
-        txs.push(next(Call::Instantiate {
-            code_hash,
-            cluster,
-            salt: b"devnet".to_vec(),
-            init,
-            gas_limit: INSTANTIATE_GAS,
-        }));
+        txs.push(next(instantiate));
         contracts.push(contract);
     }
     submit_all(client, &txs).await?;
     for contract in &contracts {
-        published(&format!("contract {contract}"), || async {
-            Ok(client.rpc().contract(*contract).await?.and_then(|c| c.key))
+        published(&format!("contract {contract}"), || {
+            client.contract_key(*contract)
         })
         .await?;
     }

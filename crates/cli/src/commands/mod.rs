@@ -48,13 +48,39 @@ pub async fn run(cli: Cli) -> Result<()> {
             msg,
             gas,
             worker,
-        }) => confidential::command(&ctx, &contract, &from, &msg, gas, &worker).await,
+        }) => confidential::command(&ctx, &contract, &from, &msg, gas, worker.as_deref()).await,
         Command::Contract(ContractCommand::Query {
             contract,
             from,
             msg,
             worker,
-        }) => confidential::query(&ctx, &contract, &from, &msg, &worker).await,
+        }) => confidential::query(&ctx, &contract, &from, &msg, worker.as_deref()).await,
+        Command::Contract(ContractCommand::Upload { path, from }) => {
+            confidential::upload(&ctx, &path, &from).await
+        }
+        Command::Contract(ContractCommand::Instantiate {
+            code_hash,
+            cluster,
+            from,
+            init,
+            salt,
+            gas,
+            worker,
+        }) => {
+            let request = confidential::InstantiateRequest {
+                code_hash: &code_hash,
+                cluster: &cluster,
+                from: &from,
+                init: &init,
+                salt: &salt,
+                gas,
+                worker: worker.as_deref(),
+            };
+            confidential::instantiate(&ctx, request).await
+        }
+        Command::Contract(ContractCommand::Show { contract }) => {
+            confidential::show(&ctx, &contract).await
+        }
         Command::Contract(ContractCommand::Encode { contract, message }) => {
             confidential::encode(&ctx, &contract, &message)
         }

@@ -84,6 +84,7 @@ pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<(
         rpc_addr: args.rpc_addr,
         tee,
         operator,
+        public_url: args.public_url,
     };
     let (mut worker, name) = match role {
         Role::Worker => (

@@ -1,0 +1,300 @@
+//! Confidential contracts from a user's side, with nothing but the chain to start from: the
+//! contract's public key and the query endpoints of its cluster's workers are read from the node;
+//! commands are sealed to that key and go through the chain; queries and receipts go straight to a
+//! worker, signed, and come back sealed to a one-time session key.
+
+use crate::api::NodeApiClient;
+use crate::query::{prepare_query, WorkerClient};
+use crate::views::PublishedKey;
+use crate::{ClientError, NodeClient};
+use parity_scale_codec::DecodeAll;
+use phalanx_crypto::envelope::EnvelopeContext;
+use phalanx_crypto::{Keypair, Sealer};
+use phalanx_primitives::query::{QueryAnswer, QueryRequest, Receipt};
+use phalanx_primitives::{contract_id, AccountId, Call, Envelope, Hash};
+use rand_core::CryptoRngCore;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How often [`ContractClient::receipt`] asks again while the workers catch up.
+const RECEIPT_POLL: Duration = Duration::from_millis(50);
+
+/// A published x25519 key and its epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicKey {
+    pub bytes: [u8; 32],
+    pub epoch: u32,
+}
+
+impl PublicKey {
+    fn from_view(view: &PublishedKey, whose: &str) -> Result<Self, ClientError> {
+        let bytes = view.bytes().ok_or_else(|| {
+            ClientError::Contract(format!("the node served a malformed key for {whose}"))
+        })?;
+        Ok(PublicKey {
+            bytes,
+            epoch: view.epoch,
+        })
+    }
+}
+
+/// Seals `plaintext` from `sender` to `key` for `contract` on `chain_id`, with a fresh ephemeral
+/// key: the envelope of a command or an instantiation's init argument.
+pub fn seal_to_contract(
+    key: &PublicKey,
+    chain_id: Hash,
+    contract: AccountId,
+    sender: AccountId,
+    plaintext: &[u8],
+    rng: &mut impl CryptoRngCore,
+) -> Result<Envelope, ClientError> {
+    let context = EnvelopeContext {
+        chain_id,
+        contract,
+        sender,
+    };
+    Sealer::new(rng)
+        .seal(&key.bytes, key.epoch, &context, plaintext, rng)
+        .map_err(|e| ClientError::Contract(format!("cannot seal to contract {contract}: {e}")))
+}
+
+/// What an instantiation needs besides the deployer.
+pub struct Instantiation<'a> {
+    pub code_hash: Hash,
+    pub cluster: Hash,
+    /// The cluster's published key: the init argument is sealed to it, since the contract has no
+    /// key of its own before it exists.
+    pub cluster_key: PublicKey,
+    pub salt: &'a [u8],
+    /// The SCALE-encoded init message.
+    pub init: &'a [u8],
+    pub gas_limit: u64,
+}
+
+impl Instantiation<'_> {
+    /// The new contract's id and the `Instantiate` call that creates it.
+    pub fn call(
+        &self,
+        chain_id: Hash,
+        deployer: AccountId,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(AccountId, Call), ClientError> {
+        let contract = contract_id(&self.code_hash, &self.cluster, &deployer, self.salt);
+        let init = seal_to_contract(
+            &self.cluster_key,
+            chain_id,
+            contract,
+            deployer,
+            self.init,
+            rng,
+        )?;
+        Ok((
+            contract,
+            Call::Instantiate {
+                code_hash: self.code_hash,
+                cluster: self.cluster,
+                salt: self.salt.to_vec(),
+                init,
+                gas_limit: self.gas_limit,
+            },
+        ))
+    }
+}
+
+impl NodeClient {
+    /// Whether code with this hash is on chain.
+    pub async fn has_code(&self, code_hash: Hash) -> Result<bool, ClientError> {
+        Ok(self.rpc().code(code_hash).await?.is_some())
+    }
+
+    /// A cluster's published key; `Ok(None)` while its gatekeeper has not published it.
+    pub async fn cluster_key(&self, cluster: Hash) -> Result<Option<PublicKey>, ClientError> {
+        let view =
+            self.rpc().cluster(cluster).await?.ok_or_else(|| {
+                ClientError::Contract(format!("no cluster {cluster} on this chain"))
+            })?;
+        view.key
+            .map(|k| PublicKey::from_view(&k, &format!("cluster {cluster}")))
+            .transpose()
+    }
+
+    /// A contract's published key; `Ok(None)` while it has none yet.
+    pub async fn contract_key(
+        &self,
+        contract: AccountId,
+    ) -> Result<Option<PublicKey>, ClientError> {
+        let view = self.rpc().contract(contract).await?.ok_or_else(|| {
+            ClientError::Contract(format!("no contract {contract} on this chain"))
+        })?;
+        view.key
+            .map(|k| PublicKey::from_view(&k, &format!("contract {contract}")))
+            .transpose()
+    }
+
+    /// The query endpoints the workers of `contract`'s cluster published on chain.
+    pub async fn contract_workers(&self, contract: AccountId) -> Result<Vec<String>, ClientError> {
+        let view = self.rpc().contract(contract).await?.ok_or_else(|| {
+            ClientError::Contract(format!("no contract {contract} on this chain"))
+        })?;
+        let cluster = self.rpc().cluster(view.cluster).await?.ok_or_else(|| {
+            ClientError::Contract(format!("contract {contract} names a missing cluster"))
+        })?;
+        let mut endpoints = Vec::new();
+        for worker in cluster.workers {
+            if let Some(info) = self.rpc().worker(worker).await? {
+                if !info.endpoint.is_empty() {
+                    endpoints.push(info.endpoint);
+                }
+            }
+        }
+        Ok(endpoints)
+    }
+}
+
+/// One contract, ready to be commanded and queried: its key and its workers, read once.
+pub struct ContractClient {
+    contract: AccountId,
+    chain_id: Hash,
+    key: PublicKey,
+    workers: Vec<(String, WorkerClient)>,
+}
+
+impl ContractClient {
+    /// Reads the contract's key and its workers' endpoints from the chain.
+    pub async fn open(node: &NodeClient, contract: AccountId) -> Result<Self, ClientError> {
+        let key = node.contract_key(contract).await?.ok_or_else(|| {
+            ClientError::Contract(format!(
+                "contract {contract} has no published key yet; try again in a moment"
+            ))
+        })?;
+        let endpoints = node.contract_workers(contract).await?;
+        let mut client = ContractClient {
+            contract,
+            chain_id: node.info().chain_id,
+            key,
+            workers: Vec::new(),
+        };
+        for url in endpoints {
+            client = client.add_worker(&url)?;
+        }
+        Ok(client)
+    }
+
+    /// Asks only the worker at `url` (instead of those the chain lists).
+    pub fn only_worker(mut self, url: &str) -> Result<Self, ClientError> {
+        self.workers.clear();
+        self.add_worker(url)
+    }
+
+    fn add_worker(mut self, url: &str) -> Result<Self, ClientError> {
+        self.workers
+            .push((url.to_string(), WorkerClient::connect(url)?));
+        Ok(self)
+    }
+
+    pub fn contract(&self) -> AccountId {
+        self.contract
+    }
+
+    pub fn key(&self) -> PublicKey {
+        self.key
+    }
+
+    /// The workers this client asks, in order.
+    pub fn worker_urls(&self) -> impl Iterator<Item = &str> {
+        self.workers.iter().map(|(url, _)| url.as_str())
+    }
+
+    /// A `Command` call carrying `message` sealed to the contract, from `sender`.
+    pub fn command_call(
+        &self,
+        sender: AccountId,
+        message: &[u8],
+        gas_limit: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Call, ClientError> {
+        Ok(Call::Command {
+            contract: self.contract,
+            envelope: seal_to_contract(
+                &self.key,
+                self.chain_id,
+                self.contract,
+                sender,
+                message,
+                rng,
+            )?,
+            gas_limit,
+        })
+    }
+
+    /// Asks the contract's workers, in order, until one answers; a worker that cannot be reached
+    /// or refuses the query's form is skipped, the last such error returned if none answers.
+    pub async fn query(
+        &self,
+        signer: &Keypair,
+        request: QueryRequest,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<QueryAnswer, ClientError> {
+        let mut last_error = ClientError::Contract(format!(
+            "no worker of contract {}'s cluster has published a query endpoint",
+            self.contract
+        ));
+        for (url, worker) in &self.workers {
+            // A fresh query per worker: each nonce is good for one answer.
+            let prepared = prepare_query(
+                self.chain_id,
+                self.contract,
+                &self.key.bytes,
+                self.key.epoch,
+                signer,
+                request.clone(),
+                now_ms(),
+                rng,
+            )?;
+            match worker.query(self.contract, &prepared).await {
+                Ok(answer) => return Ok(answer),
+                Err(error) => {
+                    last_error = ClientError::Contract(format!("worker {url}: {error}"));
+                }
+            }
+        }
+        Err(last_error)
+    }
+
+    /// The receipt of `tx_hash` (sent by `signer`), waiting up to `timeout` for a worker to have
+    /// executed it.
+    pub async fn receipt(
+        &self,
+        signer: &Keypair,
+        tx_hash: Hash,
+        timeout: Duration,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Receipt, ClientError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self
+                .query(signer, QueryRequest::Receipt(tx_hash), rng)
+                .await?
+            {
+                QueryAnswer::Ok(bytes) => {
+                    return Receipt::decode_all(&mut &bytes[..])
+                        .map_err(|e| ClientError::Contract(format!("malformed receipt: {e}")))
+                }
+                QueryAnswer::Refused(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(RECEIPT_POLL).await
+                }
+                QueryAnswer::Refused(reason) => {
+                    return Err(ClientError::Contract(format!(
+                        "no receipt for {tx_hash}: {reason}"
+                    )))
+                }
+            }
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -30,6 +30,11 @@ pub trait NodeApi {
     #[method(name = "chain_getBlock")]
     async fn block(&self, height: u64) -> Result<Option<BlockView>, ErrorObjectOwned>;
 
+    /// The block at a height as `0x` hex of its SCALE encoding, or null: what a worker fetches
+    /// and verifies itself (cheaper for the node than the JSON view).
+    #[method(name = "chain_getBlockRaw")]
+    async fn block_raw(&self, height: u64) -> Result<Option<String>, ErrorObjectOwned>;
+
     #[method(name = "chain_getBlockByHash")]
     async fn block_by_hash(&self, hash: Hash) -> Result<Option<BlockView>, ErrorObjectOwned>;
 

@@ -151,11 +151,15 @@ impl NodeClient {
 }
 
 /// One contract, ready to be commanded and queried: its key and its workers, read once.
+///
+/// Commands are sealed in one session (one ephemeral key, see [`Sealer`]): the public-key work is
+/// done once per client, not per command. Open one client per sender.
 pub struct ContractClient {
     contract: AccountId,
     chain_id: Hash,
     key: PublicKey,
     workers: Vec<(String, WorkerClient)>,
+    session: Sealer,
 }
 
 impl ContractClient {
@@ -172,6 +176,7 @@ impl ContractClient {
             chain_id: node.info().chain_id,
             key,
             workers: Vec::new(),
+            session: Sealer::new(&mut rand_core::OsRng),
         };
         for url in endpoints {
             client = client.add_worker(&url)?;
@@ -212,16 +217,20 @@ impl ContractClient {
         gas_limit: u64,
         rng: &mut impl CryptoRngCore,
     ) -> Result<Call, ClientError> {
+        let context = EnvelopeContext {
+            chain_id: self.chain_id,
+            contract: self.contract,
+            sender,
+        };
+        let envelope = self
+            .session
+            .seal(&self.key.bytes, self.key.epoch, &context, message, rng)
+            .map_err(|e| {
+                ClientError::Contract(format!("cannot seal to contract {}: {e}", self.contract))
+            })?;
         Ok(Call::Command {
             contract: self.contract,
-            envelope: seal_to_contract(
-                &self.key,
-                self.chain_id,
-                self.contract,
-                sender,
-                message,
-                rng,
-            )?,
+            envelope,
             gas_limit,
         })
     }

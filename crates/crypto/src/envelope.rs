@@ -99,21 +99,49 @@ fn unpad(framed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
         .ok_or(EnvelopeError::Undecryptable)
 }
 
-/// Encrypts to recipients with one ephemeral key (a session).
+/// Encrypts to recipients with one ephemeral key (a session). A session sealing many envelopes
+/// to one recipient does the public-key work once: the derived key is kept per recipient, and the
+/// recipient's [`Opener`] caches it per ephemeral key likewise. Envelopes of one session are
+/// linkable by their ephemeral key, so use a session per sender (whose transactions are linked by
+/// their signer anyway), never across senders.
 pub struct Sealer {
     ephemeral: StaticSecret,
+    public: [u8; 32],
+    derived: std::sync::Mutex<HashMap<[u8; 32], Zeroizing<[u8; 32]>>>,
 }
 
 impl Sealer {
     pub fn new(rng: &mut impl CryptoRngCore) -> Self {
+        let ephemeral = StaticSecret::random_from_rng(rng);
         Sealer {
-            ephemeral: StaticSecret::random_from_rng(rng),
+            public: PublicKey::from(&ephemeral).to_bytes(),
+            ephemeral,
+            derived: Default::default(),
         }
     }
 
     /// The session's public key: where answers (e.g. query results) are encrypted to.
     pub fn public_key(&self) -> [u8; 32] {
-        PublicKey::from(&self.ephemeral).to_bytes()
+        self.public
+    }
+
+    /// The AES key shared with `recipient`, derived once per session.
+    fn key_for(&self, recipient: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+        let mut derived = self.derived.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(key) = derived.get(recipient) {
+            return key.clone();
+        }
+        if derived.len() >= OPENER_CACHE_CAPACITY {
+            derived.clear();
+        }
+        let shared = Zeroizing::new(
+            self.ephemeral
+                .diffie_hellman(&PublicKey::from(*recipient))
+                .to_bytes(),
+        );
+        let key = derive_key(&shared);
+        derived.insert(*recipient, key.clone());
+        key
     }
 
     /// The session secret, to open envelopes encrypted back to [`Sealer::public_key`].
@@ -132,13 +160,8 @@ impl Sealer {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
             return Err(EnvelopeError::TooLarge(plaintext.len()));
         }
-        let shared = Zeroizing::new(
-            self.ephemeral
-                .diffie_hellman(&PublicKey::from(*recipient))
-                .to_bytes(),
-        );
-        let key = derive_key(&shared);
-        let ephemeral = self.public_key();
+        let key = self.key_for(recipient);
+        let ephemeral = self.public;
         let mut nonce = [0u8; 12];
         rng.fill_bytes(&mut nonce);
         let aad = aad(context, ENVELOPE_VERSION, epoch, &ephemeral);

@@ -96,6 +96,11 @@ impl NodeApiServer for RpcHandler {
             .map(BlockView::from))
     }
 
+    async fn block_raw(&self, height: u64) -> Result<Option<String>, ErrorObjectOwned> {
+        let bytes = self.shared.store.block_bytes(height).map_err(internal)?;
+        Ok(bytes.map(|b| format!("0x{}", hex::encode(b))))
+    }
+
     async fn block_by_hash(&self, hash: Hash) -> Result<Option<BlockView>, ErrorObjectOwned> {
         match self.shared.store.height_of(&hash).map_err(internal)? {
             Some(height) => self.block(height).await,

@@ -11,7 +11,7 @@ use phalanx_crypto::envelope::{EnvelopeContext, Opener};
 use phalanx_crypto::hierarchy::ClusterKey;
 use phalanx_primitives::{AccountId, Block, Call, Envelope, Event, EventRecord, Hash, Phase};
 use phalanx_vm::{CallContext, CallError, EntryPoint, Vm};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use x25519_dalek::StaticSecret;
 
 /// Fuel a query may burn.
@@ -53,6 +53,9 @@ pub struct Executor {
     contracts: BTreeMap<AccountId, ContractMeta>,
     /// Whether keys, codes or contracts changed since the last snapshot was taken.
     changed: bool,
+    /// Per contract and epoch, an opener that remembers the keys shared with recent senders'
+    /// sessions, so a session's later commands cost no public-key work. Memory only.
+    openers: HashMap<(AccountId, u32), Opener>,
 }
 
 fn open(secret: &StaticSecret, envelope: &Envelope, context: &EnvelopeContext) -> Option<Vec<u8>> {
@@ -70,6 +73,7 @@ impl Executor {
             codes: BTreeMap::new(),
             contracts: BTreeMap::new(),
             changed: false,
+            openers: HashMap::new(),
         }
     }
 
@@ -314,7 +318,11 @@ impl Executor {
             contract,
             sender: base.sender,
         };
-        let Some(input) = open(keys.ecdh_secret(), envelope, &context) else {
+        let opener = self
+            .openers
+            .entry((contract, envelope.epoch))
+            .or_insert_with(|| Opener::new(keys.ecdh_secret().clone(), envelope.epoch));
+        let Ok(input) = opener.open(&context, envelope) else {
             return Ok(base.failed(
                 contract,
                 "command does not decrypt for this contract and sender",

@@ -151,33 +151,11 @@ async fn the_gatekeeper_hands_cluster_keys_to_members_only() {
             workers: members,
         }),
     );
-    let included = client
-        .wait_for_inclusion(
-            client.submit(&create).await.unwrap(),
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
+    let included = submit_and_wait(&client, &create).await;
 
     // Both members receive the cluster key through the chain; the third worker does not.
-    let deadline = Instant::now() + Duration::from_secs(30);
     for member in &workers[..2] {
-        loop {
-            let clusters = status(&member.url).await["clusters"].clone();
-            if clusters
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|c| c == &serde_json::json!(cluster.to_string()))
-            {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "member never got the cluster key: {clusters}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for_cluster_key(&member.url, cluster).await;
     }
     let outsider = &workers[2];
     wait_until_synced_to(&outsider.url, included.height + 3).await;
@@ -185,4 +163,88 @@ async fn the_gatekeeper_hands_cluster_keys_to_members_only() {
         status(&outsider.url).await["clusters"],
         serde_json::json!([])
     );
+}
+
+async fn submit_and_wait(
+    client: &NodeClient,
+    tx: &phalanx_primitives::SignedTransaction,
+) -> phalanx_client::Included {
+    client
+        .wait_for_inclusion(client.submit(tx).await.unwrap(), Duration::from_secs(30))
+        .await
+        .unwrap()
+}
+
+/// Waits until the worker at `url` reports holding `cluster`'s key.
+async fn wait_for_cluster_key(url: &str, cluster: Hash) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let clusters = status(url).await["clusters"].clone();
+        if clusters
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == &serde_json::json!(cluster.to_string()))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "worker never got the key of {cluster}: {clusters}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_until_holds_master_key(url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status(url).await["holds_master_key"] != true {
+        assert!(
+            Instant::now() < deadline,
+            "gatekeeper at {url} never got the master key"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_gatekeeper_receives_the_master_key_and_carries_on_alone() {
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let node = NodeProcess::start(dirs[0].path(), "100ms");
+    let client = NodeClient::connect(&node.url).await.unwrap();
+    let mut first = WorkerProcess::start_as("gatekeeper", &node.url, dirs[1].path());
+    wait_until_holds_master_key(&first.url).await;
+    let declared = client.rpc().master_key().await.unwrap().unwrap();
+    assert_eq!(declared.holders, vec![first.identity.parse().unwrap()]);
+
+    // The second gatekeeper finds a key declared, registers, and gets it from the first.
+    let mut second = WorkerProcess::start_as("gatekeeper", &node.url, dirs[2].path());
+    wait_until_holds_master_key(&second.url).await;
+    let after = client.rpc().master_key().await.unwrap().unwrap();
+    assert_eq!(after.public_key, declared.public_key, "the same key");
+    let second_id: AccountId = second.identity.parse().unwrap();
+    assert_eq!(after.holders[1], second_id);
+
+    // With the first gatekeeper gone (and the second restarted from its sealed key), a new
+    // cluster still gets its keys: the second derives the same ones.
+    first.kill_9();
+    second.kill_9();
+    let second = WorkerProcess::start_as("gatekeeper", &node.url, dirs[2].path());
+    assert_eq!(status(&second.url).await["holds_master_key"], true);
+    let worker = WorkerProcess::start(&node.url, dirs[3].path());
+    let cluster = Hash([0xc3; 32]);
+    let alice = Keypair::dev("alice");
+    let nonce = client.next_nonce(alice.account_id()).await.unwrap();
+    let create = client.sign(
+        &alice,
+        nonce,
+        Call::Sudo(SudoCall::CreateCluster {
+            cluster,
+            workers: vec![worker.identity.parse().unwrap()],
+        }),
+    );
+    submit_and_wait(&client, &create).await;
+    wait_for_cluster_key(&worker.url, cluster).await;
+    let holders = client.rpc().master_key().await.unwrap().unwrap().holders;
+    assert_eq!(holders, vec![first.identity.parse().unwrap(), second_id]);
 }

@@ -5,7 +5,7 @@
 
 use crate::views::{
     AccountView, BlockView, ChainInfo, ClusterView, CodeView, ContractView, EventView, HeaderView,
-    SubmitOutcome, TxStatus, WorkerView,
+    MasterKeyView, SubmitOutcome, TxStatus, WorkerView,
 };
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::proc_macros::rpc;
@@ -78,6 +78,11 @@ pub trait NodeApi {
     /// The chain's attestation policy, with the current measurement allow-list.
     #[method(name = "registry_getPolicy")]
     async fn attestation_policy(&self) -> Result<AttestationPolicy, ErrorObjectOwned>;
+
+    /// The master key's public part: epoch, declared public key and the gatekeepers holding it;
+    /// null until the first gatekeeper declares it.
+    #[method(name = "registry_getMasterKey")]
+    async fn master_key(&self) -> Result<Option<MasterKeyView>, ErrorObjectOwned>;
 
     /// A cluster: its workers and, once published, its public key.
     #[method(name = "contracts_getCluster")]

@@ -123,6 +123,15 @@ pub enum CallView {
         gas_limit: u64,
         ciphertext_len: usize,
     },
+    PublishMasterKey {
+        epoch: u32,
+        public_key: String,
+    },
+    /// The envelope stays opaque.
+    ShareMasterKey {
+        recipient: AccountId,
+        epoch: u32,
+    },
 }
 
 /// Lower-case name of a field-less enum value, for JSON views.
@@ -229,6 +238,17 @@ impl From<&SignedTransaction> for TransactionView {
                 contract: *contract,
                 gas_limit: *gas_limit,
                 ciphertext_len: envelope.ciphertext.len(),
+            },
+            Call::PublishMasterKey { epoch, public_key } => CallView::PublishMasterKey {
+                epoch: *epoch,
+                public_key: hex::encode(public_key),
+            },
+            Call::ShareMasterKey {
+                recipient,
+                envelope,
+            } => CallView::ShareMasterKey {
+                recipient: *recipient,
+                epoch: envelope.epoch,
             },
         };
         TransactionView {
@@ -348,6 +368,16 @@ pub enum EventKindView {
         gas_limit: u64,
         #[serde(with = "serde_units")]
         amount_units: Balance,
+    },
+    MasterKeyPublished {
+        gatekeeper: AccountId,
+        epoch: u32,
+        public_key: String,
+    },
+    MasterKeyShared {
+        from: AccountId,
+        to: AccountId,
+        epoch: u32,
     },
 }
 
@@ -472,6 +502,20 @@ impl From<&EventRecord> for EventView {
                 payer: *payer,
                 gas_limit: *gas_limit,
                 amount_units: *amount,
+            },
+            Event::MasterKeyPublished {
+                gatekeeper,
+                epoch,
+                public_key,
+            } => EventKindView::MasterKeyPublished {
+                gatekeeper: *gatekeeper,
+                epoch: *epoch,
+                public_key: hex::encode(public_key),
+            },
+            Event::MasterKeyShared { from, to, epoch } => EventKindView::MasterKeyShared {
+                from: *from,
+                to: *to,
+                epoch: *epoch,
             },
         };
         EventView {
@@ -603,6 +647,22 @@ pub struct ClusterView {
     pub cluster: Hash,
     pub workers: Vec<AccountId>,
     pub key: Option<PublishedKey>,
+}
+
+/// The master key as the chain knows it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MasterKeyView {
+    pub epoch: u32,
+    /// Hex of the declared 32-byte public key.
+    pub public_key: String,
+    pub holders: Vec<AccountId>,
+}
+
+impl MasterKeyView {
+    /// The declared public key's bytes (None if the hex is malformed).
+    pub fn public_key_bytes(&self) -> Option<[u8; 32]> {
+        hex::decode(&self.public_key).ok()?.try_into().ok()
+    }
 }
 
 /// Code on chain.

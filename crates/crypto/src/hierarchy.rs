@@ -7,7 +7,8 @@
 //! string: `cluster = HKDF(master, "PHALANX_CLUSTER_KEY_V1" | cluster id)`,
 //! `contract = HKDF(cluster, "PHALANX_CONTRACT_KEY_V1" | contract id)`, and from the contract key
 //! `"PHALANX_CONTRACT_ECDH_V1"`, `"PHALANX_CONTRACT_STATE_V1"`, `"PHALANX_CONTRACT_SEED_V1"`; the
-//! cluster's own x25519 key (for instantiation arguments) from `"PHALANX_CLUSTER_ECDH_V1"`.
+//! cluster's own x25519 key (for instantiation arguments) from `"PHALANX_CLUSTER_ECDH_V1"`; the
+//! master key's public key (declared on chain) from `"PHALANX_MASTER_PUBLIC_V1"`.
 
 use hkdf::Hkdf;
 use phalanx_primitives::{AccountId, Hash};
@@ -53,6 +54,14 @@ impl MasterKey {
     /// The secret bytes, to seal or to send encrypted to another attested gatekeeper.
     pub fn expose_secret(&self) -> &[u8; 32] {
         &self.secret
+    }
+
+    /// Declared on chain by the gatekeeper that generated the key, so a gatekeeper that later
+    /// receives the secret can check it is the chain's: x25519 public key of
+    /// `HKDF(master, "PHALANX_MASTER_PUBLIC_V1")`.
+    pub fn public_key(&self) -> [u8; 32] {
+        let secret = StaticSecret::from(*derive(&self.secret, b"PHALANX_MASTER_PUBLIC_V1", &[]));
+        PublicKey::from(&secret).to_bytes()
     }
 
     pub fn cluster_key(&self, cluster: &Hash) -> ClusterKey {

@@ -10,7 +10,7 @@ use phalanx_client::api::{NodeApiServer, MAX_SUBMIT_BATCH};
 use phalanx_client::error_codes as codes;
 use phalanx_client::views::{
     AccountView, BlockView, ChainInfo, ClusterView, CodeView, ContractView, EventView, HeaderView,
-    PublishedKey, SubmitOutcome, TxRejection, TxStatus, WorkerView,
+    MasterKeyView, PublishedKey, SubmitOutcome, TxRejection, TxStatus, WorkerView,
 };
 use phalanx_primitives::attestation::AttestationPolicy;
 use phalanx_primitives::{AccountId, Hash};
@@ -203,6 +203,16 @@ impl NodeApiServer for RpcHandler {
     async fn attestation_policy(&self) -> Result<AttestationPolicy, ErrorObjectOwned> {
         let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
         registry::policy(&snapshot).map_err(internal)
+    }
+
+    async fn master_key(&self) -> Result<Option<MasterKeyView>, ErrorObjectOwned> {
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        let info = phalanx_runtime::master_key::master_key(&snapshot).map_err(internal)?;
+        Ok(info.map(|m| MasterKeyView {
+            epoch: m.epoch,
+            public_key: hex::encode(m.public_key),
+            holders: m.holders,
+        }))
     }
 
     async fn cluster(&self, cluster: Hash) -> Result<Option<ClusterView>, ErrorObjectOwned> {

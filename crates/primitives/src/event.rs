@@ -93,6 +93,18 @@ pub enum Event {
         gas_limit: u64,
         amount: Balance,
     },
+    #[codec(index = 15)]
+    MasterKeyPublished {
+        gatekeeper: AccountId,
+        epoch: u32,
+        public_key: [u8; 32],
+    },
+    #[codec(index = 16)]
+    MasterKeyShared {
+        from: AccountId,
+        to: AccountId,
+        epoch: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

@@ -94,6 +94,17 @@ pub enum Call {
         envelope: Envelope,
         gas_limit: u64,
     },
+    /// The first gatekeeper of a chain declares the master key it generated, by its public key
+    /// (accepted once per epoch; every later gatekeeper receives that key and checks it).
+    #[codec(index = 9)]
+    PublishMasterKey { epoch: u32, public_key: [u8; 32] },
+    /// A gatekeeper holding the master key hands it to a registered gatekeeper that does not,
+    /// encrypted to the recipient's ECDH key (envelope context: contract = recipient).
+    #[codec(index = 10)]
+    ShareMasterKey {
+        recipient: AccountId,
+        envelope: Envelope,
+    },
 }
 
 /// What the sudo account may do.

@@ -1,9 +1,12 @@
 //! Clusters and their keys: which registered workers run which contracts, the cluster public
 //! keys gatekeepers publish, and the key messages that carry cluster keys to workers.
 //!
-//! State layout: `clusters/info/` ++ cluster id -> SCALE(ClusterInfo); `keys/epoch` -> u32le, the
-//! master key's current epoch (0 from genesis; rotation comes with a later issue).
+//! State layout: `clusters/info/` ++ cluster id -> SCALE(ClusterInfo); `clusters/delivered/` ++
+//! cluster id ++ worker ++ epoch (u32le) -> [] once a key message went to that worker;
+//! `keys/epoch` -> u32le, the master key's current epoch (0 from genesis; rotation comes with a
+//! later issue).
 
+use crate::master_key::require_holder;
 use crate::registry;
 use crate::state::decode_entry;
 use crate::{StateError, StateOverlay, StateReader, TxError};
@@ -13,6 +16,7 @@ use phalanx_primitives::{AccountId, Envelope, Event, Hash};
 
 const CLUSTER_PREFIX: &[u8] = b"clusters/info/";
 const EPOCH_KEY: &[u8] = b"keys/epoch";
+const DELIVERED_PREFIX: &[u8] = b"clusters/delivered/";
 /// Most workers one cluster may have.
 pub const MAX_CLUSTER_WORKERS: usize = 64;
 
@@ -160,7 +164,7 @@ pub(crate) fn publish_key(
     epoch: u32,
     public_key: [u8; 32],
 ) -> Result<Event, TxError> {
-    require_gatekeeper(overlay, signer)?;
+    require_holder(overlay, signer)?;
     let mut info = read_cluster(overlay, &id)?;
     accept_key(
         overlay,
@@ -177,15 +181,16 @@ pub(crate) fn publish_key(
     })
 }
 
-/// Checks a key message; its content stays in the block, where the recipient reads it.
+/// Checks a key message; its content stays in the block, where the recipient reads it. One per
+/// worker, cluster and epoch: when several gatekeepers answer the same event, the first wins.
 pub(crate) fn key_message(
-    overlay: &StateOverlay<impl StateReader>,
+    overlay: &mut StateOverlay<impl StateReader>,
     signer: &AccountId,
     recipient: AccountId,
     id: Hash,
     envelope: &Envelope,
 ) -> Result<Event, TxError> {
-    require_gatekeeper(overlay, signer)?;
+    require_holder(overlay, signer)?;
     let info = read_cluster(overlay, &id)?;
     if !info.workers.contains(&recipient) {
         return Err(TxError::NotAuthorized(format!(
@@ -199,6 +204,20 @@ pub(crate) fn key_message(
             envelope.epoch
         )));
     }
+    let delivered = [
+        DELIVERED_PREFIX,
+        id.0.as_slice(),
+        recipient.as_bytes(),
+        &envelope.epoch.to_le_bytes(),
+    ]
+    .concat();
+    if overlay.get(&delivered)?.is_some() {
+        return Err(TxError::InvalidCall(format!(
+            "{recipient} already received the key of cluster {id} for epoch {}",
+            envelope.epoch
+        )));
+    }
+    overlay.set(delivered, Vec::new());
     Ok(Event::KeyMessageSent {
         recipient,
         cluster: id,

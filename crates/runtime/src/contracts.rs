@@ -5,7 +5,8 @@
 //! State layout: `contracts/code/` ++ code hash -> Wasm; `contracts/info/` ++ contract id ->
 //! SCALE(ContractInfo); `contracts/seen/` ++ contract id ++ envelope hash -> [] (replay guard).
 
-use crate::clusters::{self, require_gatekeeper};
+use crate::clusters;
+use crate::master_key::require_holder;
 use crate::{StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
 pub use phalanx_primitives::contract_id;
@@ -170,7 +171,7 @@ pub(crate) fn publish_key(
     epoch: u32,
     public_key: [u8; 32],
 ) -> Result<Event, TxError> {
-    require_gatekeeper(overlay, signer)?;
+    require_holder(overlay, signer)?;
     let mut info = read_contract(overlay, &contract)?;
     clusters::accept_key(
         overlay,

@@ -3,6 +3,7 @@
 use crate::balances::{self, AccountInfo};
 use crate::clusters;
 use crate::contracts::{self, Instantiation};
+use crate::master_key;
 use crate::registry::{self, Registration};
 use crate::{BlockContext, ChainParams, StateOverlay, StateReader, TxError, WriteSet};
 use phalanx_crypto::VerifiedTransaction;
@@ -215,7 +216,7 @@ impl<R: StateReader> BlockExecutor<R> {
                 envelope,
             } => {
                 events.push(clusters::key_message(
-                    &self.overlay,
+                    &mut self.overlay,
                     &t.signer,
                     *recipient,
                     *cluster,
@@ -256,6 +257,21 @@ impl<R: StateReader> BlockExecutor<R> {
                     *public_key,
                 )?);
             }
+            Call::PublishMasterKey { epoch, public_key } => events.push(master_key::publish(
+                &mut self.overlay,
+                t.signer,
+                *epoch,
+                *public_key,
+            )?),
+            Call::ShareMasterKey {
+                recipient,
+                envelope,
+            } => events.push(master_key::share(
+                &mut self.overlay,
+                t.signer,
+                *recipient,
+                envelope,
+            )?),
             Call::Command {
                 contract,
                 envelope,

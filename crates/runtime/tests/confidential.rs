@@ -154,6 +154,20 @@ fn keys_go_only_to_cluster_workers_and_commands_only_to_published_contracts() {
         world.send(&bob, publish.clone()),
         Err(TxError::NotAuthorized(_))
     ));
+    // Not before the gatekeeper declared the master key it derives from.
+    assert!(matches!(
+        world.send(&gk, publish.clone()),
+        Err(TxError::NotAuthorized(m)) if m.contains("master key")
+    ));
+    world
+        .send(
+            &gk,
+            Call::PublishMasterKey {
+                epoch: 0,
+                public_key: master.public_key(),
+            },
+        )
+        .unwrap();
     world.send(&gk, publish.clone()).unwrap();
     assert!(matches!(
         world.send(&gk, publish),
@@ -340,4 +354,99 @@ fn keys_go_only_to_cluster_workers_and_commands_only_to_published_contracts() {
         world.send(&bob, zero_gas),
         Err(TxError::InvalidCall(_))
     ));
+}
+
+#[test]
+fn the_master_key_is_declared_once_and_shared_only_with_registered_gatekeepers() {
+    let mut world = World::setup();
+    let first = world.gatekeeper.clone();
+    let second = Keypair::dev("gatekeeper-2");
+    world
+        .send(
+            &Keypair::dev("alice"),
+            Call::Transfer {
+                to: second.account_id(),
+                amount: 100 * UNIT,
+            },
+        )
+        .unwrap();
+    world.register(&second, Role::Gatekeeper);
+    let master = MasterKey::generate(0, &mut OsRng);
+    let declare = |key: [u8; 32]| Call::PublishMasterKey {
+        epoch: 0,
+        public_key: key,
+    };
+
+    // Only a gatekeeper may declare: the first does, once; the second is told to wait.
+    assert!(matches!(
+        world.send(&Keypair::dev("bob"), declare([1; 32])),
+        Err(TxError::NotAuthorized(_))
+    ));
+    world.send(&first, declare(master.public_key())).unwrap();
+    assert!(matches!(
+        world.send(&second, declare([2; 32])),
+        Err(TxError::InvalidCall(m)) if m.contains("already declared")
+    ));
+
+    let share_to = |to: AccountId, world: &World| Call::ShareMasterKey {
+        recipient: to,
+        envelope: seal(
+            &[3; 32],
+            0,
+            &EnvelopeContext {
+                chain_id: world.chain.params.chain_id,
+                contract: to,
+                sender: first.account_id(),
+            },
+            master.expose_secret(),
+        ),
+    };
+    // Only to registered gatekeepers, only from holders, only once.
+    let worker = world.workers[0].account_id();
+    assert!(matches!(
+        world.send(&first, share_to(worker, &world)),
+        Err(TxError::NotAuthorized(_))
+    ));
+    assert!(matches!(
+        world.send(&second, share_to(first.account_id(), &world)),
+        Err(TxError::NotAuthorized(m)) if m.contains("does not hold")
+    ));
+    world
+        .send(&first, share_to(second.account_id(), &world))
+        .unwrap();
+    assert!(matches!(
+        world.chain.events.last().unwrap().event,
+        Event::MasterKeyShared { to, .. } if to == second.account_id()
+    ));
+    assert!(matches!(
+        world.send(&first, share_to(second.account_id(), &world)),
+        Err(TxError::InvalidCall(m)) if m.contains("already holds")
+    ));
+    let info = phalanx_runtime::master_key::master_key(&world.chain.state)
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.holders, vec![first.account_id(), second.account_id()]);
+    assert_eq!(info.public_key, master.public_key());
+
+    // The new holder may now publish keys.
+    let cluster = Hash([0xc2; 32]);
+    world
+        .send(
+            &Keypair::dev("alice"),
+            Call::Sudo(SudoCall::CreateCluster {
+                cluster,
+                workers: vec![worker],
+            }),
+        )
+        .unwrap();
+    world
+        .send(
+            &second,
+            Call::PublishClusterKey {
+                cluster,
+                epoch: 0,
+                public_key: master.cluster_key(&cluster).public_key(),
+            },
+        )
+        .unwrap();
 }

@@ -2,16 +2,58 @@
 //!
 //! When a cluster is created it publishes the cluster's public key and sends the cluster key to
 //! each member, encrypted to the member's registered ECDH key (a key message); a worker added
-//! later gets its key message then; a new contract gets its public key published. Nothing else
-//! ever carries a key: a worker that is not a member never receives one.
+//! later gets its key message then; a new contract gets its public key published; a gatekeeper
+//! that registers gets the master key itself, encrypted to its registered (attested) ECDH key.
+//! Nothing else ever carries a key: a worker that is not a member never receives one.
 //!
 //! The decisions are a pure function of the block's events and the registry; encryption takes the
 //! caller's RNG (ephemeral keys), so the process at the edge supplies `OsRng`.
 
-use phalanx_crypto::envelope::{EnvelopeContext, Sealer};
+use phalanx_crypto::envelope::{EnvelopeContext, Opener, Sealer};
 use phalanx_crypto::hierarchy::MasterKey;
-use phalanx_primitives::{AccountId, Call, Event, EventRecord, Hash};
+use phalanx_primitives::attestation::Role;
+use phalanx_primitives::{AccountId, Call, Envelope, Event, EventRecord, Hash};
 use rand_core::CryptoRngCore;
+use x25519_dalek::StaticSecret;
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ShareError {
+    #[error("the master key share does not decrypt with this gatekeeper's key")]
+    Undecryptable,
+    #[error("the master key share does not hold a 32-byte key")]
+    Malformed,
+    #[error("the master key received does not match the public key declared on chain")]
+    NotTheChainsKey,
+}
+
+/// Opens a master key share sent to this gatekeeper (`identity`, `ecdh`) by `sender`, and checks
+/// it against the public key the chain declared: a holder cannot hand over some other key.
+pub fn open_master_share(
+    chain_id: Hash,
+    identity: AccountId,
+    ecdh: &StaticSecret,
+    sender: AccountId,
+    envelope: &Envelope,
+    declared_public_key: &[u8; 32],
+) -> Result<MasterKey, ShareError> {
+    let context = EnvelopeContext {
+        chain_id,
+        contract: identity,
+        sender,
+    };
+    let bytes = Opener::new(ecdh.clone(), envelope.epoch)
+        .open(&context, envelope)
+        .map_err(|_| ShareError::Undecryptable)?;
+    let secret: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| ShareError::Malformed)?;
+    let master = MasterKey::from_bytes(envelope.epoch, secret);
+    if master.public_key() != *declared_public_key {
+        return Err(ShareError::NotTheChainsKey);
+    }
+    Ok(master)
+}
 
 pub struct Gatekeeper {
     identity: AccountId,
@@ -30,6 +72,18 @@ impl Gatekeeper {
 
     pub fn identity(&self) -> AccountId {
         self.identity
+    }
+
+    pub fn master_public_key(&self) -> [u8; 32] {
+        self.master.public_key()
+    }
+
+    /// The call that declares this gatekeeper's master key on a chain that has none.
+    pub fn declaration(&self) -> Call {
+        Call::PublishMasterKey {
+            epoch: self.master.epoch(),
+            public_key: self.master.public_key(),
+        }
     }
 
     /// The transactions (calls, signed by this gatekeeper's identity) a block's events call for.
@@ -58,6 +112,13 @@ impl Gatekeeper {
                 Event::AddedToCluster { cluster, worker } => {
                     calls.extend(self.key_message(cluster, worker, &ecdh_of, rng))
                 }
+                Event::WorkerRegistered {
+                    identity,
+                    role: Role::Gatekeeper,
+                    ..
+                } if *identity != self.identity => {
+                    calls.extend(self.master_share(identity, &ecdh_of, rng))
+                }
                 Event::ContractInstantiated {
                     contract, cluster, ..
                 } => {
@@ -76,6 +137,33 @@ impl Gatekeeper {
             }
         }
         calls
+    }
+
+    fn master_share(
+        &self,
+        gatekeeper: &AccountId,
+        ecdh_of: &impl Fn(&AccountId) -> Option<[u8; 32]>,
+        rng: &mut impl CryptoRngCore,
+    ) -> Option<Call> {
+        let recipient_key = ecdh_of(gatekeeper)?;
+        let context = EnvelopeContext {
+            chain_id: self.chain_id,
+            contract: *gatekeeper,
+            sender: self.identity,
+        };
+        let envelope = Sealer::new(rng)
+            .seal(
+                &recipient_key,
+                self.master.epoch(),
+                &context,
+                self.master.expose_secret(),
+                rng,
+            )
+            .expect("a 32-byte key is far below the envelope limit");
+        Some(Call::ShareMasterKey {
+            recipient: *gatekeeper,
+            envelope,
+        })
     }
 
     fn key_message(
@@ -106,5 +194,96 @@ impl Gatekeeper {
             cluster: *cluster,
             envelope,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phalanx_primitives::attestation::{ConfidenceLevel, Measurement, TeeKind};
+    use phalanx_primitives::Phase;
+    use rand_core::OsRng;
+    use x25519_dalek::PublicKey;
+
+    #[test]
+    fn a_new_gatekeeper_gets_the_master_key_and_checks_it() {
+        let chain_id = Hash([1; 32]);
+        let (holder, newcomer) = (
+            AccountId::from_bytes([2; 32]),
+            AccountId::from_bytes([3; 32]),
+        );
+        let master = MasterKey::generate(0, &mut OsRng);
+        let declared = master.public_key();
+        let expected_secret = *master.expose_secret();
+        let gatekeeper = Gatekeeper::new(holder, chain_id, master);
+        let newcomer_ecdh = StaticSecret::random_from_rng(OsRng);
+        let newcomer_public = PublicKey::from(&newcomer_ecdh).to_bytes();
+        let registered = EventRecord {
+            phase: Phase::Transaction(0),
+            event: Event::WorkerRegistered {
+                identity: newcomer,
+                operator: holder,
+                role: Role::Gatekeeper,
+                tee: TeeKind::Dev,
+                measurement: Measurement::Dev([0; 32]),
+                confidence: ConfidenceLevel::UpToDate,
+            },
+        };
+        let calls = gatekeeper.respond(
+            &[registered],
+            |who| (*who == newcomer).then_some(newcomer_public),
+            &mut OsRng,
+        );
+        let [Call::ShareMasterKey {
+            recipient,
+            envelope,
+        }] = calls.as_slice()
+        else {
+            panic!("expected one share, got {calls:?}")
+        };
+        assert_eq!(*recipient, newcomer);
+        let received = open_master_share(
+            chain_id,
+            newcomer,
+            &newcomer_ecdh,
+            holder,
+            envelope,
+            &declared,
+        )
+        .unwrap();
+        assert_eq!(received.expose_secret(), &expected_secret);
+        // A key other than the declared one, or a share meant for someone else, is refused.
+        assert_eq!(
+            open_master_share(
+                chain_id,
+                newcomer,
+                &newcomer_ecdh,
+                holder,
+                envelope,
+                &[9; 32]
+            )
+            .err(),
+            Some(ShareError::NotTheChainsKey)
+        );
+        let stranger = StaticSecret::random_from_rng(OsRng);
+        assert_eq!(
+            open_master_share(chain_id, newcomer, &stranger, holder, envelope, &declared).err(),
+            Some(ShareError::Undecryptable)
+        );
+        // It shares with gatekeepers only, never with itself.
+        let itself = EventRecord {
+            phase: Phase::Transaction(0),
+            event: Event::WorkerRegistered {
+                identity: holder,
+                operator: holder,
+                role: Role::Gatekeeper,
+                tee: TeeKind::Dev,
+                measurement: Measurement::Dev([0; 32]),
+                confidence: ConfidenceLevel::UpToDate,
+            },
+        };
+        assert!(gatekeeper
+            .respond(&[itself], |_| Some(newcomer_public), &mut OsRng)
+            .is_empty());
     }
 }

@@ -70,6 +70,8 @@ pub enum WorkerError {
     Exec(#[from] ExecError),
     #[error("{0:?} enclaves are not supported yet: their sealing key comes from hardware this build cannot use; run with --tee dev")]
     UnsupportedTee(Tee),
+    #[error("master key: {0}")]
+    MasterKey(String),
     #[error("cannot serve RPC on {0}: {1}")]
     Rpc(SocketAddr, String),
     #[error("the RPC address {0} binds every interface, so clients cannot be told where to reach it: pass --public-url")]
@@ -86,6 +88,8 @@ pub struct WorkerStatus {
     /// Clusters whose key this worker received.
     pub clusters: Vec<Hash>,
     pub contracts: Vec<AccountId>,
+    /// Gatekeepers: whether this one holds the chain's master key (always false for workers).
+    pub holds_master_key: bool,
 }
 
 /// A started worker (or gatekeeper): its RPC address and identity, and the task that runs it.
@@ -233,6 +237,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         synced_hash: follower.last().hash(),
         clusters: executor.keys().served_clusters(),
         contracts: executor.contracts().copied().collect(),
+        holds_master_key: false,
     }));
 
     let shared = Arc::new(QueryState {

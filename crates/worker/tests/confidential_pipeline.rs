@@ -202,6 +202,13 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
     for worker in &workers {
         calls.push((&operator, worker.registration(&chain, Role::Worker)));
     }
+    // The first gatekeeper declares the master key it generated.
+    let gatekeeper_logic = Gatekeeper::new(
+        gatekeeper.identity.account_id(),
+        chain.params.chain_id,
+        MasterKey::generate(0, &mut OsRng),
+    );
+    calls.push((&gatekeeper.identity, gatekeeper_logic.declaration()));
     chain.block(calls);
     let members = vec![
         workers[0].identity.account_id(),
@@ -216,11 +223,6 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
     )]);
 
     // The gatekeeper answers the chain's events: cluster key published, sent to each member.
-    let gatekeeper_logic = Gatekeeper::new(
-        gatekeeper.identity.account_id(),
-        chain.params.chain_id,
-        MasterKey::generate(0, &mut OsRng),
-    );
     chain.respond(&gatekeeper_logic, &gatekeeper.identity);
     let (cluster_public, _) = clusters::cluster(&chain.state, &cluster)
         .unwrap()

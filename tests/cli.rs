@@ -206,3 +206,78 @@ fn devnet_starts_in_one_command_and_prints_its_endpoints() {
     assert!(devnet.terminate().success());
     assert!(!std::path::Path::new(&data_dir).exists());
 }
+
+#[test]
+fn hardware_enclaves_refuse_clearly_where_they_cannot_run() {
+    let data = tempfile::tempdir().unwrap();
+    let node = NodeProcess::start(data.path(), "200ms");
+    let samples = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crates/attestation/tests/samples"
+    );
+    let collateral = format!("{samples}/sgx_quote_collateral.json");
+
+    // SGX outside Gramine: no sealing key, and the error says where it looked.
+    let worker_dir = tempfile::tempdir().unwrap();
+    let nowhere = tempfile::tempdir().unwrap();
+    let base = |dir: &std::path::Path, attestation: &std::path::Path| {
+        vec![
+            "worker".to_string(),
+            "--node".into(),
+            node.url.clone(),
+            "--data-dir".into(),
+            dir.to_str().unwrap().into(),
+            "--rpc-addr".into(),
+            "127.0.0.1:0".into(),
+            "--tee".into(),
+            "sgx".into(),
+            "--attestation-dir".into(),
+            attestation.to_str().unwrap().into(),
+            "--collateral".into(),
+            collateral.clone(),
+        ]
+    };
+    let args = base(worker_dir.path(), nowhere.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let message = failure(&args);
+    assert!(message.contains("SGX sealing key"), "{message}");
+
+    // SGX "inside Gramine" (its files imitated) with a real quote made for other keys: the chain
+    // verifies it and refuses the registration; nothing is registered.
+    let gramine = tempfile::tempdir().unwrap();
+    std::fs::create_dir(gramine.path().join("keys")).unwrap();
+    std::fs::write(gramine.path().join("keys/_sgx_mrenclave"), [7u8; 16]).unwrap();
+    std::fs::copy(format!("{samples}/sgx_quote"), gramine.path().join("quote")).unwrap();
+    let args = base(worker_dir.path(), gramine.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let message = failure(&args);
+    assert!(message.contains("attestation"), "{message}");
+    assert_eq!(
+        std::fs::read(gramine.path().join("user_report_data"))
+            .unwrap()
+            .len(),
+        64,
+        "the worker asked Gramine for a quote over its report data"
+    );
+
+    // TDX: no sealing key in hardware, said plainly.
+    let args = [
+        "worker",
+        "--node",
+        &node.url,
+        "--data-dir",
+        worker_dir.path().to_str().unwrap(),
+        "--tee",
+        "tdx",
+        "--collateral",
+        &collateral,
+    ];
+    let message = failure(&args);
+    assert!(
+        message.contains("TDX has no hardware sealing key"),
+        "{message}"
+    );
+    // And --collateral is required for hardware enclaves.
+    let message = failure(&["worker", "--data-dir", "/tmp/x", "--tee", "sgx"]);
+    assert!(message.contains("--collateral"), "{message}");
+}

@@ -198,9 +198,18 @@ pub struct WorkerArgs {
     /// The URL clients reach that RPC at, published on chain [default: http://RPC_ADDR].
     #[arg(long)]
     pub public_url: Option<String>,
-    /// Enclave kind: dev (simulated, insecure), sgx or tdx.
+    /// Enclave kind: dev (simulated, insecure), sgx (under Gramine) or tdx.
     #[arg(long, default_value = "dev", value_parser = ["dev", "sgx", "tdx"])]
     pub tee: String,
+    /// SGX: Gramine's attestation directory (quotes and the sealing key).
+    #[arg(long, default_value = "/dev/attestation")]
+    pub attestation_dir: PathBuf,
+    /// TDX: the configfs-tsm report directory.
+    #[arg(long, default_value = "/sys/kernel/config/tsm/report")]
+    pub tsm_dir: PathBuf,
+    /// SGX/TDX: the quote collateral (JSON from a PCCS), sent with the quote for the chain to check.
+    #[arg(long, required_if_eq_any = [("tee", "sgx"), ("tee", "tdx")])]
+    pub collateral: Option<PathBuf>,
     /// Key name (or dev name) of the operator that pays for the registration.
     #[arg(long, default_value = "charlie")]
     pub operator: String,

@@ -1,9 +1,17 @@
 //! The worker's enclave identity: its ed25519 identity key, its x25519 key (key messages are
 //! encrypted to it) and the sealing key everything on disk is sealed with.
 //!
-//! In dev mode the sealing key is a file in the data directory — INSECURE: anyone who can read
-//! the directory can unseal everything. Real enclaves derive it from the hardware (SGX: the
-//! MRENCLAVE-bound key Gramine exposes); that is not implemented yet and is refused clearly.
+//! Where the sealing root comes from is the one thing that differs between enclave kinds:
+//! - dev: a random key in a file in the data directory — INSECURE: anyone who can read the
+//!   directory can unseal everything; for development only.
+//! - SGX under Gramine: the MRENCLAVE-bound sealing key the CPU derives for this exact enclave
+//!   build, which Gramine exposes as `/dev/attestation/keys/_sgx_mrenclave`. Only the same enclave
+//!   on the same CPU gets it, so the sealed files are useless anywhere else (and to a new build:
+//!   upgrades re-register and replay, they do not migrate sealed state).
+//! - TDX has no sealing key in hardware: a TD's secrets would have to come from a key broker
+//!   after attestation, which this build does not have, so TDX is refused with that reason.
+//!
+//! Everything else (identity and ECDH keys generated inside, sealed under the root) is common.
 
 use hkdf::Hkdf;
 use phalanx_crypto::sealing::SealingKey;
@@ -15,6 +23,8 @@ use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
 const DEV_SEALING_KEY_FILE: &str = "dev-sealing.key";
+/// Gramine's MRENCLAVE-bound sealing key, relative to its attestation directory.
+const SGX_MRENCLAVE_KEY: &str = "keys/_sgx_mrenclave";
 const IDENTITY_FILE: &str = "identity.sealed";
 const IDENTITY_AAD: &[u8] = b"PHALANX_WORKER_IDENTITY_V1";
 
@@ -29,6 +39,8 @@ pub enum EnclaveError {
     },
     #[error("{0} is damaged or was sealed by another enclave")]
     Unsealable(PathBuf),
+    #[error("{path} does not hold a 16-byte SGX sealing key (is this running inside Gramine?)")]
+    BadSgxKey { path: PathBuf },
 }
 
 /// The keys of one worker enclave.
@@ -56,6 +68,37 @@ impl Enclave {
             }
             Err(e) => return Err(io("reading the dev sealing key", &key_path)(e)),
         };
+        Self::open_sealed(dir, sealing, rng)
+    }
+
+    /// Loads an SGX enclave under Gramine (`attestation_dir` is normally `/dev/attestation`),
+    /// sealing under the CPU's MRENCLAVE-bound key; creates its keys in `dir` on first start.
+    pub fn open_sgx(
+        dir: &Path,
+        attestation_dir: &Path,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Self, EnclaveError> {
+        std::fs::create_dir_all(dir).map_err(io("creating the data directory", dir))?;
+        let key_path = attestation_dir.join(SGX_MRENCLAVE_KEY);
+        let hardware =
+            std::fs::read(&key_path).map_err(io("reading the SGX sealing key", &key_path))?;
+        let hardware: [u8; 16] = hardware
+            .try_into()
+            .map_err(|_| EnclaveError::BadSgxKey { path: key_path })?;
+        // Stretch the 128-bit hardware key into the 256-bit root every derived key comes from.
+        let mut root = Zeroizing::new([0u8; 32]);
+        Hkdf::<Sha256>::new(Some(b"PHALANX_SGX_SEALING_ROOT_V1"), &hardware)
+            .expand(b"root", root.as_mut())
+            .expect("32 bytes is a valid HKDF output length");
+        Self::open_sealed(dir, *root, rng)
+    }
+
+    /// Loads (or creates and seals) the identity in `dir` under the sealing root `sealing`.
+    fn open_sealed(
+        dir: &Path,
+        sealing: [u8; 32],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Self, EnclaveError> {
         let sealer = SealingKey::from_bytes(sealing);
         let identity_path = dir.join(IDENTITY_FILE);
         let secrets = match std::fs::read(&identity_path) {
@@ -146,6 +189,42 @@ mod tests {
         assert!(matches!(
             Enclave::open_dev(dir.path(), &mut OsRng),
             Err(EnclaveError::Unsealable(_))
+        ));
+    }
+
+    /// Gramine's attestation directory, as far as sealing goes.
+    fn gramine_dir(key: &[u8]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("keys")).unwrap();
+        std::fs::write(dir.path().join(SGX_MRENCLAVE_KEY), key).unwrap();
+        dir
+    }
+
+    #[test]
+    fn sgx_enclaves_seal_under_the_hardware_key() {
+        let data = tempfile::tempdir().unwrap();
+        let cpu = gramine_dir(&[7; 16]);
+        let first = Enclave::open_sgx(data.path(), cpu.path(), &mut OsRng).unwrap();
+        let again = Enclave::open_sgx(data.path(), cpu.path(), &mut OsRng).unwrap();
+        assert_eq!(first.identity.account_id(), again.identity.account_id());
+        // No key file in the data directory: the key lives in the CPU.
+        assert!(!data.path().join(DEV_SEALING_KEY_FILE).exists());
+        // Another enclave build (or another CPU) derives another key and opens nothing.
+        let other = gramine_dir(&[8; 16]);
+        assert!(matches!(
+            Enclave::open_sgx(data.path(), other.path(), &mut OsRng),
+            Err(EnclaveError::Unsealable(_))
+        ));
+        // Outside Gramine there is no such key, and the error says so.
+        let outside = tempfile::tempdir().unwrap();
+        let error = Enclave::open_sgx(data.path(), outside.path(), &mut OsRng)
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("SGX sealing key"), "{error}");
+        let malformed = gramine_dir(&[1; 32]);
+        assert!(matches!(
+            Enclave::open_sgx(data.path(), malformed.path(), &mut OsRng),
+            Err(EnclaveError::BadSgxKey { .. })
         ));
     }
 }

@@ -15,7 +15,10 @@ use jsonrpsee::server::{RpcModule, Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::Methods;
 use parity_scale_codec::{DecodeAll, Encode};
-use phalanx_attestation::{dev_measurement, DevProvider, Enrollment, QuoteProvider};
+use phalanx_attestation::{
+    dev_measurement, DevProvider, Enrollment, GramineSgxProvider, QuoteProvider,
+    TdxConfigfsProvider,
+};
 use phalanx_client::api::NodeApiClient;
 use phalanx_client::{ClientError, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::Keypair;
@@ -35,12 +38,42 @@ const DEV_ATTESTATION_KEY: &str = "dev-attestation";
 /// How long to wait before asking the node again when it has no new block.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Which enclave the worker runs in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which enclave the worker runs in, and where its quotes come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tee {
+    /// Simulated: quotes signed by the dev attestation key, sealing key in a file. Dev chains only.
     Dev,
-    Sgx,
-    Tdx,
+    /// SGX under Gramine: quotes and the sealing key from `attestation_dir` (`/dev/attestation`);
+    /// the quote's collateral from a file the operator keeps fresh from a PCCS.
+    Sgx {
+        attestation_dir: PathBuf,
+        collateral: PathBuf,
+    },
+    /// TDX through configfs-tsm (quotes from `report_dir`). Refused at start: no sealing key.
+    Tdx {
+        report_dir: PathBuf,
+        collateral: PathBuf,
+    },
+}
+
+impl Tee {
+    /// The provider that quotes this enclave's report data.
+    fn quote_provider(&self) -> Box<dyn QuoteProvider> {
+        match self {
+            Tee::Dev => Box::new(DevProvider::new_insecure(
+                Keypair::dev(DEV_ATTESTATION_KEY),
+                dev_measurement(),
+            )),
+            Tee::Sgx {
+                attestation_dir,
+                collateral,
+            } => Box::new(GramineSgxProvider::new(attestation_dir, collateral)),
+            Tee::Tdx {
+                report_dir,
+                collateral,
+            } => Box::new(TdxConfigfsProvider::new(report_dir, collateral)),
+        }
+    }
 }
 
 pub struct WorkerConfig {
@@ -68,8 +101,10 @@ pub enum WorkerError {
     Follow(#[from] FollowError),
     #[error(transparent)]
     Exec(#[from] ExecError),
-    #[error("{0:?} enclaves are not supported yet: their sealing key comes from hardware this build cannot use; run with --tee dev")]
-    UnsupportedTee(Tee),
+    #[error("TDX has no hardware sealing key: a TD must get its secrets from a key broker after attestation, which this build does not have yet; run SGX (Gramine) or --tee dev")]
+    TdxCannotSeal,
+    #[error("the enclave cannot produce a quote: {0}")]
+    Quote(#[from] phalanx_attestation::ProviderError),
     #[error("master key: {0}")]
     MasterKey(String),
     #[error("cannot serve RPC on {0}: {1}")]
@@ -141,7 +176,6 @@ pub(crate) async fn register_if_needed(
             return Ok(());
         }
     }
-    let provider = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), dev_measurement());
     let data = Enrollment {
         identity: &identity,
         ecdh_public: &enclave.ecdh_public(),
@@ -151,7 +185,7 @@ pub(crate) async fn register_if_needed(
         endpoint: endpoint.as_bytes(),
     }
     .report_data();
-    let quote = provider.quote(&data).expect("the dev provider cannot fail");
+    let quote = config.tee.quote_provider().quote(&data)?;
     let call = Call::RegisterWorker {
         identity,
         ecdh_public: enclave.ecdh_public(),
@@ -191,15 +225,22 @@ pub(crate) async fn register_if_needed(
     Ok(())
 }
 
-/// Opens the enclave (dev only, loudly insecure) and connects to the node.
+/// Opens the enclave (a dev one loudly insecure) and connects to the node.
 pub(crate) async fn open_enclave(
     config: &WorkerConfig,
 ) -> Result<(Enclave, NodeClient), WorkerError> {
-    if config.tee != Tee::Dev {
-        return Err(WorkerError::UnsupportedTee(config.tee));
-    }
-    tracing::warn!("dev enclave: the sealing key is a plain file in the data directory (INSECURE)");
-    let enclave = Enclave::open_dev(&config.data_dir, &mut OsRng)?;
+    let enclave = match &config.tee {
+        Tee::Dev => {
+            tracing::warn!(
+                "dev enclave: the sealing key is a plain file in the data directory (INSECURE)"
+            );
+            Enclave::open_dev(&config.data_dir, &mut OsRng)?
+        }
+        Tee::Sgx {
+            attestation_dir, ..
+        } => Enclave::open_sgx(&config.data_dir, attestation_dir, &mut OsRng)?,
+        Tee::Tdx { .. } => return Err(WorkerError::TdxCannotSeal),
+    };
     let client = NodeClient::connect(&config.node_url).await?;
     Ok((enclave, client))
 }

@@ -72,9 +72,16 @@ pub async fn run_node(_ctx: &Context, args: NodeArgs) -> Result<()> {
 /// Runs a worker, or a gatekeeper (a worker enclave in the gatekeeper role).
 pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<()> {
     init_logging();
+    let collateral = || args.collateral.clone().unwrap_or_default();
     let tee = match args.tee.as_str() {
-        "sgx" => Tee::Sgx,
-        "tdx" => Tee::Tdx,
+        "sgx" => Tee::Sgx {
+            attestation_dir: args.attestation_dir.clone(),
+            collateral: collateral(),
+        },
+        "tdx" => Tee::Tdx {
+            report_dir: args.tsm_dir.clone(),
+            collateral: collateral(),
+        },
         _ => Tee::Dev,
     };
     let operator = ctx.keystore.keypair(&args.operator, &ctx.passphrase)?;

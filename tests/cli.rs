@@ -260,7 +260,8 @@ fn hardware_enclaves_refuse_clearly_where_they_cannot_run() {
         "the worker asked Gramine for a quote over its report data"
     );
 
-    // TDX: no sealing key in hardware, said plainly.
+    // TDX outside a TD: no configfs-tsm to quote with, said plainly.
+    let tsm = nowhere.path().join("tsm");
     let args = [
         "worker",
         "--node",
@@ -269,14 +270,13 @@ fn hardware_enclaves_refuse_clearly_where_they_cannot_run() {
         worker_dir.path().to_str().unwrap(),
         "--tee",
         "tdx",
+        "--tsm-dir",
+        tsm.to_str().unwrap(),
         "--collateral",
         &collateral,
     ];
     let message = failure(&args);
-    assert!(
-        message.contains("TDX has no hardware sealing key"),
-        "{message}"
-    );
+    assert!(message.contains("configfs-tsm"), "{message}");
     // And --collateral is required for hardware enclaves.
     let message = failure(&["worker", "--data-dir", "/tmp/x", "--tee", "sgx"]);
     assert!(message.contains("--collateral"), "{message}");

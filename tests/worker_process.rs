@@ -248,3 +248,46 @@ async fn a_second_gatekeeper_receives_the_master_key_and_carries_on_alone() {
     let holders = client.rpc().master_key().await.unwrap().unwrap().holders;
     assert_eq!(holders, vec![first.identity.parse().unwrap(), second_id]);
 }
+
+/// A TDX enclave has no hardware sealing key: it gets its sealing root from a gatekeeper process
+/// found through the chain, after the gatekeeper verified its quote against the chain's policy.
+/// (A dev quote stands in for the TDX one; the dev chain's policy accepts it, exactly as a
+/// production chain's accepts an allow-listed TD.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tdx_enclave_gets_a_stable_sealing_root_from_a_gatekeeper() {
+    use phalanx_attestation::{dev_measurement, DevProvider};
+    use phalanx_worker::enclave::Enclave;
+    use phalanx_worker::tdx::sealing_root;
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let node = NodeProcess::start(dirs[0].path(), "100ms");
+    let client = NodeClient::connect(&node.url).await.unwrap();
+    let gatekeeper = WorkerProcess::start_as("gatekeeper", &node.url, dirs[1].path());
+    wait_until_holds_master_key(&gatekeeper.url).await;
+
+    let allowed = DevProvider::new_insecure(Keypair::dev("dev-attestation"), dev_measurement());
+    let root = sealing_root(&client, dirs[2].path(), &allowed)
+        .await
+        .unwrap();
+    let again = sealing_root(&client, dirs[2].path(), &allowed)
+        .await
+        .unwrap();
+    assert_eq!(
+        *root, *again,
+        "the same enclave gets the same root on every start"
+    );
+    let enclave = Enclave::open_with_root(dirs[2].path(), *root, &mut rand_core::OsRng).unwrap();
+    let reopened = Enclave::open_with_root(dirs[2].path(), *again, &mut rand_core::OsRng).unwrap();
+    assert_eq!(
+        enclave.identity.account_id(),
+        reopened.identity.account_id()
+    );
+
+    // An enclave whose measurement the chain does not allow gets nothing.
+    let unknown = DevProvider::new_insecure(Keypair::dev("dev-attestation"), [0xee; 32]);
+    let refused = sealing_root(&client, dirs[2].path(), &unknown)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(refused.contains("allow-list"), "{refused}");
+}

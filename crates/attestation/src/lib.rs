@@ -41,5 +41,5 @@ pub use provider::{
     dev_measurement, DevProvider, GramineSgxProvider, ProviderError, QuoteProvider,
     TdxConfigfsProvider,
 };
-pub use report::Enrollment;
+pub use report::{Enrollment, SealingRequest};
 pub use verify::{verify, AttestationError, VerifiedAttestation};

@@ -45,3 +45,31 @@ impl Enrollment<'_> {
         data
     }
 }
+
+/// An enclave without hardware sealing (TDX) asking a gatekeeper for its sealing root. Its quote
+/// commits to the chain, to the one-time key the root is sealed back to and to the salt that
+/// names this enclave's data, so a copied quote gets nobody a root they can open.
+#[derive(Clone, Copy, Debug)]
+pub struct SealingRequest<'a> {
+    pub chain_id: &'a Hash,
+    /// x25519 public key the gatekeeper seals the root to.
+    pub reply_key: &'a [u8; 32],
+    /// Random, kept in clear beside the sealed data; part of the root's derivation.
+    pub salt: &'a [u8; 32],
+}
+
+impl SealingRequest<'_> {
+    /// `SHA-256("PHALANX_SEALING_REQUEST_V1" | chain id | reply key | salt)`, zero-padded to 64
+    /// bytes.
+    pub fn report_data(&self) -> [u8; 64] {
+        let digest = sha256_parts(&[
+            b"PHALANX_SEALING_REQUEST_V1",
+            &self.chain_id.0,
+            self.reply_key,
+            self.salt,
+        ]);
+        let mut data = [0u8; 64];
+        data[..32].copy_from_slice(&digest.0);
+        data
+    }
+}

@@ -66,7 +66,7 @@ impl VerifiedAttestation {
 }
 
 /// Verifies `report` at `now_secs` (the block timestamp) under `policy`, requiring its report
-/// data to equal `expected_report_data` (see [`crate::report_data`]).
+/// data to equal `expected_report_data` (see [`crate::Enrollment::report_data`]).
 pub fn verify(
     report: &AttestationReport,
     expected_report_data: &[u8; 64],

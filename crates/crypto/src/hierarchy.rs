@@ -64,6 +64,17 @@ impl MasterKey {
         PublicKey::from(&secret).to_bytes()
     }
 
+    /// The sealing root gatekeepers release to an attested enclave that has no hardware sealing
+    /// key (TDX): bound to its measurement and to the salt naming its data,
+    /// `HKDF(master, "PHALANX_ENCLAVE_SEALING_V1" | measurement | salt)`.
+    pub fn sealing_root(&self, measurement: &[u8], salt: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+        derive(
+            &self.secret,
+            b"PHALANX_ENCLAVE_SEALING_V1",
+            &[measurement, salt].concat(),
+        )
+    }
+
     pub fn cluster_key(&self, cluster: &Hash) -> ClusterKey {
         ClusterKey {
             epoch: self.epoch,

@@ -209,6 +209,16 @@ impl AttestationPolicy {
     }
 }
 
+/// What an enclave without hardware sealing (TDX) sends a gatekeeper (`gatekeeper_sealingRoot`)
+/// to get its sealing root: a quote over `SealingRequest` report data, the key to seal the root
+/// to, and the salt naming its data.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SealingRootRequest {
+    pub quote: AttestationReport,
+    pub reply_key: [u8; 32],
+    pub salt: [u8; 32],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,8 @@
 //!   build, which Gramine exposes as `/dev/attestation/keys/_sgx_mrenclave`. Only the same enclave
 //!   on the same CPU gets it, so the sealed files are useless anywhere else (and to a new build:
 //!   upgrades re-register and replay, they do not migrate sealed state).
-//! - TDX has no sealing key in hardware: a TD's secrets would have to come from a key broker
-//!   after attestation, which this build does not have, so TDX is refused with that reason.
+//! - TDX has no sealing key in hardware: the root comes from a gatekeeper after attestation
+//!   (`tdx.rs`), bound to the TD's measurement.
 //!
 //! Everything else (identity and ECDH keys generated inside, sealed under the root) is common.
 
@@ -91,6 +91,17 @@ impl Enclave {
             .expand(b"root", root.as_mut())
             .expect("32 bytes is a valid HKDF output length");
         Self::open_sealed(dir, *root, rng)
+    }
+
+    /// Loads (or creates and seals) the identity in `dir` under a sealing root obtained
+    /// elsewhere (a TDX enclave's, from a gatekeeper).
+    pub fn open_with_root(
+        dir: &Path,
+        sealing: [u8; 32],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Self, EnclaveError> {
+        std::fs::create_dir_all(dir).map_err(io("creating the data directory", dir))?;
+        Self::open_sealed(dir, sealing, rng)
     }
 
     /// Loads (or creates and seals) the identity in `dir` under the sealing root `sealing`.

@@ -9,12 +9,49 @@
 //! The decisions are a pure function of the block's events and the registry; encryption takes the
 //! caller's RNG (ephemeral keys), so the process at the edge supplies `OsRng`.
 
+use parity_scale_codec::Encode;
+use phalanx_attestation::{verify, SealingRequest};
 use phalanx_crypto::envelope::{EnvelopeContext, Opener, Sealer};
 use phalanx_crypto::hierarchy::MasterKey;
-use phalanx_primitives::attestation::Role;
+use phalanx_primitives::attestation::{AttestationPolicy, Role, SealingRootRequest};
 use phalanx_primitives::{AccountId, Call, Envelope, Event, EventRecord, Hash};
 use rand_core::CryptoRngCore;
 use x25519_dalek::StaticSecret;
+
+/// Why a gatekeeper refuses to release a sealing root.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SealingRootError {
+    #[error("attestation refused: {0}")]
+    Attestation(#[from] phalanx_attestation::AttestationError),
+    #[error("the sealing root does not open with this enclave's reply key")]
+    Undecryptable,
+}
+
+/// Opens the sealing root a gatekeeper released, with the one-time reply secret.
+pub fn open_sealing_root(
+    chain_id: Hash,
+    gatekeeper: AccountId,
+    reply_secret: &StaticSecret,
+    envelope: &Envelope,
+) -> Result<[u8; 32], SealingRootError> {
+    let reply_key = x25519_dalek::PublicKey::from(reply_secret).to_bytes();
+    let context = sealing_context(chain_id, &reply_key, gatekeeper);
+    let bytes = Opener::new(reply_secret.clone(), envelope.epoch)
+        .open(&context, envelope)
+        .map_err(|_| SealingRootError::Undecryptable)?;
+    bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| SealingRootError::Undecryptable)
+}
+
+fn sealing_context(chain_id: Hash, reply_key: &[u8; 32], gatekeeper: AccountId) -> EnvelopeContext {
+    EnvelopeContext {
+        chain_id,
+        contract: AccountId::from_bytes(*reply_key),
+        sender: gatekeeper,
+    }
+}
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ShareError {
@@ -76,6 +113,39 @@ impl Gatekeeper {
 
     pub fn master_public_key(&self) -> [u8; 32] {
         self.master.public_key()
+    }
+
+    /// Releases the sealing root of an enclave without hardware sealing (TDX), sealed to the
+    /// request's reply key, if its quote passes the chain's `policy` at `now_secs` and commits to
+    /// this request. The root is bound to the enclave's measurement and salt: another build, or
+    /// another salt, gets another root.
+    pub fn release_sealing_root(
+        &self,
+        request: &SealingRootRequest,
+        policy: &AttestationPolicy,
+        now_secs: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Envelope, SealingRootError> {
+        let expected = SealingRequest {
+            chain_id: &self.chain_id,
+            reply_key: &request.reply_key,
+            salt: &request.salt,
+        }
+        .report_data();
+        let verified = verify(&request.quote, &expected, now_secs, policy)?;
+        let root = self
+            .master
+            .sealing_root(&verified.measurement().encode(), &request.salt);
+        let context = sealing_context(self.chain_id, &request.reply_key, self.identity);
+        Ok(Sealer::new(rng)
+            .seal(
+                &request.reply_key,
+                self.master.epoch(),
+                &context,
+                root.as_slice(),
+                rng,
+            )
+            .expect("a 32-byte key is far below the envelope limit"))
     }
 
     /// The call that declares this gatekeeper's master key on a chain that has none.
@@ -285,5 +355,71 @@ mod tests {
         assert!(gatekeeper
             .respond(&[itself], |_| Some(newcomer_public), &mut OsRng)
             .is_empty());
+    }
+
+    #[test]
+    fn sealing_roots_go_to_attested_enclaves_bound_to_measurement_and_salt() {
+        use phalanx_attestation::{DevProvider, QuoteProvider};
+        use phalanx_crypto::Keypair;
+        let chain_id = Hash([1; 32]);
+        let gatekeeper = Gatekeeper::new(
+            AccountId::from_bytes([2; 32]),
+            chain_id,
+            MasterKey::generate(0, &mut OsRng),
+        );
+        let attestation_key = Keypair::dev("dev-attestation");
+        let (allowed, other) = ([5u8; 32], [6u8; 32]);
+        let policy = AttestationPolicy::dev(
+            attestation_key.account_id(),
+            vec![Measurement::Dev(allowed), Measurement::Dev(other)],
+        );
+        // An enclave of `measurement` asks with `salt`; returns the root it opens.
+        let ask = |measurement: [u8; 32], salt: [u8; 32], report_salt: [u8; 32]| {
+            let reply = StaticSecret::random_from_rng(OsRng);
+            let reply_key = PublicKey::from(&reply).to_bytes();
+            let data = SealingRequest {
+                chain_id: &chain_id,
+                reply_key: &reply_key,
+                salt: &report_salt,
+            }
+            .report_data();
+            let quote = DevProvider::new_insecure(Keypair::dev("dev-attestation"), measurement)
+                .quote(&data)
+                .unwrap();
+            let request = SealingRootRequest {
+                quote,
+                reply_key,
+                salt,
+            };
+            gatekeeper
+                .release_sealing_root(&request, &policy, 1_767_225_600, &mut OsRng)
+                .map(|envelope| {
+                    open_sealing_root(chain_id, gatekeeper.identity(), &reply, &envelope).unwrap()
+                })
+        };
+        let root = ask(allowed, [1; 32], [1; 32]).unwrap();
+        assert_eq!(
+            ask(allowed, [1; 32], [1; 32]).unwrap(),
+            root,
+            "stable across boots"
+        );
+        assert_ne!(
+            ask(other, [1; 32], [1; 32]).unwrap(),
+            root,
+            "bound to the measurement"
+        );
+        assert_ne!(
+            ask(allowed, [2; 32], [2; 32]).unwrap(),
+            root,
+            "bound to the salt"
+        );
+        // A quote over another salt (a copied quote) or of a measurement off the list is refused.
+        assert!(matches!(
+            ask(allowed, [2; 32], [1; 32]),
+            Err(SealingRootError::Attestation(
+                phalanx_attestation::AttestationError::ReportDataMismatch
+            ))
+        ));
+        assert!(ask([7; 32], [1; 32], [1; 32]).is_err());
     }
 }

@@ -18,12 +18,15 @@ use crate::process::{
 };
 use crate::store::WorkerStore;
 use crate::Gatekeeper;
+use jsonrpsee::server::RpcModule;
+use jsonrpsee::types::ErrorObjectOwned;
+use parity_scale_codec::{DecodeAll, Encode};
 use phalanx_client::api::NodeApiClient;
 use phalanx_client::{ClientError, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::hierarchy::MasterKey;
 use phalanx_crypto::sealing::SealingKey;
 use phalanx_crypto::Keypair;
-use phalanx_primitives::attestation::Role;
+use phalanx_primitives::attestation::{Role, SealingRootRequest};
 use phalanx_primitives::{AccountId, Block, Call, Envelope, Event, EventRecord, Phase};
 use rand_core::OsRng;
 use std::collections::HashMap;
@@ -187,7 +190,16 @@ pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, Wor
         contracts: vec![],
         holds_master_key: matches!(custody, Custody::Holds(_)),
     }));
-    let (rpc_addr, server) = listener.serve(status_module(config.rpc_addr, status.clone())?);
+    let custody = Arc::new(Mutex::new(custody));
+    let mut module = status_module(config.rpc_addr, status.clone())?;
+    let sealing = SealingService {
+        custody: custody.clone(),
+        node: NodeClient::connect(&config.node_url).await?,
+    };
+    module
+        .merge(sealing_module(config.rpc_addr, sealing)?)
+        .map_err(|e| WorkerError::Rpc(config.rpc_addr, e.to_string()))?;
+    let (rpc_addr, server) = listener.serve(module);
     let identity = enclave.identity.account_id();
     let task = tokio::spawn(answer_loop(
         follower,
@@ -272,9 +284,62 @@ fn share_for_me<'b>(
     }
 }
 
+/// JSON-RPC error code of a refused sealing-root request.
+pub const SEALING_REFUSED: i32 = 2100;
+
+/// What `gatekeeper_sealingRoot` needs.
+struct SealingService {
+    custody: Arc<Mutex<Custody>>,
+    node: NodeClient,
+}
+
+/// The `gatekeeper_sealingRoot` method: 0x-hex SCALE [`SealingRootRequest`] -> 0x-hex SCALE
+/// envelope of the sealing root, sealed to the request's reply key. The quote is checked against
+/// the chain's current policy at the gatekeeper's clock.
+fn sealing_module(
+    addr: std::net::SocketAddr,
+    service: SealingService,
+) -> Result<RpcModule<SealingService>, WorkerError> {
+    let mut module = RpcModule::new(service);
+    module
+        .register_async_method("gatekeeper_sealingRoot", |params, service, _| async move {
+            let refused =
+                |message: String| ErrorObjectOwned::owned(SEALING_REFUSED, message, None::<()>);
+            let request: String = params.one()?;
+            let bytes = request
+                .strip_prefix("0x")
+                .and_then(|h| hex::decode(h).ok())
+                .ok_or_else(|| refused("the request is not 0x-hex".into()))?;
+            let request = SealingRootRequest::decode_all(&mut &bytes[..])
+                .map_err(|e| refused(format!("malformed sealing-root request: {e}")))?;
+            let policy = service
+                .node
+                .rpc()
+                .attestation_policy()
+                .await
+                .map_err(|e| refused(format!("cannot read the chain's policy: {e}")))?;
+            let now_secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let custody = service.custody.lock().unwrap_or_else(|p| p.into_inner());
+            let Custody::Holds(gatekeeper) = &*custody else {
+                return Err(refused(
+                    "this gatekeeper does not hold the master key yet".into(),
+                ));
+            };
+            let envelope = gatekeeper
+                .release_sealing_root(&request, &policy, now_secs, &mut OsRng)
+                .map_err(|e| refused(e.to_string()))?;
+            Ok::<_, ErrorObjectOwned>(format!("0x{}", hex::encode(envelope.encode())))
+        })
+        .map_err(|e| WorkerError::Rpc(addr, e.to_string()))?;
+    Ok(module)
+}
+
 async fn answer_loop(
     mut follower: Follower,
-    mut custody: Custody,
+    custody: Arc<Mutex<Custody>>,
     enclave: GatekeeperEnclave,
     store: WorkerStore,
     status: Arc<Mutex<WorkerStatus>>,
@@ -286,15 +351,26 @@ async fn answer_loop(
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
-        match &custody {
-            Custody::Awaiting { declared } => {
+        let awaiting = match &*custody.lock().unwrap_or_else(|p| p.into_inner()) {
+            Custody::Awaiting { declared } => Some(*declared),
+            Custody::Holds(_) => None,
+        };
+        match awaiting {
+            Some(declared) => {
                 if let Some((sender, envelope)) = share_for_me(&me, &block, &events) {
-                    match open_master_share(chain_id, me, &enclave.ecdh, sender, envelope, declared)
-                    {
+                    match open_master_share(
+                        chain_id,
+                        me,
+                        &enclave.ecdh,
+                        sender,
+                        envelope,
+                        &declared,
+                    ) {
                         Ok(master) => {
                             enclave.file.store(&master)?;
                             tracing::info!(%sender, "received the master key");
-                            custody = Custody::Holds(Gatekeeper::new(me, chain_id, master));
+                            *custody.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Custody::Holds(Gatekeeper::new(me, chain_id, master));
                             let mut status = status.lock().unwrap_or_else(|p| p.into_inner());
                             status.holds_master_key = true;
                         }
@@ -304,9 +380,14 @@ async fn answer_loop(
                     }
                 }
             }
-            Custody::Holds(gatekeeper) => {
+            None => {
                 let keys = enclave_keys(follower.client(), &events).await?;
-                let calls = gatekeeper.respond(&events, |w| keys.get(w).copied(), &mut OsRng);
+                let calls = match &*custody.lock().unwrap_or_else(|p| p.into_inner()) {
+                    Custody::Holds(gatekeeper) => {
+                        gatekeeper.respond(&events, |w| keys.get(w).copied(), &mut OsRng)
+                    }
+                    Custody::Awaiting { .. } => Vec::new(),
+                };
                 submit_answers(follower.client(), &enclave.identity, calls).await?;
             }
         }

@@ -26,6 +26,7 @@ pub mod query;
 mod state;
 pub mod store;
 pub mod sync;
+pub mod tdx;
 
 pub use digest::StateDigest;
 pub use executor::{ExecError, Executor, QUERY_GAS_LIMIT};

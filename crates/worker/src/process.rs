@@ -49,7 +49,8 @@ pub enum Tee {
         attestation_dir: PathBuf,
         collateral: PathBuf,
     },
-    /// TDX through configfs-tsm (quotes from `report_dir`). Refused at start: no sealing key.
+    /// TDX through configfs-tsm (quotes from `report_dir`); with no hardware sealing key, its
+    /// sealing root comes from a gatekeeper after attestation (see `tdx`).
     Tdx {
         report_dir: PathBuf,
         collateral: PathBuf,
@@ -101,8 +102,8 @@ pub enum WorkerError {
     Follow(#[from] FollowError),
     #[error(transparent)]
     Exec(#[from] ExecError),
-    #[error("TDX has no hardware sealing key: a TD must get its secrets from a key broker after attestation, which this build does not have yet; run SGX (Gramine) or --tee dev")]
-    TdxCannotSeal,
+    #[error("no gatekeeper released a sealing root for this TDX enclave (TDX has no hardware sealing key): {0}")]
+    NoSealingRoot(String),
     #[error("the enclave cannot produce a quote: {0}")]
     Quote(#[from] phalanx_attestation::ProviderError),
     #[error("master key: {0}")]
@@ -229,6 +230,7 @@ pub(crate) async fn register_if_needed(
 pub(crate) async fn open_enclave(
     config: &WorkerConfig,
 ) -> Result<(Enclave, NodeClient), WorkerError> {
+    let client = NodeClient::connect(&config.node_url).await?;
     let enclave = match &config.tee {
         Tee::Dev => {
             tracing::warn!(
@@ -239,9 +241,15 @@ pub(crate) async fn open_enclave(
         Tee::Sgx {
             attestation_dir, ..
         } => Enclave::open_sgx(&config.data_dir, attestation_dir, &mut OsRng)?,
-        Tee::Tdx { .. } => return Err(WorkerError::TdxCannotSeal),
+        Tee::Tdx {
+            report_dir,
+            collateral,
+        } => {
+            let provider = TdxConfigfsProvider::new(report_dir, collateral);
+            let root = crate::tdx::sealing_root(&client, &config.data_dir, &provider).await?;
+            Enclave::open_with_root(&config.data_dir, *root, &mut OsRng)?
+        }
     };
-    let client = NodeClient::connect(&config.node_url).await?;
     Ok((enclave, client))
 }
 

@@ -112,8 +112,19 @@ impl WorkerProcess {
         data_dir: &Path,
         rpc_addr: &str,
     ) -> WorkerProcess {
+        Self::start_with(role, node_url, data_dir, rpc_addr, &[])
+    }
+
+    /// With `extra` arguments, e.g. `["--checkpoint-every", "5"]`.
+    pub fn start_with(
+        role: &'static str,
+        node_url: &str,
+        data_dir: &Path,
+        rpc_addr: &str,
+        extra: &[&str],
+    ) -> WorkerProcess {
         let dir = data_dir.to_str().expect("utf-8 path");
-        let args = [
+        let mut args = vec![
             role,
             "--node",
             node_url,
@@ -124,6 +135,7 @@ impl WorkerProcess {
             "--operator",
             "charlie",
         ];
+        args.extend_from_slice(extra);
         let announce = if role == "gatekeeper" {
             "phalanx gatekeeper: identity "
         } else {

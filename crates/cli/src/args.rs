@@ -198,6 +198,9 @@ pub struct WorkerArgs {
     /// The URL clients reach that RPC at, published on chain [default: http://RPC_ADDR].
     #[arg(long)]
     pub public_url: Option<String>,
+    /// Write a sealed checkpoint after every this many blocks (0: never).
+    #[arg(long, default_value_t = phalanx_worker::process::DEFAULT_CHECKPOINT_EVERY)]
+    pub checkpoint_every: u64,
     /// Enclave kind: dev (simulated, insecure), sgx (under Gramine) or tdx.
     #[arg(long, default_value = "dev", value_parser = ["dev", "sgx", "tdx"])]
     pub tee: String,

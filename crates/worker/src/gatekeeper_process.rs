@@ -189,6 +189,8 @@ pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, Wor
         clusters: vec![],
         contracts: vec![],
         holds_master_key: matches!(custody, Custody::Holds(_)),
+        last_checkpoint: None,
+        restored_from: None,
     }));
     let custody = Arc::new(Mutex::new(custody));
     let mut module = status_module(config.rpc_addr, status.clone())?;

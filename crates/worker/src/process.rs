@@ -6,6 +6,7 @@
 //! changes, receipts, executor snapshot and the synced height in one sealed redb transaction.
 //! A `worker_status` JSON-RPC method reports progress.
 
+use crate::checkpoint::{CheckpointError, Checkpoints};
 use crate::enclave::{Enclave, EnclaveError};
 use crate::follower::{FollowError, Follower};
 use crate::query::{open_query, seal_answer, NonceGuard};
@@ -87,7 +88,14 @@ pub struct WorkerConfig {
     /// The URL clients use to reach this worker's RPC, published on chain
     /// [default: `http://` + the bound `rpc_addr`].
     pub public_url: Option<String>,
+    /// Write a checkpoint after every this many blocks (0: never).
+    pub checkpoint_every: u64,
 }
+
+/// Default checkpoint interval, in blocks.
+pub const DEFAULT_CHECKPOINT_EVERY: u64 = 100;
+/// How many checkpoints a worker keeps.
+const CHECKPOINTS_KEPT: usize = 3;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -102,6 +110,8 @@ pub enum WorkerError {
     Follow(#[from] FollowError),
     #[error(transparent)]
     Exec(#[from] ExecError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
     #[error("no gatekeeper released a sealing root for this TDX enclave (TDX has no hardware sealing key): {0}")]
     NoSealingRoot(String),
     #[error("the enclave cannot produce a quote: {0}")]
@@ -126,6 +136,10 @@ pub struct WorkerStatus {
     pub contracts: Vec<AccountId>,
     /// Gatekeepers: whether this one holds the chain's master key (always false for workers).
     pub holds_master_key: bool,
+    /// Height of the newest checkpoint on disk.
+    pub last_checkpoint: Option<u64>,
+    /// The checkpoint this start restored, because the store was missing or damaged.
+    pub restored_from: Option<u64>,
 }
 
 /// A started worker (or gatekeeper): its RPC address and identity, and the task that runs it.
@@ -268,11 +282,14 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     )
     .await?;
 
-    let store = WorkerStore::open(
-        &config.data_dir.join("worker.redb"),
+    let checkpoints = Checkpoints::open(
+        &config.data_dir.join("checkpoints"),
         enclave.sealing_key(),
-        enclave.tag_key(),
+        config.checkpoint_every,
+        CHECKPOINTS_KEPT,
     )?;
+    let (store, restored_from) =
+        open_or_restore(&config.data_dir.join("worker.redb"), &enclave, &checkpoints)?;
     let keys = KeyRing::new(enclave.identity.account_id(), enclave.ecdh.clone());
     let executor = match store.executor_snapshot()? {
         Some(snapshot) => Executor::restore(chain_id, keys, &snapshot)?,
@@ -287,6 +304,8 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         clusters: executor.keys().served_clusters(),
         contracts: executor.contracts().copied().collect(),
         holds_master_key: false,
+        last_checkpoint: checkpoints.heights()?.last().copied(),
+        restored_from,
     }));
 
     let shared = Arc::new(QueryState {
@@ -302,13 +321,68 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     let (rpc_addr, server) = listener.serve(module);
 
     let identity = enclave.identity.account_id();
-    let task = tokio::spawn(sync_loop(follower, shared, status));
+    let task = tokio::spawn(sync_loop(follower, shared, checkpoints, status));
     Ok(RunningWorker {
         rpc_addr,
         identity,
         server,
         task,
     })
+}
+
+/// Opens the sealed store; if it is missing what a restart needs or damaged, moves it aside and
+/// rebuilds it from the newest intact checkpoint (with none, the worker replays from genesis).
+/// Returns the store and the height of the checkpoint restored, if one was.
+fn open_or_restore(
+    path: &std::path::Path,
+    enclave: &Enclave,
+    checkpoints: &Checkpoints,
+) -> Result<(WorkerStore, Option<u64>), WorkerError> {
+    if path.exists() {
+        // redb asserts on some damage (a truncated file) instead of returning an error; a
+        // panic here means the same as an error: the file cannot be trusted.
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            WorkerStore::open(path, enclave.sealing_key(), enclave.tag_key())
+                .and_then(|store| store.check().map(|_| store))
+        }));
+        let error = match opened {
+            Ok(Ok(store)) => return Ok((store, None)),
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => "the database panicked while opening".to_string(),
+        };
+        let aside = path.with_extension("redb.damaged");
+        tracing::error!(
+            "the worker store is damaged ({error}); moving it to {} and restoring the newest intact checkpoint",
+            aside.display()
+        );
+        std::fs::rename(path, &aside).map_err(|e| StoreError::Database(e.to_string()))?;
+    } else if checkpoints.heights()?.is_empty() {
+        // A first start.
+        let store = WorkerStore::open(path, enclave.sealing_key(), enclave.tag_key())?;
+        return Ok((store, None));
+    } else {
+        tracing::error!("the worker store is gone; restoring the newest intact checkpoint");
+    }
+    match checkpoints.newest_intact()? {
+        Some((height, image)) => {
+            let store = WorkerStore::create_from_image(
+                path,
+                enclave.sealing_key(),
+                enclave.tag_key(),
+                &image,
+            )?;
+            tracing::info!(
+                height,
+                "restored the checkpoint; replaying the blocks after it"
+            );
+            Ok((store, Some(height)))
+        }
+        None => {
+            tracing::warn!("no intact checkpoint: replaying the chain from genesis");
+            let store = WorkerStore::open(path, enclave.sealing_key(), enclave.tag_key())?;
+            Ok((store, None))
+        }
+    }
 }
 
 /// The `worker_status` method.
@@ -494,6 +568,7 @@ fn answer_query(state: &QueryState, contract: AccountId, sealed: &str) -> Result
 async fn sync_loop(
     mut follower: Follower,
     shared: Arc<QueryState>,
+    checkpoints: Checkpoints,
     status: Arc<Mutex<WorkerStatus>>,
 ) -> Result<(), WorkerError> {
     loop {
@@ -514,10 +589,23 @@ async fn sync_loop(
             snapshot.as_deref(),
             &mut OsRng,
         )?;
+        let (clusters, contracts) = (
+            executor.keys().served_clusters(),
+            executor.contracts().copied().collect(),
+        );
+        drop(executor);
+        let height = block.header.height;
+        if checkpoints.due(height) {
+            // Queries go on meanwhile: the image is one read transaction of the committed store.
+            checkpoints.write(height, &shared.store.image()?)?;
+        }
         let mut status = status.lock().unwrap_or_else(|p| p.into_inner());
-        status.synced_height = block.header.height;
+        status.synced_height = height;
         status.synced_hash = block.hash();
-        status.clusters = executor.keys().served_clusters();
-        status.contracts = executor.contracts().copied().collect();
+        status.clusters = clusters;
+        status.contracts = contracts;
+        if checkpoints.due(height) {
+            status.last_checkpoint = Some(height);
+        }
     }
 }

@@ -50,6 +50,32 @@ fn storage_err<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
+/// Every table's entries exactly as stored (values sealed, state keys tagged), read in one
+/// transaction: a consistent copy of the store at one synced height, for checkpoints.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct StoreImage {
+    pub state: Vec<RawEntry>,
+    pub receipts: Vec<RawEntry>,
+    pub digests: Vec<RawEntry>,
+    pub meta: Vec<(String, Vec<u8>)>,
+}
+
+/// A table entry as stored: key and (sealed) value.
+pub type RawEntry = (Vec<u8>, Vec<u8>);
+
+fn read_all(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+) -> Result<Vec<RawEntry>, StoreError> {
+    table
+        .iter()
+        .map_err(storage_err)?
+        .map(|entry| {
+            let (k, v) = entry.map_err(storage_err)?;
+            Ok((k.value().to_vec(), v.value().to_vec()))
+        })
+        .collect()
+}
+
 pub struct WorkerStore {
     db: Database,
     sealing: SealingKey,
@@ -73,6 +99,69 @@ impl WorkerStore {
             sealing,
             tag_key,
         })
+    }
+
+    /// A consistent copy of every table (see [`StoreImage`]).
+    pub fn image(&self) -> Result<StoreImage, StoreError> {
+        let txn = self.db.begin_read().map_err(storage_err)?;
+        let meta = txn.open_table(META).map_err(storage_err)?;
+        let meta = meta
+            .iter()
+            .map_err(storage_err)?
+            .map(|entry| {
+                let (k, v) = entry.map_err(storage_err)?;
+                Ok((k.value().to_string(), v.value().to_vec()))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(StoreImage {
+            state: read_all(&txn.open_table(STATE).map_err(storage_err)?)?,
+            receipts: read_all(&txn.open_table(RECEIPTS).map_err(storage_err)?)?,
+            digests: read_all(&txn.open_table(DIGESTS).map_err(storage_err)?)?,
+            meta,
+        })
+    }
+
+    /// Creates a store at `path` (which must not exist) holding `image`, in one transaction.
+    pub fn create_from_image(
+        path: &Path,
+        sealing: SealingKey,
+        tag_key: [u8; 32],
+        image: &StoreImage,
+    ) -> Result<Self, StoreError> {
+        if path.exists() {
+            return Err(StoreError::Database(format!(
+                "{} exists; refusing to overwrite it",
+                path.display()
+            )));
+        }
+        let store = Self::open(path, sealing, tag_key)?;
+        let txn = store.db.begin_write().map_err(storage_err)?;
+        for (definition, entries) in [
+            (STATE, &image.state),
+            (RECEIPTS, &image.receipts),
+            (DIGESTS, &image.digests),
+        ] {
+            let mut table = txn.open_table(definition).map_err(storage_err)?;
+            for (k, v) in entries {
+                table
+                    .insert(k.as_slice(), v.as_slice())
+                    .map_err(storage_err)?;
+            }
+        }
+        {
+            let mut meta = txn.open_table(META).map_err(storage_err)?;
+            for (k, v) in &image.meta {
+                meta.insert(k.as_str(), v.as_slice()).map_err(storage_err)?;
+            }
+        }
+        txn.commit().map_err(storage_err)?;
+        Ok(store)
+    }
+
+    /// Checks what a restart relies on: the synced header and the executor snapshot unseal.
+    pub fn check(&self) -> Result<Option<BlockHeader>, StoreError> {
+        self.executor_snapshot()?;
+        self.synced()
     }
 
     fn tag(&self, contract: &AccountId, key: &[u8]) -> Vec<u8> {

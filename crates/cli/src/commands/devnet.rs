@@ -58,6 +58,7 @@ fn worker_config(node_url: &str, dir: &Path, rpc_addr: SocketAddr) -> WorkerConf
         tee: Tee::Dev,
         operator: Keypair::dev("charlie"),
         public_url: None,
+        checkpoint_every: phalanx_worker::process::DEFAULT_CHECKPOINT_EVERY,
     }
 }
 

@@ -92,6 +92,7 @@ pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<(
         tee,
         operator,
         public_url: args.public_url,
+        checkpoint_every: args.checkpoint_every,
     };
     let (mut worker, name) = match role {
         Role::Worker => (

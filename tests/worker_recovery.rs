@@ -1,0 +1,241 @@
+//! A worker killed with -9 at random moments under load — mid-block, mid-commit, mid-checkpoint —
+//! and sometimes restarted with its store damaged or gone, always comes back to exactly the state
+//! of a worker that never stopped: their keyed state digests agree at every height.
+
+mod common;
+
+use common::{NodeProcess, WorkerProcess};
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::http_client::HttpClientBuilder;
+use jsonrpsee::rpc_params;
+use parity_scale_codec::Encode;
+use phalanx_client::contract::Instantiation;
+use phalanx_client::{ContractClient, NodeClient, PublicKey};
+use phalanx_crypto::Keypair;
+use phalanx_primitives::{sha256, AccountId, Call, Hash, SudoCall};
+use phalanx_worker::process::DigestView;
+use rand_core::{OsRng, RngCore};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TOKEN_WASM: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/contracts/private_token/private_token.wasm"
+);
+/// Kill-and-restart rounds; every third one also damages the store.
+const ROUNDS: usize = 9;
+
+async fn status(url: &str) -> serde_json::Value {
+    let client = HttpClientBuilder::default().build(url).unwrap();
+    client
+        .request("worker_status", rpc_params![])
+        .await
+        .unwrap()
+}
+
+async fn wait_synced(url: &str, height: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while status(url).await["synced_height"].as_u64().unwrap() < height {
+        assert!(Instant::now() < deadline, "{url} did not reach {height}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn digest(url: &str, contract: AccountId, height: u64) -> DigestView {
+    let client = HttpClientBuilder::default().build(url).unwrap();
+    client
+        .request("worker_stateDigest", rpc_params![contract, Some(height)])
+        .await
+        .unwrap()
+}
+
+async fn poll_key<F, Fut>(probe: F) -> PublicKey
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<PublicKey>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(key) = probe().await {
+            return key;
+        }
+        assert!(Instant::now() < deadline, "no key published");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn submit(node: &NodeClient, signer: &Keypair, calls: Vec<Call>) {
+    let nonce = node.next_nonce(signer.account_id()).await.unwrap();
+    let txs: Vec<_> = calls
+        .into_iter()
+        .zip(nonce..)
+        .map(|(call, n)| node.sign(signer, n, call))
+        .collect();
+    for outcome in node.submit_batch(&txs).await.unwrap() {
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    }
+    node.wait_for_inclusion(txs.last().unwrap().hash(), Duration::from_secs(30))
+        .await
+        .unwrap();
+}
+
+/// Puts garbage in the middle of the store file, or removes it.
+fn damage(store: &std::path::Path, round: usize) {
+    if round % 2 == 0 {
+        std::fs::remove_file(store).unwrap();
+    } else {
+        let mut bytes = std::fs::read(store).unwrap();
+        let (middle, len) = (bytes.len() / 2, bytes.len());
+        for b in &mut bytes[middle..(middle + 4096).min(len)] {
+            *b ^= 0x5a;
+        }
+        bytes.truncate(bytes.len() * 3 / 4);
+        std::fs::write(store, bytes).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_at_random_reaches_the_same_state_as_one_that_never_stopped() {
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let node_process = NodeProcess::start(dirs[0].path(), "100ms");
+    let node = NodeClient::connect(&node_process.url).await.unwrap();
+    let _gatekeeper = WorkerProcess::start_as("gatekeeper", &node_process.url, dirs[1].path());
+    let steady = WorkerProcess::start(&node_process.url, dirs[2].path());
+    let checkpointing = ["--checkpoint-every", "5"];
+    let mut victim = WorkerProcess::start_with(
+        "worker",
+        &node_process.url,
+        dirs[3].path(),
+        "127.0.0.1:0",
+        &checkpointing,
+    );
+    let victim_addr = victim.url.trim_start_matches("http://").to_string();
+
+    // A cluster of the two workers running a private token.
+    let alice = Keypair::dev("alice");
+    let cluster = Hash([0xd1; 32]);
+    let members = vec![
+        steady.identity.parse().unwrap(),
+        victim.identity.parse().unwrap(),
+    ];
+    submit(
+        &node,
+        &alice,
+        vec![Call::Sudo(SudoCall::CreateCluster {
+            cluster,
+            workers: members,
+        })],
+    )
+    .await;
+    let cluster_key = poll_key(|| async { node.cluster_key(cluster).await.unwrap() }).await;
+    let code = std::fs::read(TOKEN_WASM).unwrap();
+    let init = private_token::Init {
+        name: "Recovery".into(),
+        symbol: "RCV".into(),
+        initial_supply: 1_000_000_000,
+    }
+    .encode();
+    let (token, instantiate) = Instantiation {
+        code_hash: sha256(&code),
+        cluster,
+        cluster_key,
+        salt: b"recovery",
+        init: &init,
+        gas_limit: 10_000_000,
+    }
+    .call(node.info().chain_id, alice.account_id(), &mut OsRng)
+    .unwrap();
+    submit(&node, &alice, vec![Call::UploadCode { code }, instantiate]).await;
+    poll_key(|| async { node.contract_key(token).await.unwrap() }).await;
+
+    // Load: transfers to fresh recipients, so state keeps growing, until told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let stop = stop.clone();
+        let url = node_process.url.clone();
+        tokio::spawn(async move {
+            let node = NodeClient::connect(&url).await.unwrap();
+            let contract = ContractClient::open(&node, token).await.unwrap();
+            let alice = Keypair::dev("alice");
+            let mut sent = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let nonce = node.next_nonce(alice.account_id()).await.unwrap();
+                let txs: Vec<_> = (0..20u64)
+                    .map(|i| {
+                        let to = AccountId::from_bytes(sha256(&(sent + i).to_le_bytes()).0);
+                        let message = private_token::Command::Transfer {
+                            to: phalanx_sdk::AccountId(*to.as_bytes()),
+                            amount: 1 + i as u128,
+                        }
+                        .encode();
+                        let call = contract
+                            .command_call(alice.account_id(), &message, 200_000, &mut OsRng)
+                            .unwrap();
+                        node.sign(&alice, nonce + i, call)
+                    })
+                    .collect();
+                node.submit_batch(&txs).await.unwrap();
+                sent += 20;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            sent
+        })
+    };
+
+    let store = dirs[3].path().join("worker.redb");
+    let mut restored = 0;
+    for round in 0..ROUNDS {
+        tokio::time::sleep(Duration::from_millis(200 + OsRng.next_u64() % 1000)).await;
+        victim.kill_9();
+        let damaged = round % 3 == 2;
+        if damaged {
+            damage(&store, round);
+        }
+        victim = WorkerProcess::start_with(
+            "worker",
+            &node_process.url,
+            dirs[3].path(),
+            &victim_addr,
+            &checkpointing,
+        );
+        let report = status(&victim.url).await;
+        if damaged {
+            assert!(
+                report["restored_from"].is_u64(),
+                "round {round}: a damaged store is rebuilt from a checkpoint: {report}"
+            );
+            restored += 1;
+        } else {
+            assert!(report["restored_from"].is_null(), "round {round}: {report}");
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let sent = load.await.unwrap();
+    assert_eq!(restored, ROUNDS / 3);
+
+    // Both workers, at every height, hold the same state.
+    let head = node.head().await.unwrap().height;
+    wait_synced(&steady.url, head).await;
+    wait_synced(&victim.url, head).await;
+    let mut changes = 0;
+    let mut previous = None;
+    for height in 1..=head {
+        let (a, b) = (
+            digest(&steady.url, token, height).await,
+            digest(&victim.url, token, height).await,
+        );
+        assert_eq!(a, b, "the workers disagree at height {height}");
+        changes += usize::from(a.digest != previous);
+        previous = a.digest;
+    }
+    eprintln!("{sent} transfers, {changes} state changes over {head} blocks, {restored} restores");
+    assert!(changes > 10, "the load changed the state at many heights");
+    let last = status(&victim.url).await["last_checkpoint"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        last + 5 > head.saturating_sub(5),
+        "checkpoints keep up: {last} vs {head}"
+    );
+}

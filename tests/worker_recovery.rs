@@ -82,7 +82,7 @@ async fn submit(node: &NodeClient, signer: &Keypair, calls: Vec<Call>) {
 
 /// Puts garbage in the middle of the store file, or removes it.
 fn damage(store: &std::path::Path, round: usize) {
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         std::fs::remove_file(store).unwrap();
     } else {
         let mut bytes = std::fs::read(store).unwrap();

@@ -202,6 +202,27 @@ fn devnet_starts_in_one_command_and_prints_its_endpoints() {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
+    // `worker status` shows both workers at the same digests for both contracts.
+    let reports: Vec<Value> = workers
+        .iter()
+        .map(|w| {
+            let url_of_worker = w["rpc_http"].as_str().unwrap();
+            json(&["--rpc", &url, "--json", "worker", "status", url_of_worker])
+        })
+        .collect();
+    for report in &reports {
+        assert_eq!(report["digests"].as_array().unwrap().len(), 2, "{report}");
+        assert!(report["lag"].as_u64().is_some(), "{report}");
+    }
+    let text = phalanx(&[
+        "--rpc",
+        &url,
+        "worker",
+        "status",
+        workers[0]["rpc_http"].as_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&text.stdout).to_string();
+    assert!(text.contains("synced") && text.contains("digest"), "{text}");
     // SIGTERM stops it cleanly and removes its temporary data directory.
     assert!(devnet.terminate().success());
     assert!(!std::path::Path::new(&data_dir).exists());

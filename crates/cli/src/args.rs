@@ -38,7 +38,8 @@ pub enum Command {
     /// Run a validator node.
     Node(NodeArgs),
     /// Run a confidential worker: registers its enclave, follows and replays finalized blocks.
-    Worker(WorkerArgs),
+    /// `phalanx worker status [URL]` shows a running worker's progress instead.
+    Worker(WorkerCommandArgs),
     /// Run a gatekeeper: a worker enclave holding the master key, handing out cluster keys.
     Gatekeeper(WorkerArgs),
     /// Run a whole local network in one process and print its endpoints.
@@ -186,12 +187,31 @@ pub struct NodeArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct WorkerCommandArgs {
+    #[command(subcommand)]
+    pub command: Option<WorkerCommand>,
+    #[command(flatten)]
+    pub run: WorkerArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkerCommand {
+    /// A running worker's height, lag behind the node, checkpoints, contracts and their digests.
+    Status {
+        /// The worker's RPC endpoint.
+        #[arg(default_value = "http://127.0.0.1:9946")]
+        worker: String,
+    },
+}
+
+#[derive(Args, Debug)]
 pub struct WorkerArgs {
     /// The node to follow.
     #[arg(long, default_value = "http://127.0.0.1:9944")]
     pub node: String,
-    #[arg(long)]
-    pub data_dir: PathBuf,
+    #[arg(long, required = true)]
+    pub data_dir: Option<PathBuf>,
     /// Where the worker serves its JSON-RPC (status and confidential queries).
     #[arg(long, default_value = "127.0.0.1:9950")]
     pub rpc_addr: SocketAddr,

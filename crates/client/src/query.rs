@@ -93,6 +93,24 @@ impl WorkerClient {
         Ok(WorkerClient { rpc })
     }
 
+    /// The worker's `worker_status` report, as JSON (its shape belongs to the worker).
+    pub async fn status(&self) -> Result<serde_json::Value, ClientError> {
+        Ok(self.rpc.request("worker_status", rpc_params![]).await?)
+    }
+
+    /// The keyed digest of `contract`'s state after block `height` (None: the worker's synced
+    /// height).
+    pub async fn state_digest(
+        &self,
+        contract: AccountId,
+        height: Option<u64>,
+    ) -> Result<crate::views::DigestView, ClientError> {
+        Ok(self
+            .rpc
+            .request("worker_stateDigest", rpc_params![contract, height])
+            .await?)
+    }
+
     /// Sends a prepared query and opens the answer.
     pub async fn query(
         &self,

@@ -682,3 +682,12 @@ pub struct ContractView {
     pub key: Option<PublishedKey>,
     pub commands: u64,
 }
+
+/// What a worker's `worker_stateDigest` answers.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DigestView {
+    pub contract: AccountId,
+    pub height: u64,
+    /// The keyed digest of the contract's state after block `height`; null if it had none.
+    pub digest: Option<Hash>,
+}

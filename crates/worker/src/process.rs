@@ -21,6 +21,7 @@ use phalanx_attestation::{
     TdxConfigfsProvider,
 };
 use phalanx_client::api::NodeApiClient;
+use phalanx_client::views::DigestView;
 use phalanx_client::{ClientError, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::attestation::Role;
@@ -448,15 +449,6 @@ pub const QUERY_REFUSED: i32 = 2000;
 
 /// JSON-RPC error code of a digest asked for a height this worker has not reached.
 pub const NOT_SYNCED: i32 = 2001;
-
-/// What `worker_stateDigest` answers.
-#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct DigestView {
-    pub contract: AccountId,
-    pub height: u64,
-    /// The keyed digest of the contract's state after block `height`; null if it had none.
-    pub digest: Option<Hash>,
-}
 
 /// The `worker_query` method: `(contract, 0x-hex envelope)` -> 0x-hex answer envelope, and
 /// `worker_stateDigest`: `(contract, height or null for the synced height)` -> [`DigestView`].

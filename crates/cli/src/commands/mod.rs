@@ -6,8 +6,9 @@ mod contract;
 mod devnet;
 mod key;
 mod node;
+mod status;
 
-use crate::args::{Cli, Command, ContractCommand};
+use crate::args::{Cli, Command, ContractCommand, WorkerCommand, WorkerCommandArgs};
 use crate::keystore::{Keystore, PassphraseSource};
 use anyhow::Result;
 pub use contract::Toolchain;
@@ -33,7 +34,13 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Node(args) => node::run_node(&ctx, args).await,
         Command::Devnet(args) => devnet::run_devnet(&ctx, args).await,
-        Command::Worker(args) => node::run_worker(&ctx, args, Role::Worker).await,
+        Command::Worker(WorkerCommandArgs {
+            command: Some(WorkerCommand::Status { worker }),
+            ..
+        }) => status::worker_status(&ctx, &worker).await,
+        Command::Worker(WorkerCommandArgs { run, .. }) => {
+            node::run_worker(&ctx, run, Role::Worker).await
+        }
         Command::Gatekeeper(args) => node::run_worker(&ctx, args, Role::Gatekeeper).await,
         Command::VerifyChain { data_dir } => node::verify_chain(&ctx, &data_dir),
         Command::Key(command) => key::run(&ctx, command),

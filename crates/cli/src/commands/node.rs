@@ -87,7 +87,9 @@ pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<(
     let operator = ctx.keystore.keypair(&args.operator, &ctx.passphrase)?;
     let config = WorkerConfig {
         node_url: args.node,
-        data_dir: args.data_dir,
+        data_dir: args
+            .data_dir
+            .ok_or_else(|| anyhow::anyhow!("--data-dir is required"))?,
         rpc_addr: args.rpc_addr,
         tee,
         operator,

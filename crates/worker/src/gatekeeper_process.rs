@@ -191,6 +191,7 @@ pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, Wor
         holds_master_key: matches!(custody, Custody::Holds(_)),
         last_checkpoint: None,
         restored_from: None,
+        commands_executed: 0,
     }));
     let custody = Arc::new(Mutex::new(custody));
     let mut module = status_module(config.rpc_addr, status.clone())?;
@@ -212,11 +213,12 @@ pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, Wor
             file,
         },
         store,
-        status,
+        status.clone(),
     ));
     Ok(RunningWorker {
         rpc_addr,
         identity,
+        status,
         server,
         task,
     })

@@ -141,17 +141,35 @@ pub struct WorkerStatus {
     pub last_checkpoint: Option<u64>,
     /// The checkpoint this start restored, because the store was missing or damaged.
     pub restored_from: Option<u64>,
+    /// Instantiations and commands executed since this start.
+    pub commands_executed: u64,
 }
 
 /// A started worker (or gatekeeper): its RPC address and identity, and the task that runs it.
 pub struct RunningWorker {
     pub rpc_addr: SocketAddr,
     pub identity: AccountId,
+    pub(crate) status: Arc<Mutex<WorkerStatus>>,
     pub(crate) server: ServerHandle,
     pub(crate) task: tokio::task::JoinHandle<Result<(), WorkerError>>,
 }
 
+/// A handle on a running worker's status, for watching it from beside.
+#[derive(Clone)]
+pub struct StatusWatch(Arc<Mutex<WorkerStatus>>);
+
+impl StatusWatch {
+    /// What `worker_status` would answer now.
+    pub fn get(&self) -> WorkerStatus {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 impl RunningWorker {
+    pub fn status(&self) -> StatusWatch {
+        StatusWatch(self.status.clone())
+    }
+
     /// Resolves when the worker stops on its own, which only happens on a fatal error.
     pub async fn failed(&mut self) -> WorkerError {
         match (&mut self.task).await {
@@ -307,6 +325,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         holds_master_key: false,
         last_checkpoint: checkpoints.heights()?.last().copied(),
         restored_from,
+        commands_executed: 0,
     }));
 
     let shared = Arc::new(QueryState {
@@ -322,10 +341,11 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     let (rpc_addr, server) = listener.serve(module);
 
     let identity = enclave.identity.account_id();
-    let task = tokio::spawn(sync_loop(follower, shared, checkpoints, status));
+    let task = tokio::spawn(sync_loop(follower, shared, checkpoints, status.clone()));
     Ok(RunningWorker {
         rpc_addr,
         identity,
+        status,
         server,
         task,
     })
@@ -596,6 +616,7 @@ async fn sync_loop(
         status.synced_hash = block.hash();
         status.clusters = clusters;
         status.contracts = contracts;
+        status.commands_executed += receipts.len() as u64;
         if checkpoints.due(height) {
             status.last_checkpoint = Some(height);
         }

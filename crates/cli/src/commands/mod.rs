@@ -6,6 +6,7 @@ mod contract;
 mod devnet;
 mod key;
 mod node;
+mod progress;
 mod status;
 
 use crate::args::{Cli, Command, ContractCommand, WorkerCommand, WorkerCommandArgs};

@@ -85,6 +85,7 @@ pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<(
         _ => Tee::Dev,
     };
     let operator = ctx.keystore.keypair(&args.operator, &ctx.passphrase)?;
+    let node_url = args.node.clone();
     let config = WorkerConfig {
         node_url: args.node,
         data_dir: args
@@ -115,11 +116,17 @@ pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<(
         worker.identity, worker.rpc_addr
     );
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-        error = worker.failed() => return Err(error.into()),
-    }
+    let outcome = {
+        let progress = super::progress::show_replay_progress(worker.status(), &node_url);
+        tokio::pin!(progress);
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => Ok(()),
+            _ = terminate.recv() => Ok(()),
+            _ = &mut progress => Ok(()),
+            error = worker.failed() => Err(error),
+        }
+    };
+    outcome?;
     worker.stop().await;
     Ok(())
 }

@@ -239,3 +239,116 @@ async fn a_worker_killed_at_random_reaches_the_same_state_as_one_that_never_stop
         "checkpoints keep up: {last} vs {head}"
     );
 }
+
+/// A worker added to a cluster that already ran commands rebuilds the cluster's contracts by
+/// replaying their history from the chain, and from then on agrees with the cluster at every
+/// height and answers queries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_added_to_a_busy_cluster_replays_its_history() {
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let node_process = NodeProcess::start(dirs[0].path(), "100ms");
+    let node = NodeClient::connect(&node_process.url).await.unwrap();
+    let _gatekeeper = WorkerProcess::start_as("gatekeeper", &node_process.url, dirs[1].path());
+    let first = WorkerProcess::start(&node_process.url, dirs[2].path());
+    let alice = Keypair::dev("alice");
+    let cluster = Hash([0xd2; 32]);
+    submit(
+        &node,
+        &alice,
+        vec![Call::Sudo(SudoCall::CreateCluster {
+            cluster,
+            workers: vec![first.identity.parse().unwrap()],
+        })],
+    )
+    .await;
+    let cluster_key = poll_key(|| async { node.cluster_key(cluster).await.unwrap() }).await;
+    let code = std::fs::read(TOKEN_WASM).unwrap();
+    let init = private_token::Init {
+        name: "Late".into(),
+        symbol: "LTE".into(),
+        initial_supply: 1_000,
+    }
+    .encode();
+    let (token, instantiate) = Instantiation {
+        code_hash: sha256(&code),
+        cluster,
+        cluster_key,
+        salt: b"late",
+        init: &init,
+        gas_limit: 10_000_000,
+    }
+    .call(node.info().chain_id, alice.account_id(), &mut OsRng)
+    .unwrap();
+    submit(&node, &alice, vec![Call::UploadCode { code }, instantiate]).await;
+    poll_key(|| async { node.contract_key(token).await.unwrap() }).await;
+    let contract = ContractClient::open(&node, token).await.unwrap();
+    let bob = Keypair::dev("bob").account_id();
+    for amount in [10u128, 20, 30] {
+        let message = private_token::Command::Transfer {
+            to: phalanx_sdk::AccountId(*bob.as_bytes()),
+            amount,
+        }
+        .encode();
+        let call = contract
+            .command_call(alice.account_id(), &message, 200_000, &mut OsRng)
+            .unwrap();
+        submit(&node, &alice, vec![call]).await;
+    }
+
+    // A second worker joins the cluster now.
+    let late = WorkerProcess::start(&node_process.url, dirs[3].path());
+    submit(
+        &node,
+        &alice,
+        vec![Call::Sudo(SudoCall::AddToCluster {
+            cluster,
+            worker: late.identity.parse().unwrap(),
+        })],
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !status(&late.url).await["contracts"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!(token.to_string()))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the late worker never ran the token"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let head = node.head().await.unwrap().height;
+    wait_synced(&first.url, head).await;
+    wait_synced(&late.url, head).await;
+    for height in 1..=head {
+        assert_eq!(
+            digest(&first.url, token, height).await,
+            digest(&late.url, token, height).await,
+            "disagree at {height}"
+        );
+    }
+    // Bob reads his balance from the late worker.
+    let bob_keys = Keypair::dev("bob");
+    let answer = ContractClient::open(&node, token)
+        .await
+        .unwrap()
+        .only_worker(&late.url)
+        .unwrap()
+        .query(
+            &bob_keys,
+            phalanx_primitives::query::QueryRequest::Contract(
+                private_token::Query::Balance {
+                    account: phalanx_sdk::AccountId(*bob.as_bytes()),
+                }
+                .encode(),
+            ),
+            &mut OsRng,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        phalanx_primitives::query::QueryAnswer::Ok(60u128.encode())
+    );
+}

@@ -58,6 +58,17 @@ pub struct Executor {
     openers: HashMap<(AccountId, u32), Opener>,
 }
 
+/// Indices of the transactions the chain applied, read from the events they emitted.
+fn applied_transactions(events: &[EventRecord]) -> BTreeSet<u32> {
+    events
+        .iter()
+        .filter_map(|r| match r.phase {
+            Phase::Transaction(i) => Some(i),
+            Phase::Genesis => None,
+        })
+        .collect()
+}
+
 fn open(secret: &StaticSecret, envelope: &Envelope, context: &EnvelopeContext) -> Option<Vec<u8>> {
     Opener::new(secret.clone(), envelope.epoch)
         .open(context, envelope)
@@ -157,13 +168,60 @@ impl Executor {
         events: &[EventRecord],
         states: &mut impl ContractStates,
     ) -> Result<Vec<Receipt>, ExecError> {
-        let applied: BTreeSet<u32> = events
-            .iter()
-            .filter_map(|r| match r.phase {
-                Phase::Transaction(i) => Some(i),
-                Phase::Genesis => None,
-            })
-            .collect();
+        self.apply(block, events, None, states)
+    }
+
+    /// Takes the cluster keys a block brings this worker before the block is applied, and
+    /// returns the clusters it serves from now on. A cluster that already has history must be
+    /// caught up ([`Executor::catch_up_block`] over every earlier block) before the block is
+    /// applied, or its contracts would run on missing state.
+    pub fn receive_keys(&mut self, block: &Block, events: &[EventRecord]) -> Vec<Hash> {
+        let applied = applied_transactions(events);
+        let mut new = Vec::new();
+        for (index, signed) in block.transactions.iter().enumerate() {
+            let tx = &signed.transaction;
+            if let Call::KeyMessage {
+                recipient,
+                cluster,
+                envelope,
+            } = &tx.call
+            {
+                if applied.contains(&(index as u32))
+                    && *recipient == self.keys.identity()
+                    && !self.keys.serves(cluster)
+                {
+                    self.receive_key(tx.signer, *cluster, envelope);
+                    if self.keys.serves(cluster) {
+                        new.push(*cluster);
+                    }
+                }
+            }
+        }
+        new
+    }
+
+    /// Replays an earlier block for `cluster` only: its instantiations and its contracts'
+    /// commands, exactly as the cluster's other workers ran them then.
+    pub fn catch_up_block(
+        &mut self,
+        block: &Block,
+        events: &[EventRecord],
+        cluster: Hash,
+        states: &mut impl ContractStates,
+    ) -> Result<Vec<Receipt>, ExecError> {
+        self.apply(block, events, Some(cluster), states)
+    }
+
+    /// `only`: catching up that cluster (key messages and code uploads were taken live).
+    fn apply(
+        &mut self,
+        block: &Block,
+        events: &[EventRecord],
+        only: Option<Hash>,
+        states: &mut impl ContractStates,
+    ) -> Result<Vec<Receipt>, ExecError> {
+        let applied = applied_transactions(events);
+        let in_scope = |cluster: &Hash| only.is_none_or(|c| c == *cluster);
         let block_hash = block.hash();
         let mut receipts = Vec::new();
         for (index, signed) in block.transactions.iter().enumerate() {
@@ -187,10 +245,10 @@ impl Executor {
                     recipient,
                     cluster,
                     envelope,
-                } if *recipient == self.keys.identity() => {
+                } if only.is_none() && *recipient == self.keys.identity() => {
                     self.receive_key(tx.signer, *cluster, envelope);
                 }
-                Call::UploadCode { code } => {
+                Call::UploadCode { code } if only.is_none() => {
                     self.codes
                         .insert(phalanx_primitives::sha256(code), code.clone());
                     self.changed = true;
@@ -201,7 +259,7 @@ impl Executor {
                     init,
                     gas_limit,
                     ..
-                } if self.keys.serves(cluster) => {
+                } if self.keys.serves(cluster) && in_scope(cluster) => {
                     let contract = tx_events
                         .filter_map(|e| match e {
                             Event::ContractInstantiated { contract, .. } => Some(*contract),
@@ -222,7 +280,11 @@ impl Executor {
                     contract,
                     envelope,
                     gas_limit,
-                } if self.contracts.contains_key(contract) => {
+                } if self
+                    .contracts
+                    .get(contract)
+                    .is_some_and(|meta| in_scope(&meta.cluster)) =>
+                {
                     receipts.push(self.command(&base, *contract, envelope, *gas_limit, states)?);
                 }
                 _ => {}

@@ -10,7 +10,7 @@ use crate::checkpoint::{CheckpointError, Checkpoints};
 use crate::enclave::{Enclave, EnclaveError};
 use crate::follower::{FollowError, Follower};
 use crate::query::{open_query, seal_answer, NonceGuard};
-use crate::store::{StoreError, WorkerStore};
+use crate::store::{CatchUp, CaughtUp, StoreError, WorkerStore};
 use crate::{ExecError, Executor, KeyRing};
 use jsonrpsee::server::{RpcModule, Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
@@ -577,17 +577,90 @@ fn answer_query(state: &QueryState, contract: AccountId, sealed: &str) -> Result
     Ok(format!("0x{}", hex::encode(reply.encode())))
 }
 
+/// Replays the blocks before `progress.until` for a cluster this worker joined late, one sealed
+/// commit per block with the progress, so a crash resumes where it stopped.
+async fn catch_up(
+    client: &NodeClient,
+    shared: &QueryState,
+    mut progress: CatchUp,
+) -> Result<(), WorkerError> {
+    tracing::info!(cluster = %progress.cluster, until = progress.until, "joined a cluster with history: replaying it");
+    if progress.done + 1 >= progress.until {
+        let writes = shared.store.begin_block()?;
+        let finished = CaughtUp {
+            height: progress.done,
+            progress: None,
+            executor_snapshot: None,
+        };
+        shared
+            .store
+            .commit_caught_up(writes, |_| None, &[], finished, &mut OsRng)?;
+        return Ok(());
+    }
+    for height in progress.done + 1..progress.until {
+        let block = client.verified_block(height).await?.ok_or_else(|| {
+            ClientError::InvalidBlock(format!("the node has no block {height} to catch up from"))
+        })?;
+        let events = client.verified_events(&block.header).await?;
+        let mut executor = shared.executor.lock().unwrap_or_else(|p| p.into_inner());
+        let mut writes = shared.store.begin_block()?;
+        let receipts = executor.catch_up_block(&block, &events, progress.cluster, &mut writes)?;
+        progress.done = height;
+        let next = (height + 1 < progress.until).then_some(progress);
+        let snapshot = executor.take_snapshot_if_changed();
+        shared.store.commit_caught_up(
+            writes,
+            |contract| executor.digest_key(contract),
+            &receipts,
+            CaughtUp {
+                height,
+                progress: next,
+                executor_snapshot: snapshot.as_deref(),
+            },
+            &mut OsRng,
+        )?;
+    }
+    tracing::info!(cluster = %progress.cluster, "caught up");
+    Ok(())
+}
+
 async fn sync_loop(
     mut follower: Follower,
     shared: Arc<QueryState>,
     checkpoints: Checkpoints,
     status: Arc<Mutex<WorkerStatus>>,
 ) -> Result<(), WorkerError> {
+    // A catch-up a crash interrupted goes on first.
+    if let Some(progress) = shared.store.catch_up()? {
+        catch_up(follower.client(), &shared, progress).await?;
+    }
     loop {
         let Some((block, events)) = follower.next().await? else {
             tokio::time::sleep(POLL_INTERVAL).await;
             continue;
         };
+        // A key to a cluster with history: replay that history before this block.
+        let joined = shared
+            .executor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .receive_keys(&block, &events);
+        for cluster in joined {
+            let progress = CatchUp {
+                cluster,
+                until: block.header.height,
+                done: 0,
+            };
+            let snapshot = shared
+                .executor
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .snapshot();
+            shared
+                .store
+                .begin_catch_up(progress, &snapshot, &mut OsRng)?;
+            catch_up(follower.client(), &shared, progress).await?;
+        }
         let mut executor = shared.executor.lock().unwrap_or_else(|p| p.into_inner());
         let mut writes = shared.store.begin_block()?;
         let receipts = executor.apply_block(&block, &events, &mut writes)?;

@@ -36,6 +36,27 @@ const DIGESTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("digests");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const SYNCED: &str = "synced";
 const EXECUTOR: &str = "executor";
+const CATCH_UP: &str = "catch-up";
+
+/// One caught-up block's bookkeeping.
+pub struct CaughtUp<'a> {
+    pub height: u64,
+    /// The catch-up's progress after this block; None once it is finished.
+    pub progress: Option<CatchUp>,
+    /// The executor snapshot, if this block changed it.
+    pub executor_snapshot: Option<&'a [u8]>,
+}
+
+/// A cluster this worker joined late, being replayed from the start of the chain up to (not
+/// including) the block that brought its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct CatchUp {
+    pub cluster: Hash,
+    /// The block that brought the key; the catch-up replays the blocks before it.
+    pub until: u64,
+    /// The last block replayed so far (0: none).
+    pub done: u64,
+}
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -275,13 +296,71 @@ impl WorkerStore {
         executor_snapshot: Option<&[u8]>,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), StoreError> {
+        let meta = MetaUpdate::Synced {
+            header,
+            executor_snapshot,
+        };
+        self.commit(writes, digest_key, receipts, header.height, meta, rng)
+    }
+
+    /// Commits the writes, digests and receipts of an earlier block replayed to catch up a
+    /// cluster, at that block's `height`, with the catch-up's progress (None once finished) and
+    /// the executor snapshot, leaving the synced header alone.
+    pub fn commit_caught_up(
+        &self,
+        writes: BlockWrites<'_>,
+        digest_key: impl Fn(&AccountId) -> Option<[u8; 32]>,
+        receipts: &[Receipt],
+        caught_up: CaughtUp<'_>,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(), StoreError> {
+        let meta = MetaUpdate::CatchUp {
+            progress: caught_up.progress,
+            executor_snapshot: caught_up.executor_snapshot,
+        };
+        self.commit(writes, digest_key, receipts, caught_up.height, meta, rng)
+    }
+
+    /// Records that a catch-up starts (with the executor snapshot holding the new key).
+    pub fn begin_catch_up(
+        &self,
+        progress: CatchUp,
+        executor_snapshot: &[u8],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(), StoreError> {
+        let writes = self.begin_block()?;
+        let meta = MetaUpdate::CatchUp {
+            progress: Some(progress),
+            executor_snapshot: Some(executor_snapshot),
+        };
+        self.commit(writes, |_| None, &[], progress.done, meta, rng)
+    }
+
+    /// The catch-up in progress, if any.
+    pub fn catch_up(&self) -> Result<Option<CatchUp>, StoreError> {
+        match self.read_meta(CATCH_UP)? {
+            None => Ok(None),
+            Some(bytes) => Option::<CatchUp>::decode(&mut &bytes[..])
+                .map_err(|e| StoreError::Corrupt(e.to_string())),
+        }
+    }
+
+    fn commit(
+        &self,
+        writes: BlockWrites<'_>,
+        digest_key: impl Fn(&AccountId) -> Option<[u8; 32]>,
+        receipts: &[Receipt],
+        height: u64,
+        meta: MetaUpdate<'_>,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(), StoreError> {
         // Old values, for the digests, come from the state the block started from.
         let mut digests = Vec::new();
         for (contract, view) in &writes.contracts {
             let key = digest_key(contract).ok_or_else(|| {
                 StoreError::Corrupt(format!("no digest key for contract {contract} it wrote"))
             })?;
-            let mut digest = self.digest_at(contract, header.height)?.unwrap_or_default();
+            let mut digest = self.digest_at(contract, height)?.unwrap_or_default();
             for (entry, new) in &view.pending {
                 let old = view
                     .committed_value(entry)
@@ -294,7 +373,7 @@ impl WorkerStore {
         {
             let mut table = txn.open_table(DIGESTS).map_err(storage_err)?;
             for (contract, digest) in digests {
-                let key = digest_key_bytes(&contract, header.height);
+                let key = digest_key_bytes(&contract, height);
                 let sealed = self.sealing.seal(&digest.as_hash().0, &key, rng);
                 table
                     .insert(key.as_slice(), sealed.as_slice())
@@ -326,21 +405,52 @@ impl WorkerStore {
                     .insert(receipt.tx_hash.0.as_slice(), sealed.as_slice())
                     .map_err(storage_err)?;
             }
-            let sealed = self.sealing.seal(&header.encode(), SYNCED.as_bytes(), rng);
-            txn.open_table(META)
-                .map_err(storage_err)?
-                .insert(SYNCED, sealed.as_slice())
-                .map_err(storage_err)?;
-            if let Some(snapshot) = executor_snapshot {
-                let sealed = self.sealing.seal(snapshot, EXECUTOR.as_bytes(), rng);
-                txn.open_table(META)
-                    .map_err(storage_err)?
-                    .insert(EXECUTOR, sealed.as_slice())
-                    .map_err(storage_err)?;
+            let mut table = txn.open_table(META).map_err(storage_err)?;
+            let mut put = |key: &str, value: &[u8]| {
+                let sealed = self.sealing.seal(value, key.as_bytes(), rng);
+                table
+                    .insert(key, sealed.as_slice())
+                    .map(drop)
+                    .map_err(storage_err)
+            };
+            match meta {
+                MetaUpdate::Synced {
+                    header,
+                    executor_snapshot,
+                } => {
+                    put(SYNCED, &header.encode())?;
+                    if let Some(snapshot) = executor_snapshot {
+                        put(EXECUTOR, snapshot)?;
+                    }
+                }
+                MetaUpdate::CatchUp {
+                    progress,
+                    executor_snapshot,
+                } => {
+                    put(CATCH_UP, &progress.encode())?;
+                    if let Some(snapshot) = executor_snapshot {
+                        put(EXECUTOR, snapshot)?;
+                    }
+                }
             }
         }
         txn.commit().map_err(storage_err)
     }
+}
+
+/// What a commit records besides a block's writes, in the same transaction.
+enum MetaUpdate<'a> {
+    /// A live block: the new synced header (and the executor snapshot if it changed).
+    Synced {
+        header: &'a BlockHeader,
+        executor_snapshot: Option<&'a [u8]>,
+    },
+    /// A caught-up earlier block: the catch-up's progress (and the executor snapshot if it
+    /// changed).
+    CatchUp {
+        progress: Option<CatchUp>,
+        executor_snapshot: Option<&'a [u8]>,
+    },
 }
 
 fn digest_key_bytes(contract: &AccountId, height: u64) -> Vec<u8> {

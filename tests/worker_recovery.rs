@@ -352,3 +352,168 @@ async fn a_worker_added_to_a_busy_cluster_replays_its_history() {
         phalanx_primitives::query::QueryAnswer::Ok(60u128.encode())
     );
 }
+
+/// Every event the chain holds between `from` and the head.
+async fn events_since(node: &NodeClient, from: u64) -> Vec<phalanx_primitives::Event> {
+    let head = node.head().await.unwrap().height;
+    let mut all = Vec::new();
+    for height in from..=head {
+        let block = node.verified_block(height).await.unwrap().unwrap();
+        all.extend(
+            node.verified_events(&block.header)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.event),
+        );
+    }
+    all
+}
+
+/// Workers report keyed state digests in heartbeats; when one worker's store is corrupted, the
+/// chain sees its digest disagree with the cluster's and says so in a `StateDivergence` event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupted_worker_is_caught_by_its_heartbeat() {
+    use phalanx_primitives::Event;
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let node_process = NodeProcess::start(dirs[0].path(), "100ms");
+    let node = NodeClient::connect(&node_process.url).await.unwrap();
+    let _gatekeeper = WorkerProcess::start_as("gatekeeper", &node_process.url, dirs[1].path());
+    let beating = ["--heartbeat-every", "5"];
+    let honest = WorkerProcess::start_with(
+        "worker",
+        &node_process.url,
+        dirs[2].path(),
+        "127.0.0.1:0",
+        &beating,
+    );
+    let mut suspect = WorkerProcess::start_with(
+        "worker",
+        &node_process.url,
+        dirs[3].path(),
+        "127.0.0.1:0",
+        &beating,
+    );
+    let (honest_id, suspect_id): (AccountId, AccountId) = (
+        honest.identity.parse().unwrap(),
+        suspect.identity.parse().unwrap(),
+    );
+    let alice = Keypair::dev("alice");
+    let cluster = Hash([0xd3; 32]);
+    submit(
+        &node,
+        &alice,
+        vec![Call::Sudo(SudoCall::CreateCluster {
+            cluster,
+            workers: vec![honest_id, suspect_id],
+        })],
+    )
+    .await;
+    let cluster_key = poll_key(|| async { node.cluster_key(cluster).await.unwrap() }).await;
+    let code = std::fs::read(TOKEN_WASM).unwrap();
+    let init = private_token::Init {
+        name: "Watched".into(),
+        symbol: "WCH".into(),
+        initial_supply: 1_000,
+    }
+    .encode();
+    let (token, instantiate) = Instantiation {
+        code_hash: sha256(&code),
+        cluster,
+        cluster_key,
+        salt: b"watched",
+        init: &init,
+        gas_limit: 10_000_000,
+    }
+    .call(node.info().chain_id, alice.account_id(), &mut OsRng)
+    .unwrap();
+    submit(&node, &alice, vec![Call::UploadCode { code }, instantiate]).await;
+    poll_key(|| async { node.contract_key(token).await.unwrap() }).await;
+
+    // Both report, and agree.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let events = events_since(&node, 1).await;
+        let reporters: std::collections::HashSet<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Heartbeat { worker, .. } => Some(*worker),
+                _ => None,
+            })
+            .collect();
+        assert!(!events
+            .iter()
+            .any(|e| matches!(e, Event::StateDivergence { .. })));
+        if reporters.contains(&honest_id) && reporters.contains(&suspect_id) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no heartbeats from both workers");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Corrupt the suspect's store: an entry no command wrote, sealed properly by its own enclave
+    // (what a bug or tampering inside would look like), then restart it.
+    suspect.kill_9();
+    {
+        use phalanx_worker::enclave::Enclave;
+        use phalanx_worker::store::WorkerStore;
+        use phalanx_worker::{ContractStates, Executor, KeyRing};
+        let enclave = Enclave::open_dev(dirs[3].path(), &mut OsRng).unwrap();
+        let store = WorkerStore::open(
+            &dirs[3].path().join("worker.redb"),
+            enclave.sealing_key(),
+            enclave.tag_key(),
+        )
+        .unwrap();
+        let keys = KeyRing::new(enclave.identity.account_id(), enclave.ecdh.clone());
+        let executor = Executor::restore(
+            node.info().chain_id,
+            keys,
+            &store.executor_snapshot().unwrap().unwrap(),
+        )
+        .unwrap();
+        let synced = store.synced().unwrap().unwrap();
+        let mut writes = store.begin_block().unwrap();
+        writes.storage(&token).set(b"corrupted", b"1").unwrap();
+        store
+            .commit_block(
+                writes,
+                |c| executor.digest_key(c),
+                &[],
+                &synced,
+                None,
+                &mut OsRng,
+            )
+            .unwrap();
+    }
+    let from = node.head().await.unwrap().height;
+    let _suspect = WorkerProcess::start_with(
+        "worker",
+        &node_process.url,
+        dirs[3].path(),
+        "127.0.0.1:0",
+        &beating,
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let diverged = events_since(&node, from)
+            .await
+            .into_iter()
+            .find_map(|e| match e {
+                Event::StateDivergence {
+                    contract,
+                    worker,
+                    other_worker,
+                    ..
+                } => Some((contract, worker, other_worker)),
+                _ => None,
+            });
+        if let Some((contract, worker, other)) = diverged {
+            assert_eq!(contract, token);
+            assert!([worker, other].contains(&suspect_id) && [worker, other].contains(&honest_id));
+            break;
+        }
+        assert!(Instant::now() < deadline, "no divergence reported");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

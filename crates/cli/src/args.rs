@@ -221,6 +221,9 @@ pub struct WorkerArgs {
     /// Write a sealed checkpoint after every this many blocks (0: never).
     #[arg(long, default_value_t = phalanx_worker::process::DEFAULT_CHECKPOINT_EVERY)]
     pub checkpoint_every: u64,
+    /// Report this worker's state digests on chain after every this many blocks (0: never).
+    #[arg(long, default_value_t = phalanx_worker::process::DEFAULT_HEARTBEAT_EVERY)]
+    pub heartbeat_every: u64,
     /// Enclave kind: dev (simulated, insecure), sgx (under Gramine) or tdx.
     #[arg(long, default_value = "dev", value_parser = ["dev", "sgx", "tdx"])]
     pub tee: String,

@@ -132,6 +132,10 @@ pub enum CallView {
         recipient: AccountId,
         epoch: u32,
     },
+    Heartbeat {
+        /// `(contract, height, digest)` reports.
+        digests: Vec<(AccountId, u64, Hash)>,
+    },
 }
 
 /// Lower-case name of a field-less enum value, for JSON views.
@@ -249,6 +253,12 @@ impl From<&SignedTransaction> for TransactionView {
             } => CallView::ShareMasterKey {
                 recipient: *recipient,
                 epoch: envelope.epoch,
+            },
+            Call::Heartbeat { digests } => CallView::Heartbeat {
+                digests: digests
+                    .iter()
+                    .map(|r| (r.contract, r.height, r.digest))
+                    .collect(),
             },
         };
         TransactionView {
@@ -378,6 +388,18 @@ pub enum EventKindView {
         from: AccountId,
         to: AccountId,
         epoch: u32,
+    },
+    Heartbeat {
+        worker: AccountId,
+        reports: u32,
+    },
+    StateDivergence {
+        contract: AccountId,
+        height: u64,
+        worker: AccountId,
+        digest: Hash,
+        other_worker: AccountId,
+        other_digest: Hash,
     },
 }
 
@@ -516,6 +538,25 @@ impl From<&EventRecord> for EventView {
                 from: *from,
                 to: *to,
                 epoch: *epoch,
+            },
+            Event::Heartbeat { worker, reports } => EventKindView::Heartbeat {
+                worker: *worker,
+                reports: *reports,
+            },
+            Event::StateDivergence {
+                contract,
+                height,
+                worker,
+                digest,
+                other_worker,
+                other_digest,
+            } => EventKindView::StateDivergence {
+                contract: *contract,
+                height: *height,
+                worker: *worker,
+                digest: *digest,
+                other_worker: *other_worker,
+                other_digest: *other_digest,
             },
         };
         EventView {

@@ -105,6 +105,18 @@ pub enum Event {
         to: AccountId,
         epoch: u32,
     },
+    #[codec(index = 17)]
+    Heartbeat { worker: AccountId, reports: u32 },
+    /// Two workers of a contract's cluster reported different state digests for the same block.
+    #[codec(index = 18)]
+    StateDivergence {
+        contract: AccountId,
+        height: u64,
+        worker: AccountId,
+        digest: Hash,
+        other_worker: AccountId,
+        other_digest: Hash,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

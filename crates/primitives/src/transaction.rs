@@ -105,6 +105,21 @@ pub enum Call {
         recipient: AccountId,
         envelope: Envelope,
     },
+    /// A worker reports the keyed digests of its contracts' state after the given blocks, so the
+    /// chain can tell when workers of one cluster disagree. Signed by the worker's identity.
+    #[codec(index = 11)]
+    Heartbeat { digests: Vec<StateReport> },
+}
+
+/// Most reports one heartbeat may carry.
+pub const MAX_STATE_REPORTS: usize = 64;
+
+/// One contract's keyed state digest after block `height`, as a worker reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct StateReport {
+    pub contract: AccountId,
+    pub height: u64,
+    pub digest: Hash,
 }
 
 /// What the sudo account may do.

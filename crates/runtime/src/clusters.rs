@@ -69,6 +69,13 @@ fn require_role(
     }
 }
 
+pub(crate) fn require_worker(
+    overlay: &StateOverlay<impl StateReader>,
+    account: &AccountId,
+) -> Result<(), TxError> {
+    require_role(overlay, account, Role::Worker)
+}
+
 pub(crate) fn require_gatekeeper(
     overlay: &StateOverlay<impl StateReader>,
     account: &AccountId,

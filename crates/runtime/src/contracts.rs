@@ -59,7 +59,7 @@ pub fn contract(
         .transpose()
 }
 
-fn read_contract(
+pub(crate) fn read_contract(
     overlay: &StateOverlay<impl StateReader>,
     id: &AccountId,
 ) -> Result<ContractInfo, TxError> {

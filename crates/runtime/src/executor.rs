@@ -3,6 +3,7 @@
 use crate::balances::{self, AccountInfo};
 use crate::clusters;
 use crate::contracts::{self, Instantiation};
+use crate::heartbeats;
 use crate::master_key;
 use crate::registry::{self, Registration};
 use crate::{BlockContext, ChainParams, StateOverlay, StateReader, TxError, WriteSet};
@@ -272,6 +273,15 @@ impl<R: StateReader> BlockExecutor<R> {
                 *recipient,
                 envelope,
             )?),
+            Call::Heartbeat { digests } => {
+                clusters::require_worker(&self.overlay, &t.signer)?;
+                events.extend(heartbeats::record(
+                    &mut self.overlay,
+                    t.signer,
+                    digests,
+                    self.context.height,
+                )?)
+            }
             Call::Command {
                 contract,
                 envelope,

@@ -36,6 +36,7 @@ pub mod contracts;
 mod error;
 mod executor;
 pub mod genesis;
+pub mod heartbeats;
 pub mod master_key;
 mod params;
 pub mod registry;

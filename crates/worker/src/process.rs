@@ -27,7 +27,7 @@ use phalanx_crypto::Keypair;
 use phalanx_primitives::attestation::Role;
 use phalanx_primitives::query::{QueryAnswer, QueryRequest};
 use phalanx_primitives::Envelope;
-use phalanx_primitives::{AccountId, Call, Hash};
+use phalanx_primitives::{AccountId, Call, Hash, StateReport, MAX_STATE_REPORTS};
 use rand_core::OsRng;
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -91,7 +91,14 @@ pub struct WorkerConfig {
     pub public_url: Option<String>,
     /// Write a checkpoint after every this many blocks (0: never).
     pub checkpoint_every: u64,
+    /// Report state digests on chain after every this many blocks (0: never).
+    pub heartbeat_every: u64,
 }
+
+/// Default heartbeat interval, in blocks.
+pub const DEFAULT_HEARTBEAT_EVERY: u64 = 10;
+/// PHA (in units) the operator gives a worker's identity for its heartbeats' fees.
+pub const WORKER_FUNDING: u128 = 100 * phalanx_primitives::amount::UNIT;
 
 /// Default checkpoint interval, in blocks.
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 100;
@@ -297,7 +304,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         &config,
         &listener.public_url,
         Role::Worker,
-        0,
+        WORKER_FUNDING,
     )
     .await?;
 
@@ -341,7 +348,17 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     let (rpc_addr, server) = listener.serve(module);
 
     let identity = enclave.identity.account_id();
-    let task = tokio::spawn(sync_loop(follower, shared, checkpoints, status.clone()));
+    let heartbeats = Heartbeats {
+        identity: enclave.identity.clone(),
+        every: config.heartbeat_every,
+    };
+    let task = tokio::spawn(sync_loop(
+        follower,
+        shared,
+        checkpoints,
+        heartbeats,
+        status.clone(),
+    ));
     Ok(RunningWorker {
         rpc_addr,
         identity,
@@ -624,10 +641,53 @@ async fn catch_up(
     Ok(())
 }
 
+/// The worker's heartbeats: every `every` blocks, the digests of its contracts after that block,
+/// signed by its identity.
+struct Heartbeats {
+    identity: Keypair,
+    every: u64,
+}
+
+impl Heartbeats {
+    /// Sends the heartbeat for block `height` if one is due. Not waited for: a refused or lost
+    /// heartbeat only means the chain compares one height less.
+    async fn send(
+        &self,
+        client: &NodeClient,
+        store: &WorkerStore,
+        contracts: &[AccountId],
+        height: u64,
+    ) -> Result<(), WorkerError> {
+        if self.every == 0 || height == 0 || !height.is_multiple_of(self.every) {
+            return Ok(());
+        }
+        let mut digests = Vec::new();
+        for contract in contracts.iter().take(MAX_STATE_REPORTS) {
+            if let Some(digest) = store.digest_at(contract, height)? {
+                digests.push(StateReport {
+                    contract: *contract,
+                    height,
+                    digest: digest.as_hash(),
+                });
+            }
+        }
+        if digests.is_empty() {
+            return Ok(());
+        }
+        let nonce = client.next_nonce(self.identity.account_id()).await?;
+        let tx = client.sign(&self.identity, nonce, Call::Heartbeat { digests });
+        if let Err(error) = client.submit(&tx).await {
+            tracing::warn!(height, "heartbeat refused: {error}");
+        }
+        Ok(())
+    }
+}
+
 async fn sync_loop(
     mut follower: Follower,
     shared: Arc<QueryState>,
     checkpoints: Checkpoints,
+    heartbeats: Heartbeats,
     status: Arc<Mutex<WorkerStatus>>,
 ) -> Result<(), WorkerError> {
     // A catch-up a crash interrupted goes on first.
@@ -661,25 +721,30 @@ async fn sync_loop(
                 .begin_catch_up(progress, &snapshot, &mut OsRng)?;
             catch_up(follower.client(), &shared, progress).await?;
         }
-        let mut executor = shared.executor.lock().unwrap_or_else(|p| p.into_inner());
-        let mut writes = shared.store.begin_block()?;
-        let receipts = executor.apply_block(&block, &events, &mut writes)?;
-        let snapshot = executor.take_snapshot_if_changed();
-        // One sealed transaction: state, receipts, executor snapshot and synced height together.
-        shared.store.commit_block(
-            writes,
-            |contract| executor.digest_key(contract),
-            &receipts,
-            &block.header,
-            snapshot.as_deref(),
-            &mut OsRng,
-        )?;
-        let (clusters, contracts) = (
-            executor.keys().served_clusters(),
-            executor.contracts().copied().collect(),
-        );
-        drop(executor);
+        let (receipts, clusters, contracts) = {
+            let mut executor = shared.executor.lock().unwrap_or_else(|p| p.into_inner());
+            let mut writes = shared.store.begin_block()?;
+            let receipts = executor.apply_block(&block, &events, &mut writes)?;
+            let snapshot = executor.take_snapshot_if_changed();
+            // One sealed transaction: state, receipts, executor snapshot and synced height.
+            shared.store.commit_block(
+                writes,
+                |contract| executor.digest_key(contract),
+                &receipts,
+                &block.header,
+                snapshot.as_deref(),
+                &mut OsRng,
+            )?;
+            (
+                receipts,
+                executor.keys().served_clusters(),
+                executor.contracts().copied().collect::<Vec<_>>(),
+            )
+        };
         let height = block.header.height;
+        heartbeats
+            .send(follower.client(), &shared.store, &contracts, height)
+            .await?;
         if checkpoints.due(height) {
             // Queries go on meanwhile: the image is one read transaction of the committed store.
             checkpoints.write(height, &shared.store.image()?)?;

@@ -450,3 +450,127 @@ fn the_master_key_is_declared_once_and_shared_only_with_registered_gatekeepers()
         )
         .unwrap();
 }
+
+#[test]
+fn heartbeats_from_a_cluster_are_compared_and_disagreement_is_an_event() {
+    use phalanx_primitives::StateReport;
+    let mut world = World::setup();
+    let alice = Keypair::dev("alice");
+    let gk = world.gatekeeper.clone();
+    let [w1, w2, w3] = [0, 1, 2].map(|i| world.workers[i].clone());
+    for worker in [&w1, &w2, &w3] {
+        let fund = Call::Transfer {
+            to: worker.account_id(),
+            amount: 10 * UNIT,
+        };
+        world.send(&alice, fund).unwrap();
+    }
+    let cluster = Hash([0xc4; 32]);
+    let master = MasterKey::generate(0, &mut OsRng);
+    let cluster_public = master.cluster_key(&cluster).public_key();
+    let calls = [
+        (
+            &alice,
+            Call::Sudo(SudoCall::CreateCluster {
+                cluster,
+                workers: vec![w1.account_id(), w2.account_id()],
+            }),
+        ),
+        (
+            &gk,
+            Call::PublishMasterKey {
+                epoch: 0,
+                public_key: master.public_key(),
+            },
+        ),
+        (
+            &gk,
+            Call::PublishClusterKey {
+                cluster,
+                epoch: 0,
+                public_key: cluster_public,
+            },
+        ),
+    ];
+    for (signer, call) in calls {
+        world.send(signer, call).unwrap();
+    }
+    let code = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../contracts/counter/counter.wasm"
+    ))
+    .unwrap();
+    let code_hash = phalanx_primitives::sha256(&code);
+    let contract = contracts::contract_id(&code_hash, &cluster, &alice.account_id(), b"");
+    let context = EnvelopeContext {
+        chain_id: world.chain.params.chain_id,
+        contract,
+        sender: alice.account_id(),
+    };
+    world.send(&alice, Call::UploadCode { code }).unwrap();
+    let instantiate = Call::Instantiate {
+        code_hash,
+        cluster,
+        salt: vec![],
+        init: seal(&cluster_public, 0, &context, b"init"),
+        gas_limit: 1_000_000,
+    };
+    world.send(&alice, instantiate).unwrap();
+
+    let beat = |height: u64, digest: u8| Call::Heartbeat {
+        digests: vec![StateReport {
+            contract,
+            height,
+            digest: Hash([digest; 32]),
+        }],
+    };
+    let divergences = |world: &World| {
+        world
+            .chain
+            .events
+            .iter()
+            .filter(|r| matches!(r.event, Event::StateDivergence { .. }))
+            .count()
+    };
+    // Only the cluster's registered workers may report, each once per contract and height, and
+    // only for blocks already past.
+    assert!(matches!(
+        world.send(&w3, beat(1, 1)),
+        Err(TxError::NotAuthorized(_))
+    ));
+    assert!(matches!(
+        world.send(&alice, beat(1, 1)),
+        Err(TxError::NotAuthorized(_))
+    ));
+    world.send(&w1, beat(1, 1)).unwrap();
+    assert!(matches!(
+        world.send(&w1, beat(1, 1)),
+        Err(TxError::InvalidCall(m)) if m.contains("already reported")
+    ));
+    assert!(matches!(
+        world.send(&w1, beat(1_000, 1)),
+        Err(TxError::InvalidCall(_))
+    ));
+    assert!(matches!(
+        world.send(&w1, Call::Heartbeat { digests: vec![] }),
+        Err(TxError::InvalidCall(_))
+    ));
+    // Agreement is quiet; disagreement names both workers.
+    world.send(&w2, beat(1, 1)).unwrap();
+    assert_eq!(divergences(&world), 0);
+    world.send(&w1, beat(2, 1)).unwrap();
+    world.send(&w2, beat(2, 2)).unwrap();
+    assert_eq!(divergences(&world), 1);
+    assert!(matches!(
+        world.chain.events.last().unwrap().event,
+        Event::StateDivergence { worker, other_worker, height: 2, .. }
+            if worker == w2.account_id() && other_worker == w1.account_id()
+    ));
+    assert_eq!(
+        phalanx_runtime::heartbeats::reports(&world.chain.state, &contract, 2).unwrap(),
+        vec![
+            (w1.account_id(), Hash([1; 32])),
+            (w2.account_id(), Hash([2; 32]))
+        ]
+    );
+}

@@ -3,42 +3,13 @@
 
 mod common;
 
+use common::cluster::{wait_synced, worker_status};
 use common::{NodeProcess, WorkerProcess};
-use jsonrpsee::core::client::ClientT;
-use jsonrpsee::http_client::HttpClientBuilder;
-use jsonrpsee::rpc_params;
 use phalanx_client::api::NodeApiClient;
 use phalanx_client::NodeClient;
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{AccountId, Call, Hash, SudoCall};
 use std::time::{Duration, Instant};
-
-async fn status(worker_url: &str) -> serde_json::Value {
-    let client = HttpClientBuilder::default().build(worker_url).unwrap();
-    client
-        .request("worker_status", rpc_params![])
-        .await
-        .unwrap()
-}
-
-async fn synced_height(worker_url: &str) -> u64 {
-    status(worker_url).await["synced_height"].as_u64().unwrap()
-}
-
-async fn wait_until_synced_to(worker_url: &str, height: u64) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let synced = synced_height(worker_url).await;
-        if synced >= height {
-            return synced;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "worker stuck at {synced}, wanted {height}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_registers_follows_and_resumes_after_kill_9() {
@@ -62,7 +33,7 @@ async fn worker_registers_follows_and_resumes_after_kill_9() {
 
     // Let the chain grow a little under the worker before killing it.
     let head = client.head().await.unwrap().height + 10;
-    let before = wait_until_synced_to(&worker.url, head).await;
+    let before = wait_synced(&worker.url, head, Duration::from_secs(30)).await;
     eprintln!("worker synced to {before} (node head {head})");
     worker.kill_9();
 
@@ -71,9 +42,14 @@ async fn worker_registers_follows_and_resumes_after_kill_9() {
     let addr = worker.url.trim_start_matches("http://").to_string();
     let mut worker = WorkerProcess::start_at("worker", &node.url, worker_dir.path(), &addr);
     assert_eq!(worker.identity, identity.to_string());
-    assert!(synced_height(&worker.url).await >= before);
+    assert!(
+        worker_status(&worker.url).await["synced_height"]
+            .as_u64()
+            .unwrap()
+            >= before
+    );
     let head = client.head().await.unwrap().height + 5;
-    wait_until_synced_to(&worker.url, head).await;
+    wait_synced(&worker.url, head, Duration::from_secs(30)).await;
     assert_eq!(
         registrations(&client, head).await,
         1,
@@ -158,9 +134,9 @@ async fn the_gatekeeper_hands_cluster_keys_to_members_only() {
         wait_for_cluster_key(&member.url, cluster).await;
     }
     let outsider = &workers[2];
-    wait_until_synced_to(&outsider.url, included.height + 3).await;
+    wait_synced(&outsider.url, included.height + 3, Duration::from_secs(30)).await;
     assert_eq!(
-        status(&outsider.url).await["clusters"],
+        worker_status(&outsider.url).await["clusters"],
         serde_json::json!([])
     );
 }
@@ -179,7 +155,7 @@ async fn submit_and_wait(
 async fn wait_for_cluster_key(url: &str, cluster: Hash) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let clusters = status(url).await["clusters"].clone();
+        let clusters = worker_status(url).await["clusters"].clone();
         if clusters
             .as_array()
             .unwrap()
@@ -198,7 +174,7 @@ async fn wait_for_cluster_key(url: &str, cluster: Hash) {
 
 async fn wait_until_holds_master_key(url: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while status(url).await["holds_master_key"] != true {
+    while worker_status(url).await["holds_master_key"] != true {
         assert!(
             Instant::now() < deadline,
             "gatekeeper at {url} never got the master key"
@@ -230,7 +206,7 @@ async fn a_second_gatekeeper_receives_the_master_key_and_carries_on_alone() {
     first.kill_9();
     second.kill_9();
     let second = WorkerProcess::start_as("gatekeeper", &node.url, dirs[2].path());
-    assert_eq!(status(&second.url).await["holds_master_key"], true);
+    assert_eq!(worker_status(&second.url).await["holds_master_key"], true);
     let worker = WorkerProcess::start(&node.url, dirs[3].path());
     let cluster = Hash([0xc3; 32]);
     let alice = Keypair::dev("alice");

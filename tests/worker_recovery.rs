@@ -4,14 +4,14 @@
 
 mod common;
 
+use common::cluster::{deploy_private_token, submit, wait_synced, worker_status};
 use common::{NodeProcess, WorkerProcess};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
 use parity_scale_codec::Encode;
-use phalanx_client::contract::Instantiation;
 use phalanx_client::views::DigestView;
-use phalanx_client::{ContractClient, NodeClient, PublicKey};
+use phalanx_client::{ContractClient, NodeClient};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{sha256, AccountId, Call, Hash, SudoCall};
 use rand_core::{OsRng, RngCore};
@@ -19,28 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const TOKEN_WASM: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/contracts/private_token/private_token.wasm"
-);
 /// Kill-and-restart rounds; every third one also damages the store.
 const ROUNDS: usize = 9;
-
-async fn status(url: &str) -> serde_json::Value {
-    let client = HttpClientBuilder::default().build(url).unwrap();
-    client
-        .request("worker_status", rpc_params![])
-        .await
-        .unwrap()
-}
-
-async fn wait_synced(url: &str, height: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while status(url).await["synced_height"].as_u64().unwrap() < height {
-        assert!(Instant::now() < deadline, "{url} did not reach {height}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn digest(url: &str, contract: AccountId, height: u64) -> DigestView {
     let client = HttpClientBuilder::default().build(url).unwrap();
@@ -48,36 +28,6 @@ async fn digest(url: &str, contract: AccountId, height: u64) -> DigestView {
         .request("worker_stateDigest", rpc_params![contract, Some(height)])
         .await
         .unwrap()
-}
-
-async fn poll_key<F, Fut>(probe: F) -> PublicKey
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Option<PublicKey>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(key) = probe().await {
-            return key;
-        }
-        assert!(Instant::now() < deadline, "no key published");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn submit(node: &NodeClient, signer: &Keypair, calls: Vec<Call>) {
-    let nonce = node.next_nonce(signer.account_id()).await.unwrap();
-    let txs: Vec<_> = calls
-        .into_iter()
-        .zip(nonce..)
-        .map(|(call, n)| node.sign(signer, n, call))
-        .collect();
-    for outcome in node.submit_batch(&txs).await.unwrap() {
-        assert!(outcome.error.is_none(), "{:?}", outcome.error);
-    }
-    node.wait_for_inclusion(txs.last().unwrap().hash(), Duration::from_secs(30))
-        .await
-        .unwrap();
 }
 
 /// Puts garbage in the middle of the store file, or removes it.
@@ -113,41 +63,23 @@ async fn a_worker_killed_at_random_reaches_the_same_state_as_one_that_never_stop
     let victim_addr = victim.url.trim_start_matches("http://").to_string();
 
     // A cluster of the two workers running a private token.
-    let alice = Keypair::dev("alice");
     let cluster = Hash([0xd1; 32]);
     let members = vec![
         steady.identity.parse().unwrap(),
         victim.identity.parse().unwrap(),
     ];
-    submit(
+    let token = deploy_private_token(
         &node,
-        &alice,
-        vec![Call::Sudo(SudoCall::CreateCluster {
-            cluster,
-            workers: members,
-        })],
+        cluster,
+        members,
+        private_token::Init {
+            name: "Recovery".into(),
+            symbol: "RCV".into(),
+            initial_supply: 1_000_000_000,
+        },
+        b"recovery",
     )
     .await;
-    let cluster_key = poll_key(|| async { node.cluster_key(cluster).await.unwrap() }).await;
-    let code = std::fs::read(TOKEN_WASM).unwrap();
-    let init = private_token::Init {
-        name: "Recovery".into(),
-        symbol: "RCV".into(),
-        initial_supply: 1_000_000_000,
-    }
-    .encode();
-    let (token, instantiate) = Instantiation {
-        code_hash: sha256(&code),
-        cluster,
-        cluster_key,
-        salt: b"recovery",
-        init: &init,
-        gas_limit: 10_000_000,
-    }
-    .call(node.info().chain_id, alice.account_id(), &mut OsRng)
-    .unwrap();
-    submit(&node, &alice, vec![Call::UploadCode { code }, instantiate]).await;
-    poll_key(|| async { node.contract_key(token).await.unwrap() }).await;
 
     // Load: transfers to fresh recipients, so state keeps growing, until told to stop.
     let stop = Arc::new(AtomicBool::new(false));
@@ -199,7 +131,7 @@ async fn a_worker_killed_at_random_reaches_the_same_state_as_one_that_never_stop
             &victim_addr,
             &checkpointing,
         );
-        let report = status(&victim.url).await;
+        let report = worker_status(&victim.url).await;
         if damaged {
             assert!(
                 report["restored_from"].is_u64(),
@@ -216,8 +148,8 @@ async fn a_worker_killed_at_random_reaches_the_same_state_as_one_that_never_stop
 
     // Both workers, at every height, hold the same state.
     let head = node.head().await.unwrap().height;
-    wait_synced(&steady.url, head).await;
-    wait_synced(&victim.url, head).await;
+    wait_synced(&steady.url, head, Duration::from_secs(60)).await;
+    wait_synced(&victim.url, head, Duration::from_secs(60)).await;
     let mut changes = 0;
     let mut previous = None;
     for height in 1..=head {
@@ -231,7 +163,7 @@ async fn a_worker_killed_at_random_reaches_the_same_state_as_one_that_never_stop
     }
     eprintln!("{sent} transfers, {changes} state changes over {head} blocks, {restored} restores");
     assert!(changes > 10, "the load changed the state at many heights");
-    let last = status(&victim.url).await["last_checkpoint"]
+    let last = worker_status(&victim.url).await["last_checkpoint"]
         .as_u64()
         .unwrap();
     assert!(
@@ -252,35 +184,18 @@ async fn a_worker_added_to_a_busy_cluster_replays_its_history() {
     let first = WorkerProcess::start(&node_process.url, dirs[2].path());
     let alice = Keypair::dev("alice");
     let cluster = Hash([0xd2; 32]);
-    submit(
+    let token = deploy_private_token(
         &node,
-        &alice,
-        vec![Call::Sudo(SudoCall::CreateCluster {
-            cluster,
-            workers: vec![first.identity.parse().unwrap()],
-        })],
+        cluster,
+        vec![first.identity.parse().unwrap()],
+        private_token::Init {
+            name: "Late".into(),
+            symbol: "LTE".into(),
+            initial_supply: 1_000,
+        },
+        b"late",
     )
     .await;
-    let cluster_key = poll_key(|| async { node.cluster_key(cluster).await.unwrap() }).await;
-    let code = std::fs::read(TOKEN_WASM).unwrap();
-    let init = private_token::Init {
-        name: "Late".into(),
-        symbol: "LTE".into(),
-        initial_supply: 1_000,
-    }
-    .encode();
-    let (token, instantiate) = Instantiation {
-        code_hash: sha256(&code),
-        cluster,
-        cluster_key,
-        salt: b"late",
-        init: &init,
-        gas_limit: 10_000_000,
-    }
-    .call(node.info().chain_id, alice.account_id(), &mut OsRng)
-    .unwrap();
-    submit(&node, &alice, vec![Call::UploadCode { code }, instantiate]).await;
-    poll_key(|| async { node.contract_key(token).await.unwrap() }).await;
     let contract = ContractClient::open(&node, token).await.unwrap();
     let bob = Keypair::dev("bob").account_id();
     for amount in [10u128, 20, 30] {
@@ -307,7 +222,7 @@ async fn a_worker_added_to_a_busy_cluster_replays_its_history() {
     )
     .await;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !status(&late.url).await["contracts"]
+    while !worker_status(&late.url).await["contracts"]
         .as_array()
         .unwrap()
         .contains(&serde_json::json!(token.to_string()))
@@ -319,8 +234,8 @@ async fn a_worker_added_to_a_busy_cluster_replays_its_history() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let head = node.head().await.unwrap().height;
-    wait_synced(&first.url, head).await;
-    wait_synced(&late.url, head).await;
+    wait_synced(&first.url, head, Duration::from_secs(60)).await;
+    wait_synced(&late.url, head, Duration::from_secs(60)).await;
     for height in 1..=head {
         assert_eq!(
             digest(&first.url, token, height).await,
@@ -398,37 +313,19 @@ async fn a_corrupted_worker_is_caught_by_its_heartbeat() {
         honest.identity.parse().unwrap(),
         suspect.identity.parse().unwrap(),
     );
-    let alice = Keypair::dev("alice");
     let cluster = Hash([0xd3; 32]);
-    submit(
+    let token = deploy_private_token(
         &node,
-        &alice,
-        vec![Call::Sudo(SudoCall::CreateCluster {
-            cluster,
-            workers: vec![honest_id, suspect_id],
-        })],
+        cluster,
+        vec![honest_id, suspect_id],
+        private_token::Init {
+            name: "Watched".into(),
+            symbol: "WCH".into(),
+            initial_supply: 1_000,
+        },
+        b"watched",
     )
     .await;
-    let cluster_key = poll_key(|| async { node.cluster_key(cluster).await.unwrap() }).await;
-    let code = std::fs::read(TOKEN_WASM).unwrap();
-    let init = private_token::Init {
-        name: "Watched".into(),
-        symbol: "WCH".into(),
-        initial_supply: 1_000,
-    }
-    .encode();
-    let (token, instantiate) = Instantiation {
-        code_hash: sha256(&code),
-        cluster,
-        cluster_key,
-        salt: b"watched",
-        init: &init,
-        gas_limit: 10_000_000,
-    }
-    .call(node.info().chain_id, alice.account_id(), &mut OsRng)
-    .unwrap();
-    submit(&node, &alice, vec![Call::UploadCode { code }, instantiate]).await;
-    poll_key(|| async { node.contract_key(token).await.unwrap() }).await;
 
     // Both report, and agree.
     let deadline = Instant::now() + Duration::from_secs(30);

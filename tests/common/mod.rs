@@ -1,6 +1,8 @@
 //! Helpers for end-to-end tests: run the real `phalanx` binary as child processes on loopback.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};

@@ -47,12 +47,26 @@ pub fn seal_to_contract(
     plaintext: &[u8],
     rng: &mut impl CryptoRngCore,
 ) -> Result<Envelope, ClientError> {
+    let session = Sealer::new(rng);
+    seal_in(&session, key, chain_id, contract, sender, plaintext, rng)
+}
+
+/// Seals in an existing session (see [`Sealer`]).
+fn seal_in(
+    session: &Sealer,
+    key: &PublicKey,
+    chain_id: Hash,
+    contract: AccountId,
+    sender: AccountId,
+    plaintext: &[u8],
+    rng: &mut impl CryptoRngCore,
+) -> Result<Envelope, ClientError> {
     let context = EnvelopeContext {
         chain_id,
         contract,
         sender,
     };
-    Sealer::new(rng)
+    session
         .seal(&key.bytes, key.epoch, &context, plaintext, rng)
         .map_err(|e| ClientError::Contract(format!("cannot seal to contract {contract}: {e}")))
 }
@@ -217,17 +231,15 @@ impl ContractClient {
         gas_limit: u64,
         rng: &mut impl CryptoRngCore,
     ) -> Result<Call, ClientError> {
-        let context = EnvelopeContext {
-            chain_id: self.chain_id,
-            contract: self.contract,
+        let envelope = seal_in(
+            &self.session,
+            &self.key,
+            self.chain_id,
+            self.contract,
             sender,
-        };
-        let envelope = self
-            .session
-            .seal(&self.key.bytes, self.key.epoch, &context, message, rng)
-            .map_err(|e| {
-                ClientError::Contract(format!("cannot seal to contract {}: {e}", self.contract))
-            })?;
+            message,
+            rng,
+        )?;
         Ok(Call::Command {
             contract: self.contract,
             envelope,

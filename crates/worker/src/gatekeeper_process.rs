@@ -13,8 +13,7 @@
 use crate::follower::Follower;
 use crate::gatekeeper::open_master_share;
 use crate::process::{
-    open_enclave, register_if_needed, status_module, RpcListener, RunningWorker, WorkerConfig,
-    WorkerError, WorkerStatus,
+    enroll, status_module, RunningWorker, WorkerConfig, WorkerError, WorkerStatus,
 };
 use crate::store::WorkerStore;
 use crate::Gatekeeper;
@@ -158,18 +157,8 @@ async fn establish_custody(
 }
 
 pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
-    let (enclave, client) = open_enclave(&config).await?;
+    let (enclave, client, listener) = enroll(&config, Role::Gatekeeper, GATEKEEPER_FUNDING).await?;
     let chain_id = client.info().chain_id;
-    let listener = RpcListener::bind(&config).await?;
-    register_if_needed(
-        &client,
-        &enclave,
-        &config,
-        &listener.public_url,
-        Role::Gatekeeper,
-        GATEKEEPER_FUNDING,
-    )
-    .await?;
     let file = MasterKeyFile {
         path: config.data_dir.join(MASTER_KEY_FILE),
         sealing: enclave.sealing_key(),

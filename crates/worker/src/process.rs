@@ -197,7 +197,7 @@ impl RunningWorker {
 /// (a restarted worker that moved re-registers, with a fresh quote for the new endpoint); the
 /// operator pays, and also sends `fund` units to the enclave's identity when it signs
 /// transactions of its own.
-pub(crate) async fn register_if_needed(
+async fn register_if_needed(
     client: &NodeClient,
     enclave: &Enclave,
     config: &WorkerConfig,
@@ -267,9 +267,7 @@ pub(crate) async fn register_if_needed(
 }
 
 /// Opens the enclave (a dev one loudly insecure) and connects to the node.
-pub(crate) async fn open_enclave(
-    config: &WorkerConfig,
-) -> Result<(Enclave, NodeClient), WorkerError> {
+async fn open_enclave(config: &WorkerConfig) -> Result<(Enclave, NodeClient), WorkerError> {
     let client = NodeClient::connect(&config.node_url).await?;
     let enclave = match &config.tee {
         Tee::Dev => {
@@ -293,20 +291,32 @@ pub(crate) async fn open_enclave(
     Ok((enclave, client))
 }
 
-/// Starts a worker: registration, restore, then the sync loop in a background task.
-pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
-    let (enclave, client) = open_enclave(&config).await?;
-    let chain_id = client.info().chain_id;
-    let listener = RpcListener::bind(&config).await?;
+/// What every enclave process does first: open the enclave, connect to the node, bind its RPC
+/// socket (so the endpoint it publishes names the real port) and register in `role`, the
+/// operator funding its identity with `funding`.
+pub(crate) async fn enroll(
+    config: &WorkerConfig,
+    role: Role,
+    funding: u128,
+) -> Result<(Enclave, NodeClient, RpcListener), WorkerError> {
+    let (enclave, client) = open_enclave(config).await?;
+    let listener = RpcListener::bind(config).await?;
     register_if_needed(
         &client,
         &enclave,
-        &config,
+        config,
         &listener.public_url,
-        Role::Worker,
-        WORKER_FUNDING,
+        role,
+        funding,
     )
     .await?;
+    Ok((enclave, client, listener))
+}
+
+/// Starts a worker: registration, restore, then the sync loop in a background task.
+pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
+    let (enclave, client, listener) = enroll(&config, Role::Worker, WORKER_FUNDING).await?;
+    let chain_id = client.info().chain_id;
 
     let checkpoints = Checkpoints::open(
         &config.data_dir.join("checkpoints"),

@@ -413,25 +413,19 @@ impl WorkerStore {
                     .map(drop)
                     .map_err(storage_err)
             };
-            match meta {
+            let (key, record, executor_snapshot) = match meta {
                 MetaUpdate::Synced {
                     header,
                     executor_snapshot,
-                } => {
-                    put(SYNCED, &header.encode())?;
-                    if let Some(snapshot) = executor_snapshot {
-                        put(EXECUTOR, snapshot)?;
-                    }
-                }
+                } => (SYNCED, header.encode(), executor_snapshot),
                 MetaUpdate::CatchUp {
                     progress,
                     executor_snapshot,
-                } => {
-                    put(CATCH_UP, &progress.encode())?;
-                    if let Some(snapshot) = executor_snapshot {
-                        put(EXECUTOR, snapshot)?;
-                    }
-                }
+                } => (CATCH_UP, progress.encode(), executor_snapshot),
+            };
+            put(key, &record)?;
+            if let Some(snapshot) = executor_snapshot {
+                put(EXECUTOR, snapshot)?;
             }
         }
         txn.commit().map_err(storage_err)

@@ -1,0 +1,105 @@
+//! Helpers for tests and benchmarks that run confidential contracts on real processes: submit
+//! calls, wait for published keys, deploy a private token into a fresh cluster, read workers.
+
+use parity_scale_codec::Encode;
+use phalanx_client::contract::Instantiation;
+use phalanx_client::query::WorkerClient;
+use phalanx_client::{NodeClient, PublicKey};
+use phalanx_crypto::Keypair;
+use phalanx_primitives::{sha256, AccountId, Call, Hash, SudoCall};
+use rand_core::OsRng;
+use std::time::{Duration, Instant};
+
+const TOKEN_WASM: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/contracts/private_token/private_token.wasm"
+);
+
+/// Signs `calls` as `signer` with consecutive nonces, submits them and waits until the last one
+/// is final; every one must be admitted.
+pub async fn submit(node: &NodeClient, signer: &Keypair, calls: Vec<Call>) {
+    let nonce = node.next_nonce(signer.account_id()).await.unwrap();
+    let txs: Vec<_> = calls
+        .into_iter()
+        .zip(nonce..)
+        .map(|(call, n)| node.sign(signer, n, call))
+        .collect();
+    for outcome in node.submit_batch(&txs).await.unwrap() {
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    }
+    node.wait_for_inclusion(txs.last().unwrap().hash(), Duration::from_secs(30))
+        .await
+        .unwrap();
+}
+
+/// Polls `probe` until a gatekeeper has published the key it looks for.
+pub async fn poll_key<F, Fut>(probe: F) -> PublicKey
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<PublicKey>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(key) = probe().await {
+            return key;
+        }
+        assert!(Instant::now() < deadline, "no key published");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Alice (the dev sudo) creates `cluster` of `workers` and deploys a private token into it with
+/// `init` and `salt`; returns the token's address once its key is published.
+pub async fn deploy_private_token(
+    node: &NodeClient,
+    cluster: Hash,
+    workers: Vec<AccountId>,
+    init: private_token::Init,
+    salt: &[u8],
+) -> AccountId {
+    let alice = Keypair::dev("alice");
+    submit(
+        node,
+        &alice,
+        vec![Call::Sudo(SudoCall::CreateCluster { cluster, workers })],
+    )
+    .await;
+    let cluster_key = poll_key(|| async { node.cluster_key(cluster).await.unwrap() }).await;
+    let code = std::fs::read(TOKEN_WASM).unwrap();
+    let init = init.encode();
+    let (token, instantiate) = Instantiation {
+        code_hash: sha256(&code),
+        cluster,
+        cluster_key,
+        salt,
+        init: &init,
+        gas_limit: 10_000_000,
+    }
+    .call(node.info().chain_id, alice.account_id(), &mut OsRng)
+    .unwrap();
+    submit(node, &alice, vec![Call::UploadCode { code }, instantiate]).await;
+    poll_key(|| async { node.contract_key(token).await.unwrap() }).await;
+    token
+}
+
+/// A worker's `worker_status` report.
+pub async fn worker_status(url: &str) -> serde_json::Value {
+    WorkerClient::connect(url).unwrap().status().await.unwrap()
+}
+
+/// Waits up to `within` until the worker at `url` has replayed block `height`; returns its
+/// synced height.
+pub async fn wait_synced(url: &str, height: u64, within: Duration) -> u64 {
+    let deadline = Instant::now() + within;
+    loop {
+        let synced = worker_status(url).await["synced_height"].as_u64().unwrap();
+        if synced >= height {
+            return synced;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "worker {url} stuck at {synced}, wanted {height}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -88,7 +88,7 @@ async fn main() {
         }
         .encode();
         let call = contract
-            .command_call(alice.account_id(), &message, GAS_LIMIT, &mut OsRng)
+            .command_call(alice.account_id(), &message, GAS_LIMIT, 0, &mut OsRng)
             .unwrap();
         txs.push(node.sign(&alice, first_nonce + i as u64, call));
     }

@@ -86,6 +86,7 @@ async fn main() {
         name: "Replay".into(),
         symbol: "RPL".into(),
         initial_supply: 1_000_000_000,
+        pha_backed: false,
     }
     .encode();
     let (token, instantiate) = Instantiation {
@@ -118,7 +119,7 @@ async fn main() {
                 }
                 .encode();
                 let call = contract
-                    .command_call(alice.account_id(), &message, 100_000, &mut OsRng)
+                    .command_call(alice.account_id(), &message, 100_000, 0, &mut OsRng)
                     .unwrap();
                 node.sign(&alice, nonce + i as u64, call)
             })

@@ -27,6 +27,7 @@ fn init_message() -> Vec<u8> {
         name: "Bench".into(),
         symbol: "BNCH".into(),
         initial_supply: SUPPLY,
+        pha_backed: false,
     }
     .encode()
 }

@@ -214,7 +214,7 @@ async fn a_private_token_journey_leaks_nothing_and_workers_agree() {
     for by in 1..=3u64 {
         let message = parity_scale_codec::Encode::encode(&counter::Command::Increment { by });
         let call = counter_client
-            .command_call(alice.account_id(), &message, 5_000_000, &mut OsRng)
+            .command_call(alice.account_id(), &message, 5_000_000, 0, &mut OsRng)
             .unwrap();
         let nonce = node.next_nonce(alice.account_id()).await.unwrap();
         let hash = node.submit(&node.sign(&alice, nonce, call)).await.unwrap();
@@ -238,6 +238,7 @@ async fn a_private_token_journey_leaks_nothing_and_workers_agree() {
                 contract,
                 envelope,
                 gas_limit,
+                ..
             } if *contract == token => Some((envelope.clone(), *gas_limit)),
             _ => None,
         })
@@ -253,6 +254,7 @@ async fn a_private_token_journey_leaks_nothing_and_workers_agree() {
                 contract: token,
                 envelope,
                 gas_limit,
+                value: 0,
             },
         ))
         .await;

@@ -76,6 +76,7 @@ async fn a_worker_killed_at_random_reaches_the_same_state_as_one_that_never_stop
             name: "Recovery".into(),
             symbol: "RCV".into(),
             initial_supply: 1_000_000_000,
+            pha_backed: false,
         },
         b"recovery",
     )
@@ -102,7 +103,7 @@ async fn a_worker_killed_at_random_reaches_the_same_state_as_one_that_never_stop
                         }
                         .encode();
                         let call = contract
-                            .command_call(alice.account_id(), &message, 200_000, &mut OsRng)
+                            .command_call(alice.account_id(), &message, 200_000, 0, &mut OsRng)
                             .unwrap();
                         node.sign(&alice, nonce + i, call)
                     })
@@ -192,6 +193,7 @@ async fn a_worker_added_to_a_busy_cluster_replays_its_history() {
             name: "Late".into(),
             symbol: "LTE".into(),
             initial_supply: 1_000,
+            pha_backed: false,
         },
         b"late",
     )
@@ -205,7 +207,7 @@ async fn a_worker_added_to_a_busy_cluster_replays_its_history() {
         }
         .encode();
         let call = contract
-            .command_call(alice.account_id(), &message, 200_000, &mut OsRng)
+            .command_call(alice.account_id(), &message, 200_000, 0, &mut OsRng)
             .unwrap();
         submit(&node, &alice, vec![call]).await;
     }
@@ -322,6 +324,7 @@ async fn a_corrupted_worker_is_caught_by_its_heartbeat() {
             name: "Watched".into(),
             symbol: "WCH".into(),
             initial_supply: 1_000,
+            pha_backed: false,
         },
         b"watched",
     )
@@ -376,7 +379,7 @@ async fn a_corrupted_worker_is_caught_by_its_heartbeat() {
             .commit_block(
                 writes,
                 |c| executor.digest_key(c),
-                &[],
+                &Default::default(),
                 &synced,
                 None,
                 &mut OsRng,

@@ -2,6 +2,12 @@
 //! owners. The contract's state lives encrypted in the workers; a balance query is answered only
 //! when the query's signer is the account asked about; each transfer emits an event encrypted to
 //! its recipient and one to its sender, and nothing public.
+//!
+//! A token instantiated with `pha_backed` is private PHA: nobody mints it; `Deposit` turns the
+//! PHA a command carries into tokens of its sender, `Withdraw` burns tokens and pays the PHA out
+//! of the contract's account to any public account (the worker sends the payment to the chain as
+//! egress). Between the two, transfers are as private as any other token's: the chain sees a
+//! deposit from one account and, later, a payment to another, and nothing linking them.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 extern crate alloc;
@@ -13,8 +19,10 @@ use phalanx_sdk::storage::{Item, Map};
 pub struct Init {
     pub name: String,
     pub symbol: String,
-    /// Minted to the instantiating account.
+    /// Minted to the instantiating account (must be 0 for a PHA-backed token).
     pub initial_supply: Balance,
+    /// Tokens are PHA held by the contract: deposited and withdrawn, never minted.
+    pub pha_backed: bool,
 }
 
 #[derive(Encode, Decode, Debug, PartialEq, Eq)]
@@ -23,8 +31,15 @@ pub enum Command {
         to: AccountId,
         amount: Balance,
     },
-    /// Only the issuer (the instantiating account) may mint.
+    /// Only the issuer (the instantiating account) may mint; not in a PHA-backed token.
     Mint {
+        to: AccountId,
+        amount: Balance,
+    },
+    /// PHA-backed tokens: credits the sender with the PHA the command carries.
+    Deposit,
+    /// PHA-backed tokens: burns `amount` of the sender's tokens and pays that much PHA to `to`.
+    Withdraw {
         to: AccountId,
         amount: Balance,
     },
@@ -50,6 +65,7 @@ pub struct Transferred {
 static ISSUER: Item<AccountId> = Item::new(b"issuer");
 static TOTAL_SUPPLY: Item<Balance> = Item::new(b"supply");
 static META: Item<(String, String)> = Item::new(b"meta");
+static PHA_BACKED: Item<bool> = Item::new(b"pha_backed");
 static BALANCES: Map<AccountId, Balance> = Map::new(b"bal/");
 
 fn balance_of(account: &AccountId) -> Balance {
@@ -69,8 +85,13 @@ pub fn instantiate(init: Init) -> Result<(), Error> {
         !init.symbol.is_empty() && init.symbol.len() <= 12,
         "symbol must be 1-12 characters"
     );
+    ensure!(
+        !init.pha_backed || init.initial_supply == 0,
+        "a PHA-backed token starts with no supply: deposit PHA instead"
+    );
     let issuer = env::caller();
     ISSUER.set(&issuer);
+    PHA_BACKED.set(&init.pha_backed);
     META.set(&(init.name, init.symbol));
     TOTAL_SUPPLY.set(&init.initial_supply);
     BALANCES.set(&issuer, &init.initial_supply);
@@ -96,16 +117,44 @@ pub fn execute(command: Command) -> Result<Balance, Error> {
         }
         Command::Mint { to, amount } => {
             ensure!(ISSUER.get() == Some(caller), "only the issuer may mint");
-            let supply = TOTAL_SUPPLY
-                .get()
-                .unwrap_or(0)
-                .checked_add(amount)
-                .ok_or(Error::new("supply overflow"))?;
-            TOTAL_SUPPLY.set(&supply);
+            ensure!(
+                !pha_backed(),
+                "a PHA-backed token is not minted: deposit PHA"
+            );
+            grow_supply(amount)?;
             credit(&to, amount)?;
+        }
+        Command::Deposit => {
+            ensure!(pha_backed(), "this token is not backed by PHA");
+            let amount = env::value_received();
+            ensure!(amount > 0, "send PHA with the command to deposit it");
+            grow_supply(amount)?;
+            credit(&caller, amount)?;
+        }
+        Command::Withdraw { to, amount } => {
+            ensure!(pha_backed(), "this token is not backed by PHA");
+            let balance = balance_of(&caller);
+            ensure!(amount > 0 && amount <= balance, "insufficient balance");
+            BALANCES.set(&caller, &(balance - amount));
+            TOTAL_SUPPLY.set(&(TOTAL_SUPPLY.get().unwrap_or(0) - amount));
+            env::transfer(&to, amount);
         }
     }
     Ok(balance_of(&caller))
+}
+
+fn pha_backed() -> bool {
+    PHA_BACKED.get().unwrap_or(false)
+}
+
+fn grow_supply(amount: Balance) -> Result<(), Error> {
+    let supply = TOTAL_SUPPLY
+        .get()
+        .unwrap_or(0)
+        .checked_add(amount)
+        .ok_or(Error::new("supply overflow"))?;
+    TOTAL_SUPPLY.set(&supply);
+    Ok(())
 }
 
 pub fn query(query: Query) -> Result<Balance, Error> {
@@ -134,8 +183,58 @@ mod tests {
             name: "Secret".into(),
             symbol: "SCRT".into(),
             initial_supply: 1_000,
+            pha_backed: false,
         };
         testing::execute(account(1), || instantiate(init)).unwrap();
+    }
+
+    #[test]
+    fn pha_backed_tokens_are_deposited_and_withdrawn_never_minted() {
+        testing::reset();
+        let init = |supply| Init {
+            name: "Private PHA".into(),
+            symbol: "pPHA".into(),
+            initial_supply: supply,
+            pha_backed: true,
+        };
+        assert!(testing::execute(account(1), || instantiate(init(5))).is_err());
+        testing::execute(account(1), || instantiate(init(0))).unwrap();
+        let mint = Command::Mint {
+            to: account(1),
+            amount: 5,
+        };
+        assert!(testing::execute(account(1), || execute(mint)).is_err());
+        assert!(testing::execute(account(2), || execute(Command::Deposit)).is_err());
+        assert_eq!(
+            testing::execute_with_value(account(2), 500, || execute(Command::Deposit)),
+            Ok(500)
+        );
+        let withdraw = |amount| Command::Withdraw {
+            to: account(7),
+            amount,
+        };
+        assert!(testing::execute(account(2), || execute(withdraw(501))).is_err());
+        assert_eq!(testing::take_transfers(), vec![]);
+        assert_eq!(
+            testing::execute(account(2), || execute(withdraw(200))),
+            Ok(300)
+        );
+        assert_eq!(testing::take_transfers(), vec![(account(7), 200)]);
+        assert_eq!(
+            testing::query(account(9), || query(Query::TotalSupply)),
+            Ok(300)
+        );
+    }
+
+    #[test]
+    fn a_minted_token_takes_no_deposits() {
+        setup();
+        assert!(testing::execute_with_value(account(1), 5, || execute(Command::Deposit)).is_err());
+        let withdraw = Command::Withdraw {
+            to: account(1),
+            amount: 1,
+        };
+        assert!(testing::execute(account(1), || execute(withdraw)).is_err());
     }
 
     #[test]

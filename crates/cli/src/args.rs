@@ -139,6 +139,10 @@ pub enum ContractCommand {
         msg: String,
         #[arg(long, default_value_t = 10_000_000)]
         gas: u64,
+        /// PHA to send with the command into the contract's account (e.g. "2.5"); paid back
+        /// if the command fails.
+        #[arg(long, default_value = "0")]
+        value: String,
         /// Read the receipt from this worker instead of those the chain lists.
         #[arg(long)]
         worker: Option<String>,

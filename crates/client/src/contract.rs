@@ -11,7 +11,7 @@ use parity_scale_codec::DecodeAll;
 use phalanx_crypto::envelope::EnvelopeContext;
 use phalanx_crypto::{Keypair, Sealer};
 use phalanx_primitives::query::{QueryAnswer, QueryRequest, Receipt};
-use phalanx_primitives::{contract_id, AccountId, Call, Envelope, Hash};
+use phalanx_primitives::{contract_id, AccountId, Balance, Call, Envelope, Hash};
 use rand_core::CryptoRngCore;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -223,12 +223,14 @@ impl ContractClient {
         self.workers.iter().map(|(url, _)| url.as_str())
     }
 
-    /// A `Command` call carrying `message` sealed to the contract, from `sender`.
+    /// A `Command` call carrying `message` sealed to the contract, from `sender`, and `value`
+    /// PHA (units) into the contract's account.
     pub fn command_call(
         &self,
         sender: AccountId,
         message: &[u8],
         gas_limit: u64,
+        value: Balance,
         rng: &mut impl CryptoRngCore,
     ) -> Result<Call, ClientError> {
         let envelope = seal_in(
@@ -244,6 +246,7 @@ impl ContractClient {
             contract: self.contract,
             envelope,
             gas_limit,
+            value,
         })
     }
 

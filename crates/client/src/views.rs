@@ -5,8 +5,8 @@ use parity_scale_codec::Encode;
 use phalanx_primitives::amount::{format_pha, serde_units, Balance};
 use phalanx_primitives::attestation::{AttestationReport, ConfidenceLevel, Measurement};
 use phalanx_primitives::{
-    AccountId, Block, BlockHeader, Call, Event, EventRecord, Hash, Phase, SignedTransaction,
-    SudoCall,
+    AccountId, Block, BlockHeader, Call, ContractOutput, Event, EventRecord, Hash, Phase,
+    SignedTransaction, SudoCall,
 };
 use serde::{Deserialize, Serialize};
 
@@ -122,6 +122,13 @@ pub enum CallView {
         contract: AccountId,
         gas_limit: u64,
         ciphertext_len: usize,
+        #[serde(with = "serde_units")]
+        value_units: Balance,
+    },
+    Egress {
+        contract: AccountId,
+        first_seq: u64,
+        outputs: Vec<OutputView>,
     },
     PublishMasterKey {
         epoch: u32,
@@ -136,6 +143,49 @@ pub enum CallView {
         /// `(contract, height, digest)` reports.
         digests: Vec<(AccountId, u64, Hash)>,
     },
+}
+
+/// One output of an egress transaction.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OutputView {
+    Event {
+        data: String,
+    },
+    Transfer {
+        to: AccountId,
+        #[serde(with = "serde_units")]
+        amount_units: Balance,
+    },
+    /// The envelope stays opaque.
+    Message {
+        to: AccountId,
+        gas_limit: u64,
+        ciphertext_len: usize,
+    },
+}
+
+impl From<&ContractOutput> for OutputView {
+    fn from(output: &ContractOutput) -> Self {
+        match output {
+            ContractOutput::Event(data) => OutputView::Event {
+                data: hex::encode(data),
+            },
+            ContractOutput::Transfer { to, amount } => OutputView::Transfer {
+                to: *to,
+                amount_units: *amount,
+            },
+            ContractOutput::Message {
+                to,
+                envelope,
+                gas_limit,
+            } => OutputView::Message {
+                to: *to,
+                gas_limit: *gas_limit,
+                ciphertext_len: envelope.ciphertext.len(),
+            },
+        }
+    }
 }
 
 /// Lower-case name of a field-less enum value, for JSON views.
@@ -238,10 +288,21 @@ impl From<&SignedTransaction> for TransactionView {
                 contract,
                 envelope,
                 gas_limit,
+                value,
             } => CallView::Command {
                 contract: *contract,
                 gas_limit: *gas_limit,
                 ciphertext_len: envelope.ciphertext.len(),
+                value_units: *value,
+            },
+            Call::Egress {
+                contract,
+                first_seq,
+                outputs,
+            } => CallView::Egress {
+                contract: *contract,
+                first_seq: *first_seq,
+                outputs: outputs.iter().map(OutputView::from).collect(),
             },
             Call::PublishMasterKey { epoch, public_key } => CallView::PublishMasterKey {
                 epoch: *epoch,
@@ -401,6 +462,28 @@ pub enum EventKindView {
         other_worker: AccountId,
         other_digest: Hash,
     },
+    EgressAccepted {
+        contract: AccountId,
+        worker: AccountId,
+        first_seq: u64,
+        count: u32,
+    },
+    ContractEvent {
+        contract: AccountId,
+        seq: u64,
+        /// Hex; the contract's own encoding.
+        data: String,
+    },
+    ContractMessage {
+        from: AccountId,
+        to: AccountId,
+        seq: u64,
+    },
+    OutputFailed {
+        contract: AccountId,
+        seq: u64,
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -557,6 +640,40 @@ impl From<&EventRecord> for EventView {
                 digest: *digest,
                 other_worker: *other_worker,
                 other_digest: *other_digest,
+            },
+            Event::EgressAccepted {
+                contract,
+                worker,
+                first_seq,
+                count,
+            } => EventKindView::EgressAccepted {
+                contract: *contract,
+                worker: *worker,
+                first_seq: *first_seq,
+                count: *count,
+            },
+            Event::ContractEvent {
+                contract,
+                seq,
+                data,
+            } => EventKindView::ContractEvent {
+                contract: *contract,
+                seq: *seq,
+                data: hex::encode(data),
+            },
+            Event::ContractMessage { from, to, seq } => EventKindView::ContractMessage {
+                from: *from,
+                to: *to,
+                seq: *seq,
+            },
+            Event::OutputFailed {
+                contract,
+                seq,
+                reason,
+            } => EventKindView::OutputFailed {
+                contract: *contract,
+                seq: *seq,
+                reason: reason.clone(),
             },
         };
         EventView {

@@ -117,6 +117,37 @@ pub enum Event {
         other_worker: AccountId,
         other_digest: Hash,
     },
+    /// A worker sent a contract's outputs `first_seq .. first_seq + count` (each then has its own
+    /// event: `ContractEvent`, `Transfer`, `ContractMessage` or `OutputFailed`).
+    #[codec(index = 19)]
+    EgressAccepted {
+        contract: AccountId,
+        worker: AccountId,
+        first_seq: u64,
+        count: u32,
+    },
+    /// A contract's public event.
+    #[codec(index = 20)]
+    ContractEvent {
+        contract: AccountId,
+        seq: u64,
+        data: Vec<u8>,
+    },
+    /// A message from one contract to another, now ordered: the receiver's workers run it.
+    #[codec(index = 21)]
+    ContractMessage {
+        from: AccountId,
+        to: AccountId,
+        seq: u64,
+    },
+    /// A contract's output could not take effect (e.g. the contract's account cannot pay); it
+    /// is spent all the same, so later outputs are not held up.
+    #[codec(index = 22)]
+    OutputFailed {
+        contract: AccountId,
+        seq: u64,
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

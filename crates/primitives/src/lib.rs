@@ -38,8 +38,8 @@ pub use event::{events_root, Event, EventRecord, Phase};
 pub use genesis::{Allocation, FeeSchedule, GenesisConfig, GenesisError};
 pub use hash::{merkle_root, sha256, sha256_parts, Hash};
 pub use transaction::{
-    Call, Signature, SignedTransaction, StateReport, SudoCall, Transaction, TxDecodeError,
-    MAX_STATE_REPORTS, MAX_TRANSACTION_SIZE, TX_SIGNING_DOMAIN,
+    Call, ContractOutput, Signature, SignedTransaction, StateReport, SudoCall, Transaction,
+    TxDecodeError, MAX_EGRESS_OUTPUTS, MAX_STATE_REPORTS, MAX_TRANSACTION_SIZE, TX_SIGNING_DOMAIN,
 };
 
 /// Re-exported so downstream crates encode with exactly the codec version these types derive.

@@ -88,11 +88,14 @@ pub enum Call {
         public_key: [u8; 32],
     },
     /// A confidential command, encrypted to the contract's public key; `gas_limit` is prepaid.
+    /// `value` PHA moves from the sender to the contract's account at inclusion (the worker pays
+    /// it back through egress if the command fails).
     #[codec(index = 8)]
     Command {
         contract: AccountId,
         envelope: Envelope,
         gas_limit: u64,
+        value: Balance,
     },
     /// The first gatekeeper of a chain declares the master key it generated, by its public key
     /// (accepted once per epoch; every later gatekeeper receives that key and checks it).
@@ -109,6 +112,38 @@ pub enum Call {
     /// chain can tell when workers of one cluster disagree. Signed by the worker's identity.
     #[codec(index = 11)]
     Heartbeat { digests: Vec<StateReport> },
+    /// A worker of the contract's cluster sends the contract's outputs numbered `first_seq`,
+    /// `first_seq + 1`, ... to the chain. Each output is accepted once, in order, whichever of
+    /// the cluster's workers sends it first. Signed by the worker's identity.
+    #[codec(index = 12)]
+    Egress {
+        contract: AccountId,
+        first_seq: u64,
+        outputs: Vec<ContractOutput>,
+    },
+}
+
+/// Most outputs one egress transaction may carry.
+pub const MAX_EGRESS_OUTPUTS: usize = 64;
+
+/// Something a contract sends out of the enclave, by egress.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum ContractOutput {
+    /// A public event, recorded on chain as `ContractEvent`.
+    #[codec(index = 0)]
+    Event(Vec<u8>),
+    /// PHA paid from the contract's account.
+    #[codec(index = 1)]
+    Transfer { to: AccountId, amount: Balance },
+    /// A message to another contract, sealed to it (envelope context: contract = `to`, sender =
+    /// the sending contract); run there as a command with up to `gas_limit` gas, paid from the
+    /// sending contract's account.
+    #[codec(index = 2)]
+    Message {
+        to: AccountId,
+        envelope: Envelope,
+        gas_limit: u64,
+    },
 }
 
 /// Most reports one heartbeat may carry.

@@ -73,6 +73,13 @@ pub(crate) fn read_contract(
         .ok_or_else(|| TxError::InvalidCall(format!("no contract {id}")))
 }
 
+pub(crate) fn exists(
+    overlay: &StateOverlay<impl StateReader>,
+    id: &AccountId,
+) -> Result<bool, StateError> {
+    Ok(overlay.get(&info_key(id))?.is_some())
+}
+
 fn check_gas(gas_limit: u64) -> Result<(), TxError> {
     if gas_limit == 0 || gas_limit > MAX_GAS_LIMIT {
         return Err(TxError::InvalidCall(format!(

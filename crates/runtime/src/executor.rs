@@ -3,6 +3,7 @@
 use crate::balances::{self, AccountInfo};
 use crate::clusters;
 use crate::contracts::{self, Instantiation};
+use crate::egress::{self, Batch};
 use crate::heartbeats;
 use crate::master_key;
 use crate::registry::{self, Registration};
@@ -123,6 +124,7 @@ impl<R: StateReader> BlockExecutor<R> {
         )?;
         let spend = match &t.call {
             Call::Transfer { amount, .. } => *amount,
+            Call::Command { value, .. } => gas_cost.saturating_add(*value),
             _ => gas_cost,
         };
         let needed = spend
@@ -286,6 +288,7 @@ impl<R: StateReader> BlockExecutor<R> {
                 contract,
                 envelope,
                 gas_limit,
+                value,
             } => {
                 events.push(contracts::command(
                     &mut self.overlay,
@@ -294,7 +297,30 @@ impl<R: StateReader> BlockExecutor<R> {
                     envelope,
                     *gas_limit,
                 )?);
+                if *value > 0 {
+                    balances::credit(&mut self.overlay, contract, *value)?;
+                    events.push(Event::Transfer {
+                        from: t.signer,
+                        to: *contract,
+                        amount: *value,
+                    });
+                }
             }
+            Call::Egress {
+                contract,
+                first_seq,
+                outputs,
+            } => events.extend(egress::accept(
+                &mut self.overlay,
+                Batch {
+                    worker: t.signer,
+                    contract: *contract,
+                    first_seq: *first_seq,
+                    outputs,
+                    gas_price: self.params.gas_price,
+                    treasury: self.params.treasury,
+                },
+            )?),
         }
         Ok(())
     }

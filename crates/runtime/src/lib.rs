@@ -33,6 +33,7 @@
 pub mod balances;
 pub mod clusters;
 pub mod contracts;
+pub mod egress;
 mod error;
 mod executor;
 pub mod genesis;

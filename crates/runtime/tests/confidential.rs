@@ -291,6 +291,7 @@ fn keys_go_only_to_cluster_workers_and_commands_only_to_published_contracts() {
         contract,
         envelope,
         gas_limit: 100_000,
+        value: 0,
     };
     assert!(matches!(
         world.send(&bob, submit(command.clone())),
@@ -349,6 +350,7 @@ fn keys_go_only_to_cluster_workers_and_commands_only_to_published_contracts() {
         contract,
         envelope: seal(&keys.public_key(), 0, &command_context, b"x"),
         gas_limit: 0,
+        value: 0,
     };
     assert!(matches!(
         world.send(&bob, zero_gas),

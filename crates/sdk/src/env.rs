@@ -44,6 +44,19 @@ pub fn transfer(to: &AccountId, amount: Balance) {
     sys::transfer(&to.0, amount)
 }
 
+/// PHA (in units) this command carried into the contract's account. If the command fails, the
+/// worker pays it back to the sender.
+pub fn value_received() -> Balance {
+    sys::value_received()
+}
+
+/// Sends `message` to another contract once this command succeeds: the worker seals it to that
+/// contract and the chain orders it; there it runs as a command whose caller is this contract,
+/// with up to `gas_limit` gas paid from this contract's PHA.
+pub fn send_message<T: Encode>(to: &AccountId, message: &T, gas_limit: u64) {
+    sys::send_message(&to.0, &message.encode(), gas_limit)
+}
+
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     sys::sha256(data)
 }

@@ -19,6 +19,8 @@ mod imports {
         pub fn emit_event(data_ptr: *const u8, data_len: i32);
         pub fn emit_event_to(account_ptr: *const u8, data_ptr: *const u8, data_len: i32);
         pub fn transfer(to_ptr: *const u8, amount_ptr: *const u8);
+        pub fn value_received(out: *mut u8);
+        pub fn send_message(to_ptr: *const u8, data_ptr: *const u8, data_len: i32, gas_limit: i64);
         pub fn sha256(data_ptr: *const u8, data_len: i32, out: *mut u8);
         pub fn ed25519_verify(
             key_ptr: *const u8,
@@ -103,6 +105,16 @@ mod imp {
         let amount = amount.to_le_bytes();
         unsafe { host::transfer(to.as_ptr(), amount.as_ptr()) }
     }
+    pub fn value_received() -> u128 {
+        let mut out = [0u8; 16];
+        unsafe { host::value_received(out.as_mut_ptr()) };
+        u128::from_le_bytes(out)
+    }
+    pub fn send_message(to: &[u8; 32], data: &[u8], gas_limit: u64) {
+        // The host refuses a limit above its maximum, so clamping only keeps the sign bit clear.
+        let gas = gas_limit.min(i64::MAX as u64) as i64;
+        unsafe { host::send_message(to.as_ptr(), data.as_ptr(), data.len() as i32, gas) }
+    }
     pub fn sha256(data: &[u8]) -> [u8; 32] {
         let mut out = [0u8; 32];
         unsafe { host::sha256(data.as_ptr(), data.len() as i32, out.as_mut_ptr()) };
@@ -177,6 +189,16 @@ mod imp {
         with_env(|env| {
             assert!(!env.read_only, "a query cannot transfer PHA");
             env.transfers.push((crate::AccountId(*to), amount));
+        })
+    }
+    pub fn value_received() -> u128 {
+        with_env(|env| env.value)
+    }
+    pub fn send_message(to: &[u8; 32], data: &[u8], gas_limit: u64) {
+        with_env(|env| {
+            assert!(!env.read_only, "a query cannot send messages");
+            env.messages
+                .push((crate::AccountId(*to), data.to_vec(), gas_limit));
         })
     }
     pub fn sha256(data: &[u8]) -> [u8; 32] {

@@ -20,6 +20,10 @@ pub struct TestEnv {
     /// Events, each with its recipient (`None`: public).
     pub events: Vec<(Option<AccountId>, Vec<u8>)>,
     pub transfers: Vec<(AccountId, u128)>,
+    /// Messages to other contracts: recipient, payload, gas limit.
+    pub messages: Vec<(AccountId, Vec<u8>, u64)>,
+    /// PHA the current command carried.
+    pub value: u128,
     pub read_only: bool,
 }
 
@@ -36,6 +40,8 @@ impl Default for TestEnv {
             output: Vec::new(),
             events: Vec::new(),
             transfers: Vec::new(),
+            messages: Vec::new(),
+            value: 0,
             read_only: false,
         }
     }
@@ -71,21 +77,38 @@ pub fn set_block(height: u64, time_ms: u64) {
     });
 }
 
-/// Calls a command handler as `caller`, like the VM: on `Err`, storage, events and transfers
-/// are restored to what they were.
+/// Calls a command handler as `caller`, like the VM: on `Err`, storage, events, transfers and
+/// messages are restored to what they were.
 pub fn execute<R, E>(caller: AccountId, handler: impl FnOnce() -> Result<R, E>) -> Result<R, E> {
+    execute_with_value(caller, 0, handler)
+}
+
+/// [`execute`] for a command that carried `value` PHA into the contract's account.
+pub fn execute_with_value<R, E>(
+    caller: AccountId,
+    value: u128,
+    handler: impl FnOnce() -> Result<R, E>,
+) -> Result<R, E> {
     let before = with_env(|env| {
         env.caller = caller;
-        (env.storage.clone(), env.events.len(), env.transfers.len())
+        env.value = value;
+        (
+            env.storage.clone(),
+            env.events.len(),
+            env.transfers.len(),
+            env.messages.len(),
+        )
     });
     let result = handler();
-    if result.is_err() {
-        with_env(|env| {
+    with_env(|env| {
+        env.value = 0;
+        if result.is_err() {
             env.storage = before.0;
             env.events.truncate(before.1);
             env.transfers.truncate(before.2);
-        });
-    }
+            env.messages.truncate(before.3);
+        }
+    });
     result
 }
 
@@ -103,6 +126,11 @@ pub fn query<R>(caller: AccountId, handler: impl FnOnce() -> R) -> R {
 /// Takes the events emitted so far.
 pub fn take_events() -> Vec<(Option<AccountId>, Vec<u8>)> {
     with_env(|env| std::mem::take(&mut env.events))
+}
+
+/// Takes the messages sent so far: recipient, payload, gas limit.
+pub fn take_messages() -> Vec<(AccountId, Vec<u8>, u64)> {
+    with_env(|env| std::mem::take(&mut env.messages))
 }
 
 /// Takes the transfers requested so far.

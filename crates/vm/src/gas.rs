@@ -16,6 +16,8 @@ pub struct GasSchedule {
     pub event: u64,
     pub event_per_byte: u64,
     pub transfer: u64,
+    /// Sending a message to another contract (plus `event_per_byte` per payload byte).
+    pub message: u64,
     pub sha256: u64,
     pub sha256_per_byte: u64,
     pub ed25519_verify: u64,
@@ -33,6 +35,7 @@ impl Default for GasSchedule {
             event: 1_000,
             event_per_byte: 5,
             transfer: 5_000,
+            message: 5_000,
             sha256: 200,
             sha256_per_byte: 4,
             ed25519_verify: 50_000,

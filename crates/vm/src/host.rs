@@ -7,7 +7,7 @@
 
 use crate::gas::cost;
 use crate::storage::{ContractStorage, PendingWrites};
-use crate::vm::{CallContext, ContractEvent, EntryPoint, TransferOut};
+use crate::vm::{CallContext, ContractEvent, EntryPoint, MessageOut, TransferOut};
 use crate::*;
 use phalanx_primitives::{AccountId, Signature};
 use wasmi::{Caller, Error, Extern, Linker, ValType};
@@ -41,6 +41,7 @@ pub(crate) struct HostState<'a> {
     pub output: Vec<u8>,
     pub events: Vec<ContractEvent>,
     pub transfers: Vec<TransferOut>,
+    pub messages: Vec<MessageOut>,
     pub limits: wasmi::StoreLimits,
 }
 
@@ -65,6 +66,8 @@ pub(crate) const HOST_FUNCTIONS: &[(&str, &[ValType], &[ValType])] = {
         ("emit_event", &[I32, I32], &[]),
         ("emit_event_to", &[I32, I32, I32], &[]),
         ("transfer", &[I32, I32], &[]),
+        ("value_received", &[I32], &[]),
+        ("send_message", &[I32, I32, I32, I64], &[]),
         ("sha256", &[I32, I32, I32], &[]),
         ("ed25519_verify", &[I32, I32, I32, I32], &[I32]),
         ("panic", &[I32, I32], &[]),
@@ -336,6 +339,53 @@ fn transfer(mut caller: Ctx, to_ptr: i32, amount_ptr: i32) -> Result<(), Error> 
     Ok(())
 }
 
+fn value_received(mut caller: Ctx, out_ptr: i32) -> Result<(), Error> {
+    let g = caller.data().gas.host_call;
+    charge(&mut caller, g)?;
+    let value = caller.data().context.value;
+    write(&mut caller, out_ptr, &value.to_le_bytes(), "value")
+}
+
+fn send_message(
+    mut caller: Ctx,
+    to_ptr: i32,
+    data_ptr: i32,
+    data_len: i32,
+    gas_limit: i64,
+) -> Result<(), Error> {
+    writable(&caller, "send a message")?;
+    let g = caller.data().gas;
+    charge(
+        &mut caller,
+        cost(
+            g.host_call + g.message,
+            g.event_per_byte,
+            declared(data_len),
+        ),
+    )?;
+    let to = AccountId::from_bytes(read_array::<32>(&caller, to_ptr, "message recipient")?);
+    let payload = read(&caller, data_ptr, data_len, MAX_MESSAGE_LEN, "message")?;
+    let gas_limit = u64::try_from(gas_limit)
+        .ok()
+        .filter(|gas| (1..=MAX_MESSAGE_GAS).contains(gas))
+        .ok_or_else(|| {
+            trap(CallError::Trap(format!(
+                "a message's gas limit must be 1 to {MAX_MESSAGE_GAS}"
+            )))
+        })?;
+    if caller.data().messages.len() >= MAX_MESSAGES_PER_CALL {
+        return Err(trap(CallError::Trap(format!(
+            "more than {MAX_MESSAGES_PER_CALL} messages in one call"
+        ))));
+    }
+    caller.data_mut().messages.push(MessageOut {
+        to,
+        payload,
+        gas_limit,
+    });
+    Ok(())
+}
+
 fn sha256(mut caller: Ctx, data_ptr: i32, data_len: i32, out_ptr: i32) -> Result<(), Error> {
     let g = caller.data().gas;
     charge(
@@ -425,6 +475,8 @@ pub(crate) fn linker<'a>(
         .func_wrap("env", "emit_event", emit_event)?
         .func_wrap("env", "emit_event_to", emit_event_to)?
         .func_wrap("env", "transfer", transfer)?
+        .func_wrap("env", "value_received", value_received)?
+        .func_wrap("env", "send_message", send_message)?
         .func_wrap("env", "sha256", sha256)?
         .func_wrap("env", "ed25519_verify", ed25519_verify)?
         .func_wrap("env", "panic", panic)?;

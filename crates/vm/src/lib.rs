@@ -40,7 +40,7 @@ pub use error::{CallError, VmError};
 pub use gas::GasSchedule;
 pub use limits::*;
 pub use storage::{ContractStorage, MemoryStorage, StorageFailure, StorageWrite};
-pub use vm::{CallContext, CallOutcome, ContractEvent, EntryPoint, TransferOut, Vm};
+pub use vm::{CallContext, CallOutcome, ContractEvent, EntryPoint, MessageOut, TransferOut, Vm};
 
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,12 @@ pub const MAX_EVENT_LEN: usize = 16 * 1024;
 pub const MAX_EVENTS_PER_CALL: usize = 64;
 /// Most PHA transfers one call may request.
 pub const MAX_TRANSFERS_PER_CALL: usize = 16;
+/// Most messages to other contracts one call may send.
+pub const MAX_MESSAGES_PER_CALL: usize = 16;
+/// Longest message payload to another contract.
+pub const MAX_MESSAGE_LEN: usize = 16 * 1024;
+/// Most gas a message may reserve for its run in the receiving contract.
+pub const MAX_MESSAGE_GAS: u64 = 100_000_000;
 /// Longest message hashed or signed-checked in one host call.
 pub const MAX_CRYPTO_INPUT_LEN: usize = 64 * 1024;
 /// Longest panic message kept.

@@ -40,6 +40,8 @@ pub struct CallContext {
     pub block_time_ms: u64,
     /// Per block and contract, derived by the worker from the contract key; unknown to outsiders.
     pub random_seed: [u8; 32],
+    /// PHA (in units) the command carried into the contract's account; 0 for queries.
+    pub value: u128,
 }
 
 impl CallContext {
@@ -51,6 +53,7 @@ impl CallContext {
             block_height: 1,
             block_time_ms: 1_767_225_600_000,
             random_seed: [3; 32],
+            value: 0,
         }
     }
 }
@@ -69,8 +72,18 @@ pub struct TransferOut {
     pub amount: u128,
 }
 
-/// Everything a call did. On failure `writes`, `events` and `transfers` are empty and storage is
-/// as before; `gas_used` counts what was burnt either way.
+/// A message to another contract; the worker seals it to that contract and sends it to the chain
+/// as egress, and the other contract's workers run it as a command whose caller is this contract.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageOut {
+    pub to: AccountId,
+    pub payload: Vec<u8>,
+    /// Gas the message may burn there, paid from this contract's account.
+    pub gas_limit: u64,
+}
+
+/// Everything a call did. On failure `writes`, `events`, `transfers` and `messages` are empty
+/// and storage is as before; `gas_used` counts what was burnt either way.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallOutcome {
     pub result: Result<Vec<u8>, CallError>,
@@ -78,6 +91,7 @@ pub struct CallOutcome {
     pub writes: Vec<StorageWrite>,
     pub events: Vec<ContractEvent>,
     pub transfers: Vec<TransferOut>,
+    pub messages: Vec<MessageOut>,
 }
 
 impl CallOutcome {
@@ -88,6 +102,7 @@ impl CallOutcome {
             writes: vec![],
             events: vec![],
             transfers: vec![],
+            messages: vec![],
         }
     }
 }
@@ -173,6 +188,7 @@ impl Vm {
             output: Vec::new(),
             events: Vec::new(),
             transfers: Vec::new(),
+            messages: Vec::new(),
             limits,
         };
         let mut store = Store::new(&self.engine, state);
@@ -195,6 +211,7 @@ impl Vm {
             output,
             events,
             transfers,
+            messages,
             ..
         } = store.into_data();
         match result {
@@ -205,6 +222,7 @@ impl Vm {
                     writes,
                     events,
                     transfers,
+                    messages,
                 },
                 Err(e) => CallOutcome::failed(CallError::Storage(e.0), gas_used),
             },

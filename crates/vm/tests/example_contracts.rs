@@ -51,6 +51,7 @@ fn token_calls() -> Vec<(u8, EntryPoint, Vec<u8>)> {
                 name: "Secret".into(),
                 symbol: "SCRT".into(),
                 initial_supply: 1_000,
+                pha_backed: false,
             }
             .encode(),
         ),
@@ -194,6 +195,7 @@ fn running_out_of_gas_mid_contract_changes_nothing() {
         name: "T".into(),
         symbol: "T".into(),
         initial_supply: 10,
+        pha_backed: false,
     }
     .encode();
     assert!(vm

@@ -5,11 +5,14 @@
 //! command for a contract of a served cluster is decrypted and run in the VM, producing a receipt.
 //! Anything that cannot be decrypted yields a failed receipt and changes no state.
 
+use crate::egress::{message_id, BlockEffects, Output};
 use crate::{ContractStates, KeyRing, Receipt, ReceiptOutcome};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_crypto::envelope::{EnvelopeContext, Opener};
 use phalanx_crypto::hierarchy::ClusterKey;
-use phalanx_primitives::{AccountId, Block, Call, Envelope, Event, EventRecord, Hash, Phase};
+use phalanx_primitives::{
+    AccountId, Balance, Block, Call, ContractOutput, Envelope, Event, EventRecord, Hash, Phase,
+};
 use phalanx_vm::{CallContext, CallError, EntryPoint, Vm};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use x25519_dalek::StaticSecret;
@@ -161,13 +164,14 @@ impl Executor {
     }
 
     /// Applies one finalized block (with its events, which say which transactions the chain
-    /// applied) and returns the receipts of the instantiations and commands it ran.
+    /// applied) and returns what it produced: receipts of the instantiations, commands and
+    /// messages it ran, their outputs for egress, and the outputs the chain accepted.
     pub fn apply_block(
         &mut self,
         block: &Block,
         events: &[EventRecord],
         states: &mut impl ContractStates,
-    ) -> Result<Vec<Receipt>, ExecError> {
+    ) -> Result<BlockEffects, ExecError> {
         self.apply(block, events, None, states)
     }
 
@@ -208,7 +212,7 @@ impl Executor {
         events: &[EventRecord],
         cluster: Hash,
         states: &mut impl ContractStates,
-    ) -> Result<Vec<Receipt>, ExecError> {
+    ) -> Result<BlockEffects, ExecError> {
         self.apply(block, events, Some(cluster), states)
     }
 
@@ -219,11 +223,10 @@ impl Executor {
         events: &[EventRecord],
         only: Option<Hash>,
         states: &mut impl ContractStates,
-    ) -> Result<Vec<Receipt>, ExecError> {
+    ) -> Result<BlockEffects, ExecError> {
         let applied = applied_transactions(events);
-        let in_scope = |cluster: &Hash| only.is_none_or(|c| c == *cluster);
         let block_hash = block.hash();
-        let mut receipts = Vec::new();
+        let mut effects = BlockEffects::default();
         for (index, signed) in block.transactions.iter().enumerate() {
             if !applied.contains(&(index as u32)) {
                 continue;
@@ -239,7 +242,9 @@ impl Executor {
                 height: block.header.height,
                 time_ms: block.header.timestamp_ms,
                 block_hash,
+                value: 0,
             };
+
             match &tx.call {
                 Call::KeyMessage {
                     recipient,
@@ -259,7 +264,7 @@ impl Executor {
                     init,
                     gas_limit,
                     ..
-                } if self.keys.serves(cluster) && in_scope(cluster) => {
+                } if self.in_scope(cluster, only) => {
                     let contract = tx_events
                         .filter_map(|e| match e {
                             Event::ContractInstantiated { contract, .. } => Some(*contract),
@@ -272,25 +277,94 @@ impl Executor {
                                 base.tx_hash
                             ))
                         })?;
-                    receipts.push(self.instantiate(
-                        &base, contract, *code_hash, *cluster, init, *gas_limit, states,
-                    )?);
+                    let receipt = self.instantiate(
+                        &base,
+                        contract,
+                        *code_hash,
+                        *cluster,
+                        init,
+                        *gas_limit,
+                        states,
+                        &mut effects.outputs,
+                    )?;
+                    effects.receipts.push(receipt);
                 }
                 Call::Command {
                     contract,
                     envelope,
                     gas_limit,
-                } if self
-                    .contracts
-                    .get(contract)
-                    .is_some_and(|meta| in_scope(&meta.cluster)) =>
-                {
-                    receipts.push(self.command(&base, *contract, envelope, *gas_limit, states)?);
+                    value,
+                } if self.runs(contract, only) => {
+                    let base = ReceiptBase {
+                        value: *value,
+                        ..base
+                    };
+                    let receipt = self.command(
+                        &base,
+                        *contract,
+                        envelope,
+                        *gas_limit,
+                        states,
+                        &mut effects.outputs,
+                    )?;
+                    effects.receipts.push(receipt);
+                }
+                Call::Egress {
+                    contract,
+                    first_seq,
+                    outputs,
+                } => {
+                    let tx_events: Vec<&Event> = tx_events.collect();
+                    if self.runs(contract, only) {
+                        let count = outputs.len() as u64;
+                        effects.accepted.push((*contract, first_seq + count));
+                    }
+                    for (seq, output) in (*first_seq..).zip(outputs) {
+                        let ContractOutput::Message {
+                            to,
+                            envelope,
+                            gas_limit,
+                        } = output
+                        else {
+                            continue;
+                        };
+                        let delivered = tx_events.iter().any(|e| {
+                            matches!(e, Event::ContractMessage { from, to: receiver, seq: s }
+                                if from == contract && receiver == to && *s == seq)
+                        });
+                        if delivered && self.runs(to, only) {
+                            let base = ReceiptBase {
+                                tx_hash: message_id(contract, seq),
+                                sender: *contract,
+                                ..base
+                            };
+                            let receipt = self.command(
+                                &base,
+                                *to,
+                                envelope,
+                                *gas_limit,
+                                states,
+                                &mut effects.outputs,
+                            )?;
+                            effects.receipts.push(receipt);
+                        }
+                    }
                 }
                 _ => {}
             }
         }
-        Ok(receipts)
+        Ok(effects)
+    }
+
+    /// Whether this block's `cluster` work is this worker's (`only`: the cluster being caught up).
+    fn in_scope(&self, cluster: &Hash, only: Option<Hash>) -> bool {
+        self.keys.serves(cluster) && only.is_none_or(|c| c == *cluster)
+    }
+
+    fn runs(&self, contract: &AccountId, only: Option<Hash>) -> bool {
+        self.contracts
+            .get(contract)
+            .is_some_and(|meta| self.in_scope(&meta.cluster, only))
     }
 
     fn receive_key(&mut self, gatekeeper: AccountId, cluster: Hash, envelope: &Envelope) {
@@ -319,6 +393,7 @@ impl Executor {
         init: &Envelope,
         gas_limit: u64,
         states: &mut impl ContractStates,
+        outputs: &mut Vec<(AccountId, Output)>,
     ) -> Result<Receipt, ExecError> {
         self.contracts.insert(
             contract,
@@ -357,9 +432,13 @@ impl Executor {
             gas_limit,
             seed,
             states,
+            outputs,
         )
     }
 
+    /// Runs a command (or a message from another contract); if it fails, the PHA it carried
+    /// goes back to its sender as an output.
+    #[allow(clippy::too_many_arguments)]
     fn command(
         &mut self,
         base: &ReceiptBase,
@@ -367,6 +446,27 @@ impl Executor {
         envelope: &Envelope,
         gas_limit: u64,
         states: &mut impl ContractStates,
+        outputs: &mut Vec<(AccountId, Output)>,
+    ) -> Result<Receipt, ExecError> {
+        let receipt = self.open_and_run(base, contract, envelope, gas_limit, states, outputs)?;
+        if base.value > 0 && matches!(receipt.outcome, ReceiptOutcome::Failed(_)) {
+            let refund = Output::Transfer {
+                to: base.sender,
+                amount: base.value,
+            };
+            outputs.push((contract, refund));
+        }
+        Ok(receipt)
+    }
+
+    fn open_and_run(
+        &mut self,
+        base: &ReceiptBase,
+        contract: AccountId,
+        envelope: &Envelope,
+        gas_limit: u64,
+        states: &mut impl ContractStates,
+        outputs: &mut Vec<(AccountId, Output)>,
     ) -> Result<Receipt, ExecError> {
         let cluster = self.contracts[&contract].cluster;
         let Some(keys) = self.keys.contract_keys(&cluster, envelope.epoch, &contract) else {
@@ -398,6 +498,7 @@ impl Executor {
             gas_limit,
             keys.random_seed(&base.block_hash),
             states,
+            outputs,
         )
     }
 
@@ -411,6 +512,7 @@ impl Executor {
         gas_limit: u64,
         random_seed: [u8; 32],
         states: &mut impl ContractStates,
+        outputs: &mut Vec<(AccountId, Output)>,
     ) -> Result<Receipt, ExecError> {
         let code_hash = self.prepare(&contract)?;
         let context = CallContext {
@@ -419,6 +521,7 @@ impl Executor {
             block_height: base.height,
             block_time_ms: base.time_ms,
             random_seed,
+            value: base.value,
         };
         let outcome = self.vm.call(
             &code_hash,
@@ -433,6 +536,20 @@ impl Executor {
             Ok(output) => ReceiptOutcome::Ok(output),
             Err(error) => ReceiptOutcome::Failed(error.to_string()),
         };
+        // The VM returns no effects from a failed call, so these are a successful call's.
+        let public_events = outcome.events.iter().filter(|e| e.recipient.is_none());
+        let produced = public_events
+            .map(|e| Output::Event(e.data.clone()))
+            .chain(outcome.transfers.into_iter().map(|t| Output::Transfer {
+                to: t.to,
+                amount: t.amount,
+            }))
+            .chain(outcome.messages.into_iter().map(|m| Output::Message {
+                to: m.to,
+                payload: m.payload,
+                gas_limit: m.gas_limit,
+            }));
+        outputs.extend(produced.map(|output| (contract, output)));
         Ok(Receipt {
             tx_hash: base.tx_hash,
             contract,
@@ -487,6 +604,7 @@ impl Executor {
             block_height: height,
             block_time_ms: time_ms,
             random_seed: [0; 32],
+            value: 0,
         };
         self.vm
             .call(
@@ -507,6 +625,8 @@ struct ReceiptBase {
     height: u64,
     time_ms: u64,
     block_hash: Hash,
+    /// PHA the command carried into the contract.
+    value: Balance,
 }
 
 impl ReceiptBase {

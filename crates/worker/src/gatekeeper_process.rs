@@ -387,7 +387,7 @@ async fn answer_loop(
         store.commit_block(
             store.begin_block()?,
             |_| None,
-            &[],
+            &Default::default(),
             &block.header,
             None,
             &mut OsRng,

@@ -16,6 +16,8 @@
 
 pub mod checkpoint;
 pub mod digest;
+pub mod egress;
+mod egress_sender;
 pub mod enclave;
 mod executor;
 pub mod follower;
@@ -30,6 +32,7 @@ pub mod sync;
 pub mod tdx;
 
 pub use digest::StateDigest;
+pub use egress::{BlockEffects, Output};
 pub use executor::{ExecError, Executor, QUERY_GAS_LIMIT};
 pub use gatekeeper::Gatekeeper;
 pub use keyring::KeyRing;

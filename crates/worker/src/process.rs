@@ -7,6 +7,7 @@
 //! A `worker_status` JSON-RPC method reports progress.
 
 use crate::checkpoint::{CheckpointError, Checkpoints};
+use crate::egress_sender::EgressSender;
 use crate::enclave::{Enclave, EnclaveError};
 use crate::follower::{FollowError, Follower};
 use crate::query::{open_query, seal_answer, NonceGuard};
@@ -367,6 +368,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         shared,
         checkpoints,
         heartbeats,
+        EgressSender::new(enclave.identity.clone()),
         status.clone(),
     ));
     Ok(RunningWorker {
@@ -619,9 +621,13 @@ async fn catch_up(
             progress: None,
             executor_snapshot: None,
         };
-        shared
-            .store
-            .commit_caught_up(writes, |_| None, &[], finished, &mut OsRng)?;
+        shared.store.commit_caught_up(
+            writes,
+            |_| None,
+            &Default::default(),
+            finished,
+            &mut OsRng,
+        )?;
         return Ok(());
     }
     for height in progress.done + 1..progress.until {
@@ -631,14 +637,14 @@ async fn catch_up(
         let events = client.verified_events(&block.header).await?;
         let mut executor = shared.executor.lock().unwrap_or_else(|p| p.into_inner());
         let mut writes = shared.store.begin_block()?;
-        let receipts = executor.catch_up_block(&block, &events, progress.cluster, &mut writes)?;
+        let effects = executor.catch_up_block(&block, &events, progress.cluster, &mut writes)?;
         progress.done = height;
         let next = (height + 1 < progress.until).then_some(progress);
         let snapshot = executor.take_snapshot_if_changed();
         shared.store.commit_caught_up(
             writes,
             |contract| executor.digest_key(contract),
-            &receipts,
+            &effects,
             CaughtUp {
                 height,
                 progress: next,
@@ -698,6 +704,7 @@ async fn sync_loop(
     shared: Arc<QueryState>,
     checkpoints: Checkpoints,
     heartbeats: Heartbeats,
+    mut egress: EgressSender,
     status: Arc<Mutex<WorkerStatus>>,
 ) -> Result<(), WorkerError> {
     // A catch-up a crash interrupted goes on first.
@@ -731,22 +738,22 @@ async fn sync_loop(
                 .begin_catch_up(progress, &snapshot, &mut OsRng)?;
             catch_up(follower.client(), &shared, progress).await?;
         }
-        let (receipts, clusters, contracts) = {
+        let (effects, clusters, contracts) = {
             let mut executor = shared.executor.lock().unwrap_or_else(|p| p.into_inner());
             let mut writes = shared.store.begin_block()?;
-            let receipts = executor.apply_block(&block, &events, &mut writes)?;
+            let effects = executor.apply_block(&block, &events, &mut writes)?;
             let snapshot = executor.take_snapshot_if_changed();
             // One sealed transaction: state, receipts, executor snapshot and synced height.
             shared.store.commit_block(
                 writes,
                 |contract| executor.digest_key(contract),
-                &receipts,
+                &effects,
                 &block.header,
                 snapshot.as_deref(),
                 &mut OsRng,
             )?;
             (
-                receipts,
+                effects,
                 executor.keys().served_clusters(),
                 executor.contracts().copied().collect::<Vec<_>>(),
             )
@@ -754,6 +761,9 @@ async fn sync_loop(
         let height = block.header.height;
         heartbeats
             .send(follower.client(), &shared.store, &contracts, height)
+            .await?;
+        egress
+            .send(follower.client(), &shared.store, height)
             .await?;
         if checkpoints.due(height) {
             // Queries go on meanwhile: the image is one read transaction of the committed store.
@@ -764,7 +774,7 @@ async fn sync_loop(
         status.synced_hash = block.hash();
         status.clusters = clusters;
         status.contracts = contracts;
-        status.commands_executed += receipts.len() as u64;
+        status.commands_executed += effects.receipts.len() as u64;
         if checkpoints.due(height) {
             status.last_checkpoint = Some(height);
         }

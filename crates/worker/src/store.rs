@@ -9,11 +9,14 @@
 //!
 //! Tables: `state` (contract ++ tag -> sealed value), `receipts` (tx hash -> sealed SCALE
 //! Receipt), `digests` (contract ++ height as u64 big-endian -> sealed [`StateDigest`] after that
-//! block, one entry per block that wrote the contract), `meta` (`synced` -> sealed SCALE
-//! BlockHeader of the last applied block, `executor` -> the sealed executor snapshot: cluster
-//! keys, codes, contracts).
+//! block, one entry per block that wrote the contract), `outbox` (contract ++ output number as
+//! u64 big-endian -> sealed SCALE [`Output`] not yet accepted by the chain), `outbox_heads`
+//! (contract -> sealed SCALE [`OutboxHead`]), `meta` (`synced` -> sealed SCALE BlockHeader of
+//! the last applied block, `executor` -> the sealed executor snapshot: cluster keys, codes,
+//! contracts).
 
 use crate::digest::StateDigest;
+use crate::egress::{BlockEffects, OutboxHead, Output, PendingOutputs};
 use crate::{ContractStates, Receipt};
 use hmac::{Hmac, Mac};
 use parity_scale_codec::{Decode, Encode};
@@ -33,6 +36,8 @@ type StateTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
 const RECEIPTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("receipts");
 const DIGESTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("digests");
+const OUTBOX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("outbox");
+const OUTBOX_HEADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("outbox_heads");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const SYNCED: &str = "synced";
 const EXECUTOR: &str = "executor";
@@ -78,6 +83,8 @@ pub struct StoreImage {
     pub state: Vec<RawEntry>,
     pub receipts: Vec<RawEntry>,
     pub digests: Vec<RawEntry>,
+    pub outbox: Vec<RawEntry>,
+    pub outbox_heads: Vec<RawEntry>,
     pub meta: Vec<(String, Vec<u8>)>,
 }
 
@@ -112,6 +119,8 @@ impl WorkerStore {
             txn.open_table(STATE).map_err(storage_err)?;
             txn.open_table(RECEIPTS).map_err(storage_err)?;
             txn.open_table(DIGESTS).map_err(storage_err)?;
+            txn.open_table(OUTBOX).map_err(storage_err)?;
+            txn.open_table(OUTBOX_HEADS).map_err(storage_err)?;
             txn.open_table(META).map_err(storage_err)?;
         }
         txn.commit().map_err(storage_err)?;
@@ -138,6 +147,8 @@ impl WorkerStore {
             state: read_all(&txn.open_table(STATE).map_err(storage_err)?)?,
             receipts: read_all(&txn.open_table(RECEIPTS).map_err(storage_err)?)?,
             digests: read_all(&txn.open_table(DIGESTS).map_err(storage_err)?)?,
+            outbox: read_all(&txn.open_table(OUTBOX).map_err(storage_err)?)?,
+            outbox_heads: read_all(&txn.open_table(OUTBOX_HEADS).map_err(storage_err)?)?,
             meta,
         })
     }
@@ -161,6 +172,8 @@ impl WorkerStore {
             (STATE, &image.state),
             (RECEIPTS, &image.receipts),
             (DIGESTS, &image.digests),
+            (OUTBOX, &image.outbox),
+            (OUTBOX_HEADS, &image.outbox_heads),
         ] {
             let mut table = txn.open_table(definition).map_err(storage_err)?;
             for (k, v) in entries {
@@ -286,12 +299,13 @@ impl WorkerStore {
     }
 
     /// Commits a block's writes, the contracts' new state digests (keyed with `digest_key` of
-    /// each contract written), receipts and the new synced header in one transaction.
+    /// each contract written), its effects (receipts, new and accepted outputs) and the new
+    /// synced header in one transaction.
     pub fn commit_block(
         &self,
         writes: BlockWrites<'_>,
         digest_key: impl Fn(&AccountId) -> Option<[u8; 32]>,
-        receipts: &[Receipt],
+        effects: &BlockEffects,
         header: &BlockHeader,
         executor_snapshot: Option<&[u8]>,
         rng: &mut impl CryptoRngCore,
@@ -300,17 +314,17 @@ impl WorkerStore {
             header,
             executor_snapshot,
         };
-        self.commit(writes, digest_key, receipts, header.height, meta, rng)
+        self.commit(writes, digest_key, effects, header.height, meta, rng)
     }
 
-    /// Commits the writes, digests and receipts of an earlier block replayed to catch up a
+    /// Commits the writes, digests and effects of an earlier block replayed to catch up a
     /// cluster, at that block's `height`, with the catch-up's progress (None once finished) and
     /// the executor snapshot, leaving the synced header alone.
     pub fn commit_caught_up(
         &self,
         writes: BlockWrites<'_>,
         digest_key: impl Fn(&AccountId) -> Option<[u8; 32]>,
-        receipts: &[Receipt],
+        effects: &BlockEffects,
         caught_up: CaughtUp<'_>,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), StoreError> {
@@ -318,7 +332,7 @@ impl WorkerStore {
             progress: caught_up.progress,
             executor_snapshot: caught_up.executor_snapshot,
         };
-        self.commit(writes, digest_key, receipts, caught_up.height, meta, rng)
+        self.commit(writes, digest_key, effects, caught_up.height, meta, rng)
     }
 
     /// Records that a catch-up starts (with the executor snapshot holding the new key).
@@ -333,7 +347,8 @@ impl WorkerStore {
             progress: Some(progress),
             executor_snapshot: Some(executor_snapshot),
         };
-        self.commit(writes, |_| None, &[], progress.done, meta, rng)
+        let nothing = BlockEffects::default();
+        self.commit(writes, |_| None, &nothing, progress.done, meta, rng)
     }
 
     /// The catch-up in progress, if any.
@@ -349,7 +364,7 @@ impl WorkerStore {
         &self,
         writes: BlockWrites<'_>,
         digest_key: impl Fn(&AccountId) -> Option<[u8; 32]>,
-        receipts: &[Receipt],
+        effects: &BlockEffects,
         height: u64,
         meta: MetaUpdate<'_>,
         rng: &mut impl CryptoRngCore,
@@ -397,7 +412,7 @@ impl WorkerStore {
                 }
             }
             let mut table = txn.open_table(RECEIPTS).map_err(storage_err)?;
-            for receipt in receipts {
+            for receipt in &effects.receipts {
                 let sealed = self
                     .sealing
                     .seal(&receipt.encode(), &receipt.tx_hash.0, rng);
@@ -405,6 +420,7 @@ impl WorkerStore {
                     .insert(receipt.tx_hash.0.as_slice(), sealed.as_slice())
                     .map_err(storage_err)?;
             }
+            self.commit_outputs(&txn, effects, rng)?;
             let mut table = txn.open_table(META).map_err(storage_err)?;
             let mut put = |key: &str, value: &[u8]| {
                 let sealed = self.sealing.seal(value, key.as_bytes(), rng);
@@ -430,6 +446,117 @@ impl WorkerStore {
         }
         txn.commit().map_err(storage_err)
     }
+}
+
+impl WorkerStore {
+    /// Numbers and keeps a block's new outputs and drops those the chain accepted.
+    fn commit_outputs(
+        &self,
+        txn: &redb::WriteTransaction,
+        effects: &BlockEffects,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(), StoreError> {
+        let mut heads_table = txn.open_table(OUTBOX_HEADS).map_err(storage_err)?;
+        let mut outbox = txn.open_table(OUTBOX).map_err(storage_err)?;
+        let mut heads: BTreeMap<AccountId, OutboxHead> = BTreeMap::new();
+        let contracts = effects
+            .outputs
+            .iter()
+            .map(|(contract, _)| contract)
+            .chain(effects.accepted.iter().map(|(contract, _)| contract));
+        for contract in contracts {
+            if !heads.contains_key(contract) {
+                let head = self.read_head(&heads_table, contract)?;
+                heads.insert(*contract, head);
+            }
+        }
+        for (contract, output) in &effects.outputs {
+            let head = heads.get_mut(contract).expect("read above");
+            let key = outbox_key(contract, head.next);
+            let sealed = self.sealing.seal(&output.encode(), &key, rng);
+            outbox
+                .insert(key.as_slice(), sealed.as_slice())
+                .map_err(storage_err)?;
+            head.next += 1;
+        }
+        for (contract, accepted) in &effects.accepted {
+            let head = heads.get_mut(contract).expect("read above");
+            for seq in head.accepted..(*accepted).min(head.next) {
+                outbox
+                    .remove(outbox_key(contract, seq).as_slice())
+                    .map_err(storage_err)?;
+            }
+            head.accepted = head.accepted.max(*accepted);
+        }
+        for (contract, head) in heads {
+            let key = contract.as_bytes().to_vec();
+            let sealed = self.sealing.seal(&head.encode(), &key, rng);
+            heads_table
+                .insert(key.as_slice(), sealed.as_slice())
+                .map_err(storage_err)?;
+        }
+        Ok(())
+    }
+
+    fn read_head(
+        &self,
+        table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+        contract: &AccountId,
+    ) -> Result<OutboxHead, StoreError> {
+        let key = contract.as_bytes();
+        let Some(sealed) = table.get(key.as_slice()).map_err(storage_err)? else {
+            return Ok(OutboxHead::default());
+        };
+        let bytes = self
+            .sealing
+            .unseal(sealed.value(), key)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        OutboxHead::decode(&mut &bytes[..]).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// Per contract, up to `max` outputs the chain has not accepted yet, oldest first.
+    pub fn pending_outputs(&self, max: usize) -> Result<Vec<PendingOutputs>, StoreError> {
+        let txn = self.db.begin_read().map_err(storage_err)?;
+        let heads = txn.open_table(OUTBOX_HEADS).map_err(storage_err)?;
+        let outbox = txn.open_table(OUTBOX).map_err(storage_err)?;
+        let mut pending = Vec::new();
+        for entry in heads.iter().map_err(storage_err)? {
+            let (key, _) = entry.map_err(storage_err)?;
+            let contract = <[u8; 32]>::try_from(key.value())
+                .map(AccountId::from_bytes)
+                .map_err(|_| StoreError::Corrupt("outbox head key is not an account".into()))?;
+            let head = self.read_head(&heads, &contract)?;
+            if head.accepted >= head.next {
+                continue;
+            }
+            let mut outputs = Vec::new();
+            for seq in head.accepted..head.next.min(head.accepted + max as u64) {
+                let key = outbox_key(&contract, seq);
+                let sealed = outbox
+                    .get(key.as_slice())
+                    .map_err(storage_err)?
+                    .ok_or_else(|| StoreError::Corrupt(format!("output {seq} is missing")))?;
+                let bytes = self
+                    .sealing
+                    .unseal(sealed.value(), &key)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                outputs.push(
+                    Output::decode(&mut &bytes[..])
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                );
+            }
+            pending.push(PendingOutputs {
+                contract,
+                first_seq: head.accepted,
+                outputs,
+            });
+        }
+        Ok(pending)
+    }
+}
+
+fn outbox_key(contract: &AccountId, seq: u64) -> Vec<u8> {
+    [contract.as_bytes().as_slice(), &seq.to_be_bytes()].concat()
 }
 
 /// What a commit records besides a block's writes, in the same transaction.
@@ -577,7 +704,10 @@ mod tests {
                 .commit_block(
                     writes,
                     |_| Some([3; 32]),
-                    std::slice::from_ref(&receipt),
+                    &BlockEffects {
+                        receipts: vec![receipt.clone()],
+                        ..Default::default()
+                    },
                     &header(1),
                     Some(b"snapshot"),
                     &mut OsRng,
@@ -615,5 +745,73 @@ mod tests {
             .storage(&contract)
             .get(b"balance/alice")
             .is_err());
+    }
+
+    #[test]
+    fn outputs_are_numbered_kept_until_accepted_and_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("worker.redb");
+        let open = || WorkerStore::open(&path, SealingKey::from_bytes([7; 32]), [8; 32]).unwrap();
+        let (a, b) = (
+            AccountId::from_bytes([1; 32]),
+            AccountId::from_bytes([2; 32]),
+        );
+        let pay = |n: u8| Output::Transfer {
+            to: AccountId::from_bytes([n; 32]),
+            amount: n as u128,
+        };
+        let commit = |store: &WorkerStore, height: u64, effects: BlockEffects| {
+            let writes = store.begin_block().unwrap();
+            store
+                .commit_block(
+                    writes,
+                    |_| None,
+                    &effects,
+                    &header(height),
+                    None,
+                    &mut OsRng,
+                )
+                .unwrap();
+        };
+        {
+            let store = open();
+            let outputs = vec![(a, pay(10)), (b, pay(20)), (a, pay(11)), (a, pay(12))];
+            let effects = BlockEffects {
+                outputs,
+                ..Default::default()
+            };
+            commit(&store, 1, effects);
+            let pending = store.pending_outputs(2).unwrap();
+            assert_eq!(pending.len(), 2);
+            let of_a = pending.iter().find(|p| p.contract == a).unwrap();
+            assert_eq!(
+                (of_a.first_seq, of_a.outputs.clone()),
+                (0, vec![pay(10), pay(11)])
+            );
+        }
+        let store = open();
+        // The chain took a's first two and all of b's; a new output of a is numbered 3.
+        let effects = BlockEffects {
+            outputs: vec![(a, pay(13))],
+            accepted: vec![(a, 2), (b, 1)],
+            ..Default::default()
+        };
+        commit(&store, 2, effects);
+        let pending = store.pending_outputs(64).unwrap();
+        assert_eq!(
+            pending,
+            vec![PendingOutputs {
+                contract: a,
+                first_seq: 2,
+                outputs: vec![pay(12), pay(13)],
+            }]
+        );
+        // An image carries the outbox to a rebuilt store.
+        let copy = dir.path().join("copy.redb");
+        let image = store.image().unwrap();
+        let rebuilt =
+            WorkerStore::create_from_image(&copy, SealingKey::from_bytes([7; 32]), [8; 32], &image)
+                .unwrap();
+        assert_eq!(rebuilt.pending_outputs(64).unwrap(), pending);
     }
 }

@@ -242,6 +242,7 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
         name: "Secret".into(),
         symbol: "SCRT".into(),
         initial_supply: 1_000,
+        pha_backed: false,
     }
     .encode();
     let init = seal(
@@ -297,6 +298,7 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
                     &to_bob,
                 ),
                 gas_limit: 10_000_000,
+                value: 0,
             },
         ),
         (
@@ -312,6 +314,7 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
                     &overspend,
                 ),
                 gas_limit: 10_000_000,
+                value: 0,
             },
         ),
         (
@@ -320,6 +323,7 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
                 contract,
                 envelope: seal(&[9; 32], 0, &chain, contract, bob.account_id(), &overspend),
                 gas_limit: 10_000_000,
+                value: 0,
             },
         ),
     ]);
@@ -336,7 +340,12 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
         let mut parent = genesis::build(&genesis::dev_config()).unwrap().header;
         for (block, events) in &chain.blocks {
             verify_next_block(&parent, block, &chain.params.validators).unwrap();
-            receipts.extend(executor.apply_block(block, events, &mut states).unwrap());
+            receipts.extend(
+                executor
+                    .apply_block(block, events, &mut states)
+                    .unwrap()
+                    .receipts,
+            );
             parent = block.header.clone();
         }
         results.push((executor, states, receipts));
@@ -407,19 +416,19 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
             None => Executor::new(chain.params.chain_id, keys()),
         };
         let mut writes = store.begin_block().unwrap();
-        let receipts = executor.apply_block(block, events, &mut writes).unwrap();
+        let effects = executor.apply_block(block, events, &mut writes).unwrap();
         let snapshot = executor.take_snapshot_if_changed();
         store
             .commit_block(
                 writes,
                 |c| executor.digest_key(c),
-                &receipts,
+                &effects,
                 &block.header,
                 snapshot.as_deref(),
                 &mut OsRng,
             )
             .unwrap();
-        restarted_receipts.extend(receipts);
+        restarted_receipts.extend(effects.receipts);
     }
     assert_eq!(restarted_receipts, results[1].2);
     let store = open_store();

@@ -12,7 +12,7 @@ use phalanx_client::contract::Instantiation;
 use phalanx_client::{ContractClient, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::query::{QueryAnswer, QueryRequest, Receipt, ReceiptOutcome};
-use phalanx_primitives::{sha256, AccountId, Call, Hash};
+use phalanx_primitives::{sha256, AccountId, Balance, Call, Hash};
 use rand_core::OsRng;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -194,6 +194,7 @@ pub async fn command(
     from: &str,
     msg: &str,
     gas: u64,
+    value: Balance,
     worker: Option<&str>,
 ) -> Result<()> {
     let contract = ctx.keystore.resolve_account(contract)?;
@@ -201,7 +202,7 @@ pub async fn command(
     let message = decode_hex(msg)?;
     let node = connect(ctx).await?;
     let client = open_contract(&node, contract, worker).await?;
-    let call = client.command_call(signer.account_id(), &message, gas, &mut OsRng)?;
+    let call = client.command_call(signer.account_id(), &message, gas, value, &mut OsRng)?;
     let (hash, height) = submit_and_wait(&node, &signer, call).await?;
     // The receipt is private: ask a worker for it, as the sender.
     let receipt = client
@@ -280,6 +281,15 @@ pub fn encode(ctx: &Context, contract: &str, words: &[String]) -> Result<()> {
     };
     let bytes = match (contract, words.iter().map(String::as_str).collect::<Vec<_>>().as_slice()) {
         ("private-token", ["transfer", to, amount]) => private_token::Command::Transfer { to: account(to)?, amount: number(amount)? }.encode(),
+        ("private-token", ["deposit"]) => private_token::Command::Deposit.encode(),
+        ("private-token", ["withdraw", to, amount]) => private_token::Command::Withdraw { to: account(to)?, amount: number(amount)? }.encode(),
+        ("private-token", ["init-pha", name, symbol]) => private_token::Init {
+            name: name.to_string(),
+            symbol: symbol.to_string(),
+            initial_supply: 0,
+            pha_backed: true,
+        }
+        .encode(),
         ("private-token", ["mint", to, amount]) => private_token::Command::Mint { to: account(to)?, amount: number(amount)? }.encode(),
         ("private-token", ["balance", who]) => private_token::Query::Balance { account: account(who)? }.encode(),
         ("private-token", ["total-supply"]) => private_token::Query::TotalSupply.encode(),
@@ -291,10 +301,11 @@ pub fn encode(ctx: &Context, contract: &str, words: &[String]) -> Result<()> {
             name: name.to_string(),
             symbol: symbol.to_string(),
             initial_supply: number(supply)?,
+            pha_backed: false,
         }
         .encode(),
         _ => bail!(
-            "unknown message; try: private-token init NAME SYMBOL SUPPLY | transfer TO AMOUNT | mint TO AMOUNT | balance WHO | total-supply; counter init START | increment N | reset | value"
+            "unknown message; try: private-token init NAME SYMBOL SUPPLY | init-pha NAME SYMBOL | transfer TO AMOUNT | mint TO AMOUNT | deposit | withdraw TO UNITS | balance WHO | total-supply; counter init START | increment N | reset | value"
         ),
     };
     let text = format!("0x{}", hex::encode(bytes));

@@ -118,6 +118,7 @@ async fn deploy(client: &NodeClient, workers: Vec<AccountId>) -> Result<(Account
         name: "Secret Token".into(),
         symbol: "SCRT".into(),
         initial_supply: 1_000_000,
+        pha_backed: false,
     }
     .encode();
     let mut txs = Vec::new();

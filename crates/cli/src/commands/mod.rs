@@ -55,8 +55,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             from,
             msg,
             gas,
+            value,
             worker,
-        }) => confidential::command(&ctx, &contract, &from, &msg, gas, worker.as_deref()).await,
+        }) => {
+            let value = phalanx_primitives::amount::parse_pha(&value)?;
+            confidential::command(&ctx, &contract, &from, &msg, gas, value, worker.as_deref()).await
+        }
         Command::Contract(ContractCommand::Query {
             contract,
             from,

@@ -1,0 +1,127 @@
+//! Sends a worker's pending contract outputs to the chain as `Call::Egress`, signed by its
+//! attested identity.
+//!
+//! Every worker of a cluster holds the same outputs and sends them; the chain takes the first
+//! batch that continues a contract's numbering and refuses the others (at admission, so a
+//! loser pays nothing). A batch not accepted after [`RESEND_AFTER`] blocks is sent again: the
+//! node may have dropped it, or the worker that won may have died before its batch landed.
+
+use crate::egress::{Output, PendingOutputs};
+use crate::process::WorkerError;
+use crate::store::WorkerStore;
+use phalanx_client::contract::seal_to_contract;
+use phalanx_client::NodeClient;
+use phalanx_crypto::Keypair;
+use phalanx_primitives::{AccountId, Call, ContractOutput, Envelope, MAX_EGRESS_OUTPUTS};
+use rand_core::OsRng;
+use std::collections::HashMap;
+
+/// Blocks to wait for a batch to be accepted before sending it again.
+pub const RESEND_AFTER: u64 = 5;
+
+pub(crate) struct EgressSender {
+    identity: Keypair,
+    /// Per contract, the first output number last sent and the height it was sent at.
+    sent: HashMap<AccountId, (u64, u64)>,
+}
+
+impl EgressSender {
+    pub(crate) fn new(identity: Keypair) -> Self {
+        EgressSender {
+            identity,
+            sent: HashMap::new(),
+        }
+    }
+
+    /// Sends what is pending and due, after block `height`. Failures to send are logged, not
+    /// fatal: the outputs stay in the store and go out with a later block.
+    pub(crate) async fn send(
+        &mut self,
+        client: &NodeClient,
+        store: &WorkerStore,
+        height: u64,
+    ) -> Result<(), WorkerError> {
+        for pending in store.pending_outputs(MAX_EGRESS_OUTPUTS)? {
+            let due = match self.sent.get(&pending.contract) {
+                Some((first_seq, at)) if *first_seq == pending.first_seq => {
+                    height >= at + RESEND_AFTER
+                }
+                _ => true,
+            };
+            if !due {
+                continue;
+            }
+            self.sent
+                .insert(pending.contract, (pending.first_seq, height));
+            if let Err(error) = self.send_batch(client, &pending).await {
+                // Usually another worker of the cluster was first: nothing is lost.
+                tracing::debug!(contract = %pending.contract, first = pending.first_seq, "egress not sent: {error}");
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_batch(
+        &self,
+        client: &NodeClient,
+        pending: &PendingOutputs,
+    ) -> Result<(), phalanx_client::ClientError> {
+        let mut outputs = Vec::with_capacity(pending.outputs.len());
+        for output in &pending.outputs {
+            outputs.push(match output {
+                Output::Event(data) => ContractOutput::Event(data.clone()),
+                Output::Transfer { to, amount } => ContractOutput::Transfer {
+                    to: *to,
+                    amount: *amount,
+                },
+                Output::Message {
+                    to,
+                    payload,
+                    gas_limit,
+                } => ContractOutput::Message {
+                    to: *to,
+                    envelope: self
+                        .seal_message(client, pending.contract, *to, payload)
+                        .await?,
+                    gas_limit: *gas_limit,
+                },
+            });
+        }
+        let call = Call::Egress {
+            contract: pending.contract,
+            first_seq: pending.first_seq,
+            outputs,
+        };
+        let nonce = client.next_nonce(self.identity.account_id()).await?;
+        client
+            .submit(&client.sign(&self.identity, nonce, call))
+            .await?;
+        Ok(())
+    }
+
+    /// Seals a message to its receiving contract's published key. A receiver that does not
+    /// exist or has no key yet gets an empty envelope: the chain spends the output as failed
+    /// (no such contract) or the receiver's workers fail to open it, and the numbering goes on.
+    async fn seal_message(
+        &self,
+        client: &NodeClient,
+        from: AccountId,
+        to: AccountId,
+        payload: &[u8],
+    ) -> Result<Envelope, phalanx_client::ClientError> {
+        let key = match client.contract_key(to).await {
+            Ok(Some(key)) => key,
+            Ok(None) | Err(phalanx_client::ClientError::Contract(_)) => {
+                return Ok(Envelope {
+                    version: 1,
+                    epoch: 0,
+                    ephemeral: [0; 32],
+                    nonce: [0; 12],
+                    ciphertext: Vec::new(),
+                })
+            }
+            Err(other) => return Err(other),
+        };
+        seal_to_contract(&key, client.info().chain_id, to, from, payload, &mut OsRng)
+    }
+}

@@ -453,9 +453,16 @@ fn the_master_key_is_declared_once_and_shared_only_with_registered_gatekeepers()
         .unwrap();
 }
 
-#[test]
-fn heartbeats_from_a_cluster_are_compared_and_disagreement_is_an_event() {
-    use phalanx_primitives::StateReport;
+/// A world whose workers 1 and 2 (funded) form a cluster running one counter contract of alice,
+/// with master, cluster and contract keys published.
+struct Deployed {
+    world: World,
+    workers: [Keypair; 3],
+    contract: AccountId,
+    contract_public: [u8; 32],
+}
+
+fn deploy_counter() -> Deployed {
     let mut world = World::setup();
     let alice = Keypair::dev("alice");
     let gk = world.gatekeeper.clone();
@@ -518,7 +525,34 @@ fn heartbeats_from_a_cluster_are_compared_and_disagreement_is_an_event() {
         gas_limit: 1_000_000,
     };
     world.send(&alice, instantiate).unwrap();
+    let contract_public = master
+        .cluster_key(&cluster)
+        .contract_keys(&contract)
+        .public_key();
+    let publish = Call::PublishContractKey {
+        contract,
+        epoch: 0,
+        public_key: contract_public,
+    };
+    world.send(&gk, publish).unwrap();
+    Deployed {
+        world,
+        workers: [w1, w2, w3],
+        contract,
+        contract_public,
+    }
+}
 
+#[test]
+fn heartbeats_from_a_cluster_are_compared_and_disagreement_is_an_event() {
+    use phalanx_primitives::StateReport;
+    let Deployed {
+        mut world,
+        workers: [w1, w2, w3],
+        contract,
+        ..
+    } = deploy_counter();
+    let alice = Keypair::dev("alice");
     let beat = |height: u64, digest: u8| Call::Heartbeat {
         digests: vec![StateReport {
             contract,
@@ -574,5 +608,158 @@ fn heartbeats_from_a_cluster_are_compared_and_disagreement_is_an_event() {
             (w1.account_id(), Hash([1; 32])),
             (w2.account_id(), Hash([2; 32]))
         ]
+    );
+}
+
+#[test]
+fn egress_takes_each_output_once_in_order_from_a_worker_of_the_cluster() {
+    use phalanx_primitives::ContractOutput;
+    let Deployed {
+        mut world,
+        workers: [w1, w2, w3],
+        contract,
+        contract_public,
+    } = deploy_counter();
+    let alice = Keypair::dev("alice");
+    let carol = Keypair::dev("carol");
+
+    // A command carries PHA into the contract's account, on top of its gas.
+    let context = EnvelopeContext {
+        chain_id: world.chain.params.chain_id,
+        contract,
+        sender: alice.account_id(),
+    };
+    let before = world.chain.balance(&alice).free;
+    let command = Call::Command {
+        contract,
+        envelope: seal(&contract_public, 0, &context, b"deposit"),
+        gas_limit: 1_000,
+        value: 5 * UNIT,
+    };
+    world.send(&alice, command).unwrap();
+    let gas = world.chain.params.gas_price * 1_000;
+    assert_eq!(
+        world.chain.balance(&alice).free,
+        before - 5 * UNIT - gas - FEE
+    );
+    let held = |world: &World| {
+        balances::account(&world.chain.state, &contract)
+            .unwrap()
+            .free
+    };
+    assert_eq!(held(&world), 5 * UNIT);
+
+    let pay = |amount| ContractOutput::Transfer {
+        to: carol.account_id(),
+        amount,
+    };
+    let egress = |first_seq, outputs| Call::Egress {
+        contract,
+        first_seq,
+        outputs,
+    };
+    let batch = vec![
+        ContractOutput::Event(b"hello".to_vec()),
+        pay(2 * UNIT),
+        pay(4 * UNIT), // more than is left: fails, and is spent all the same
+    ];
+    // Forged: not a worker, or a worker of another cluster.
+    for forger in [&alice, &w3] {
+        assert!(matches!(
+            world.send(forger, egress(0, batch.clone())),
+            Err(TxError::NotAuthorized(_))
+        ));
+    }
+    // Out of order, or empty.
+    assert!(matches!(
+        world.send(&w1, egress(1, batch.clone())),
+        Err(TxError::InvalidCall(m)) if m.contains("continue at 0")
+    ));
+    assert!(matches!(
+        world.send(&w1, egress(0, vec![])),
+        Err(TxError::InvalidCall(_))
+    ));
+    world.send(&w1, egress(0, batch.clone())).unwrap();
+    let events: Vec<Event> = world
+        .chain
+        .events
+        .iter()
+        .rev()
+        .take(4)
+        .rev()
+        .map(|r| r.event.clone())
+        .collect();
+    assert_eq!(
+        events[0],
+        Event::EgressAccepted {
+            contract,
+            worker: w1.account_id(),
+            first_seq: 0,
+            count: 3
+        }
+    );
+    assert_eq!(
+        events[1],
+        Event::ContractEvent {
+            contract,
+            seq: 0,
+            data: b"hello".to_vec()
+        }
+    );
+    assert!(
+        matches!(events[2], Event::Transfer { from, amount, .. } if from == contract && amount == 2 * UNIT)
+    );
+    assert!(matches!(&events[3], Event::OutputFailed { seq: 2, .. }));
+    assert_eq!(world.chain.balance(&carol).free, 2 * UNIT);
+    assert_eq!(held(&world), 3 * UNIT);
+
+    // The other worker sending the same outputs, or anyone replaying them: refused.
+    for worker in [&w2, &w1] {
+        assert!(matches!(
+            world.send(worker, egress(0, batch.clone())),
+            Err(TxError::InvalidCall(m)) if m.contains("replay")
+        ));
+    }
+    assert_eq!(
+        phalanx_runtime::egress::next_output(&world.chain.state, &contract).unwrap(),
+        3
+    );
+    // The next batch continues at 3, from either worker; a message needs an existing receiver
+    // and gas the sending contract can pay.
+    let message = |to| ContractOutput::Message {
+        to,
+        envelope: seal(&contract_public, 0, &context, b"hi"),
+        gas_limit: 1_000,
+    };
+    world
+        .send(
+            &w2,
+            egress(3, vec![message(contract), message(alice.account_id())]),
+        )
+        .unwrap();
+    let events: Vec<Event> = world
+        .chain
+        .events
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .map(|r| r.event.clone())
+        .collect();
+    assert_eq!(
+        events[0],
+        Event::ContractMessage {
+            from: contract,
+            to: contract,
+            seq: 3
+        }
+    );
+    assert!(
+        matches!(&events[1], Event::OutputFailed { seq: 4, reason, .. } if reason.contains("no contract"))
+    );
+    assert_eq!(held(&world), 3 * UNIT - gas);
+    assert_eq!(
+        world.chain.total(),
+        phalanx_primitives::amount::TOTAL_SUPPLY
     );
 }

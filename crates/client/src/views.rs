@@ -30,6 +30,9 @@ pub struct ChainInfo {
     pub base_fee_units: Balance,
     #[serde(with = "serde_units")]
     pub per_byte_fee_units: Balance,
+    /// PHA units per unit of gas a command or instantiation reserves.
+    #[serde(with = "serde_units")]
+    pub gas_price_units: Balance,
     pub max_transaction_size: usize,
     pub treasury: AccountId,
 }

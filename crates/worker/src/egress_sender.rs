@@ -33,15 +33,18 @@ impl EgressSender {
         }
     }
 
-    /// Sends what is pending and due, after block `height`. Failures to send are logged, not
-    /// fatal: the outputs stay in the store and go out with a later block.
+    /// Sends what is pending and due, after block `height`, and returns how many outputs were
+    /// pending (up to a batch per contract). Failures to send are logged, not fatal: the outputs
+    /// stay in the store and go out with a later block.
     pub(crate) async fn send(
         &mut self,
         client: &NodeClient,
         store: &WorkerStore,
         height: u64,
-    ) -> Result<(), WorkerError> {
-        for pending in store.pending_outputs(MAX_EGRESS_OUTPUTS)? {
+    ) -> Result<u64, WorkerError> {
+        let batches = store.pending_outputs(MAX_EGRESS_OUTPUTS)?;
+        let count = batches.iter().map(|b| b.outputs.len() as u64).sum();
+        for pending in batches {
             let due = match self.sent.get(&pending.contract) {
                 Some((first_seq, at)) if *first_seq == pending.first_seq => {
                     height >= at + RESEND_AFTER
@@ -58,7 +61,7 @@ impl EgressSender {
                 tracing::debug!(contract = %pending.contract, first = pending.first_seq, "egress not sent: {error}");
             }
         }
-        Ok(())
+        Ok(count)
     }
 
     async fn send_batch(

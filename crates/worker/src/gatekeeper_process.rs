@@ -181,6 +181,7 @@ pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, Wor
         last_checkpoint: None,
         restored_from: None,
         commands_executed: 0,
+        pending_outputs: 0,
     }));
     let custody = Arc::new(Mutex::new(custody));
     let mut module = status_module(config.rpc_addr, status.clone())?;

@@ -151,6 +151,8 @@ pub struct WorkerStatus {
     pub restored_from: Option<u64>,
     /// Instantiations and commands executed since this start.
     pub commands_executed: u64,
+    /// Contract outputs (events, payments, messages) the chain has not accepted yet.
+    pub pending_outputs: u64,
 }
 
 /// A started worker (or gatekeeper): its RPC address and identity, and the task that runs it.
@@ -344,6 +346,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         last_checkpoint: checkpoints.heights()?.last().copied(),
         restored_from,
         commands_executed: 0,
+        pending_outputs: 0,
     }));
 
     let shared = Arc::new(QueryState {
@@ -762,7 +765,7 @@ async fn sync_loop(
         heartbeats
             .send(follower.client(), &shared.store, &contracts, height)
             .await?;
-        egress
+        let pending_outputs = egress
             .send(follower.client(), &shared.store, height)
             .await?;
         if checkpoints.due(height) {
@@ -775,6 +778,7 @@ async fn sync_loop(
         status.clusters = clusters;
         status.contracts = contracts;
         status.commands_executed += effects.receipts.len() as u64;
+        status.pending_outputs = pending_outputs;
         if checkpoints.due(height) {
             status.last_checkpoint = Some(height);
         }

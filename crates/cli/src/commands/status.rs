@@ -45,6 +45,7 @@ pub async fn worker_status(ctx: &Context, worker_url: &str) -> Result<()> {
                 head.saturating_sub(synced)
             ),
             format!("last checkpoint {}", text("last_checkpoint")),
+            format!("egress pending  {} outputs", text("pending_outputs")),
         ];
         if !status["restored_from"].is_null() {
             lines.push(format!(

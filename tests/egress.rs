@@ -1,0 +1,204 @@
+//! Egress with real processes: PHA goes into a PHA-backed private token with a command, moves
+//! privately, and comes out to a public account as a payment the cluster's workers send to the
+//! chain. Each output lands exactly once although both workers send it; a failed command's PHA
+//! comes back; the payments go on when one worker is gone; forged and replayed batches are refused.
+
+mod common;
+
+use common::cluster::{deploy_private_token, submit, wait_synced, worker_status};
+use common::{NodeProcess, WorkerProcess};
+use parity_scale_codec::Encode;
+use phalanx_client::views::EventKindView;
+use phalanx_client::{ClientError, ContractClient, NodeClient};
+use phalanx_crypto::Keypair;
+use phalanx_primitives::amount::UNIT;
+use phalanx_primitives::{AccountId, Balance, Call, ContractOutput, Hash};
+use rand_core::OsRng;
+use std::time::{Duration, Instant};
+
+fn sdk(account: AccountId) -> phalanx_sdk::AccountId {
+    phalanx_sdk::AccountId(*account.as_bytes())
+}
+
+async fn free(node: &NodeClient, account: AccountId) -> Balance {
+    node.account(account).await.unwrap().free_units
+}
+
+/// Waits until `account` holds `expected` units.
+async fn wait_balance(node: &NodeClient, account: AccountId, expected: Balance) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = free(node, account).await;
+        if now == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{account} holds {now}, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every event of blocks 1..=head.
+async fn all_events(node: &NodeClient) -> Vec<EventKindView> {
+    use phalanx_client::api::NodeApiClient;
+    let head = node.head().await.unwrap().height;
+    let mut events = vec![];
+    for height in 1..=head {
+        let block_events = node.rpc().events(height).await.unwrap().unwrap_or_default();
+        events.extend(block_events.into_iter().map(|e| e.event));
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_token_pays_out_to_a_public_account_exactly_once() {
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let node_process = NodeProcess::start(dirs[0].path(), "100ms");
+    let node = NodeClient::connect(&node_process.url).await.unwrap();
+    let _gatekeeper = WorkerProcess::start_as("gatekeeper", &node_process.url, dirs[1].path());
+    let mut first = WorkerProcess::start(&node_process.url, dirs[2].path());
+    let second = WorkerProcess::start(&node_process.url, dirs[3].path());
+    let members = vec![
+        first.identity.parse().unwrap(),
+        second.identity.parse().unwrap(),
+    ];
+    let token = deploy_private_token(
+        &node,
+        Hash([0xe1; 32]),
+        members,
+        private_token::Init {
+            name: "Private PHA".into(),
+            symbol: "pPHA".into(),
+            initial_supply: 0,
+            pha_backed: true,
+        },
+        b"egress",
+    )
+    .await;
+    let client = ContractClient::open(&node, token).await.unwrap();
+    let bob = Keypair::dev("bob");
+    let carol = Keypair::dev("carol").account_id();
+    // A fresh account: nothing but the payout will ever reach it.
+    let payee = Keypair::generate(&mut OsRng).account_id();
+    let command = |from: &Keypair, message: private_token::Command, value: Balance| {
+        client
+            .command_call(
+                from.account_id(),
+                &message.encode(),
+                1_000_000,
+                value,
+                &mut OsRng,
+            )
+            .unwrap()
+    };
+
+    // Bob deposits 10 PHA, sends 4 privately to carol and withdraws 3 to the payee.
+    submit(
+        &node,
+        &bob,
+        vec![command(&bob, private_token::Command::Deposit, 10 * UNIT)],
+    )
+    .await;
+    assert_eq!(free(&node, token).await, 10 * UNIT);
+    let to_carol = private_token::Command::Transfer {
+        to: sdk(carol),
+        amount: 4 * UNIT,
+    };
+    let withdraw = private_token::Command::Withdraw {
+        to: sdk(payee),
+        amount: 3 * UNIT,
+    };
+    submit(
+        &node,
+        &bob,
+        vec![command(&bob, to_carol, 0), command(&bob, withdraw, 0)],
+    )
+    .await;
+    wait_balance(&node, payee, 3 * UNIT).await;
+    assert_eq!(free(&node, token).await, 7 * UNIT);
+
+    // One worker gone: the other still pays. A withdrawal beyond bob's tokens (3 left) fails
+    // and the 2 PHA it carried come back to him.
+    first.kill_9();
+    let bob_before = free(&node, bob.account_id()).await;
+    let too_much = private_token::Command::Withdraw {
+        to: sdk(payee),
+        amount: 5 * UNIT,
+    };
+    let call = command(&bob, too_much, 2 * UNIT);
+    let Call::Command { gas_limit, .. } = &call else {
+        unreachable!()
+    };
+    let gas = node.info().gas_price_units * Balance::from(*gas_limit);
+    let fee = node.sign(&bob, 0, call.clone()).transaction.fee;
+    submit(&node, &bob, vec![call]).await;
+    wait_balance(&node, bob.account_id(), bob_before - fee - gas).await;
+    assert_eq!(free(&node, payee).await, 3 * UNIT);
+    assert_eq!(free(&node, token).await, 7 * UNIT);
+
+    // Each output number was accepted once, in order, and both workers' outboxes drain.
+    let head = node.head().await.unwrap().height;
+    wait_synced(&second.url, head, Duration::from_secs(30)).await;
+    let events = all_events(&node).await;
+    let accepted: Vec<(u64, u32)> = events
+        .iter()
+        .filter_map(|e| match e {
+            EventKindView::EgressAccepted {
+                contract,
+                first_seq,
+                count,
+                ..
+            } if *contract == token => Some((*first_seq, *count)),
+            _ => None,
+        })
+        .collect();
+    let mut next = 0;
+    for (first_seq, count) in &accepted {
+        assert_eq!(*first_seq, next, "batches {accepted:?}");
+        next += u64::from(*count);
+    }
+    assert_eq!(next, 2, "one payout and one refund: {accepted:?}");
+    let payments = events
+        .iter()
+        .filter(|e| matches!(e, EventKindView::Transfer { from, .. } if *from == token))
+        .count();
+    assert_eq!(payments, 2);
+    assert_eq!(worker_status(&second.url).await["pending_outputs"], 0);
+
+    // A batch from someone who is not a worker of the cluster is refused; so is the worker's
+    // accepted transaction sent again.
+    let forged = Call::Egress {
+        contract: token,
+        first_seq: 2,
+        outputs: vec![ContractOutput::Transfer {
+            to: bob.account_id(),
+            amount: 7 * UNIT,
+        }],
+    };
+    let nonce = node.next_nonce(bob.account_id()).await.unwrap();
+    let refused = node.submit(&node.sign(&bob, nonce, forged)).await;
+    assert!(
+        matches!(&refused, Err(ClientError::Rejected { message, .. }) if message.contains("not a worker")),
+        "{refused:?}"
+    );
+    let mut replayed = None;
+    for height in 1..=head {
+        let block = node.verified_block(height).await.unwrap().unwrap();
+        if let Some(tx) = block
+            .transactions
+            .into_iter()
+            .find(|tx| matches!(tx.transaction.call, Call::Egress { .. }))
+        {
+            replayed = Some(node.submit(&tx).await);
+            break;
+        }
+    }
+    let replayed = replayed.expect("an egress transaction is on chain");
+    assert!(
+        matches!(replayed, Err(ClientError::Rejected { .. })),
+        "{replayed:?}"
+    );
+    assert_eq!(free(&node, token).await, 7 * UNIT);
+}

@@ -159,6 +159,23 @@ pub enum ContractCommand {
         #[arg(long)]
         worker: Option<String>,
     },
+    /// Ask a confidential query against the contract's state as of an earlier block: the worker
+    /// rebuilds that state from its checkpoints and the chain; the contract's own rules decide
+    /// who may ask (a private_token balance: its owner only).
+    History {
+        contract: String,
+        /// The block height to answer as of.
+        #[arg(long)]
+        at: u64,
+        #[arg(long)]
+        from: String,
+        /// The SCALE-encoded query as hex (see `phalanx contract encode`).
+        #[arg(long)]
+        msg: String,
+        /// Ask this worker instead of those the chain lists.
+        #[arg(long)]
+        worker: Option<String>,
+    },
     /// Encode a message of the example contracts as hex, e.g.
     /// `private-token transfer bob 12`, `private-token balance alice`, `counter increment 5`.
     Encode {
@@ -225,6 +242,9 @@ pub struct WorkerArgs {
     /// Write a sealed checkpoint after every this many blocks (0: never).
     #[arg(long, default_value_t = phalanx_worker::process::DEFAULT_CHECKPOINT_EVERY)]
     pub checkpoint_every: u64,
+    /// How many checkpoints to keep; restores and history queries start from them.
+    #[arg(long, default_value_t = phalanx_worker::process::DEFAULT_KEEP_CHECKPOINTS)]
+    pub keep_checkpoints: usize,
     /// Report this worker's state digests on chain after every this many blocks (0: never).
     #[arg(long, default_value_t = phalanx_worker::process::DEFAULT_HEARTBEAT_EVERY)]
     pub heartbeat_every: u64,

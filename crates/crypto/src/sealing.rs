@@ -14,6 +14,9 @@ use zeroize::Zeroizing;
 #[error("sealed data does not open with this key and associated data (altered, moved, or another enclave's)")]
 pub struct UnsealError;
 
+/// Cloning copies the secret (zeroized on drop like the original): only for handing the same
+/// enclave's key to another of its own stores.
+#[derive(Clone)]
 pub struct SealingKey {
     key: Zeroizing<[u8; 32]>,
 }

@@ -21,6 +21,10 @@ pub enum QueryRequest {
     /// The receipt of a command or instantiation this origin sent.
     #[codec(index = 1)]
     Receipt(Hash),
+    /// Run the contract's `query` entry point on this message against its state as of block
+    /// `height` (a history query; the contract's own rules decide who may ask).
+    #[codec(index = 2)]
+    ContractAt { height: u64, message: Vec<u8> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

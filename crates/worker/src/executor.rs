@@ -158,6 +158,19 @@ impl Executor {
         Some(*keys.digest_key())
     }
 
+    /// An independent copy (keys, code, contracts; no caches), to replay history beside the
+    /// live executor.
+    pub fn fork(&self) -> Executor {
+        let keys = KeyRing::new(self.keys.identity(), self.keys.ecdh_secret().clone());
+        Executor::restore(self.chain_id, keys, &self.snapshot())
+            .expect("an executor's own snapshot decodes")
+    }
+
+    /// The cluster a contract this worker runs belongs to.
+    pub fn cluster_of(&self, contract: &AccountId) -> Option<Hash> {
+        self.contracts.get(contract).map(|meta| meta.cluster)
+    }
+
     /// The contracts this worker runs.
     pub fn contracts(&self) -> impl Iterator<Item = &AccountId> {
         self.contracts.keys()

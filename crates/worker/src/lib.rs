@@ -23,6 +23,7 @@ mod executor;
 pub mod follower;
 pub mod gatekeeper;
 pub mod gatekeeper_process;
+pub mod history;
 mod keyring;
 pub mod process;
 pub mod query;

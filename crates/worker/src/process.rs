@@ -10,6 +10,7 @@ use crate::checkpoint::{CheckpointError, Checkpoints};
 use crate::egress_sender::EgressSender;
 use crate::enclave::{Enclave, EnclaveError};
 use crate::follower::{FollowError, Follower};
+use crate::history::{self, HistoryQuery};
 use crate::query::{open_query, seal_answer, NonceGuard};
 use crate::store::{CatchUp, CaughtUp, StoreError, WorkerStore};
 use crate::{ExecError, Executor, KeyRing};
@@ -92,6 +93,8 @@ pub struct WorkerConfig {
     pub public_url: Option<String>,
     /// Write a checkpoint after every this many blocks (0: never).
     pub checkpoint_every: u64,
+    /// How many checkpoints to keep: restores and history queries start from them.
+    pub keep_checkpoints: usize,
     /// Report state digests on chain after every this many blocks (0: never).
     pub heartbeat_every: u64,
 }
@@ -103,8 +106,8 @@ pub const WORKER_FUNDING: u128 = 100 * phalanx_primitives::amount::UNIT;
 
 /// Default checkpoint interval, in blocks.
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 100;
-/// How many checkpoints a worker keeps.
-const CHECKPOINTS_KEPT: usize = 3;
+/// Default number of checkpoints a worker keeps.
+pub const DEFAULT_KEEP_CHECKPOINTS: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -325,7 +328,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         &config.data_dir.join("checkpoints"),
         enclave.sealing_key(),
         config.checkpoint_every,
-        CHECKPOINTS_KEPT,
+        config.keep_checkpoints,
     )?;
     let (store, restored_from) =
         open_or_restore(&config.data_dir.join("worker.redb"), &enclave, &checkpoints)?;
@@ -354,6 +357,8 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         executor: Mutex::new(executor),
         store,
         nonces: Mutex::new(NonceGuard::default()),
+        node: NodeClient::connect(&config.node_url).await?,
+        checkpoints: Arc::new(checkpoints),
     });
     let mut module = status_module(config.rpc_addr, status.clone())?;
     module
@@ -369,7 +374,6 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     let task = tokio::spawn(sync_loop(
         follower,
         shared,
-        checkpoints,
         heartbeats,
         EgressSender::new(enclave.identity.clone()),
         status.clone(),
@@ -494,6 +498,9 @@ struct QueryState {
     executor: Mutex<Executor>,
     store: WorkerStore,
     nonces: Mutex<NonceGuard>,
+    /// For history queries: the blocks to replay and the checkpoints to start from.
+    node: NodeClient,
+    checkpoints: Arc<Checkpoints>,
 }
 
 /// JSON-RPC error code of a refused query (bad signature, expired, replayed, ...).
@@ -510,9 +517,10 @@ fn query_module(
 ) -> Result<RpcModule<Arc<QueryState>>, WorkerError> {
     let mut module = RpcModule::new(state);
     module
-        .register_method("worker_query", |params, state, _| {
+        .register_async_method("worker_query", |params, state, _| async move {
             let (contract, sealed): (AccountId, String) = params.parse()?;
-            answer_query(state, contract, &sealed)
+            answer_query(&state, contract, &sealed)
+                .await
                 .map_err(|e| ErrorObjectOwned::owned(QUERY_REFUSED, e, None::<()>))
         })
         .map_err(|e| WorkerError::Rpc(addr, e.to_string()))?;
@@ -563,21 +571,48 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn answer_query(state: &QueryState, contract: AccountId, sealed: &str) -> Result<String, String> {
+async fn answer_query(
+    state: &QueryState,
+    contract: AccountId,
+    sealed: &str,
+) -> Result<String, String> {
     let bytes = sealed
         .strip_prefix("0x")
         .and_then(|h| hex::decode(h).ok())
         .ok_or("the envelope is not hex")?;
     let envelope =
         Envelope::decode_all(&mut &bytes[..]).map_err(|_| "the envelope does not decode")?;
-    let mut executor = state.executor.lock().unwrap_or_else(|p| p.into_inner());
     let query = {
+        let executor = state.executor.lock().unwrap_or_else(|p| p.into_inner());
         let mut nonces = state.nonces.lock().unwrap_or_else(|p| p.into_inner());
         open_query(&executor, &contract, &envelope, now_ms(), &mut nonces)
             .map_err(|e| e.to_string())?
     };
     let answer = match query.request {
+        QueryRequest::ContractAt { height, message } => {
+            // The replay runs on a copy of the executor, without holding the live one.
+            let (fork, cluster) = {
+                let executor = state.executor.lock().unwrap_or_else(|p| p.into_inner());
+                let cluster = executor.cluster_of(&contract);
+                (executor.fork(), cluster)
+            };
+            let cluster = cluster.ok_or("this worker does not run that contract")?;
+            let history = HistoryQuery {
+                contract,
+                cluster,
+                height,
+                origin: query.origin,
+                message: &message,
+            };
+            let checkpoints = &state.checkpoints;
+            match history::answer_at(&state.node, checkpoints, &state.store, fork, history).await {
+                Ok(Ok(output)) => QueryAnswer::Ok(output),
+                Ok(Err(error)) => QueryAnswer::Refused(error.to_string()),
+                Err(error) => QueryAnswer::Refused(error.to_string()),
+            }
+        }
         QueryRequest::Contract(message) => {
+            let mut executor = state.executor.lock().unwrap_or_else(|p| p.into_inner());
             let synced = state
                 .store
                 .synced()
@@ -705,7 +740,6 @@ impl Heartbeats {
 async fn sync_loop(
     mut follower: Follower,
     shared: Arc<QueryState>,
-    checkpoints: Checkpoints,
     heartbeats: Heartbeats,
     mut egress: EgressSender,
     status: Arc<Mutex<WorkerStatus>>,
@@ -768,9 +802,9 @@ async fn sync_loop(
         let pending_outputs = egress
             .send(follower.client(), &shared.store, height)
             .await?;
-        if checkpoints.due(height) {
+        if shared.checkpoints.due(height) {
             // Queries go on meanwhile: the image is one read transaction of the committed store.
-            checkpoints.write(height, &shared.store.image()?)?;
+            shared.checkpoints.write(height, &shared.store.image()?)?;
         }
         let mut status = status.lock().unwrap_or_else(|p| p.into_inner());
         status.synced_height = height;
@@ -779,7 +813,7 @@ async fn sync_loop(
         status.contracts = contracts;
         status.commands_executed += effects.receipts.len() as u64;
         status.pending_outputs = pending_outputs;
-        if checkpoints.due(height) {
+        if shared.checkpoints.due(height) {
             status.last_checkpoint = Some(height);
         }
     }

@@ -114,6 +114,14 @@ impl WorkerStore {
     /// Opens (or creates) the store; `sealing` must be the key it was created with.
     pub fn open(path: &Path, sealing: SealingKey, tag_key: [u8; 32]) -> Result<Self, StoreError> {
         let db = Database::create(path).map_err(storage_err)?;
+        Self::with_tables(db, sealing, tag_key)
+    }
+
+    fn with_tables(
+        db: Database,
+        sealing: SealingKey,
+        tag_key: [u8; 32],
+    ) -> Result<Self, StoreError> {
         let txn = db.begin_write().map_err(storage_err)?;
         {
             txn.open_table(STATE).map_err(storage_err)?;
@@ -167,7 +175,23 @@ impl WorkerStore {
             )));
         }
         let store = Self::open(path, sealing, tag_key)?;
-        let txn = store.db.begin_write().map_err(storage_err)?;
+        store.load_image(image)?;
+        Ok(store)
+    }
+
+    /// A store in memory holding `image`, under this store's keys: scratch space to rebuild an
+    /// earlier state in (history queries). Nothing of it reaches the disk.
+    pub fn scratch_from_image(&self, image: &StoreImage) -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(storage_err)?;
+        let store = Self::with_tables(db, self.sealing.clone(), self.tag_key)?;
+        store.load_image(image)?;
+        Ok(store)
+    }
+
+    fn load_image(&self, image: &StoreImage) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(storage_err)?;
         for (definition, entries) in [
             (STATE, &image.state),
             (RECEIPTS, &image.receipts),
@@ -188,8 +212,7 @@ impl WorkerStore {
                 meta.insert(k.as_str(), v.as_slice()).map_err(storage_err)?;
             }
         }
-        txn.commit().map_err(storage_err)?;
-        Ok(store)
+        txn.commit().map_err(storage_err)
     }
 
     /// Checks what a restart relies on: the synced header and the executor snapshot unseal.

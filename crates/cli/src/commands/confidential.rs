@@ -236,19 +236,19 @@ pub async fn query(
     contract: &str,
     from: &str,
     msg: &str,
+    at: Option<u64>,
     worker: Option<&str>,
 ) -> Result<()> {
     let contract = ctx.keystore.resolve_account(contract)?;
     let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
     let node = connect(ctx).await?;
     let client = open_contract(&node, contract, worker).await?;
-    let answer = client
-        .query(
-            &signer,
-            QueryRequest::Contract(decode_hex(msg)?),
-            &mut OsRng,
-        )
-        .await?;
+    let message = decode_hex(msg)?;
+    let request = match at {
+        Some(height) => QueryRequest::ContractAt { height, message },
+        None => QueryRequest::Contract(message),
+    };
+    let answer = client.query(&signer, request, &mut OsRng).await?;
     match answer {
         QueryAnswer::Ok(output) => {
             let hex_output = format!("0x{}", hex::encode(&output));
@@ -258,7 +258,7 @@ pub async fn query(
                 8 => u64::decode(&mut &output[..]).ok().map(|n| n.to_string()),
                 _ => None,
             };
-            let value = serde_json::json!({ "contract": contract, "ok": true, "output": hex_output, "number": number });
+            let value = serde_json::json!({ "contract": contract, "at": at, "ok": true, "output": hex_output, "number": number });
             emit(ctx.json, &value, || match &number {
                 Some(n) => format!("{n} ({hex_output})"),
                 None => hex_output.clone(),

@@ -59,6 +59,7 @@ fn worker_config(node_url: &str, dir: &Path, rpc_addr: SocketAddr) -> WorkerConf
         operator: Keypair::dev("charlie"),
         public_url: None,
         checkpoint_every: phalanx_worker::process::DEFAULT_CHECKPOINT_EVERY,
+        keep_checkpoints: phalanx_worker::process::DEFAULT_KEEP_CHECKPOINTS,
         heartbeat_every: phalanx_worker::process::DEFAULT_HEARTBEAT_EVERY,
     }
 }

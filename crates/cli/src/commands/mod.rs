@@ -66,7 +66,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             from,
             msg,
             worker,
-        }) => confidential::query(&ctx, &contract, &from, &msg, worker.as_deref()).await,
+        }) => confidential::query(&ctx, &contract, &from, &msg, None, worker.as_deref()).await,
+        Command::Contract(ContractCommand::History {
+            contract,
+            at,
+            from,
+            msg,
+            worker,
+        }) => {
+            let at = Some(at);
+            confidential::query(&ctx, &contract, &from, &msg, at, worker.as_deref()).await
+        }
         Command::Contract(ContractCommand::Upload { path, from }) => {
             confidential::upload(&ctx, &path, &from).await
         }

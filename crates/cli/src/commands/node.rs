@@ -96,6 +96,7 @@ pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<(
         operator,
         public_url: args.public_url,
         checkpoint_every: args.checkpoint_every,
+        keep_checkpoints: args.keep_checkpoints,
         heartbeat_every: args.heartbeat_every,
     };
     let (mut worker, name) = match role {

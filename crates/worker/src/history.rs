@@ -1,0 +1,149 @@
+//! History queries: a contract's answer as of an earlier block.
+//!
+//! The worker does not keep old versions of state. It rebuilds the state of block `h` in memory:
+//! the newest checkpoint at or below `h` (or the empty state of genesis), then the finalized
+//! blocks after it up to `h`, replayed for the contract's cluster only, exactly as they were run
+//! then. The rebuilt state must have the digest the worker logged for that block, or the answer
+//! is withheld. The live store is never touched, and the sync loop goes on meanwhile.
+//!
+//! Who may ask is the contract's own rule: the query runs through its ordinary `query` entry
+//! point, as the signed origin, with the block height and time of `h` (a `private_token` balance
+//! is answered only to its owner, today or as of any block).
+
+use crate::checkpoint::{CheckpointError, Checkpoints};
+use crate::store::{CaughtUp, StoreError, StoreImage, WorkerStore};
+use crate::{ExecError, Executor};
+use phalanx_client::{ClientError, NodeClient};
+use phalanx_primitives::{AccountId, Hash};
+use phalanx_vm::CallError;
+
+/// Most blocks one history query may replay: beyond that, ask a worker that keeps more
+/// checkpoints (`--keep-checkpoints`).
+pub const MAX_HISTORY_REPLAY: u64 = 2_000;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HistoryError {
+    #[error("this worker has synced to block {synced}; ask for {height} later")]
+    NotYet { height: u64, synced: u64 },
+    #[error("block {height} is {distance} blocks past the nearest state this worker keeps (block {from}); it replays at most {MAX_HISTORY_REPLAY}")]
+    TooFar {
+        height: u64,
+        from: u64,
+        distance: u64,
+    },
+    #[error("the state rebuilt for block {0} does not match the digest this worker logged then")]
+    Diverged(u64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Node(#[from] ClientError),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+}
+
+/// One history query, already opened and checked.
+pub struct HistoryQuery<'a> {
+    pub contract: AccountId,
+    pub cluster: Hash,
+    pub height: u64,
+    pub origin: AccountId,
+    pub message: &'a [u8],
+}
+
+/// The newest intact checkpoint at or below `height`, or genesis (height 0, empty).
+fn starting_point(
+    checkpoints: &Checkpoints,
+    height: u64,
+) -> Result<(u64, StoreImage), CheckpointError> {
+    for at in checkpoints.heights()?.into_iter().rev() {
+        if at > height {
+            continue;
+        }
+        match checkpoints.load(at) {
+            Ok(image) => return Ok((at, image)),
+            Err(error) => tracing::warn!("history: skipping checkpoint: {error}"),
+        }
+    }
+    Ok((0, StoreImage::default()))
+}
+
+/// Rebuilds the state as of `query.height` and runs the query on it. `executor` is a copy of the
+/// worker's (its keys, code and contracts), used up by the replay; `live` is the worker's store,
+/// read for its synced height and logged digests only.
+pub async fn answer_at(
+    node: &NodeClient,
+    checkpoints: &Checkpoints,
+    live: &WorkerStore,
+    mut executor: Executor,
+    query: HistoryQuery<'_>,
+) -> Result<Result<Vec<u8>, CallError>, HistoryError> {
+    let synced = live.synced()?.map_or(0, |h| h.height);
+    if query.height > synced {
+        return Err(HistoryError::NotYet {
+            height: query.height,
+            synced,
+        });
+    }
+    let (from, image) = starting_point(checkpoints, query.height)?;
+    let distance = query.height - from;
+    if distance > MAX_HISTORY_REPLAY {
+        return Err(HistoryError::TooFar {
+            height: query.height,
+            from,
+            distance,
+        });
+    }
+    let scratch = live.scratch_from_image(&image)?;
+    let mut time_ms = None;
+    for height in from + 1..=query.height {
+        let block = node
+            .verified_block(height)
+            .await?
+            .ok_or_else(|| ClientError::InvalidBlock(format!("the node has no block {height}")))?;
+        let events = node.verified_events(&block.header).await?;
+        let mut writes = scratch.begin_block()?;
+        let effects = executor.catch_up_block(&block, &events, query.cluster, &mut writes)?;
+        let done = CaughtUp {
+            height,
+            progress: None,
+            executor_snapshot: None,
+        };
+        scratch.commit_caught_up(
+            writes,
+            |c| executor.digest_key(c),
+            &effects,
+            done,
+            &mut rand_core::OsRng,
+        )?;
+        time_ms = Some(block.header.timestamp_ms);
+    }
+    let time_ms = match time_ms {
+        Some(time) => time,
+        None => {
+            node.verified_block(query.height)
+                .await?
+                .ok_or_else(|| {
+                    ClientError::InvalidBlock(format!("the node has no block {}", query.height))
+                })?
+                .header
+                .timestamp_ms
+        }
+    };
+    if scratch.digest_at(&query.contract, query.height)?
+        != live.digest_at(&query.contract, query.height)?
+    {
+        return Err(HistoryError::Diverged(query.height));
+    }
+    let mut view = scratch.begin_block()?;
+    Ok(executor.query(
+        &query.contract,
+        query.origin,
+        query.message,
+        query.height,
+        time_ms,
+        &mut view,
+    ))
+}

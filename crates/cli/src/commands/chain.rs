@@ -180,6 +180,38 @@ fn describe(event: &EventView) -> String {
         EventKindView::MeasurementRemoved { measurement } => {
             format!("measurement {measurement} disallowed")
         }
+        EventKindView::StateDivergence {
+            contract,
+            height,
+            worker,
+            digest,
+            other_worker,
+            other_digest,
+        } => format!(
+            "STATE DIVERGENCE in {contract} at block {height}: {worker} has {digest}, {other_worker} has {other_digest}"
+        ),
+        EventKindView::EgressAccepted {
+            contract,
+            worker,
+            first_seq,
+            count,
+        } => format!(
+            "egress of {contract}: outputs {first_seq}..{} sent by worker {worker}",
+            first_seq + u64::from(*count)
+        ),
+        EventKindView::ContractEvent {
+            contract,
+            seq,
+            data,
+        } => format!("event #{seq} of {contract}: 0x{data}"),
+        EventKindView::ContractMessage { from, to, seq } => {
+            format!("message #{seq} from contract {from} to contract {to}")
+        }
+        EventKindView::OutputFailed {
+            contract,
+            seq,
+            reason,
+        } => format!("output #{seq} of {contract} failed: {reason}"),
         other => compact_json(other),
     }
 }

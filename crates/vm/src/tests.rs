@@ -265,3 +265,70 @@ fn memory_growth_is_capped() {
     // memory.grow returns -1 (refused), which the module returns as its status: a contract error.
     assert_eq!(outcome.result, Err(CallError::Contract(vec![])));
 }
+
+#[test]
+fn messages_and_value_reach_the_outcome_and_queries_send_none() {
+    let wat = r#"(module
+  (import "env" "value_received" (func $value_received (param i32)))
+  (import "env" "send_message" (func $send_message (param i32 i32 i32 i64)))
+  (import "env" "output" (func $output (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "ping")
+  (func (export "instantiate") (result i32) i32.const 0)
+  (func $send (param $gas i64) (result i32)
+    (call $value_received (i32.const 100))
+    (call $send_message (i32.const 0) (i32.const 64) (i32.const 4) (local.get $gas))
+    (call $output (i32.const 100) (i32.const 16))
+    i32.const 0)
+  (func (export "query") (result i32) (call $send (i64.const 1000)))
+  (func (export "execute") (result i32)
+    (call $send (i64.load (i32.const 200)))))"#;
+    let code = wat::parse_str(wat).unwrap();
+    let mut vm = Vm::new();
+    let hash = vm.prepare(&code).unwrap();
+    let context = CallContext {
+        value: 42,
+        ..CallContext::test()
+    };
+    let mut storage = MemoryStorage::default();
+    // Memory at 200 is zero: a message with no gas traps and sends nothing.
+    let outcome = vm.call(
+        &hash,
+        EntryPoint::Execute,
+        &context,
+        b"",
+        1_000_000,
+        &mut storage,
+    );
+    assert!(matches!(&outcome.result, Err(CallError::Trap(m)) if m.contains("gas limit")));
+    assert!(outcome.messages.is_empty());
+
+    let wat_with_gas = wat.replace("(i64.load (i32.const 200))", "(i64.const 5000)");
+    let hash = vm.prepare(&wat::parse_str(wat_with_gas).unwrap()).unwrap();
+    let outcome = vm.call(
+        &hash,
+        EntryPoint::Execute,
+        &context,
+        b"",
+        1_000_000,
+        &mut storage,
+    );
+    assert_eq!(outcome.result, Ok(42u128.to_le_bytes().to_vec()));
+    assert_eq!(
+        outcome.messages,
+        vec![MessageOut {
+            to: phalanx_primitives::AccountId::from_bytes([0; 32]),
+            payload: b"ping".to_vec(),
+            gas_limit: 5000,
+        }]
+    );
+    let query = vm.call(
+        &hash,
+        EntryPoint::Query,
+        &context,
+        b"",
+        1_000_000,
+        &mut storage,
+    );
+    assert!(matches!(query.result, Err(CallError::ReadOnly(_))));
+}

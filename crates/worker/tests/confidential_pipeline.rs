@@ -465,3 +465,187 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
         .unwrap();
     assert_eq!(u128::decode(&mut &answer[..]).unwrap(), 300);
 }
+
+/// A contract that, given a 32-byte account, sends it "ping" with 100,000 gas; given anything
+/// else (a message), remembers its caller. Its query answers the remembered caller.
+const PINGER: &str = r#"(module
+  (import "env" "input" (func $input (result i32)))
+  (import "env" "scratch_read" (func $scratch_read (param i32)))
+  (import "env" "caller" (func $caller (param i32)))
+  (import "env" "send_message" (func $send_message (param i32 i32 i32 i64)))
+  (import "env" "storage_set" (func $storage_set (param i32 i32 i32 i32)))
+  (import "env" "storage_get" (func $storage_get (param i32 i32) (result i32)))
+  (import "env" "output" (func $output (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "from")
+  (data (i32.const 8) "ping")
+  (func (export "instantiate") (result i32) i32.const 0)
+  (func (export "execute") (result i32)
+    (local $len i32)
+    (local.set $len (call $input))
+    (call $scratch_read (i32.const 64))
+    (if (i32.eq (local.get $len) (i32.const 32))
+      (then (call $send_message (i32.const 64) (i32.const 8) (i32.const 4) (i64.const 100000)))
+      (else
+        (call $caller (i32.const 128))
+        (call $storage_set (i32.const 0) (i32.const 4) (i32.const 128) (i32.const 32))))
+    i32.const 0)
+  (func (export "query") (result i32)
+    (drop (call $storage_get (i32.const 0) (i32.const 4)))
+    (call $scratch_read (i32.const 128))
+    (call $output (i32.const 128) (i32.const 32))
+    i32.const 0))"#;
+
+#[test]
+fn a_message_from_one_contract_runs_in_the_other_as_its_caller() {
+    use phalanx_primitives::ContractOutput;
+    use phalanx_worker::egress::{message_id, Output};
+    let mut chain = TestChain::new();
+    let (alice, operator) = (Keypair::dev("alice"), Keypair::dev("charlie"));
+    let gatekeeper = Enclave::new("gatekeeper-1");
+    let worker = Enclave::new("worker-1");
+    let cluster = Hash([0xc2; 32]);
+    let gatekeeper_logic = Gatekeeper::new(
+        gatekeeper.identity.account_id(),
+        chain.params.chain_id,
+        MasterKey::generate(0, &mut OsRng),
+    );
+    let fund = |to: AccountId| Call::Transfer {
+        to,
+        amount: 1_000 * UNIT,
+    };
+    chain.block(vec![
+        (&alice, fund(gatekeeper.identity.account_id())),
+        (&alice, fund(worker.identity.account_id())),
+        (&operator, gatekeeper.registration(&chain, Role::Gatekeeper)),
+        (&operator, worker.registration(&chain, Role::Worker)),
+        (&gatekeeper.identity, gatekeeper_logic.declaration()),
+    ]);
+    let create = SudoCall::CreateCluster {
+        cluster,
+        workers: vec![worker.identity.account_id()],
+    };
+    chain.block(vec![(&alice, Call::Sudo(create))]);
+    chain.respond(&gatekeeper_logic, &gatekeeper.identity);
+    let cluster_public = clusters::cluster(&chain.state, &cluster)
+        .unwrap()
+        .unwrap()
+        .public_key
+        .unwrap()
+        .0;
+
+    // Two pingers; the sender's account holds PHA for the message's gas.
+    let code = wat::parse_str(PINGER).unwrap();
+    let code_hash = phalanx_primitives::sha256(&code);
+    let [sender, receiver] = [b"a", b"b"]
+        .map(|salt| contracts::contract_id(&code_hash, &cluster, &alice.account_id(), salt));
+    let instantiate = |contract, salt: &[u8]| Call::Instantiate {
+        code_hash,
+        cluster,
+        salt: salt.to_vec(),
+        init: seal(
+            &cluster_public,
+            0,
+            &chain,
+            contract,
+            alice.account_id(),
+            b"",
+        ),
+        gas_limit: 1_000_000,
+    };
+    let calls = vec![
+        (&alice, Call::UploadCode { code }),
+        (&alice, instantiate(sender, b"a")),
+        (&alice, instantiate(receiver, b"b")),
+        (&alice, fund(sender)),
+    ];
+    chain.block(calls);
+    chain.respond(&gatekeeper_logic, &gatekeeper.identity);
+    let public_key = |contract| {
+        contracts::contract(&chain.state, &contract)
+            .unwrap()
+            .unwrap()
+            .public_key
+            .unwrap()
+            .0
+    };
+    let (sender_key, receiver_key) = (public_key(sender), public_key(receiver));
+    let ping = seal(
+        &sender_key,
+        0,
+        &chain,
+        sender,
+        alice.account_id(),
+        receiver.as_bytes(),
+    );
+    let command = Call::Command {
+        contract: sender,
+        envelope: ping,
+        gas_limit: 1_000_000,
+        value: 0,
+    };
+    chain.block(vec![(&alice, command)]);
+
+    // The worker runs the blocks so far: the sender's command produced one output, a message.
+    let mut executor = Executor::new(
+        chain.params.chain_id,
+        KeyRing::new(worker.identity.account_id(), worker.ecdh.clone()),
+    );
+    let mut states = MemoryContractStates::default();
+    let mut outputs = vec![];
+    for (block, events) in &chain.blocks {
+        outputs.extend(
+            executor
+                .apply_block(block, events, &mut states)
+                .unwrap()
+                .outputs,
+        );
+    }
+    assert_eq!(
+        outputs,
+        vec![(
+            sender,
+            Output::Message {
+                to: receiver,
+                payload: b"ping".to_vec(),
+                gas_limit: 100_000,
+            }
+        )]
+    );
+
+    // It sends it as egress, sealed to the receiver from the sender; the chain orders it and
+    // the receiver runs it with the sending contract as its caller.
+    let envelope = seal(&receiver_key, 0, &chain, receiver, sender, b"ping");
+    let egress = Call::Egress {
+        contract: sender,
+        first_seq: 0,
+        outputs: vec![ContractOutput::Message {
+            to: receiver,
+            envelope,
+            gas_limit: 100_000,
+        }],
+    };
+    chain.block(vec![(&worker.identity, egress)]);
+    let (block, events) = chain.blocks.last().unwrap();
+    let effects = executor.apply_block(block, events, &mut states).unwrap();
+    assert_eq!(effects.accepted, vec![(sender, 1)]);
+    assert_eq!(effects.receipts.len(), 1);
+    let receipt = &effects.receipts[0];
+    assert_eq!(receipt.tx_hash, message_id(&sender, 0));
+    assert_eq!((receipt.contract, receipt.sender), (receiver, sender));
+    assert!(
+        matches!(receipt.outcome, ReceiptOutcome::Ok(_)),
+        "{receipt:?}"
+    );
+    let remembered = executor
+        .query(
+            &receiver,
+            alice.account_id(),
+            b"",
+            block.header.height,
+            0,
+            &mut states,
+        )
+        .unwrap();
+    assert_eq!(remembered, sender.as_bytes().to_vec());
+}

@@ -312,15 +312,7 @@ impl Executor {
                         value: *value,
                         ..base
                     };
-                    let receipt = self.command(
-                        &base,
-                        *contract,
-                        envelope,
-                        *gas_limit,
-                        states,
-                        &mut effects.outputs,
-                    )?;
-                    effects.receipts.push(receipt);
+                    self.command(&base, *contract, envelope, *gas_limit, states, &mut effects)?;
                 }
                 Call::Egress {
                     contract,
@@ -351,15 +343,7 @@ impl Executor {
                                 sender: *contract,
                                 ..base
                             };
-                            let receipt = self.command(
-                                &base,
-                                *to,
-                                envelope,
-                                *gas_limit,
-                                states,
-                                &mut effects.outputs,
-                            )?;
-                            effects.receipts.push(receipt);
+                            self.command(&base, *to, envelope, *gas_limit, states, &mut effects)?;
                         }
                     }
                 }
@@ -449,9 +433,8 @@ impl Executor {
         )
     }
 
-    /// Runs a command (or a message from another contract); if it fails, the PHA it carried
-    /// goes back to its sender as an output.
-    #[allow(clippy::too_many_arguments)]
+    /// Runs a command (or a message from another contract) and records its receipt and
+    /// outputs; if it fails, the PHA it carried goes back to its sender as an output.
     fn command(
         &mut self,
         base: &ReceiptBase,
@@ -459,8 +442,9 @@ impl Executor {
         envelope: &Envelope,
         gas_limit: u64,
         states: &mut impl ContractStates,
-        outputs: &mut Vec<(AccountId, Output)>,
-    ) -> Result<Receipt, ExecError> {
+        effects: &mut BlockEffects,
+    ) -> Result<(), ExecError> {
+        let outputs = &mut effects.outputs;
         let receipt = self.open_and_run(base, contract, envelope, gas_limit, states, outputs)?;
         if base.value > 0 && matches!(receipt.outcome, ReceiptOutcome::Failed(_)) {
             let refund = Output::Transfer {
@@ -469,7 +453,8 @@ impl Executor {
             };
             outputs.push((contract, refund));
         }
-        Ok(receipt)
+        effects.receipts.push(receipt);
+        Ok(())
     }
 
     fn open_and_run(

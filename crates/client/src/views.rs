@@ -94,6 +94,10 @@ pub enum CallView {
         cluster: Hash,
         worker: AccountId,
     },
+    RotateMasterKey,
+    RemoveWorker {
+        worker: AccountId,
+    },
     PublishClusterKey {
         cluster: Hash,
         epoch: u32,
@@ -243,6 +247,10 @@ impl From<&SignedTransaction> for TransactionView {
                 cluster: *cluster,
                 worker: *worker,
             },
+            Call::Sudo(SudoCall::RotateMasterKey) => CallView::RotateMasterKey,
+            Call::Sudo(SudoCall::RemoveWorker { worker }) => {
+                CallView::RemoveWorker { worker: *worker }
+            }
             Call::PublishClusterKey {
                 cluster,
                 epoch,
@@ -487,6 +495,23 @@ pub enum EventKindView {
         seq: u64,
         reason: String,
     },
+    MasterKeyRotated {
+        epoch: u32,
+    },
+    ClusterRekeyed {
+        cluster: Hash,
+        epoch: u32,
+        workers: Vec<AccountId>,
+    },
+    ContractRekeyed {
+        contract: AccountId,
+        cluster: Hash,
+        epoch: u32,
+    },
+    WorkerRemoved {
+        worker: AccountId,
+        clusters: Vec<Hash>,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -678,6 +703,29 @@ impl From<&EventRecord> for EventView {
                 seq: *seq,
                 reason: reason.clone(),
             },
+            Event::MasterKeyRotated { epoch } => EventKindView::MasterKeyRotated { epoch: *epoch },
+            Event::ClusterRekeyed {
+                cluster,
+                epoch,
+                workers,
+            } => EventKindView::ClusterRekeyed {
+                cluster: *cluster,
+                epoch: *epoch,
+                workers: workers.clone(),
+            },
+            Event::ContractRekeyed {
+                contract,
+                cluster,
+                epoch,
+            } => EventKindView::ContractRekeyed {
+                contract: *contract,
+                cluster: *cluster,
+                epoch: *epoch,
+            },
+            Event::WorkerRemoved { worker, clusters } => EventKindView::WorkerRemoved {
+                worker: *worker,
+                clusters: clusters.clone(),
+            },
         };
         EventView {
             transaction_index,
@@ -813,7 +861,10 @@ pub struct ClusterView {
 /// The master key as the chain knows it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MasterKeyView {
+    /// The epoch of the declared key (gatekeepers derive later epochs' keys from it).
     pub epoch: u32,
+    /// The chain's key epoch now (one more per rotation).
+    pub current_epoch: u32,
     /// Hex of the declared 32-byte public key.
     pub public_key: String,
     pub holders: Vec<AccountId>,

@@ -9,6 +9,12 @@
 //! `"PHALANX_CONTRACT_ECDH_V1"`, `"PHALANX_CONTRACT_STATE_V1"`, `"PHALANX_CONTRACT_SEED_V1"`; the
 //! cluster's own x25519 key (for instantiation arguments) from `"PHALANX_CLUSTER_ECDH_V1"`; the
 //! master key's public key (declared on chain) from `"PHALANX_MASTER_PUBLIC_V1"`.
+//!
+//! Rotation derives each epoch's master key from the one before:
+//! `master(e + 1) = HKDF(master(e), "PHALANX_MASTER_ROTATE_V1" | e + 1 as u32le)`. Every gatekeeper
+//! holding the first key reaches the same new keys without a message, and a worker that held only
+//! cluster keys of old epochs learns nothing of the new ones. (It does not help against a leaked
+//! master key: that needs a freshly generated one, a ceremony for later.)
 
 use hkdf::Hkdf;
 use phalanx_primitives::{AccountId, Hash};
@@ -73,6 +79,19 @@ impl MasterKey {
             b"PHALANX_ENCLAVE_SEALING_V1",
             &[measurement, salt].concat(),
         )
+    }
+
+    /// The master key of `epoch`, derived forward from this one; None for an earlier epoch (a key
+    /// cannot be derived backwards).
+    pub fn at_epoch(&self, epoch: u32) -> Option<MasterKey> {
+        if epoch < self.epoch {
+            return None;
+        }
+        let mut secret = self.secret.clone();
+        for next in self.epoch + 1..=epoch {
+            secret = derive(&secret, b"PHALANX_MASTER_ROTATE_V1", &next.to_le_bytes());
+        }
+        Some(MasterKey { epoch, secret })
     }
 
     pub fn cluster_key(&self, cluster: &Hash) -> ClusterKey {
@@ -174,6 +193,26 @@ impl ContractKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rotation_moves_forward_only_and_changes_every_key() {
+        let master = MasterKey::from_bytes(0, [1; 32]);
+        let cluster = Hash([2; 32]);
+        let (one, two) = (master.at_epoch(1).unwrap(), master.at_epoch(2).unwrap());
+        assert_eq!(one.epoch(), 1);
+        assert_eq!(
+            one.at_epoch(2).unwrap().expose_secret(),
+            two.expose_secret()
+        );
+        assert!(one.at_epoch(0).is_none());
+        assert_eq!(
+            master.at_epoch(0).unwrap().expose_secret(),
+            master.expose_secret()
+        );
+        let keys = [&master, &one, &two].map(|m| m.cluster_key(&cluster).public_key());
+        assert!(keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2]);
+        assert_eq!(one.cluster_key(&cluster).epoch(), 1);
+    }
 
     #[test]
     fn derivation_is_deterministic_and_separated() {

@@ -208,8 +208,10 @@ impl NodeApiServer for RpcHandler {
     async fn master_key(&self) -> Result<Option<MasterKeyView>, ErrorObjectOwned> {
         let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
         let info = phalanx_runtime::master_key::master_key(&snapshot).map_err(internal)?;
+        let current_epoch = clusters::key_epoch(&snapshot).map_err(internal)?;
         Ok(info.map(|m| MasterKeyView {
             epoch: m.epoch,
+            current_epoch,
             public_key: hex::encode(m.public_key),
             holders: m.holders,
         }))

@@ -148,6 +148,28 @@ pub enum Event {
         seq: u64,
         reason: String,
     },
+    /// A new key epoch started (followed by one `ClusterRekeyed` per cluster and one
+    /// `ContractRekeyed` per contract, which gatekeepers answer with the new keys).
+    #[codec(index = 23)]
+    MasterKeyRotated { epoch: u32 },
+    #[codec(index = 24)]
+    ClusterRekeyed {
+        cluster: Hash,
+        epoch: u32,
+        workers: Vec<AccountId>,
+    },
+    #[codec(index = 25)]
+    ContractRekeyed {
+        contract: AccountId,
+        cluster: Hash,
+        epoch: u32,
+    },
+    /// A worker was deregistered and left these clusters.
+    #[codec(index = 26)]
+    WorkerRemoved {
+        worker: AccountId,
+        clusters: Vec<Hash>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

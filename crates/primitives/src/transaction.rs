@@ -175,6 +175,15 @@ pub enum SudoCall {
     /// Add a registered worker to a cluster.
     #[codec(index = 3)]
     AddToCluster { cluster: Hash, worker: AccountId },
+    /// Start a new key epoch: gatekeepers derive the new master key from the old one, publish
+    /// every cluster's and contract's key of the new epoch and send cluster keys to the current
+    /// members; old epochs stay with the workers that have them, for replay.
+    #[codec(index = 4)]
+    RotateMasterKey,
+    /// Deregister a worker: it leaves every cluster and gets no key from now on (rotate the
+    /// master key afterwards so that it cannot read new commands either).
+    #[codec(index = 5)]
+    RemoveWorker { worker: AccountId },
 }
 
 /// The signed part of a transaction.

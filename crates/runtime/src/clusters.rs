@@ -1,10 +1,15 @@
 //! Clusters and their keys: which registered workers run which contracts, the cluster public
 //! keys gatekeepers publish, and the key messages that carry cluster keys to workers.
 //!
-//! State layout: `clusters/info/` ++ cluster id -> SCALE(ClusterInfo); `clusters/delivered/` ++
-//! cluster id ++ worker ++ epoch (u32le) -> [] once a key message went to that worker;
-//! `keys/epoch` -> u32le, the master key's current epoch (0 from genesis; rotation comes with a
-//! later issue).
+//! State layout: `clusters/info/` ++ cluster id -> SCALE(ClusterInfo); `clusters/all` ->
+//! SCALE(Vec<cluster id>) in creation order; `clusters/delivered/` ++ cluster id ++ worker ++
+//! epoch (u32le) -> [] once a key message went to that worker; `keys/epoch` -> u32le, the
+//! current key epoch (0 from genesis, one more at each rotation).
+//!
+//! Rotation (sudo today, governance later) only moves the epoch on and announces, per cluster
+//! and contract, that keys of the new epoch are due: gatekeepers derive them and publish them,
+//! and send the new cluster keys to the clusters' members at that moment. A worker removed
+//! before the rotation is no member, so it receives nothing of the new epoch.
 
 use crate::master_key::require_holder;
 use crate::registry;
@@ -16,6 +21,7 @@ use phalanx_primitives::{AccountId, Envelope, Event, Hash};
 
 const CLUSTER_PREFIX: &[u8] = b"clusters/info/";
 const EPOCH_KEY: &[u8] = b"keys/epoch";
+const ALL_CLUSTERS: &[u8] = b"clusters/all";
 const DELIVERED_PREFIX: &[u8] = b"clusters/delivered/";
 /// Most workers one cluster may have.
 pub const MAX_CLUSTER_WORKERS: usize = 64;
@@ -44,9 +50,8 @@ pub(crate) fn read_cluster(
         .ok_or_else(|| TxError::InvalidCall(format!("no cluster {id}")))
 }
 
-/// The current key epoch.
-pub(crate) fn current_epoch(overlay: &StateOverlay<impl StateReader>) -> Result<u32, TxError> {
-    match overlay.get(EPOCH_KEY)? {
+fn decode_epoch(bytes: Option<Vec<u8>>) -> Result<u32, StateError> {
+    match bytes {
         None => Ok(0),
         Some(bytes) => Ok(u32::from_le_bytes(
             bytes
@@ -54,6 +59,73 @@ pub(crate) fn current_epoch(overlay: &StateOverlay<impl StateReader>) -> Result<
                 .map_err(|_| StateError("corrupt key epoch".into()))?,
         )),
     }
+}
+
+/// The current key epoch, from committed state.
+pub fn key_epoch(state: &impl StateReader) -> Result<u32, StateError> {
+    decode_epoch(state.get(EPOCH_KEY)?)
+}
+
+/// The current key epoch.
+pub(crate) fn current_epoch(overlay: &StateOverlay<impl StateReader>) -> Result<u32, TxError> {
+    Ok(decode_epoch(overlay.get(EPOCH_KEY)?)?)
+}
+
+fn all_clusters(overlay: &StateOverlay<impl StateReader>) -> Result<Vec<Hash>, TxError> {
+    Ok(decode_entry(overlay.get(ALL_CLUSTERS)?, "cluster list")?.unwrap_or_default())
+}
+
+/// Starts the next key epoch and announces the keys it needs: per cluster (with its members)
+/// and per contract.
+pub(crate) fn rotate(overlay: &mut StateOverlay<impl StateReader>) -> Result<Vec<Event>, TxError> {
+    if crate::master_key::read_info(overlay)?.is_none() {
+        return Err(TxError::InvalidCall(
+            "no master key is declared yet: there is nothing to rotate".into(),
+        ));
+    }
+    let epoch = current_epoch(overlay)?
+        .checked_add(1)
+        .ok_or_else(|| StateError("key epoch overflows".into()))?;
+    overlay.set(EPOCH_KEY.to_vec(), epoch.to_le_bytes().to_vec());
+    let mut events = vec![Event::MasterKeyRotated { epoch }];
+    for cluster in all_clusters(overlay)? {
+        let info = read_cluster(overlay, &cluster)?;
+        events.push(Event::ClusterRekeyed {
+            cluster,
+            epoch,
+            workers: info.workers,
+        });
+        for contract in crate::contracts::contracts_of(overlay, &cluster)? {
+            events.push(Event::ContractRekeyed {
+                contract,
+                cluster,
+                epoch,
+            });
+        }
+    }
+    Ok(events)
+}
+
+/// Deregisters a worker and takes it out of every cluster.
+pub(crate) fn remove_worker(
+    overlay: &mut StateOverlay<impl StateReader>,
+    worker: AccountId,
+) -> Result<Event, TxError> {
+    require_role(overlay, &worker, Role::Worker)?;
+    registry::remove(overlay, &worker);
+    let mut left = Vec::new();
+    for cluster in all_clusters(overlay)? {
+        let mut info = read_cluster(overlay, &cluster)?;
+        if let Some(at) = info.workers.iter().position(|w| *w == worker) {
+            info.workers.remove(at);
+            overlay.set(cluster_key(&cluster), info.encode());
+            left.push(cluster);
+        }
+    }
+    Ok(Event::WorkerRemoved {
+        worker,
+        clusters: left,
+    })
 }
 
 fn require_role(
@@ -110,6 +182,9 @@ pub(crate) fn create(
         public_key: None,
     };
     overlay.set(cluster_key(&id), info.encode());
+    let mut all = all_clusters(overlay)?;
+    all.push(id);
+    overlay.set(ALL_CLUSTERS.to_vec(), all.encode());
     Ok(Event::ClusterCreated {
         cluster: id,
         workers,
@@ -204,10 +279,11 @@ pub(crate) fn key_message(
             "{recipient} is not a worker of cluster {id}; it gets no key"
         )));
     }
+    // Keys of earlier epochs too: a worker joining late needs them to replay the history.
     let current = current_epoch(overlay)?;
-    if envelope.epoch != current {
+    if envelope.epoch > current {
         return Err(TxError::InvalidCall(format!(
-            "key epoch {} is not the current epoch {current}",
+            "key epoch {} is after the current epoch {current}",
             envelope.epoch
         )));
     }

@@ -3,7 +3,8 @@
 //! The chain never sees a plaintext: init arguments and commands are envelopes.
 //!
 //! State layout: `contracts/code/` ++ code hash -> Wasm; `contracts/info/` ++ contract id ->
-//! SCALE(ContractInfo); `contracts/seen/` ++ contract id ++ envelope hash -> [] (replay guard).
+//! SCALE(ContractInfo); `contracts/seen/` ++ contract id ++ envelope hash -> [] (replay guard);
+//! `contracts/of/` ++ cluster id -> SCALE(Vec<contract id>) in instantiation order.
 
 use crate::clusters;
 use crate::master_key::require_holder;
@@ -15,6 +16,7 @@ use phalanx_primitives::{AccountId, BlockHeight, Envelope, Event, Hash};
 const CODE_PREFIX: &[u8] = b"contracts/code/";
 const INFO_PREFIX: &[u8] = b"contracts/info/";
 const SEEN_PREFIX: &[u8] = b"contracts/seen/";
+const OF_CLUSTER_PREFIX: &[u8] = b"contracts/of/";
 /// Longest instantiation salt.
 pub const MAX_SALT_LEN: usize = 32;
 /// Most gas one command or instantiation may reserve.
@@ -71,6 +73,21 @@ pub(crate) fn read_contract(
         })
         .transpose()?
         .ok_or_else(|| TxError::InvalidCall(format!("no contract {id}")))
+}
+
+fn of_cluster_key(cluster: &Hash) -> Vec<u8> {
+    [OF_CLUSTER_PREFIX, cluster.0.as_slice()].concat()
+}
+
+/// The contracts of a cluster, in instantiation order.
+pub(crate) fn contracts_of(
+    overlay: &StateOverlay<impl StateReader>,
+    cluster: &Hash,
+) -> Result<Vec<AccountId>, StateError> {
+    Ok(
+        crate::state::decode_entry(overlay.get(&of_cluster_key(cluster))?, "contract list")?
+            .unwrap_or_default(),
+    )
 }
 
 pub(crate) fn exists(
@@ -163,6 +180,9 @@ pub(crate) fn instantiate(
         commands: 0,
     };
     overlay.set(info_key(&contract), info.encode());
+    let mut of_cluster = contracts_of(overlay, &i.cluster)?;
+    of_cluster.push(contract);
+    overlay.set(of_cluster_key(&i.cluster), of_cluster.encode());
     Ok(Event::ContractInstantiated {
         contract,
         code_hash: i.code_hash,

@@ -185,20 +185,25 @@ impl<R: StateReader> BlockExecutor<R> {
                 if self.params.sudo != Some(t.signer) {
                     return Err(TxError::NotSudo);
                 }
-                events.push(match call {
+                let overlay = &mut self.overlay;
+                match call {
                     SudoCall::AddMeasurement(m) => {
-                        registry::add_measurement(&mut self.overlay, *m)?
+                        events.push(registry::add_measurement(overlay, *m)?)
                     }
                     SudoCall::RemoveMeasurement(m) => {
-                        registry::remove_measurement(&mut self.overlay, *m)?
+                        events.push(registry::remove_measurement(overlay, *m)?)
                     }
                     SudoCall::CreateCluster { cluster, workers } => {
-                        clusters::create(&mut self.overlay, *cluster, workers.clone())?
+                        events.push(clusters::create(overlay, *cluster, workers.clone())?)
                     }
                     SudoCall::AddToCluster { cluster, worker } => {
-                        clusters::add_worker(&mut self.overlay, *cluster, *worker)?
+                        events.push(clusters::add_worker(overlay, *cluster, *worker)?)
                     }
-                });
+                    SudoCall::RemoveWorker { worker } => {
+                        events.push(clusters::remove_worker(overlay, *worker)?)
+                    }
+                    SudoCall::RotateMasterKey => events.extend(clusters::rotate(overlay)?),
+                }
             }
             Call::PublishClusterKey {
                 cluster,

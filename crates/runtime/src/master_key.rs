@@ -28,6 +28,12 @@ pub fn master_key(state: &impl StateReader) -> Result<Option<MasterKeyInfo>, Sta
     decode_entry(state.get(MASTER_KEY)?, "master key entry")
 }
 
+pub(crate) fn read_info(
+    overlay: &StateOverlay<impl StateReader>,
+) -> Result<Option<MasterKeyInfo>, TxError> {
+    read(overlay)
+}
+
 fn read(overlay: &StateOverlay<impl StateReader>) -> Result<Option<MasterKeyInfo>, TxError> {
     Ok(decode_entry(overlay.get(MASTER_KEY)?, "master key entry")?)
 }

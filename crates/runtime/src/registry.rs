@@ -63,6 +63,12 @@ pub(crate) fn read_worker(
     )?)
 }
 
+/// Deregisters an enclave: it can no longer act as a worker or gatekeeper (it may register
+/// again, with a fresh quote, and would then start from no cluster).
+pub(crate) fn remove(overlay: &mut StateOverlay<impl StateReader>, identity: &AccountId) {
+    overlay.remove(worker_key(identity));
+}
+
 fn read_policy(overlay: &StateOverlay<impl StateReader>) -> Result<AttestationPolicy, TxError> {
     Ok(
         decode_entry(overlay.get(POLICY_KEY)?, "attestation policy")?

@@ -763,3 +763,130 @@ fn egress_takes_each_output_once_in_order_from_a_worker_of_the_cluster() {
         phalanx_primitives::amount::TOTAL_SUPPLY
     );
 }
+
+#[test]
+fn rotation_moves_keys_to_a_new_epoch_and_a_removed_worker_gets_none() {
+    let Deployed {
+        mut world,
+        workers: [w1, w2, _],
+        contract,
+        contract_public,
+    } = deploy_counter();
+    let alice = Keypair::dev("alice");
+    let gk = world.gatekeeper.clone();
+    let cluster = Hash([0xc4; 32]);
+    let sudo = |call| Call::Sudo(call);
+
+    // Only sudo deregisters and rotates; only registered workers can be removed.
+    assert_eq!(
+        world.send(&w1, sudo(SudoCall::RotateMasterKey)),
+        Err(TxError::NotSudo)
+    );
+    let remove = |worker: &Keypair| {
+        sudo(SudoCall::RemoveWorker {
+            worker: worker.account_id(),
+        })
+    };
+    assert!(world.send(&alice, remove(&gk)).is_err());
+    world.send(&alice, remove(&w2)).unwrap();
+    assert_eq!(
+        world.chain.events.last().unwrap().event,
+        Event::WorkerRemoved {
+            worker: w2.account_id(),
+            clusters: vec![cluster]
+        }
+    );
+    let members = |world: &World| {
+        phalanx_runtime::clusters::cluster(&world.chain.state, &cluster)
+            .unwrap()
+            .unwrap()
+            .workers
+    };
+    assert_eq!(members(&world), vec![w1.account_id()]);
+    // A removed worker no longer reports state.
+    let beat = Call::Heartbeat {
+        digests: vec![phalanx_primitives::StateReport {
+            contract,
+            height: 1,
+            digest: Hash([1; 32]),
+        }],
+    };
+    assert!(matches!(world.send(&w2, beat), Err(TxError::NotAuthorized(_))));
+
+    world.send(&alice, sudo(SudoCall::RotateMasterKey)).unwrap();
+    let announced: Vec<Event> = world
+        .chain
+        .events
+        .iter()
+        .rev()
+        .take(3)
+        .rev()
+        .map(|r| r.event.clone())
+        .collect();
+    assert_eq!(
+        announced,
+        vec![
+            Event::MasterKeyRotated { epoch: 1 },
+            Event::ClusterRekeyed {
+                cluster,
+                epoch: 1,
+                workers: vec![w1.account_id()]
+            },
+            Event::ContractRekeyed {
+                contract,
+                cluster,
+                epoch: 1
+            },
+        ]
+    );
+    assert_eq!(phalanx_runtime::clusters::key_epoch(&world.chain.state).unwrap(), 1);
+
+    // Until the new contract key is out, commands of the old epoch still land.
+    let context = EnvelopeContext {
+        chain_id: world.chain.params.chain_id,
+        contract,
+        sender: alice.account_id(),
+    };
+    let command = |key: &[u8; 32], epoch| Call::Command {
+        contract,
+        envelope: seal(key, epoch, &context, b"increment"),
+        gas_limit: 1_000,
+        value: 0,
+    };
+    world.send(&alice, command(&contract_public, 0)).unwrap();
+
+    // The new keys: only of the current epoch, once; key messages only to members and for
+    // epochs up to the current one.
+    let stale = Call::PublishContractKey {
+        contract,
+        epoch: 0,
+        public_key: [7; 32],
+    };
+    assert!(world.send(&gk, stale).is_err());
+    let new_public = [8; 32];
+    let publish = Call::PublishContractKey {
+        contract,
+        epoch: 1,
+        public_key: new_public,
+    };
+    world.send(&gk, publish.clone()).unwrap();
+    assert!(world.send(&gk, publish).is_err());
+    let key_message = |to: &Keypair, epoch| Call::KeyMessage {
+        recipient: to.account_id(),
+        cluster,
+        envelope: seal(&[9; 32], epoch, &context, b"cluster key"),
+    };
+    assert!(matches!(
+        world.send(&gk, key_message(&w2, 1)),
+        Err(TxError::NotAuthorized(_))
+    ));
+    assert!(world.send(&gk, key_message(&w1, 2)).is_err());
+    world.send(&gk, key_message(&w1, 1)).unwrap();
+
+    // Now new commands must use the new key.
+    assert!(matches!(
+        world.send(&alice, command(&contract_public, 0)),
+        Err(TxError::InvalidCall(m)) if m.contains("epoch")
+    ));
+    world.send(&alice, command(&new_public, 1)).unwrap();
+}

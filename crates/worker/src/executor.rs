@@ -188,10 +188,11 @@ impl Executor {
         self.apply(block, events, None, states)
     }
 
-    /// Takes the cluster keys a block brings this worker before the block is applied, and
-    /// returns the clusters it serves from now on. A cluster that already has history must be
-    /// caught up ([`Executor::catch_up_block`] over every earlier block) before the block is
-    /// applied, or its contracts would run on missing state.
+    /// Takes the cluster keys a block brings this worker (of every epoch: a late joiner gets the
+    /// old epochs' too) before the block is applied, and returns the clusters it serves from now
+    /// on. A cluster that already has history must be caught up ([`Executor::catch_up_block`]
+    /// over every earlier block) before the block is applied, or its contracts would run on
+    /// missing state.
     pub fn receive_keys(&mut self, block: &Block, events: &[EventRecord]) -> Vec<Hash> {
         let applied = applied_transactions(events);
         let mut new = Vec::new();
@@ -203,12 +204,10 @@ impl Executor {
                 envelope,
             } = &tx.call
             {
-                if applied.contains(&(index as u32))
-                    && *recipient == self.keys.identity()
-                    && !self.keys.serves(cluster)
-                {
+                if applied.contains(&(index as u32)) && *recipient == self.keys.identity() {
+                    let served = self.keys.serves(cluster);
                     self.receive_key(tx.signer, *cluster, envelope);
-                    if self.keys.serves(cluster) {
+                    if !served && self.keys.serves(cluster) && !new.contains(cluster) {
                         new.push(*cluster);
                     }
                 }

@@ -2,8 +2,13 @@
 //!
 //! When a cluster is created it publishes the cluster's public key and sends the cluster key to
 //! each member, encrypted to the member's registered ECDH key (a key message); a worker added
-//! later gets its key message then; a new contract gets its public key published; a gatekeeper
-//! that registers gets the master key itself, encrypted to its registered (attested) ECDH key.
+//! later gets its key message then (one per epoch so far, so it can replay the history); a new
+//! contract gets its public key published; a gatekeeper that registers gets the master key
+//! itself, encrypted to its registered (attested) ECDH key. After a rotation it publishes every
+//! cluster's and contract's key of the new epoch and sends the new cluster keys to the members.
+//!
+//! A gatekeeper holds the master key of the epoch it was declared in and derives later epochs'
+//! (see `MasterKey::at_epoch`); that first key is also what it shares with new gatekeepers.
 //! Nothing else ever carries a key: a worker that is not a member never receives one.
 //!
 //! The decisions are a pure function of the block's events and the registry; encryption takes the
@@ -156,31 +161,42 @@ impl Gatekeeper {
         }
     }
 
-    /// The transactions (calls, signed by this gatekeeper's identity) a block's events call for.
-    /// `ecdh_of` looks up a registered worker's ECDH public key; a member without one is skipped.
+    /// The master key of `epoch` (None before the epoch this gatekeeper's key was declared in).
+    fn master_at(&self, epoch: u32) -> Option<MasterKey> {
+        self.master.at_epoch(epoch)
+    }
+
+    /// The transactions (calls, signed by this gatekeeper's identity) a block's events call for,
+    /// with the chain's key epoch now being `current_epoch`. `ecdh_of` looks up a registered
+    /// worker's ECDH public key; a member without one is skipped.
     pub fn respond(
         &self,
         events: &[EventRecord],
+        current_epoch: u32,
         ecdh_of: impl Fn(&AccountId) -> Option<[u8; 32]>,
         rng: &mut impl CryptoRngCore,
     ) -> Vec<Call> {
-        let epoch = self.master.epoch();
+        let Some(current) = self.master_at(current_epoch) else {
+            return Vec::new();
+        };
         let mut calls = Vec::new();
         for record in events {
             match &record.event {
                 Event::ClusterCreated { cluster, workers } => {
-                    let public_key = self.master.cluster_key(cluster).public_key();
-                    calls.push(Call::PublishClusterKey {
-                        cluster: *cluster,
-                        epoch,
-                        public_key,
-                    });
-                    for worker in workers {
-                        calls.extend(self.key_message(cluster, worker, &ecdh_of, rng));
-                    }
+                    calls.extend(self.cluster_keys(&current, cluster, workers, &ecdh_of, rng));
+                }
+                Event::ClusterRekeyed {
+                    cluster,
+                    epoch,
+                    workers,
+                } if *epoch == current_epoch => {
+                    calls.extend(self.cluster_keys(&current, cluster, workers, &ecdh_of, rng));
                 }
                 Event::AddedToCluster { cluster, worker } => {
-                    calls.extend(self.key_message(cluster, worker, &ecdh_of, rng))
+                    for epoch in self.master.epoch()..=current_epoch {
+                        let master = self.master_at(epoch).expect("not before our own epoch");
+                        calls.extend(self.key_message(&master, cluster, worker, &ecdh_of, rng));
+                    }
                 }
                 Event::WorkerRegistered {
                     identity,
@@ -191,20 +207,36 @@ impl Gatekeeper {
                 }
                 Event::ContractInstantiated {
                     contract, cluster, ..
-                } => {
-                    let public_key = self
-                        .master
-                        .cluster_key(cluster)
-                        .contract_keys(contract)
-                        .public_key();
-                    calls.push(Call::PublishContractKey {
-                        contract: *contract,
-                        epoch,
-                        public_key,
-                    });
+                } => calls.push(contract_key(&current, contract, cluster)),
+                Event::ContractRekeyed {
+                    contract,
+                    cluster,
+                    epoch,
+                } if *epoch == current_epoch => {
+                    calls.push(contract_key(&current, contract, cluster))
                 }
                 _ => {}
             }
+        }
+        calls
+    }
+
+    /// A cluster's key of `master`'s epoch: published, and sent to each member.
+    fn cluster_keys(
+        &self,
+        master: &MasterKey,
+        cluster: &Hash,
+        workers: &[AccountId],
+        ecdh_of: &impl Fn(&AccountId) -> Option<[u8; 32]>,
+        rng: &mut impl CryptoRngCore,
+    ) -> Vec<Call> {
+        let mut calls = vec![Call::PublishClusterKey {
+            cluster: *cluster,
+            epoch: master.epoch(),
+            public_key: master.cluster_key(cluster).public_key(),
+        }];
+        for worker in workers {
+            calls.extend(self.key_message(master, cluster, worker, ecdh_of, rng));
         }
         calls
     }
@@ -238,13 +270,14 @@ impl Gatekeeper {
 
     fn key_message(
         &self,
+        master: &MasterKey,
         cluster: &Hash,
         worker: &AccountId,
         ecdh_of: &impl Fn(&AccountId) -> Option<[u8; 32]>,
         rng: &mut impl CryptoRngCore,
     ) -> Option<Call> {
         let recipient_key = ecdh_of(worker)?;
-        let cluster_key = self.master.cluster_key(cluster);
+        let cluster_key = master.cluster_key(cluster);
         let context = EnvelopeContext {
             chain_id: self.chain_id,
             contract: *worker,
@@ -264,6 +297,18 @@ impl Gatekeeper {
             cluster: *cluster,
             envelope,
         })
+    }
+}
+
+/// The call publishing a contract's key of `master`'s epoch.
+fn contract_key(master: &MasterKey, contract: &AccountId, cluster: &Hash) -> Call {
+    Call::PublishContractKey {
+        contract: *contract,
+        epoch: master.epoch(),
+        public_key: master
+            .cluster_key(cluster)
+            .contract_keys(contract)
+            .public_key(),
     }
 }
 
@@ -301,6 +346,7 @@ mod tests {
         };
         let calls = gatekeeper.respond(
             &[registered],
+            0,
             |who| (*who == newcomer).then_some(newcomer_public),
             &mut OsRng,
         );
@@ -353,7 +399,7 @@ mod tests {
             },
         };
         assert!(gatekeeper
-            .respond(&[itself], |_| Some(newcomer_public), &mut OsRng)
+            .respond(&[itself], 0, |_| Some(newcomer_public), &mut OsRng)
             .is_empty());
     }
 
@@ -421,5 +467,83 @@ mod tests {
             ))
         ));
         assert!(ask([7; 32], [1; 32], [1; 32]).is_err());
+    }
+
+    #[test]
+    fn after_a_rotation_keys_of_the_new_epoch_go_out_and_late_joiners_get_every_epoch() {
+        let chain_id = Hash([1; 32]);
+        let me = AccountId::from_bytes([2; 32]);
+        let (worker, contract, cluster) = (
+            AccountId::from_bytes([4; 32]),
+            AccountId::from_bytes([5; 32]),
+            Hash([6; 32]),
+        );
+        let master = MasterKey::generate(0, &mut OsRng);
+        let epoch_one = master.at_epoch(1).unwrap();
+        let gatekeeper = Gatekeeper::new(me, chain_id, master);
+        let worker_ecdh = StaticSecret::random_from_rng(OsRng);
+        let worker_public = PublicKey::from(&worker_ecdh).to_bytes();
+        let record = |event| EventRecord {
+            phase: Phase::Transaction(0),
+            event,
+        };
+        let rotation = [
+            record(Event::MasterKeyRotated { epoch: 1 }),
+            record(Event::ClusterRekeyed {
+                cluster,
+                epoch: 1,
+                workers: vec![worker],
+            }),
+            record(Event::ContractRekeyed {
+                contract,
+                cluster,
+                epoch: 1,
+            }),
+        ];
+        let calls = gatekeeper.respond(&rotation, 1, |_| Some(worker_public), &mut OsRng);
+        let cluster_one = epoch_one.cluster_key(&cluster);
+        assert_eq!(
+            calls[0],
+            Call::PublishClusterKey {
+                cluster,
+                epoch: 1,
+                public_key: cluster_one.public_key()
+            }
+        );
+        let Call::KeyMessage { envelope, .. } = &calls[1] else {
+            panic!("{calls:?}")
+        };
+        let context = EnvelopeContext {
+            chain_id,
+            contract: worker,
+            sender: me,
+        };
+        let opened = Opener::new(worker_ecdh.clone(), 1)
+            .open(&context, envelope)
+            .unwrap();
+        assert_eq!(opened.as_slice(), cluster_one.expose_secret());
+        assert_eq!(
+            calls[2],
+            Call::PublishContractKey {
+                contract,
+                epoch: 1,
+                public_key: cluster_one.contract_keys(&contract).public_key()
+            }
+        );
+        // Announcements of an epoch already past are left to the later one's.
+        assert!(gatekeeper
+            .respond(&rotation[1..], 2, |_| Some(worker_public), &mut OsRng)
+            .is_empty());
+        // A worker added now receives the cluster's key of every epoch, to replay its history.
+        let added = [record(Event::AddedToCluster { cluster, worker })];
+        let epochs: Vec<u32> = gatekeeper
+            .respond(&added, 1, |_| Some(worker_public), &mut OsRng)
+            .iter()
+            .map(|call| match call {
+                Call::KeyMessage { envelope, .. } => envelope.epoch,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(epochs, vec![0, 1]);
     }
 }

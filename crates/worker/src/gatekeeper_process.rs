@@ -216,13 +216,21 @@ pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, Wor
 
 /// The registered ECDH keys of the enclaves a block's events concern: new cluster members and
 /// newly registered gatekeepers.
+/// The chain's key epoch now.
+async fn current_epoch(client: &NodeClient) -> Result<u32, WorkerError> {
+    let view = client.rpc().master_key().await.map_err(ClientError::from)?;
+    Ok(view.map_or(0, |v| v.current_epoch))
+}
+
 async fn enclave_keys(
     client: &NodeClient,
     events: &[EventRecord],
 ) -> Result<HashMap<AccountId, [u8; 32]>, WorkerError> {
     let mut keys = HashMap::new();
     let members = events.iter().flat_map(|record| match &record.event {
-        Event::ClusterCreated { workers, .. } => workers.clone(),
+        Event::ClusterCreated { workers, .. } | Event::ClusterRekeyed { workers, .. } => {
+            workers.clone()
+        }
         Event::AddedToCluster { worker, .. } => vec![*worker],
         Event::WorkerRegistered {
             identity,
@@ -374,16 +382,19 @@ async fn answer_loop(
                     }
                 }
             }
-            None => {
+            None if !events.is_empty() => {
                 let keys = enclave_keys(follower.client(), &events).await?;
+                // Keys go out for the chain's epoch now, which may be past this block's.
+                let epoch = current_epoch(follower.client()).await?;
                 let calls = match &*custody.lock().unwrap_or_else(|p| p.into_inner()) {
                     Custody::Holds(gatekeeper) => {
-                        gatekeeper.respond(&events, |w| keys.get(w).copied(), &mut OsRng)
+                        gatekeeper.respond(&events, epoch, |w| keys.get(w).copied(), &mut OsRng)
                     }
                     Custody::Awaiting { .. } => Vec::new(),
                 };
                 submit_answers(follower.client(), &enclave.identity, calls).await?;
             }
+            None => {}
         }
         store.commit_block(
             store.begin_block()?,

@@ -61,7 +61,8 @@ impl TestChain {
                 .unwrap()
                 .map(|w| w.ecdh_public)
         };
-        let calls = gatekeeper.respond(&events, ecdh_of, &mut OsRng);
+        let epoch = clusters::key_epoch(&state).unwrap();
+        let calls = gatekeeper.respond(&events, epoch, ecdh_of, &mut OsRng);
         assert!(!calls.is_empty());
         self.block(calls.into_iter().map(|call| (identity, call)).collect());
     }

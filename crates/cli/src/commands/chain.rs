@@ -212,6 +212,24 @@ fn describe(event: &EventView) -> String {
             seq,
             reason,
         } => format!("output #{seq} of {contract} failed: {reason}"),
+        EventKindView::MasterKeyRotated { epoch } => {
+            format!("KEY ROTATION: epoch {epoch} starts; gatekeepers publish its keys")
+        }
+        EventKindView::ClusterRekeyed {
+            cluster,
+            epoch,
+            workers,
+        } => format!(
+            "cluster {cluster} due keys of epoch {epoch} for {} workers",
+            workers.len()
+        ),
+        EventKindView::ContractRekeyed {
+            contract, epoch, ..
+        } => format!("contract {contract} due a key of epoch {epoch}"),
+        EventKindView::WorkerRemoved { worker, clusters } => format!(
+            "worker {worker} deregistered, removed from {} clusters",
+            clusters.len()
+        ),
         other => compact_json(other),
     }
 }

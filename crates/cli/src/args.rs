@@ -78,6 +78,36 @@ pub enum Command {
     /// Build and manage contracts.
     #[command(subcommand)]
     Contract(ContractCommand),
+    /// Calls of the chain's sudo account (the dev chain: alice), until governance replaces it.
+    Sudo {
+        /// Key name (or dev name) of the sudo account.
+        #[arg(long, global = true, default_value = "alice")]
+        from: String,
+        #[command(subcommand)]
+        call: SudoCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SudoCommand {
+    /// Create a cluster (32-byte hex id) of registered workers.
+    CreateCluster {
+        cluster: String,
+        /// A registered worker's identity (phx1…); repeat for more.
+        #[arg(long = "worker", required = true)]
+        workers: Vec<String>,
+    },
+    /// Add a registered worker to a cluster; it replays the cluster's history.
+    AddToCluster {
+        cluster: String,
+        #[arg(long)]
+        worker: String,
+    },
+    /// Deregister a worker: it leaves its clusters and gets no key from now on.
+    RemoveWorker { worker: String },
+    /// Start a new key epoch: gatekeepers publish new cluster and contract keys and send the new
+    /// cluster keys to the current members only.
+    RotateMasterKey,
 }
 
 #[derive(Subcommand, Debug)]

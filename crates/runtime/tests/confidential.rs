@@ -811,7 +811,10 @@ fn rotation_moves_keys_to_a_new_epoch_and_a_removed_worker_gets_none() {
             digest: Hash([1; 32]),
         }],
     };
-    assert!(matches!(world.send(&w2, beat), Err(TxError::NotAuthorized(_))));
+    assert!(matches!(
+        world.send(&w2, beat),
+        Err(TxError::NotAuthorized(_))
+    ));
 
     world.send(&alice, sudo(SudoCall::RotateMasterKey)).unwrap();
     let announced: Vec<Event> = world
@@ -839,7 +842,10 @@ fn rotation_moves_keys_to_a_new_epoch_and_a_removed_worker_gets_none() {
             },
         ]
     );
-    assert_eq!(phalanx_runtime::clusters::key_epoch(&world.chain.state).unwrap(), 1);
+    assert_eq!(
+        phalanx_runtime::clusters::key_epoch(&world.chain.state).unwrap(),
+        1
+    );
 
     // Until the new contract key is out, commands of the old epoch still land.
     let context = EnvelopeContext {

@@ -8,7 +8,7 @@ use phalanx_client::NodeClient;
 use phalanx_primitives::amount::{format_pha, parse_pha};
 use phalanx_primitives::Call;
 
-async fn connect(ctx: &Context) -> Result<NodeClient> {
+pub(super) async fn connect(ctx: &Context) -> Result<NodeClient> {
     NodeClient::connect(&ctx.rpc).await.with_context(|| {
         format!(
             "connecting to the node at {} (is it running? see --rpc)",

@@ -53,7 +53,11 @@ async fn open_contract(
 }
 
 /// Signs `call`, submits it and waits until it is final; returns its hash and block height.
-async fn submit_and_wait(node: &NodeClient, signer: &Keypair, call: Call) -> Result<(Hash, u64)> {
+pub(super) async fn submit_and_wait(
+    node: &NodeClient,
+    signer: &Keypair,
+    call: Call,
+) -> Result<(Hash, u64)> {
     let nonce = node.next_nonce(signer.account_id()).await?;
     let tx = node.sign(signer, nonce, call);
     let hash = node

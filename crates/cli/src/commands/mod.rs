@@ -8,6 +8,7 @@ mod key;
 mod node;
 mod progress;
 mod status;
+mod sudo;
 
 use crate::args::{Cli, Command, ContractCommand, WorkerCommand, WorkerCommandArgs};
 use crate::keystore::{Keystore, PassphraseSource};
@@ -48,6 +49,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Balance { account } => chain::balance(&ctx, &account).await,
         Command::Transfer { from, to, amount } => chain::transfer(&ctx, &from, &to, &amount).await,
         Command::Block { height } => chain::block(&ctx, height).await,
+        Command::Sudo { from, call } => sudo::run(&ctx, &from, call).await,
         Command::Head => chain::head(&ctx).await,
         Command::Events { height } => chain::events(&ctx, height).await,
         Command::Contract(ContractCommand::Command {

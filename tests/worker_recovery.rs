@@ -372,6 +372,7 @@ async fn a_corrupted_worker_is_caught_by_its_heartbeat() {
             &store.executor_snapshot().unwrap().unwrap(),
         )
         .unwrap();
+        store.install_state_keys(executor.state_keys());
         let synced = store.synced().unwrap().unwrap();
         let mut writes = store.begin_block().unwrap();
         writes.storage(&token).set(b"corrupted", b"1").unwrap();

@@ -171,6 +171,21 @@ impl Executor {
         self.contracts.get(contract).map(|meta| meta.cluster)
     }
 
+    /// The state key of every contract this worker runs, in every epoch it holds a key of:
+    /// `(contract, epoch, key)`, for the store (see [`crate::state_keys`]).
+    pub fn state_keys(&self) -> Vec<(AccountId, u32, [u8; 32])> {
+        let mut keys = Vec::new();
+        for (contract, meta) in &self.contracts {
+            for epoch in self.keys.epochs(&meta.cluster) {
+                if let Some(contract_keys) = self.keys.contract_keys(&meta.cluster, epoch, contract)
+                {
+                    keys.push((*contract, epoch, *contract_keys.state_key()));
+                }
+            }
+        }
+        keys
+    }
+
     /// The contracts this worker runs.
     pub fn contracts(&self) -> impl Iterator<Item = &AccountId> {
         self.contracts.keys()

@@ -49,6 +49,15 @@ impl KeyRing {
         clusters
     }
 
+    /// The epochs of `cluster` this worker holds keys of, oldest first.
+    pub fn epochs(&self, cluster: &Hash) -> Vec<u32> {
+        self.clusters
+            .keys()
+            .filter(|(c, _)| c == cluster)
+            .map(|(_, epoch)| *epoch)
+            .collect()
+    }
+
     /// Every cluster key held, for the sealed snapshot.
     pub(crate) fn cluster_keys(&self) -> impl Iterator<Item = (&Hash, &ClusterKey)> {
         self.clusters

@@ -28,6 +28,7 @@ mod keyring;
 pub mod process;
 pub mod query;
 mod state;
+pub mod state_keys;
 pub mod store;
 pub mod sync;
 pub mod tdx;

@@ -7,6 +7,11 @@
 //! are committed in one redb write transaction, so a crash leaves either the block entirely
 //! applied or not at all.
 //!
+//! Contract values are sealed twice, under the contract's state key of an epoch inside and the
+//! enclave's key outside (see [`crate::state_keys`]); the worker installs the state keys it
+//! derives ([`WorkerStore::install_state_keys`]) and re-encrypts a contract's entries when a
+//! rotation brings a newer epoch ([`WorkerStore::reencrypt`]).
+//!
 //! Tables: `state` (contract ++ tag -> sealed value), `receipts` (tx hash -> sealed SCALE
 //! Receipt), `digests` (contract ++ height as u64 big-endian -> sealed [`StateDigest`] after that
 //! block, one entry per block that wrote the contract), `outbox` (contract ++ output number as
@@ -17,6 +22,7 @@
 
 use crate::digest::StateDigest;
 use crate::egress::{BlockEffects, OutboxHead, Output, PendingOutputs};
+use crate::state_keys::StateKeys;
 use crate::{ContractStates, Receipt};
 use hmac::{Hmac, Mac};
 use parity_scale_codec::{Decode, Encode};
@@ -28,7 +34,7 @@ use redb::{Database, ReadOnlyTable, ReadableTable, TableDefinition};
 use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// The committed contract state, as of the start of a block.
 type StateTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
@@ -108,6 +114,7 @@ pub struct WorkerStore {
     db: Database,
     sealing: SealingKey,
     tag_key: [u8; 32],
+    state_keys: RwLock<StateKeys>,
 }
 
 impl WorkerStore {
@@ -136,7 +143,65 @@ impl WorkerStore {
             db,
             sealing,
             tag_key,
+            state_keys: RwLock::default(),
         })
+    }
+
+    fn state_keys(&self) -> std::sync::RwLockReadGuard<'_, StateKeys> {
+        self.state_keys.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds contracts' state keys (contract, epoch, key); returns the contracts whose newest
+    /// epoch rose, whose entries [`WorkerStore::reencrypt`] should move to it.
+    pub fn install_state_keys(
+        &self,
+        keys: impl IntoIterator<Item = (AccountId, u32, [u8; 32])>,
+    ) -> Vec<AccountId> {
+        let mut state_keys = self.state_keys.write().unwrap_or_else(|p| p.into_inner());
+        state_keys.install(keys)
+    }
+
+    /// Re-encrypts, in one transaction, every state entry of `contracts` (None: of all
+    /// contracts) not yet under its contract's newest state key; returns how many it rewrote.
+    pub fn reencrypt(
+        &self,
+        contracts: Option<&[AccountId]>,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<usize, StoreError> {
+        let keys = self.state_keys();
+        let txn = self.db.begin_write().map_err(storage_err)?;
+        let mut rewritten = 0;
+        {
+            let mut table = txn.open_table(STATE).map_err(storage_err)?;
+            let mut stale = Vec::new();
+            for entry in table.iter().map_err(storage_err)? {
+                let (tag, sealed) = entry.map_err(storage_err)?;
+                let tag = tag.value().to_vec();
+                let contract = <[u8; 32]>::try_from(&tag[..32.min(tag.len())])
+                    .map(AccountId::from_bytes)
+                    .map_err(|_| StoreError::Corrupt("a state key without its contract".into()))?;
+                if contracts.is_some_and(|only| !only.contains(&contract)) {
+                    continue;
+                }
+                let (value, epoch) = keys
+                    .open(&self.sealing, &contract, &tag, sealed.value())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if keys.newest(&contract).is_some_and(|newest| newest > epoch) {
+                    stale.push((contract, tag, value));
+                }
+            }
+            for (contract, tag, value) in stale {
+                let sealed = keys
+                    .seal(&self.sealing, &contract, &tag, &value, rng)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                table
+                    .insert(tag.as_slice(), sealed.as_slice())
+                    .map_err(storage_err)?;
+                rewritten += 1;
+            }
+        }
+        txn.commit().map_err(storage_err)?;
+        Ok(rewritten)
     }
 
     /// A consistent copy of every table (see [`StoreImage`]).
@@ -186,6 +251,7 @@ impl WorkerStore {
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .map_err(storage_err)?;
         let store = Self::with_tables(db, self.sealing.clone(), self.tag_key)?;
+        *store.state_keys.write().unwrap_or_else(|p| p.into_inner()) = self.state_keys().clone();
         store.load_image(image)?;
         Ok(store)
     }
@@ -418,12 +484,15 @@ impl WorkerStore {
                     .map_err(storage_err)?;
             }
             let mut state = txn.open_table(STATE).map_err(storage_err)?;
+            let keys = self.state_keys();
             for (contract, view) in writes.contracts {
                 for (key, value) in view.pending {
                     let tag = self.tag(&contract, &key);
                     match value {
                         Some(value) => {
-                            let sealed = self.sealing.seal(&value, &tag, rng);
+                            let sealed = keys
+                                .seal(&self.sealing, &contract, &tag, &value, rng)
+                                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                             state
                                 .insert(tag.as_slice(), sealed.as_slice())
                                 .map_err(storage_err)?;
@@ -642,12 +711,12 @@ impl ContractView<'_> {
         else {
             return Ok(None);
         };
-        let value = self
+        let (value, _) = self
             .store
-            .sealing
-            .unseal(sealed.value(), &tag)
+            .state_keys()
+            .open(&self.store.sealing, &self.contract, &tag, sealed.value())
             .map_err(|e| StorageFailure(e.to_string()))?;
-        Ok(Some(value.to_vec()))
+        Ok(Some(value))
     }
 }
 
@@ -704,6 +773,7 @@ mod tests {
         };
         {
             let store = WorkerStore::open(&path, SealingKey::from_bytes([7; 32]), [8; 32]).unwrap();
+            store.install_state_keys([(contract, 0, [5; 32])]);
             let mut writes = store.begin_block().unwrap();
             writes
                 .storage(&contract)
@@ -743,6 +813,7 @@ mod tests {
             assert!(!file.windows(marker.len()).any(|w| w == marker));
         }
         let store = WorkerStore::open(&path, SealingKey::from_bytes([7; 32]), [8; 32]).unwrap();
+        store.install_state_keys([(contract, 0, [5; 32])]);
         assert_eq!(store.synced().unwrap(), Some(header(1)));
         assert_eq!(
             store.executor_snapshot().unwrap(),
@@ -758,9 +829,33 @@ mod tests {
                 .unwrap(),
             Some(b"MARKER-SECRET-VALUE".to_vec())
         );
+        let read = |store: &WorkerStore| {
+            store
+                .begin_block()
+                .unwrap()
+                .storage(&contract)
+                .get(b"balance/alice")
+        };
+        // A rotation: the entry moves to the epoch-1 state key, and needs no other.
+        assert_eq!(
+            store.install_state_keys([(contract, 1, [6; 32])]),
+            vec![contract]
+        );
+        assert_eq!(store.reencrypt(None, &mut OsRng).unwrap(), 1);
+        assert_eq!(store.reencrypt(None, &mut OsRng).unwrap(), 0);
         drop(store);
-        // Another enclave's key opens nothing.
+        let store = WorkerStore::open(&path, SealingKey::from_bytes([7; 32]), [8; 32]).unwrap();
+        store.install_state_keys([(contract, 0, [5; 32])]);
+        assert!(
+            read(&store).is_err(),
+            "the old epoch's key alone opens nothing"
+        );
+        store.install_state_keys([(contract, 1, [6; 32])]);
+        assert_eq!(read(&store).unwrap(), Some(b"MARKER-SECRET-VALUE".to_vec()));
+        drop(store);
+        // Another enclave's key opens nothing, even with the contract's state keys.
         let stranger = WorkerStore::open(&path, SealingKey::from_bytes([9; 32]), [8; 32]).unwrap();
+        stranger.install_state_keys([(contract, 0, [5; 32]), (contract, 1, [6; 32])]);
         assert!(matches!(stranger.synced(), Err(StoreError::Corrupt(_))));
         assert!(stranger
             .begin_block()

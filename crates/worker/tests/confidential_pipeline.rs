@@ -416,9 +416,13 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
             Some(snapshot) => Executor::restore(chain.params.chain_id, keys(), &snapshot).unwrap(),
             None => Executor::new(chain.params.chain_id, keys()),
         };
+        // As the worker process does: state keys in after a restart and after a block taught
+        // the executor something.
+        store.install_state_keys(executor.state_keys());
         let mut writes = store.begin_block().unwrap();
         let effects = executor.apply_block(block, events, &mut writes).unwrap();
         let snapshot = executor.take_snapshot_if_changed();
+        store.install_state_keys(executor.state_keys());
         store
             .commit_block(
                 writes,
@@ -453,6 +457,7 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
         &store.executor_snapshot().unwrap().unwrap(),
     )
     .unwrap();
+    store.install_state_keys(executor.state_keys());
     let mut view = store.begin_block().unwrap();
     let answer = executor
         .query(

@@ -204,10 +204,8 @@ impl NodeClient {
         let Some(raw) = self.rpc.block_raw(height).await? else {
             return Ok(None);
         };
-        let bytes = raw
-            .strip_prefix("0x")
-            .and_then(|h| hex::decode(h).ok())
-            .ok_or_else(|| ClientError::InvalidBlock("raw block is not hex".into()))?;
+        let bytes = decode_raw(&raw)
+            .ok_or_else(|| ClientError::InvalidBlock("raw block is not 0x-hex".into()))?;
         let block = Block::decode_untrusted(&bytes)
             .map_err(|e| ClientError::InvalidBlock(e.to_string()))?;
         verify_block(&block, &self.info.validators, height)?;
@@ -225,10 +223,8 @@ impl NodeClient {
         let raw = self.rpc.events_raw(header.height).await?.ok_or_else(|| {
             ClientError::InvalidBlock(format!("no events for block {}", header.height))
         })?;
-        let bytes = raw
-            .strip_prefix("0x")
-            .and_then(|h| hex::decode(h).ok())
-            .ok_or_else(|| ClientError::InvalidBlock("events are not hex".into()))?;
+        let bytes = decode_raw(&raw)
+            .ok_or_else(|| ClientError::InvalidBlock("events are not 0x-hex".into()))?;
         let records = Vec::<EventRecord>::decode_with_depth_limit(16, &mut &bytes[..])
             .map_err(|e| ClientError::InvalidBlock(format!("events do not decode: {e}")))?;
         if events_root(&records) != header.events_root {
@@ -239,6 +235,40 @@ impl NodeClient {
         }
         Ok(records)
     }
+}
+
+/// Decodes a `0x`-hex payload from the node (blocks and events are megabytes when a worker
+/// replays: a table lookup per digit instead of the general-purpose decoder).
+fn decode_raw(text: &str) -> Option<Vec<u8>> {
+    const INVALID: u8 = 0xff;
+    const TABLE: [u8; 256] = {
+        let mut table = [INVALID; 256];
+        let mut i = 0;
+        while i < 10 {
+            table[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            table[b'a' as usize + i] = 10 + i as u8;
+            table[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        table
+    };
+    let digits = text.strip_prefix("0x")?.as_bytes();
+    if digits.len() % 2 != 0 {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(digits.len() / 2);
+    for pair in digits.chunks_exact(2) {
+        let (high, low) = (TABLE[pair[0] as usize], TABLE[pair[1] as usize]);
+        if high == INVALID || low == INVALID {
+            return None;
+        }
+        bytes.push(high << 4 | low);
+    }
+    Some(bytes)
 }
 
 /// Checks what a client can check of a block on its own: height, body and finality.
@@ -267,4 +297,25 @@ pub fn verify_block(
 
 fn to_hex(tx: &SignedTransaction) -> String {
     format!("0x{}", hex::encode(tx.encode()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_raw;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn raw_payloads_decode_like_hex(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let lower = format!("0x{}", hex::encode(&bytes));
+            prop_assert_eq!(decode_raw(&lower), Some(bytes.clone()));
+            prop_assert_eq!(decode_raw(&lower.to_uppercase().replacen("0X", "0x", 1)), Some(bytes));
+        }
+
+        #[test]
+        fn anything_else_is_refused_not_mangled(text in ".{0,40}") {
+            let expected = text.strip_prefix("0x").and_then(|h| hex::decode(h).ok());
+            prop_assert_eq!(decode_raw(&text), expected);
+        }
+    }
 }

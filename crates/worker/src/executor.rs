@@ -9,7 +9,7 @@ use crate::egress::{message_id, BlockEffects, Output};
 use crate::{ContractStates, KeyRing, Receipt, ReceiptOutcome};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_crypto::envelope::{EnvelopeContext, Opener};
-use phalanx_crypto::hierarchy::ClusterKey;
+use phalanx_crypto::hierarchy::{ClusterKey, ContractKeys};
 use phalanx_primitives::{
     AccountId, Balance, Block, Call, ContractOutput, Envelope, Event, EventRecord, Hash, Phase,
 };
@@ -59,6 +59,9 @@ pub struct Executor {
     /// Per contract and epoch, an opener that remembers the keys shared with recent senders'
     /// sessions, so a session's later commands cost no public-key work. Memory only.
     openers: HashMap<(AccountId, u32), Opener>,
+    /// Contract keys derived so far, per contract and epoch (derivation is five HKDFs; a command
+    /// needs them for its random seed). Memory only.
+    derived_keys: HashMap<(AccountId, u32), ContractKeys>,
 }
 
 /// Indices of the transactions the chain applied, read from the events they emitted.
@@ -88,6 +91,7 @@ impl Executor {
             contracts: BTreeMap::new(),
             changed: false,
             openers: HashMap::new(),
+            derived_keys: HashMap::new(),
         }
     }
 
@@ -481,12 +485,17 @@ impl Executor {
         outputs: &mut Vec<(AccountId, Output)>,
     ) -> Result<Receipt, ExecError> {
         let cluster = self.contracts[&contract].cluster;
-        let Some(keys) = self.keys.contract_keys(&cluster, envelope.epoch, &contract) else {
-            return Ok(base.failed(
-                contract,
-                "this worker has no key of the epoch the command is encrypted for",
-            ));
-        };
+        let key_id = (contract, envelope.epoch);
+        if !self.derived_keys.contains_key(&key_id) {
+            let Some(keys) = self.keys.contract_keys(&cluster, envelope.epoch, &contract) else {
+                return Ok(base.failed(
+                    contract,
+                    "this worker has no key of the epoch the command is encrypted for",
+                ));
+            };
+            self.derived_keys.insert(key_id, keys);
+        }
+        let keys = &self.derived_keys[&key_id];
         let context = EnvelopeContext {
             chain_id: self.chain_id,
             contract,
@@ -494,7 +503,7 @@ impl Executor {
         };
         let opener = self
             .openers
-            .entry((contract, envelope.epoch))
+            .entry(key_id)
             .or_insert_with(|| Opener::new(keys.ecdh_secret().clone(), envelope.epoch));
         let Ok(input) = opener.open(&context, envelope) else {
             return Ok(base.failed(
@@ -502,13 +511,14 @@ impl Executor {
                 "command does not decrypt for this contract and sender",
             ));
         };
+        let seed = keys.random_seed(&base.block_hash);
         self.run(
             base,
             contract,
             EntryPoint::Execute,
             &input,
             gas_limit,
-            keys.random_seed(&base.block_hash),
+            seed,
             states,
             outputs,
         )

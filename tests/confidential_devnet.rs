@@ -8,12 +8,12 @@
 
 mod common;
 
+use common::cluster::digest;
 use common::{phalanx, DevnetProcess};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
 use phalanx_client::api::NodeApiClient;
-use phalanx_client::views::DigestView;
 use phalanx_client::{ClientError, ContractClient, NodeClient};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{AccountId, Call};
@@ -83,14 +83,6 @@ async fn worker_synced(url: &str) -> u64 {
         .await
         .unwrap();
     status["synced_height"].as_u64().unwrap()
-}
-
-async fn digest(url: &str, contract: AccountId, height: u64) -> DigestView {
-    let client = HttpClientBuilder::default().build(url).unwrap();
-    client
-        .request("worker_stateDigest", rpc_params![contract, Some(height)])
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,14 +6,10 @@
 
 mod common;
 
-use common::cluster::{deploy_private_token, wait_synced};
+use common::cluster::{balance_from, deploy_private_token, digest, wait_synced};
 use common::{phalanx, NodeProcess, WorkerProcess};
-use jsonrpsee::core::client::ClientT;
-use jsonrpsee::http_client::HttpClientBuilder;
-use jsonrpsee::rpc_params;
 use parity_scale_codec::{Decode, Encode};
 use phalanx_client::query::{prepare_query, WorkerClient};
-use phalanx_client::views::DigestView;
 use phalanx_client::{ContractClient, NodeClient, PublicKey};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::query::{QueryAnswer, QueryRequest, Receipt, ReceiptOutcome};
@@ -37,14 +33,6 @@ fn sudo(rpc: &str, args: &[&str]) {
         "phalanx sudo {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-async fn digest(url: &str, contract: AccountId, height: u64) -> DigestView {
-    let client = HttpClientBuilder::default().build(url).unwrap();
-    client
-        .request("worker_stateDigest", rpc_params![contract, Some(height)])
-        .await
-        .unwrap()
 }
 
 /// Sends alice's transfer of `amount` to bob through a freshly opened client (so sealed to the
@@ -194,24 +182,7 @@ async fn after_a_rotation_a_removed_worker_reads_nothing_new_and_history_still_r
         "the late worker replayed both epochs to the same state"
     );
     let bob = Keypair::dev("bob");
-    let answer = ContractClient::open(&node, token)
-        .await
-        .unwrap()
-        .only_worker(&late.url)
-        .unwrap()
-        .query(
-            &bob,
-            QueryRequest::Contract(
-                private_token::Query::Balance {
-                    account: phalanx_sdk::AccountId(*bob.account_id().as_bytes()),
-                }
-                .encode(),
-            ),
-            &mut OsRng,
-        )
-        .await
-        .unwrap();
-    assert_eq!(answer, QueryAnswer::Ok(60u128.encode()));
+    assert_eq!(balance_from(&node, &late.url, token, &bob).await, 60);
 
     // The rotation is in the chain's events, in words.
     let mut found = false;

@@ -4,13 +4,11 @@
 
 mod common;
 
-use common::cluster::{deploy_private_token, submit, wait_synced, worker_status};
+use common::cluster::{
+    balance_from, deploy_private_token, digest, submit, wait_synced, worker_status,
+};
 use common::{NodeProcess, WorkerProcess};
-use jsonrpsee::core::client::ClientT;
-use jsonrpsee::http_client::HttpClientBuilder;
-use jsonrpsee::rpc_params;
 use parity_scale_codec::Encode;
-use phalanx_client::views::DigestView;
 use phalanx_client::{ContractClient, NodeClient};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{sha256, AccountId, Call, Hash, SudoCall};
@@ -21,14 +19,6 @@ use std::time::{Duration, Instant};
 
 /// Kill-and-restart rounds; every third one also damages the store.
 const ROUNDS: usize = 9;
-
-async fn digest(url: &str, contract: AccountId, height: u64) -> DigestView {
-    let client = HttpClientBuilder::default().build(url).unwrap();
-    client
-        .request("worker_stateDigest", rpc_params![contract, Some(height)])
-        .await
-        .unwrap()
-}
 
 /// Puts garbage in the middle of the store file, or removes it.
 fn damage(store: &std::path::Path, round: usize) {
@@ -247,27 +237,7 @@ async fn a_worker_added_to_a_busy_cluster_replays_its_history() {
     }
     // Bob reads his balance from the late worker.
     let bob_keys = Keypair::dev("bob");
-    let answer = ContractClient::open(&node, token)
-        .await
-        .unwrap()
-        .only_worker(&late.url)
-        .unwrap()
-        .query(
-            &bob_keys,
-            phalanx_primitives::query::QueryRequest::Contract(
-                private_token::Query::Balance {
-                    account: phalanx_sdk::AccountId(*bob.as_bytes()),
-                }
-                .encode(),
-            ),
-            &mut OsRng,
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        answer,
-        phalanx_primitives::query::QueryAnswer::Ok(60u128.encode())
-    );
+    assert_eq!(balance_from(&node, &late.url, token, &bob_keys).await, 60);
 }
 
 /// Every event the chain holds between `from` and the head.

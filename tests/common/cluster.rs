@@ -4,8 +4,10 @@
 use parity_scale_codec::Encode;
 use phalanx_client::contract::Instantiation;
 use phalanx_client::query::WorkerClient;
-use phalanx_client::{NodeClient, PublicKey};
+use phalanx_client::views::DigestView;
+use phalanx_client::{ContractClient, NodeClient, PublicKey};
 use phalanx_crypto::Keypair;
+use phalanx_primitives::query::{QueryAnswer, QueryRequest};
 use phalanx_primitives::{sha256, AccountId, Call, Hash, SudoCall};
 use rand_core::OsRng;
 use std::time::{Duration, Instant};
@@ -101,5 +103,33 @@ pub async fn wait_synced(url: &str, height: u64, within: Duration) -> u64 {
             "worker {url} stuck at {synced}, wanted {height}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A worker's keyed digest of `contract` after block `height`.
+pub async fn digest(url: &str, contract: AccountId, height: u64) -> DigestView {
+    WorkerClient::connect(url)
+        .unwrap()
+        .state_digest(contract, Some(height))
+        .await
+        .unwrap()
+}
+
+/// `owner`'s private_token balance in `token`, asked of the worker at `url` only.
+pub async fn balance_from(node: &NodeClient, url: &str, token: AccountId, owner: &Keypair) -> u128 {
+    let query = private_token::Query::Balance {
+        account: phalanx_sdk::AccountId(*owner.account_id().as_bytes()),
+    };
+    let answer = ContractClient::open(node, token)
+        .await
+        .unwrap()
+        .only_worker(url)
+        .unwrap()
+        .query(owner, QueryRequest::Contract(query.encode()), &mut OsRng)
+        .await
+        .unwrap();
+    match answer {
+        QueryAnswer::Ok(bytes) => parity_scale_codec::Decode::decode(&mut &bytes[..]).unwrap(),
+        QueryAnswer::Refused(reason) => panic!("balance refused by {url}: {reason}"),
     }
 }

@@ -170,6 +170,11 @@ pub enum OutputView {
         gas_limit: u64,
         ciphertext_len: usize,
     },
+    Settle {
+        refunds: Vec<(AccountId, String)>,
+        #[serde(with = "serde_units")]
+        fees_units: Balance,
+    },
 }
 
 impl From<&ContractOutput> for OutputView {
@@ -190,6 +195,13 @@ impl From<&ContractOutput> for OutputView {
                 to: *to,
                 gas_limit: *gas_limit,
                 ciphertext_len: envelope.ciphertext.len(),
+            },
+            ContractOutput::Settle { refunds, fees } => OutputView::Settle {
+                refunds: refunds
+                    .iter()
+                    .map(|(payer, amount)| (*payer, amount.to_string()))
+                    .collect(),
+                fees_units: *fees,
             },
         }
     }
@@ -489,6 +501,8 @@ pub enum EventKindView {
         from: AccountId,
         to: AccountId,
         seq: u64,
+        #[serde(with = "serde_units")]
+        gas_paid_units: Balance,
     },
     OutputFailed {
         contract: AccountId,
@@ -511,6 +525,15 @@ pub enum EventKindView {
     WorkerRemoved {
         worker: AccountId,
         clusters: Vec<Hash>,
+    },
+    GasSettled {
+        contract: AccountId,
+        #[serde(with = "serde_units")]
+        refunded_units: Balance,
+        #[serde(with = "serde_units")]
+        to_workers_units: Balance,
+        #[serde(with = "serde_units")]
+        to_treasury_units: Balance,
     },
 }
 
@@ -689,10 +712,27 @@ impl From<&EventRecord> for EventView {
                 seq: *seq,
                 data: hex::encode(data),
             },
-            Event::ContractMessage { from, to, seq } => EventKindView::ContractMessage {
+            Event::ContractMessage {
+                from,
+                to,
+                seq,
+                gas_paid,
+            } => EventKindView::ContractMessage {
                 from: *from,
                 to: *to,
                 seq: *seq,
+                gas_paid_units: *gas_paid,
+            },
+            Event::GasSettled {
+                contract,
+                refunded,
+                to_workers,
+                to_treasury,
+            } => EventKindView::GasSettled {
+                contract: *contract,
+                refunded_units: *refunded,
+                to_workers_units: *to_workers,
+                to_treasury_units: *to_treasury,
             },
             Event::OutputFailed {
                 contract,

@@ -104,6 +104,12 @@ const CONTRACT_ID_DOMAIN: &[u8] = b"PHALANX_CONTRACT_ID_V1";
 /// The account id of the contract `deployer` instantiates from `code_hash` into `cluster` with
 /// `salt`: `SHA-256("PHALANX_CONTRACT_ID_V1" | code hash | cluster | deployer | salt)`. Known before
 /// the instantiation lands, so its init argument can be sealed to it.
+/// The account holding the gas prepaid for a contract's commands until its workers settle it
+/// (see `ContractOutput::Settle`). Nobody holds its key: it is a hash, not a public key.
+pub fn gas_escrow(contract: &AccountId) -> AccountId {
+    AccountId::from_bytes(crate::sha256_parts(&[b"PHALANX_GAS_ESCROW_V1", contract.as_bytes()]).0)
+}
+
 pub fn contract_id(
     code_hash: &crate::Hash,
     cluster: &crate::Hash,

@@ -139,6 +139,8 @@ pub enum Event {
         from: AccountId,
         to: AccountId,
         seq: u64,
+        /// PHA moved from the sender's account into the receiver's gas escrow.
+        gas_paid: Balance,
     },
     /// A contract's output could not take effect (e.g. the contract's account cannot pay); it
     /// is spent all the same, so later outputs are not held up.
@@ -169,6 +171,14 @@ pub enum Event {
     WorkerRemoved {
         worker: AccountId,
         clusters: Vec<Hash>,
+    },
+    /// A contract's gas was settled (refunds are `Transfer` events from its escrow account).
+    #[codec(index = 27)]
+    GasSettled {
+        contract: AccountId,
+        refunded: Balance,
+        to_workers: Balance,
+        to_treasury: Balance,
     },
 }
 

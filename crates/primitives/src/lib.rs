@@ -28,7 +28,7 @@ mod hash;
 pub mod query;
 mod transaction;
 
-pub use account::{contract_id, AccountId, AddressError, ADDRESS_HRP};
+pub use account::{contract_id, gas_escrow, AccountId, AddressError, ADDRESS_HRP};
 pub use amount::Balance;
 pub use block::{
     finality_message, Block, BlockHeader, FinalityCertificate, ValidatorSignature, FINALITY_DOMAIN,

@@ -144,6 +144,14 @@ pub enum ContractOutput {
         envelope: Envelope,
         gas_limit: u64,
     },
+    /// The gas of a block's commands to this contract, settled from its escrow account
+    /// (`gas_escrow`): what each payer prepaid and did not use goes back to it, and `fees` (the
+    /// gas used, in PHA) are split between the cluster's workers and the treasury.
+    #[codec(index = 3)]
+    Settle {
+        refunds: Vec<(AccountId, Balance)>,
+        fees: Balance,
+    },
 }
 
 /// Most reports one heartbeat may carry.

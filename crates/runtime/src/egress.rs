@@ -16,7 +16,9 @@
 use crate::clusters::read_cluster;
 use crate::contracts::{self, MAX_GAS_LIMIT};
 use crate::{balances, StateError, StateOverlay, StateReader, TxError};
-use phalanx_primitives::{AccountId, Balance, ContractOutput, Event, MAX_EGRESS_OUTPUTS};
+use phalanx_primitives::{
+    gas_escrow, AccountId, Balance, ContractOutput, Event, MAX_EGRESS_OUTPUTS,
+};
 
 const NEXT_PREFIX: &[u8] = b"egress/next/";
 /// Longest public event payload (the VM's own limit).
@@ -48,8 +50,10 @@ pub(crate) struct Batch<'a> {
     pub outputs: &'a [ContractOutput],
     /// PHA per unit of gas, for the gas of messages.
     pub gas_price: Balance,
-    /// Where message gas goes.
+    /// Where the treasury's part of settled gas goes.
     pub treasury: AccountId,
+    /// The cluster workers' percent of settled gas fees.
+    pub worker_share_percent: u8,
 }
 
 pub(crate) fn accept(
@@ -141,17 +145,68 @@ fn take_effect(
                     "a message's gas limit must be 1 to {MAX_GAS_LIMIT}"
                 ))
             } else {
-                let gas_cost = batch.gas_price.saturating_mul((*gas_limit).into());
-                pay(overlay, &contract, &batch.treasury, gas_cost)?.map(|()| {
+                let gas_paid = batch.gas_price.saturating_mul((*gas_limit).into());
+                pay(overlay, &contract, &gas_escrow(to), gas_paid)?.map(|()| {
                     Event::ContractMessage {
                         from: contract,
                         to: *to,
                         seq,
+                        gas_paid,
                     }
                 })
             }
         }
+        ContractOutput::Settle { refunds, fees } => settle(overlay, batch, refunds, *fees)?,
     })
+}
+
+/// Pays a contract's settled gas out of its escrow: refunds to their payers (with `Transfer`
+/// events), `fees` split between the cluster's workers (equally, by the share parameter) and
+/// the treasury (the rest, remainders included). Refused as a whole if the escrow does not hold
+/// it all.
+fn settle(
+    overlay: &mut StateOverlay<impl StateReader>,
+    batch: &Batch<'_>,
+    refunds: &[(AccountId, Balance)],
+    fees: Balance,
+) -> Result<Result<Event, String>, TxError> {
+    let contract = batch.contract;
+    let escrow = gas_escrow(&contract);
+    let refunded = refunds
+        .iter()
+        .try_fold(0u128, |sum, (_, amount)| sum.checked_add(*amount));
+    let (Some(refunded), Some(total)) = (refunded, refunded.and_then(|r| r.checked_add(fees)))
+    else {
+        return Ok(Err("settlement overflows".into()));
+    };
+    let mut account = balances::read(overlay, &escrow)?;
+    if total > account.free {
+        return Ok(Err(format!(
+            "contract {contract}'s gas escrow holds {} units, the settlement needs {total}",
+            account.free
+        )));
+    }
+    account.free -= total;
+    balances::write(overlay, &escrow, account);
+    for (payer, amount) in refunds {
+        balances::credit(overlay, payer, *amount)?;
+    }
+    let info = contracts::read_contract(overlay, &contract)?;
+    let workers = read_cluster(overlay, &info.cluster)?.workers;
+    let share = fees / 100 * Balance::from(batch.worker_share_percent.min(100));
+    let each = share.checked_div(workers.len() as Balance).unwrap_or(0);
+    for worker in &workers {
+        balances::credit(overlay, worker, each)?;
+    }
+    let to_workers = each * workers.len() as Balance;
+    let to_treasury = fees - to_workers;
+    balances::credit(overlay, &batch.treasury, to_treasury)?;
+    Ok(Ok(Event::GasSettled {
+        contract,
+        refunded,
+        to_workers,
+        to_treasury,
+    }))
 }
 
 /// Moves PHA from a contract's account, or says why it cannot.

@@ -10,7 +10,7 @@ use crate::registry::{self, Registration};
 use crate::{BlockContext, ChainParams, StateOverlay, StateReader, TxError, WriteSet};
 use phalanx_crypto::VerifiedTransaction;
 pub use phalanx_primitives::events_root;
-use phalanx_primitives::{Balance, Call, Event, EventRecord, Hash, Phase, SudoCall};
+use phalanx_primitives::{gas_escrow, Balance, Call, Event, EventRecord, Hash, Phase, SudoCall};
 
 /// What a block did: its state changes and events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -143,8 +143,19 @@ impl<R: StateReader> BlockExecutor<R> {
             fee: t.fee,
         });
         if gas_cost > 0 {
-            // Prepaid gas goes to the treasury until refunds and worker shares exist (issue 7).
-            balances::credit(&mut self.overlay, &self.params.treasury, gas_cost)?;
+            // Prepaid gas waits in the contract's escrow until its workers settle it: unused gas
+            // back to the payer, the rest to the workers and the treasury (egress `Settle`).
+            let contract = match &t.call {
+                Call::Command { contract, .. } => *contract,
+                Call::Instantiate {
+                    code_hash,
+                    cluster,
+                    salt,
+                    ..
+                } => contracts::contract_id(code_hash, cluster, &t.signer, salt),
+                _ => unreachable!("only commands and instantiations reserve gas"),
+            };
+            balances::credit(&mut self.overlay, &gas_escrow(&contract), gas_cost)?;
             events.push(Event::GasPrepaid {
                 payer: t.signer,
                 gas_limit,
@@ -324,6 +335,7 @@ impl<R: StateReader> BlockExecutor<R> {
                     outputs,
                     gas_price: self.params.gas_price,
                     treasury: self.params.treasury,
+                    worker_share_percent: self.params.worker_gas_share_percent,
                 },
             )?),
         }

@@ -751,13 +751,62 @@ fn egress_takes_each_output_once_in_order_from_a_worker_of_the_cluster() {
         Event::ContractMessage {
             from: contract,
             to: contract,
-            seq: 3
+            seq: 3,
+            gas_paid: gas,
         }
     );
     assert!(
         matches!(&events[1], Event::OutputFailed { seq: 4, reason, .. } if reason.contains("no contract"))
     );
     assert_eq!(held(&world), 3 * UNIT - gas);
+
+    // Gas waits in the contract's escrow (the instantiation, alice's command, the message): settling it
+    // refunds payers and splits the fees between the cluster's two workers and the treasury.
+    let escrow = phalanx_primitives::gas_escrow(&contract);
+    let escrowed = balances::account(&world.chain.state, &escrow).unwrap().free;
+    let instantiation = world.chain.params.gas_price * 1_000_000;
+    assert_eq!(escrowed, instantiation + 2 * gas);
+    let too_much = ContractOutput::Settle {
+        refunds: vec![(alice.account_id(), escrowed)],
+        fees: 1,
+    };
+    world.send(&w1, egress(5, vec![too_much])).unwrap();
+    assert!(matches!(
+        &world.chain.events.last().unwrap().event,
+        Event::OutputFailed { seq: 5, reason, .. } if reason.contains("escrow")
+    ));
+    let (alice_before, w1_before, treasury_before) = (
+        world.chain.balance(&alice).free,
+        world.chain.balance(&w1).free,
+        balances::account(&world.chain.state, &world.chain.params.treasury)
+            .unwrap()
+            .free,
+    );
+    let fees = 1_000_000u128;
+    let settle = ContractOutput::Settle {
+        refunds: vec![(alice.account_id(), 300_000)],
+        fees,
+    };
+    world.send(&w2, egress(6, vec![settle])).unwrap();
+    let share = fees / 2 / 2; // half the fees, between two workers
+    assert_eq!(
+        world.chain.events.last().unwrap().event,
+        Event::GasSettled {
+            contract,
+            refunded: 300_000,
+            to_workers: 2 * share,
+            to_treasury: fees - 2 * share,
+        }
+    );
+    assert_eq!(world.chain.balance(&alice).free, alice_before + 300_000);
+    assert_eq!(world.chain.balance(&w1).free, w1_before + share);
+    let treasury = balances::account(&world.chain.state, &world.chain.params.treasury).unwrap();
+    // The treasury also got w2's transaction fee.
+    assert!(treasury.free >= treasury_before + fees - 2 * share);
+    assert_eq!(
+        balances::account(&world.chain.state, &escrow).unwrap().free,
+        escrowed - 300_000 - fees
+    );
     assert_eq!(
         world.chain.total(),
         phalanx_primitives::amount::TOTAL_SUPPLY

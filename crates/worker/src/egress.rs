@@ -24,6 +24,13 @@ pub enum Output {
         payload: Vec<u8>,
         gas_limit: u64,
     },
+    /// The block's gas of this contract's commands: unused prepaid gas back to each payer, and
+    /// the fees of what was used.
+    #[codec(index = 3)]
+    Settle {
+        refunds: Vec<(AccountId, Balance)>,
+        fees: Balance,
+    },
 }
 
 /// What applying one block produced, beyond contract state.

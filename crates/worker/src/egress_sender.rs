@@ -77,6 +77,10 @@ impl EgressSender {
                     to: *to,
                     amount: *amount,
                 },
+                Output::Settle { refunds, fees } => ContractOutput::Settle {
+                    refunds: refunds.clone(),
+                    fees: *fees,
+                },
                 Output::Message {
                     to,
                     payload,

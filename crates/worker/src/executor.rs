@@ -258,15 +258,29 @@ impl Executor {
         let applied = applied_transactions(events);
         let block_hash = block.hash();
         let mut effects = BlockEffects::default();
+        let mut gas = GasLedger::default();
+        // Each transaction's events, by index (events come in transaction order).
+        let mut events_of: Vec<Vec<&Event>> = vec![Vec::new(); block.transactions.len()];
+        for record in events {
+            if let Phase::Transaction(i) = record.phase {
+                if let Some(list) = events_of.get_mut(i as usize) {
+                    list.push(&record.event);
+                }
+            }
+        }
         for (index, signed) in block.transactions.iter().enumerate() {
             if !applied.contains(&(index as u32)) {
                 continue;
             }
             let tx = &signed.transaction;
-            let tx_events = events
-                .iter()
-                .filter(|r| r.phase == Phase::Transaction(index as u32))
-                .map(|r| &r.event);
+            let tx_events = events_of[index].iter().copied();
+            let prepaid = tx_events
+                .clone()
+                .find_map(|e| match e {
+                    Event::GasPrepaid { amount, .. } => Some(*amount),
+                    _ => None,
+                })
+                .unwrap_or(0);
             let base = ReceiptBase {
                 tx_hash: signed.hash(),
                 sender: tx.signer,
@@ -318,6 +332,7 @@ impl Executor {
                         states,
                         &mut effects.outputs,
                     )?;
+                    gas.record(contract, base.sender, prepaid, *gas_limit, receipt.gas_used);
                     effects.receipts.push(receipt);
                 }
                 Call::Command {
@@ -331,6 +346,8 @@ impl Executor {
                         ..base
                     };
                     self.command(&base, *contract, envelope, *gas_limit, states, &mut effects)?;
+                    let used = effects.receipts.last().map_or(0, |r| r.gas_used);
+                    gas.record(*contract, base.sender, prepaid, *gas_limit, used);
                 }
                 Call::Egress {
                     contract,
@@ -351,23 +368,31 @@ impl Executor {
                         else {
                             continue;
                         };
-                        let delivered = tx_events.iter().any(|e| {
-                            matches!(e, Event::ContractMessage { from, to: receiver, seq: s }
-                                if from == contract && receiver == to && *s == seq)
+                        let delivered = tx_events.iter().find_map(|e| match e {
+                            Event::ContractMessage {
+                                from,
+                                to: receiver,
+                                seq: s,
+                                gas_paid,
+                            } if from == contract && receiver == to && *s == seq => Some(*gas_paid),
+                            _ => None,
                         });
-                        if delivered && self.runs(to, only) {
+                        if let Some(gas_paid) = delivered.filter(|_| self.runs(to, only)) {
                             let base = ReceiptBase {
                                 tx_hash: message_id(contract, seq),
                                 sender: *contract,
                                 ..base
                             };
                             self.command(&base, *to, envelope, *gas_limit, states, &mut effects)?;
+                            let used = effects.receipts.last().map_or(0, |r| r.gas_used);
+                            gas.record(*to, *contract, gas_paid, *gas_limit, used);
                         }
                     }
                 }
                 _ => {}
             }
         }
+        effects.outputs.extend(gas.settlements());
         Ok(effects)
     }
 
@@ -638,6 +663,43 @@ impl Executor {
                 states.storage(contract),
             )
             .result
+    }
+}
+
+/// The gas of one block's commands, per contract: what to give back to whom, and the fees.
+#[derive(Default)]
+struct GasLedger(BTreeMap<AccountId, (BTreeMap<AccountId, Balance>, Balance)>);
+
+impl GasLedger {
+    /// `payer` prepaid `prepaid` PHA for `gas_limit` gas, of which the run used `used`.
+    fn record(
+        &mut self,
+        contract: AccountId,
+        payer: AccountId,
+        prepaid: Balance,
+        gas_limit: u64,
+        used: u64,
+    ) {
+        if prepaid == 0 {
+            return;
+        }
+        let price = prepaid / Balance::from(gas_limit.max(1));
+        let fee = price
+            .saturating_mul(used.min(gas_limit).into())
+            .min(prepaid);
+        let (refunds, fees) = self.0.entry(contract).or_default();
+        *fees += fee;
+        if prepaid > fee {
+            *refunds.entry(payer).or_default() += prepaid - fee;
+        }
+    }
+
+    /// One `Settle` output per contract, in contract order.
+    fn settlements(self) -> impl Iterator<Item = (AccountId, Output)> {
+        self.0.into_iter().map(|(contract, (refunds, fees))| {
+            let refunds = refunds.into_iter().collect();
+            (contract, Output::Settle { refunds, fees })
+        })
     }
 }
 

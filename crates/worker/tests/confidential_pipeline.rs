@@ -607,8 +607,11 @@ fn a_message_from_one_contract_runs_in_the_other_as_its_caller() {
                 .outputs,
         );
     }
+    let (settlements, others): (Vec<_>, Vec<_>) = outputs
+        .into_iter()
+        .partition(|(_, output)| matches!(output, Output::Settle { .. }));
     assert_eq!(
-        outputs,
+        others,
         vec![(
             sender,
             Output::Message {
@@ -618,6 +621,20 @@ fn a_message_from_one_contract_runs_in_the_other_as_its_caller() {
             }
         )]
     );
+    // Each block's gas per contract: alice gets back what the runs did not use, and what they
+    // used (at the dev gas price of 1,000 units) is the fee.
+    let gas_price = chain.params.gas_price;
+    let prepaid = [1_000_000u128, 1_000_000, 1_000_000].map(|gas| gas * gas_price);
+    assert_eq!(settlements.len(), prepaid.len());
+    for ((_, settlement), prepaid) in settlements.iter().zip(prepaid) {
+        let Output::Settle { refunds, fees } = settlement else {
+            unreachable!()
+        };
+        assert_eq!(refunds.len(), 1);
+        assert_eq!(refunds[0].0, alice.account_id());
+        assert_eq!(refunds[0].1 + fees, prepaid);
+        assert!(*fees > 0 && fees % gas_price == 0);
+    }
 
     // It sends it as egress, sealed to the receiver from the sender; the chain orders it and
     // the receiver runs it with the sending contract as its caller.
@@ -654,4 +671,11 @@ fn a_message_from_one_contract_runs_in_the_other_as_its_caller() {
         )
         .unwrap();
     assert_eq!(remembered, sender.as_bytes().to_vec());
+    // The receiver's workers settle the message's gas, paid back to the sending contract.
+    let Some((settled, Output::Settle { refunds, fees })) = effects.outputs.last() else {
+        panic!("{:?}", effects.outputs)
+    };
+    assert_eq!(*settled, receiver);
+    assert_eq!(refunds[0].0, sender);
+    assert_eq!(refunds[0].1 + fees, 100_000 * gas_price);
 }

@@ -204,9 +204,20 @@ fn describe(event: &EventView) -> String {
             seq,
             data,
         } => format!("event #{seq} of {contract}: 0x{data}"),
-        EventKindView::ContractMessage { from, to, seq } => {
+        EventKindView::ContractMessage { from, to, seq, .. } => {
             format!("message #{seq} from contract {from} to contract {to}")
         }
+        EventKindView::GasSettled {
+            contract,
+            refunded_units,
+            to_workers_units,
+            to_treasury_units,
+        } => format!(
+            "gas of {contract} settled: {} PHA refunded, {} PHA to its workers, {} PHA to the treasury",
+            format_pha(*refunded_units),
+            format_pha(*to_workers_units),
+            format_pha(*to_treasury_units)
+        ),
         EventKindView::OutputFailed {
             contract,
             seq,

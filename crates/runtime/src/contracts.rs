@@ -19,6 +19,8 @@ const SEEN_PREFIX: &[u8] = b"contracts/seen/";
 const OF_CLUSTER_PREFIX: &[u8] = b"contracts/of/";
 /// Longest instantiation salt.
 pub const MAX_SALT_LEN: usize = 32;
+/// Gas an upload pays per byte of code (validation and compilation, done by every node).
+pub const UPLOAD_GAS_PER_BYTE: u64 = 10;
 /// Most gas one command or instantiation may reserve.
 pub const MAX_GAS_LIMIT: u64 = 1_000_000_000;
 

@@ -114,6 +114,8 @@ impl<R: StateReader> BlockExecutor<R> {
         }
         let gas_limit = match &t.call {
             Call::Instantiate { gas_limit, .. } | Call::Command { gas_limit, .. } => *gas_limit,
+            // Validating and compiling code is the chain's own work: priced by size.
+            Call::UploadCode { code } => code.len() as u64 * contracts::UPLOAD_GAS_PER_BYTE,
             _ => 0,
         };
         let gas_cost = self.params.gas_price.checked_mul(gas_limit.into()).ok_or(
@@ -145,17 +147,18 @@ impl<R: StateReader> BlockExecutor<R> {
         if gas_cost > 0 {
             // Prepaid gas waits in the contract's escrow until its workers settle it: unused gas
             // back to the payer, the rest to the workers and the treasury (egress `Settle`).
-            let contract = match &t.call {
-                Call::Command { contract, .. } => *contract,
+            let holder = match &t.call {
+                Call::Command { contract, .. } => gas_escrow(contract),
                 Call::Instantiate {
                     code_hash,
                     cluster,
                     salt,
                     ..
-                } => contracts::contract_id(code_hash, cluster, &t.signer, salt),
-                _ => unreachable!("only commands and instantiations reserve gas"),
+                } => gas_escrow(&contracts::contract_id(code_hash, cluster, &t.signer, salt)),
+                // An upload's gas is spent at once, by the chain: the treasury takes it.
+                _ => self.params.treasury,
             };
-            balances::credit(&mut self.overlay, &gas_escrow(&contract), gas_cost)?;
+            balances::credit(&mut self.overlay, &holder, gas_cost)?;
             events.push(Event::GasPrepaid {
                 payer: t.signer,
                 gas_limit,

@@ -945,3 +945,33 @@ fn rotation_moves_keys_to_a_new_epoch_and_a_removed_worker_gets_none() {
     ));
     world.send(&alice, command(&new_public, 1)).unwrap();
 }
+
+#[test]
+fn an_upload_pays_gas_by_size_to_the_treasury() {
+    let mut world = World::setup();
+    let alice = Keypair::dev("alice");
+    let code = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../contracts/counter/counter.wasm"
+    ))
+    .unwrap();
+    let gas = code.len() as u64 * contracts::UPLOAD_GAS_PER_BYTE;
+    let price = world.chain.params.gas_price;
+    let treasury = world.chain.params.treasury;
+    let held = |world: &World| {
+        balances::account(&world.chain.state, &treasury)
+            .unwrap()
+            .free
+    };
+    let (alice_before, treasury_before) = (world.chain.balance(&alice).free, held(&world));
+    world.send(&alice, Call::UploadCode { code }).unwrap();
+    let cost = u128::from(gas) * price;
+    assert!(world.chain.events.iter().any(|r| r.event
+        == Event::GasPrepaid {
+            payer: alice.account_id(),
+            gas_limit: gas,
+            amount: cost
+        }));
+    assert_eq!(world.chain.balance(&alice).free, alice_before - FEE - cost);
+    assert_eq!(held(&world), treasury_before + FEE + cost);
+}

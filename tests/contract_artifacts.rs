@@ -12,7 +12,7 @@ use common::phalanx;
 use std::path::Path;
 use std::process::Command;
 
-const EXAMPLES: [&str; 2] = ["counter", "private_token"];
+const EXAMPLES: [&str; 3] = ["counter", "data_market", "private_token"];
 
 fn recorded_rustc(record: &str) -> String {
     record

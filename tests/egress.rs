@@ -5,14 +5,14 @@
 
 mod common;
 
-use common::cluster::{deploy_private_token, submit, wait_synced, worker_status};
+use common::cluster::{deploy, deploy_private_token, submit, wait_synced, worker_status};
 use common::{NodeProcess, WorkerProcess};
-use parity_scale_codec::Encode;
+use parity_scale_codec::{Decode, Encode};
 use phalanx_client::views::EventKindView;
 use phalanx_client::{ClientError, ContractClient, NodeClient};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::amount::UNIT;
-use phalanx_primitives::query::ReceiptOutcome;
+use phalanx_primitives::query::{QueryAnswer, QueryRequest, ReceiptOutcome};
 use phalanx_primitives::{gas_escrow, AccountId, Balance, Call, ContractOutput, Hash};
 use rand_core::OsRng;
 use std::time::{Duration, Instant};
@@ -217,4 +217,97 @@ async fn a_private_token_pays_out_to_a_public_account_exactly_once() {
         "{replayed:?}"
     );
     assert_eq!(free(&node, token).await, 7 * UNIT);
+}
+
+/// Answers a data_market query for `who`, asked of any worker of the contract.
+async fn ask(client: &ContractClient, who: &Keypair, query: data_market::Query) -> QueryAnswer {
+    client
+        .query(who, QueryRequest::Contract(query.encode()), &mut OsRng)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_owner_sells_grants_to_a_private_record_and_withdraws_the_fees() {
+    use data_market::{Answer, Command, Query};
+    use phalanx_sdk::grants::Offer;
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let node_process = NodeProcess::start(dirs[0].path(), "100ms");
+    let node = NodeClient::connect(&node_process.url).await.unwrap();
+    let _gatekeeper = WorkerProcess::start_as("gatekeeper", &node_process.url, dirs[1].path());
+    let worker = WorkerProcess::start(&node_process.url, dirs[2].path());
+    // Alice deploys the market, so she owns it.
+    let market = deploy(
+        &node,
+        Hash([0xe2; 32]),
+        vec![worker.identity.parse().unwrap()],
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/contracts/data_market/data_market.wasm"
+        ),
+        &data_market::Init {}.encode(),
+        b"market",
+    )
+    .await;
+    let client = ContractClient::open(&node, market).await.unwrap();
+    let (alice, bob) = (Keypair::dev("alice"), Keypair::dev("bob"));
+    let send = |from: &Keypair, command: Command, value: Balance| {
+        client
+            .command_call(
+                from.account_id(),
+                &command.encode(),
+                1_000_000,
+                value,
+                &mut OsRng,
+            )
+            .unwrap()
+    };
+    let price = 3 * UNIT;
+    let publish = Command::Publish {
+        topic: "salary".into(),
+        data: b"RECORD-42000".to_vec(),
+        offer: Offer {
+            price,
+            duration_ms: 3_600_000,
+        },
+    };
+    submit(&node, &alice, vec![send(&alice, publish, 0)]).await;
+    let read = || Query::Read {
+        topic: "salary".into(),
+    };
+    let refused = ask(&client, &bob, read()).await;
+    assert!(
+        matches!(&refused, QueryAnswer::Refused(r) if r.contains("no grant")),
+        "{refused:?}"
+    );
+
+    // Bob pays the price with his Buy command and reads; the PHA sits in the market's account.
+    let buy = Command::Buy {
+        topic: "salary".into(),
+    };
+    submit(&node, &bob, vec![send(&bob, buy, price)]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let data = loop {
+        match ask(&client, &bob, read()).await {
+            QueryAnswer::Ok(bytes) => break Answer::decode(&mut &bytes[..]).unwrap(),
+            other => {
+                assert!(Instant::now() < deadline, "{other:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert_eq!(data, Answer::Data(b"RECORD-42000".to_vec()));
+    assert_eq!(free(&node, market).await, price);
+
+    // Alice withdraws her earnings to a fresh public account, through egress.
+    let payee = Keypair::generate(&mut OsRng).account_id();
+    let withdraw = Command::Withdraw {
+        to: phalanx_sdk::AccountId(*payee.as_bytes()),
+        amount: price,
+    };
+    submit(&node, &alice, vec![send(&alice, withdraw, 0)]).await;
+    wait_balance(&node, payee, price).await;
+    assert_eq!(free(&node, market).await, 0);
+    let earnings = ask(&client, &alice, Query::Earnings).await;
+    assert_eq!(earnings, QueryAnswer::Ok(Answer::Earnings(0).encode()));
 }

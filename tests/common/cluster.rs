@@ -59,6 +59,19 @@ pub async fn deploy_private_token(
     init: private_token::Init,
     salt: &[u8],
 ) -> AccountId {
+    deploy(node, cluster, workers, TOKEN_WASM, &init.encode(), salt).await
+}
+
+/// Alice (the dev sudo) creates `cluster` of `workers` and deploys the contract at `wasm` (a path)
+/// into it with the encoded `init` and `salt`; returns its address once its key is published.
+pub async fn deploy(
+    node: &NodeClient,
+    cluster: Hash,
+    workers: Vec<AccountId>,
+    wasm: &str,
+    init: &[u8],
+    salt: &[u8],
+) -> AccountId {
     let alice = Keypair::dev("alice");
     submit(
         node,
@@ -67,14 +80,13 @@ pub async fn deploy_private_token(
     )
     .await;
     let cluster_key = poll_key(|| async { node.cluster_key(cluster).await.unwrap() }).await;
-    let code = std::fs::read(TOKEN_WASM).unwrap();
-    let init = init.encode();
+    let code = std::fs::read(wasm).unwrap();
     let (token, instantiate) = Instantiation {
         code_hash: sha256(&code),
         cluster,
         cluster_key,
         salt,
-        init: &init,
+        init,
         gas_limit: 10_000_000,
     }
     .call(node.info().chain_id, alice.account_id(), &mut OsRng)

@@ -28,6 +28,7 @@ extern crate alloc;
 pub mod entry;
 pub mod env;
 mod error;
+pub mod grants;
 pub mod storage;
 mod sys;
 #[cfg(not(target_arch = "wasm32"))]

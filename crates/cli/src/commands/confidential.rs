@@ -285,6 +285,25 @@ pub fn encode(ctx: &Context, contract: &str, words: &[String]) -> Result<()> {
     };
     let bytes = match (contract, words.iter().map(String::as_str).collect::<Vec<_>>().as_slice()) {
         ("private-token", ["transfer", to, amount]) => private_token::Command::Transfer { to: account(to)?, amount: number(amount)? }.encode(),
+        ("data-market", ["init"]) => data_market::Init {}.encode(),
+        ("data-market", ["publish", topic, data, price, seconds]) => data_market::Command::Publish {
+            topic: topic.to_string(),
+            data: data.as_bytes().to_vec(),
+            offer: phalanx_sdk::grants::Offer {
+                price: phalanx_primitives::amount::parse_pha(price)?,
+                duration_ms: (number(seconds)? as u64).saturating_mul(1_000),
+            },
+        }
+        .encode(),
+        ("data-market", ["buy", topic]) => data_market::Command::Buy { topic: topic.to_string() }.encode(),
+        ("data-market", ["withdraw", to, amount]) => data_market::Command::Withdraw {
+            to: account(to)?,
+            amount: phalanx_primitives::amount::parse_pha(amount)?,
+        }
+        .encode(),
+        ("data-market", ["read", topic]) => data_market::Query::Read { topic: topic.to_string() }.encode(),
+        ("data-market", ["offer", topic]) => data_market::Query::Offer { topic: topic.to_string() }.encode(),
+        ("data-market", ["earnings"]) => data_market::Query::Earnings.encode(),
         ("private-token", ["deposit"]) => private_token::Command::Deposit.encode(),
         ("private-token", ["withdraw", to, amount]) => private_token::Command::Withdraw { to: account(to)?, amount: number(amount)? }.encode(),
         ("private-token", ["init-pha", name, symbol]) => private_token::Init {
@@ -309,7 +328,7 @@ pub fn encode(ctx: &Context, contract: &str, words: &[String]) -> Result<()> {
         }
         .encode(),
         _ => bail!(
-            "unknown message; try: private-token init NAME SYMBOL SUPPLY | init-pha NAME SYMBOL | transfer TO AMOUNT | mint TO AMOUNT | deposit | withdraw TO UNITS | balance WHO | total-supply; counter init START | increment N | reset | value"
+            "unknown message; try: private-token init NAME SYMBOL SUPPLY | init-pha NAME SYMBOL | transfer TO AMOUNT | mint TO AMOUNT | deposit | withdraw TO UNITS | balance WHO | total-supply; counter init START | increment N | reset | value; data-market init | publish TOPIC TEXT PRICE_PHA SECONDS | buy TOPIC | withdraw TO PHA | read TOPIC | offer TOPIC | earnings"
         ),
     };
     let text = format!("0x{}", hex::encode(bytes));

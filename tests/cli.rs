@@ -165,10 +165,11 @@ fn devnet_starts_in_one_command_and_prints_its_endpoints() {
     assert!(std::path::Path::new(&data_dir).exists());
     let bob = json(&["--rpc", &url, "--json", "balance", "bob"]);
     assert_eq!(bob["free"], "1000000");
-    // A gatekeeper and two workers in one cluster, both running both example contracts.
+    // A gatekeeper and two workers in one cluster, both running the three example contracts.
     let contracts = [
         &summary["contracts"]["counter"],
         &summary["contracts"]["private_token"],
+        &summary["contracts"]["data_market"],
     ];
     assert!(contracts
         .iter()
@@ -202,7 +203,7 @@ fn devnet_starts_in_one_command_and_prints_its_endpoints() {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
-    // `worker status` shows both workers at the same digests for both contracts.
+    // `worker status` shows both workers at the same digests for the three contracts.
     let reports: Vec<Value> = workers
         .iter()
         .map(|w| {
@@ -211,7 +212,7 @@ fn devnet_starts_in_one_command_and_prints_its_endpoints() {
         })
         .collect();
     for report in &reports {
-        assert_eq!(report["digests"].as_array().unwrap().len(), 2, "{report}");
+        assert_eq!(report["digests"].as_array().unwrap().len(), 3, "{report}");
         assert!(report["lag"].as_u64().is_some(), "{report}");
     }
     let text = phalanx(&[

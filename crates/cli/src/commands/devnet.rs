@@ -27,6 +27,10 @@ const PRIVATE_TOKEN_WASM: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../contracts/private_token/private_token.wasm"
 ));
+const DATA_MARKET_WASM: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../contracts/data_market/data_market.wasm"
+));
 /// Gas reserved for each example's instantiation.
 const INSTANTIATE_GAS: u64 = 10_000_000;
 /// Salt of the examples' instances, so their addresses are the same on every devnet.
@@ -95,8 +99,15 @@ async fn submit_all(client: &NodeClient, txs: &[SignedTransaction]) -> Result<()
     Ok(())
 }
 
-/// Creates the dev cluster and deploys the examples; returns (counter, private_token).
-async fn deploy(client: &NodeClient, workers: Vec<AccountId>) -> Result<(AccountId, AccountId)> {
+/// The example contracts a devnet runs, all instantiated by alice.
+struct Examples {
+    counter: AccountId,
+    private_token: AccountId,
+    data_market: AccountId,
+}
+
+/// Creates the dev cluster and deploys the examples.
+async fn deploy(client: &NodeClient, workers: Vec<AccountId>) -> Result<Examples> {
     let alice = Keypair::dev("alice");
     let cluster = dev_cluster();
     let mut nonce = client.next_nonce(alice.account_id()).await?;
@@ -127,6 +138,7 @@ async fn deploy(client: &NodeClient, workers: Vec<AccountId>) -> Result<(Account
     for (code, init) in [
         (COUNTER_WASM, counter_init),
         (PRIVATE_TOKEN_WASM, token_init),
+        (DATA_MARKET_WASM, data_market::Init {}.encode()),
     ] {
         let (contract, instantiate) = Instantiation {
             code_hash: sha256(code),
@@ -150,7 +162,11 @@ async fn deploy(client: &NodeClient, workers: Vec<AccountId>) -> Result<(Account
         })
         .await?;
     }
-    Ok((contracts[0], contracts[1]))
+    Ok(Examples {
+        counter: contracts[0],
+        private_token: contracts[1],
+        data_market: contracts[2],
+    })
 }
 
 pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
@@ -195,8 +211,11 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
         workers.push(worker);
     }
     let client = NodeClient::connect(&url).await?;
-    let (counter, private_token) =
-        deploy(&client, workers.iter().map(|w| w.identity).collect()).await?;
+    let Examples {
+        counter,
+        private_token,
+        data_market,
+    } = deploy(&client, workers.iter().map(|w| w.identity).collect()).await?;
 
     let accounts: Vec<_> = DEV_ACCOUNT_NAMES
         .iter()
@@ -211,7 +230,7 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
         "gatekeeper": { "identity": gatekeeper.identity, "rpc_http": format!("http://{}", gatekeeper.rpc_addr) },
         "workers": worker_views,
         "cluster": dev_cluster(),
-        "contracts": { "counter": counter, "private_token": private_token },
+        "contracts": { "counter": counter, "private_token": private_token, "data_market": data_market },
         "accounts": accounts,
     });
     emit(ctx.json, &summary, || {
@@ -240,6 +259,7 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
         lines.push(format!(
             "  private_token  {private_token} (1,000,000 SCRT held by alice)"
         ));
+        lines.push(format!("  data_market    {data_market} (owned by alice)"));
         lines.push("  dev accounts (1,000,000 PHA each):".to_string());
         lines.extend(
             DEV_ACCOUNT_NAMES

@@ -337,15 +337,9 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         Some(snapshot) => Executor::restore(chain_id, keys, &snapshot)?,
         None => Executor::new(chain_id, keys),
     };
+    // Every commit that recorded a snapshot re-encrypted what its keys rotated, in the same
+    // transaction: the keys it holds need no catching up.
     store.install_state_keys(executor.state_keys());
-    // A crash between a rotation's block and its re-encryption leaves stale entries: finish.
-    let rewritten = store.reencrypt(None, &mut OsRng)?;
-    if rewritten > 0 {
-        tracing::info!(
-            rewritten,
-            "re-encrypted state entries under the newest key epoch"
-        );
-    }
     let follower = Follower::new(client, chain_id, store.synced()?).await?;
     let status = Arc::new(Mutex::new(WorkerStatus {
         identity: enclave.identity.account_id(),
@@ -688,7 +682,7 @@ async fn catch_up(
         progress.done = height;
         let next = (height + 1 < progress.until).then_some(progress);
         let snapshot = executor.take_snapshot_if_changed();
-        let rotated = install_state_keys(&shared.store, &executor, snapshot.is_some());
+        install_state_keys(&shared.store, &executor, snapshot.is_some());
         shared.store.commit_caught_up(
             writes,
             |contract| executor.digest_key(contract),
@@ -700,33 +694,17 @@ async fn catch_up(
             },
             &mut OsRng,
         )?;
-        reencrypt(&shared.store, &rotated)?;
     }
     tracing::info!(cluster = %progress.cluster, "caught up");
     Ok(())
 }
 
-/// Gives the store the state keys of what the executor learnt in a block (`learnt`: it took a
-/// snapshot); returns the contracts a newer key epoch reached, to re-encrypt after the commit.
-fn install_state_keys(store: &WorkerStore, executor: &Executor, learnt: bool) -> Vec<AccountId> {
+/// Gives the store the state keys of what the executor learnt (`learnt`: it is about to commit
+/// a snapshot); the commit then re-encrypts whatever a newer key epoch reached.
+fn install_state_keys(store: &WorkerStore, executor: &Executor, learnt: bool) {
     if learnt {
-        store.install_state_keys(executor.state_keys())
-    } else {
-        Vec::new()
+        store.install_state_keys(executor.state_keys());
     }
-}
-
-/// Moves the entries of `contracts` to their newest state key (after a rotation).
-fn reencrypt(store: &WorkerStore, contracts: &[AccountId]) -> Result<(), WorkerError> {
-    if !contracts.is_empty() {
-        let rewritten = store.reencrypt(Some(contracts), &mut OsRng)?;
-        tracing::info!(
-            contracts = contracts.len(),
-            rewritten,
-            "state re-encrypted under the new key epoch"
-        );
-    }
-    Ok(())
 }
 
 /// The worker's heartbeats: every `every` blocks, the digests of its contracts after that block,
@@ -799,11 +777,11 @@ async fn sync_loop(
                 until: block.header.height,
                 done: 0,
             };
-            let snapshot = shared
-                .executor
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .snapshot();
+            let snapshot = {
+                let executor = shared.executor.lock().unwrap_or_else(|p| p.into_inner());
+                install_state_keys(&shared.store, &executor, true);
+                executor.snapshot()
+            };
             shared
                 .store
                 .begin_catch_up(progress, &snapshot, &mut OsRng)?;
@@ -814,7 +792,7 @@ async fn sync_loop(
             let mut writes = shared.store.begin_block()?;
             let effects = executor.apply_block(&block, &events, &mut writes)?;
             let snapshot = executor.take_snapshot_if_changed();
-            let rotated = install_state_keys(&shared.store, &executor, snapshot.is_some());
+            install_state_keys(&shared.store, &executor, snapshot.is_some());
             // One sealed transaction: state, receipts, executor snapshot and synced height.
             shared.store.commit_block(
                 writes,
@@ -824,7 +802,6 @@ async fn sync_loop(
                 snapshot.as_deref(),
                 &mut OsRng,
             )?;
-            reencrypt(&shared.store, &rotated)?;
             (
                 effects,
                 executor.keys().served_clusters(),

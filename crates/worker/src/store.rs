@@ -115,6 +115,10 @@ pub struct WorkerStore {
     sealing: SealingKey,
     tag_key: [u8; 32],
     state_keys: RwLock<StateKeys>,
+    /// Contracts a newer key epoch reached since the last commit: that commit re-encrypts their
+    /// entries in its own transaction, the one that also records the executor snapshot holding
+    /// the new keys, so the store is never left half rotated.
+    rotated: std::sync::Mutex<Vec<AccountId>>,
 }
 
 impl WorkerStore {
@@ -144,6 +148,7 @@ impl WorkerStore {
             sealing,
             tag_key,
             state_keys: RwLock::default(),
+            rotated: std::sync::Mutex::default(),
         })
     }
 
@@ -152,37 +157,74 @@ impl WorkerStore {
     }
 
     /// Adds contracts' state keys (contract, epoch, key); returns the contracts whose newest
-    /// epoch rose, whose entries [`WorkerStore::reencrypt`] should move to it.
+    /// epoch rose. The next commit re-encrypts their entries under it, in its own transaction:
+    /// install the keys a snapshot holds before committing that snapshot.
     pub fn install_state_keys(
         &self,
         keys: impl IntoIterator<Item = (AccountId, u32, [u8; 32])>,
     ) -> Vec<AccountId> {
-        let mut state_keys = self.state_keys.write().unwrap_or_else(|p| p.into_inner());
-        state_keys.install(keys)
+        let risen = self
+            .state_keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .install(keys);
+        let mut rotated = self.rotated.lock().unwrap_or_else(|p| p.into_inner());
+        for contract in &risen {
+            if !rotated.contains(contract) {
+                rotated.push(*contract);
+            }
+        }
+        risen
     }
 
     /// Re-encrypts, in one transaction, every state entry of `contracts` (None: of all
     /// contracts) not yet under its contract's newest state key; returns how many it rewrote.
+    /// Commits do this on their own for the contracts a rotation reached; this is for checking
+    /// or repairing a whole store.
     pub fn reencrypt(
         &self,
         contracts: Option<&[AccountId]>,
         rng: &mut impl CryptoRngCore,
     ) -> Result<usize, StoreError> {
-        let keys = self.state_keys();
         let txn = self.db.begin_write().map_err(storage_err)?;
-        let mut rewritten = 0;
+        let rewritten = self.reencrypt_in(&txn, contracts, rng)?;
+        txn.commit().map_err(storage_err)?;
+        Ok(rewritten)
+    }
+
+    fn reencrypt_in(
+        &self,
+        txn: &redb::WriteTransaction,
+        contracts: Option<&[AccountId]>,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<usize, StoreError> {
+        let keys = self.state_keys();
+        let mut table = txn.open_table(STATE).map_err(storage_err)?;
+        let mut stale = Vec::new();
         {
-            let mut table = txn.open_table(STATE).map_err(storage_err)?;
-            let mut stale = Vec::new();
-            for entry in table.iter().map_err(storage_err)? {
+            // A contract's entries are the keys that start with its id.
+            let entries: Box<dyn Iterator<Item = _>> = match contracts {
+                None => Box::new(table.iter().map_err(storage_err)?),
+                Some(only) => {
+                    let mut ranges = Vec::new();
+                    for contract in only {
+                        let from = contract.as_bytes().to_vec();
+                        let to = [from.as_slice(), &[0xff; 33]].concat();
+                        ranges.push(
+                            table
+                                .range(from.as_slice()..to.as_slice())
+                                .map_err(storage_err)?,
+                        );
+                    }
+                    Box::new(ranges.into_iter().flatten())
+                }
+            };
+            for entry in entries {
                 let (tag, sealed) = entry.map_err(storage_err)?;
                 let tag = tag.value().to_vec();
                 let contract = <[u8; 32]>::try_from(&tag[..32.min(tag.len())])
                     .map(AccountId::from_bytes)
                     .map_err(|_| StoreError::Corrupt("a state key without its contract".into()))?;
-                if contracts.is_some_and(|only| !only.contains(&contract)) {
-                    continue;
-                }
                 let (value, epoch) = keys
                     .open(&self.sealing, &contract, &tag, sealed.value())
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -190,17 +232,16 @@ impl WorkerStore {
                     stale.push((contract, tag, value));
                 }
             }
-            for (contract, tag, value) in stale {
-                let sealed = keys
-                    .seal(&self.sealing, &contract, &tag, &value, rng)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                table
-                    .insert(tag.as_slice(), sealed.as_slice())
-                    .map_err(storage_err)?;
-                rewritten += 1;
-            }
         }
-        txn.commit().map_err(storage_err)?;
+        let rewritten = stale.len();
+        for (contract, tag, value) in stale {
+            let sealed = keys
+                .seal(&self.sealing, &contract, &tag, &value, rng)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            table
+                .insert(tag.as_slice(), sealed.as_slice())
+                .map_err(storage_err)?;
+        }
         Ok(rewritten)
     }
 
@@ -474,6 +515,16 @@ impl WorkerStore {
             digests.push((*contract, digest));
         }
         let txn = self.db.begin_write().map_err(storage_err)?;
+        let rotated = std::mem::take(&mut *self.rotated.lock().unwrap_or_else(|p| p.into_inner()));
+        if !rotated.is_empty() {
+            // Before this block's writes, which go under the new keys anyway.
+            let rewritten = self.reencrypt_in(&txn, Some(&rotated), rng)?;
+            tracing::info!(
+                contracts = rotated.len(),
+                rewritten,
+                "state re-encrypted under a new key epoch"
+            );
+        }
         {
             let mut table = txn.open_table(DIGESTS).map_err(storage_err)?;
             for (contract, digest) in digests {

@@ -255,11 +255,11 @@ impl Executor {
         only: Option<Hash>,
         states: &mut impl ContractStates,
     ) -> Result<BlockEffects, ExecError> {
-        let applied = applied_transactions(events);
         let block_hash = block.hash();
         let mut effects = BlockEffects::default();
         let mut gas = GasLedger::default();
-        // Each transaction's events, by index (events come in transaction order).
+        // Each transaction's events, by index; the chain applied exactly those with events
+        // (every applied transaction at least pays its fee), as in `applied_transactions`.
         let mut events_of: Vec<Vec<&Event>> = vec![Vec::new(); block.transactions.len()];
         for record in events {
             if let Phase::Transaction(i) = record.phase {
@@ -269,7 +269,7 @@ impl Executor {
             }
         }
         for (index, signed) in block.transactions.iter().enumerate() {
-            if !applied.contains(&(index as u32)) {
+            if events_of[index].is_empty() {
                 continue;
             }
             let tx = &signed.transaction;

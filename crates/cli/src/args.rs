@@ -88,6 +88,20 @@ pub enum Command {
     },
 }
 
+/// What a confidential query needs, now or as of a block.
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    pub contract: String,
+    #[arg(long)]
+    pub from: String,
+    /// The SCALE-encoded query as hex (see `phalanx contract encode`).
+    #[arg(long)]
+    pub msg: String,
+    /// Ask this worker instead of those the chain lists.
+    #[arg(long)]
+    pub worker: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum SudoCommand {
     /// Create a cluster (32-byte hex id) of registered workers.
@@ -178,33 +192,16 @@ pub enum ContractCommand {
         worker: Option<String>,
     },
     /// Ask a worker a confidential query, signed by `--from`; only the answer's holder can read it.
-    Query {
-        contract: String,
-        #[arg(long)]
-        from: String,
-        /// The SCALE-encoded query as hex (see `phalanx contract encode`).
-        #[arg(long)]
-        msg: String,
-        /// Ask this worker instead of those the chain lists.
-        #[arg(long)]
-        worker: Option<String>,
-    },
+    Query(QueryArgs),
     /// Ask a confidential query against the contract's state as of an earlier block: the worker
     /// rebuilds that state from its checkpoints and the chain; the contract's own rules decide
     /// who may ask (a private_token balance: its owner only).
     History {
-        contract: String,
         /// The block height to answer as of.
         #[arg(long)]
         at: u64,
-        #[arg(long)]
-        from: String,
-        /// The SCALE-encoded query as hex (see `phalanx contract encode`).
-        #[arg(long)]
-        msg: String,
-        /// Ask this worker instead of those the chain lists.
-        #[arg(long)]
-        worker: Option<String>,
+        #[command(flatten)]
+        query: QueryArgs,
     },
     /// Encode a message of the example contracts as hex, e.g.
     /// `private-token transfer bob 12`, `private-token balance alice`, `counter increment 5`.

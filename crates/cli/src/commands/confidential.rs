@@ -5,6 +5,7 @@
 //! and come back sealed to a one-time session key.
 
 use super::Context;
+use crate::args::QueryArgs;
 use crate::output::emit;
 use anyhow::{anyhow, bail, Context as _, Result};
 use parity_scale_codec::{Decode, Encode};
@@ -235,19 +236,13 @@ pub async fn command(
     })
 }
 
-pub async fn query(
-    ctx: &Context,
-    contract: &str,
-    from: &str,
-    msg: &str,
-    at: Option<u64>,
-    worker: Option<&str>,
-) -> Result<()> {
-    let contract = ctx.keystore.resolve_account(contract)?;
-    let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
+/// Asks a query now, or as of block `at` (a history query).
+pub async fn query(ctx: &Context, args: &QueryArgs, at: Option<u64>) -> Result<()> {
+    let contract = ctx.keystore.resolve_account(&args.contract)?;
+    let signer = ctx.keystore.keypair(&args.from, &ctx.passphrase)?;
     let node = connect(ctx).await?;
-    let client = open_contract(&node, contract, worker).await?;
-    let message = decode_hex(msg)?;
+    let client = open_contract(&node, contract, args.worker.as_deref()).await?;
+    let message = decode_hex(&args.msg)?;
     let request = match at {
         Some(height) => QueryRequest::ContractAt { height, message },
         None => QueryRequest::Contract(message),

@@ -63,21 +63,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             let value = phalanx_primitives::amount::parse_pha(&value)?;
             confidential::command(&ctx, &contract, &from, &msg, gas, value, worker.as_deref()).await
         }
-        Command::Contract(ContractCommand::Query {
-            contract,
-            from,
-            msg,
-            worker,
-        }) => confidential::query(&ctx, &contract, &from, &msg, None, worker.as_deref()).await,
-        Command::Contract(ContractCommand::History {
-            contract,
-            at,
-            from,
-            msg,
-            worker,
-        }) => {
-            let at = Some(at);
-            confidential::query(&ctx, &contract, &from, &msg, at, worker.as_deref()).await
+        Command::Contract(ContractCommand::Query(query)) => {
+            confidential::query(&ctx, &query, None).await
+        }
+        Command::Contract(ContractCommand::History { at, query }) => {
+            confidential::query(&ctx, &query, Some(at)).await
         }
         Command::Contract(ContractCommand::Upload { path, from }) => {
             confidential::upload(&ctx, &path, &from).await

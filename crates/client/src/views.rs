@@ -4,6 +4,7 @@
 use parity_scale_codec::Encode;
 use phalanx_primitives::amount::{format_pha, serde_units, Balance};
 use phalanx_primitives::attestation::{AttestationReport, ConfidenceLevel, Measurement};
+use phalanx_primitives::economy::Parameter;
 use phalanx_primitives::{
     AccountId, Block, BlockHeader, Call, ContractOutput, Event, EventRecord, Hash, Phase,
     SignedTransaction, SudoCall,
@@ -147,9 +148,86 @@ pub enum CallView {
         epoch: u32,
     },
     Heartbeat {
+        /// The benchmark score it reported, if any.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        performance: Option<u32>,
         /// `(contract, height, digest)` reports.
         digests: Vec<(AccountId, u64, Hash)>,
     },
+    /// A privileged call without a view of its own, in words.
+    Sudo {
+        call: String,
+    },
+    CreatePool {
+        commission_percent: u8,
+    },
+    Deposit {
+        pool: u64,
+        #[serde(with = "serde_units")]
+        amount_units: Balance,
+    },
+    Withdraw {
+        pool: u64,
+        #[serde(with = "serde_units")]
+        shares: Balance,
+    },
+    BindWorker {
+        pool: u64,
+        worker: AccountId,
+    },
+    StartComputing {
+        worker: AccountId,
+    },
+    StopComputing {
+        worker: AccountId,
+    },
+    Randomness,
+    Propose {
+        /// The proposed call, in words.
+        call: String,
+    },
+    Vote {
+        proposal: u32,
+        aye: bool,
+        #[serde(with = "serde_units")]
+        amount_units: Balance,
+    },
+}
+
+/// A privileged call in words, e.g. `set min_stake to 1000 PHA`.
+pub fn describe_sudo_call(call: &SudoCall) -> String {
+    match call {
+        SudoCall::AddMeasurement(m) => format!("allow measurement {m}"),
+        SudoCall::RemoveMeasurement(m) => format!("disallow measurement {m}"),
+        SudoCall::CreateCluster { cluster, workers } => {
+            format!("create cluster {cluster} of {} workers", workers.len())
+        }
+        SudoCall::AddToCluster { cluster, worker } => {
+            format!("add worker {worker} to cluster {cluster}")
+        }
+        SudoCall::RotateMasterKey => "rotate the master key".into(),
+        SudoCall::RemoveWorker { worker } => format!("remove worker {worker}"),
+        SudoCall::SetParameter { parameter, value } => {
+            format!(
+                "set {parameter} to {}",
+                describe_parameter(*parameter, *value)
+            )
+        }
+        SudoCall::SpendTreasury { to, amount } => {
+            format!("pay {} PHA from the treasury to {to}", format_pha(*amount))
+        }
+        SudoCall::ElectGatekeeper { identity } => format!("elect gatekeeper {identity}"),
+        SudoCall::RemoveGatekeeper { identity } => format!("remove gatekeeper {identity}"),
+    }
+}
+
+/// A parameter's value as people write it: PHA for amounts, the number otherwise.
+pub fn describe_parameter(parameter: Parameter, value: u128) -> String {
+    if parameter.is_amount() {
+        format!("{} PHA", format_pha(value))
+    } else {
+        value.to_string()
+    }
 }
 
 /// One output of an egress transaction.
@@ -338,7 +416,44 @@ impl From<&SignedTransaction> for TransactionView {
                 recipient: *recipient,
                 epoch: envelope.epoch,
             },
-            Call::Heartbeat { digests } => CallView::Heartbeat {
+            Call::Sudo(other) => CallView::Sudo {
+                call: describe_sudo_call(other),
+            },
+            Call::CreatePool { commission_percent } => CallView::CreatePool {
+                commission_percent: *commission_percent,
+            },
+            Call::Deposit { pool, amount } => CallView::Deposit {
+                pool: *pool,
+                amount_units: *amount,
+            },
+            Call::Withdraw { pool, shares } => CallView::Withdraw {
+                pool: *pool,
+                shares: *shares,
+            },
+            Call::BindWorker { pool, worker } => CallView::BindWorker {
+                pool: *pool,
+                worker: *worker,
+            },
+            Call::StartComputing { worker } => CallView::StartComputing { worker: *worker },
+            Call::StopComputing { worker } => CallView::StopComputing { worker: *worker },
+            Call::Randomness { .. } => CallView::Randomness,
+            Call::Propose { call } => CallView::Propose {
+                call: describe_sudo_call(call),
+            },
+            Call::Vote {
+                proposal,
+                aye,
+                amount,
+            } => CallView::Vote {
+                proposal: *proposal,
+                aye: *aye,
+                amount_units: *amount,
+            },
+            Call::Heartbeat {
+                performance,
+                digests,
+            } => CallView::Heartbeat {
+                performance: *performance,
                 digests: digests
                     .iter()
                     .map(|r| (r.contract, r.height, r.digest))
@@ -535,22 +650,143 @@ pub enum EventKindView {
         #[serde(with = "serde_units")]
         to_treasury_units: Balance,
     },
+    PoolCreated {
+        pool: u64,
+        owner: AccountId,
+        commission_percent: u8,
+    },
+    Deposited {
+        pool: u64,
+        who: AccountId,
+        #[serde(with = "serde_units")]
+        amount_units: Balance,
+        #[serde(with = "serde_units")]
+        shares: Balance,
+    },
+    WithdrawalRequested {
+        pool: u64,
+        who: AccountId,
+        #[serde(with = "serde_units")]
+        shares: Balance,
+        release_at_ms: u64,
+    },
+    Withdrawn {
+        pool: u64,
+        who: AccountId,
+        #[serde(with = "serde_units")]
+        shares: Balance,
+        #[serde(with = "serde_units")]
+        amount_units: Balance,
+    },
+    WorkerBound {
+        pool: u64,
+        worker: AccountId,
+    },
+    ComputingStarted {
+        pool: u64,
+        worker: AccountId,
+        #[serde(with = "serde_units")]
+        v_units: Balance,
+        performance: u32,
+    },
+    ComputingStopped {
+        pool: u64,
+        worker: AccountId,
+        reason: String,
+    },
+    RewardsDistributed {
+        #[serde(with = "serde_units")]
+        to_pools_units: Balance,
+        #[serde(with = "serde_units")]
+        to_treasury_units: Balance,
+        workers: u32,
+    },
+    WorkerChallenged {
+        worker: AccountId,
+        deadline: u64,
+    },
+    WorkerUnresponsive {
+        worker: AccountId,
+    },
+    WorkerResponsive {
+        worker: AccountId,
+    },
+    RandomnessUpdated {
+        gatekeeper: AccountId,
+    },
+    ProposalCreated {
+        proposal: u32,
+        proposer: AccountId,
+        call: String,
+        voting_ends: u64,
+    },
+    Voted {
+        proposal: u32,
+        voter: AccountId,
+        aye: bool,
+        #[serde(with = "serde_units")]
+        amount_units: Balance,
+    },
+    ProposalPassed {
+        proposal: u32,
+        #[serde(with = "serde_units")]
+        ayes_units: Balance,
+        #[serde(with = "serde_units")]
+        nays_units: Balance,
+        enact_at: u64,
+    },
+    ProposalRejected {
+        proposal: u32,
+        #[serde(with = "serde_units")]
+        ayes_units: Balance,
+        #[serde(with = "serde_units")]
+        nays_units: Balance,
+        reason: String,
+    },
+    ProposalEnacted {
+        proposal: u32,
+    },
+    ProposalFailed {
+        proposal: u32,
+        reason: String,
+    },
+    ParameterChanged {
+        parameter: String,
+        /// In units for amounts.
+        #[serde(with = "serde_units")]
+        value: u128,
+    },
+    TreasurySpent {
+        to: AccountId,
+        #[serde(with = "serde_units")]
+        amount_units: Balance,
+    },
+    GatekeeperElected {
+        identity: AccountId,
+    },
+    GatekeeperRemoved {
+        identity: AccountId,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct EventView {
-    /// Index of the transaction that emitted it; absent for genesis events.
+    /// Index of the transaction that emitted it; absent for genesis events and the block's end.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub transaction_index: Option<u32>,
+    /// Emitted at the end of the block (rewards, challenges, withdrawals, governance).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub end_of_block: bool,
     pub event: EventKindView,
 }
 
 impl From<&EventRecord> for EventView {
     fn from(record: &EventRecord) -> Self {
         let transaction_index = match record.phase {
-            Phase::Genesis => None,
+            Phase::Genesis | Phase::Finalization => None,
             Phase::Transaction(i) => Some(i),
         };
+        let end_of_block = record.phase == Phase::Finalization;
         let event = match &record.event {
             Event::Endowed { account, amount } => EventKindView::Endowed {
                 account: *account,
@@ -766,8 +1002,162 @@ impl From<&EventRecord> for EventView {
                 worker: *worker,
                 clusters: clusters.clone(),
             },
+            Event::PoolCreated {
+                pool,
+                owner,
+                commission_percent,
+            } => EventKindView::PoolCreated {
+                pool: *pool,
+                owner: *owner,
+                commission_percent: *commission_percent,
+            },
+            Event::Deposited {
+                pool,
+                who,
+                amount,
+                shares,
+            } => EventKindView::Deposited {
+                pool: *pool,
+                who: *who,
+                amount_units: *amount,
+                shares: *shares,
+            },
+            Event::WithdrawalRequested {
+                pool,
+                who,
+                shares,
+                release_at_ms,
+            } => EventKindView::WithdrawalRequested {
+                pool: *pool,
+                who: *who,
+                shares: *shares,
+                release_at_ms: *release_at_ms,
+            },
+            Event::Withdrawn {
+                pool,
+                who,
+                shares,
+                amount,
+            } => EventKindView::Withdrawn {
+                pool: *pool,
+                who: *who,
+                shares: *shares,
+                amount_units: *amount,
+            },
+            Event::WorkerBound { pool, worker } => EventKindView::WorkerBound {
+                pool: *pool,
+                worker: *worker,
+            },
+            Event::ComputingStarted {
+                pool,
+                worker,
+                v,
+                performance,
+            } => EventKindView::ComputingStarted {
+                pool: *pool,
+                worker: *worker,
+                v_units: *v,
+                performance: *performance,
+            },
+            Event::ComputingStopped {
+                pool,
+                worker,
+                reason,
+            } => EventKindView::ComputingStopped {
+                pool: *pool,
+                worker: *worker,
+                reason: reason.clone(),
+            },
+            Event::RewardsDistributed {
+                to_pools,
+                to_treasury,
+                workers,
+            } => EventKindView::RewardsDistributed {
+                to_pools_units: *to_pools,
+                to_treasury_units: *to_treasury,
+                workers: *workers,
+            },
+            Event::WorkerChallenged { worker, deadline } => EventKindView::WorkerChallenged {
+                worker: *worker,
+                deadline: *deadline,
+            },
+            Event::WorkerUnresponsive { worker } => {
+                EventKindView::WorkerUnresponsive { worker: *worker }
+            }
+            Event::WorkerResponsive { worker } => {
+                EventKindView::WorkerResponsive { worker: *worker }
+            }
+            Event::RandomnessUpdated { gatekeeper } => EventKindView::RandomnessUpdated {
+                gatekeeper: *gatekeeper,
+            },
+            Event::ProposalCreated {
+                proposal,
+                proposer,
+                call,
+                voting_ends,
+            } => EventKindView::ProposalCreated {
+                proposal: *proposal,
+                proposer: *proposer,
+                call: describe_sudo_call(call),
+                voting_ends: *voting_ends,
+            },
+            Event::Voted {
+                proposal,
+                voter,
+                aye,
+                amount,
+            } => EventKindView::Voted {
+                proposal: *proposal,
+                voter: *voter,
+                aye: *aye,
+                amount_units: *amount,
+            },
+            Event::ProposalPassed {
+                proposal,
+                ayes,
+                nays,
+                enact_at,
+            } => EventKindView::ProposalPassed {
+                proposal: *proposal,
+                ayes_units: *ayes,
+                nays_units: *nays,
+                enact_at: *enact_at,
+            },
+            Event::ProposalRejected {
+                proposal,
+                ayes,
+                nays,
+                reason,
+            } => EventKindView::ProposalRejected {
+                proposal: *proposal,
+                ayes_units: *ayes,
+                nays_units: *nays,
+                reason: reason.clone(),
+            },
+            Event::ProposalEnacted { proposal } => EventKindView::ProposalEnacted {
+                proposal: *proposal,
+            },
+            Event::ProposalFailed { proposal, reason } => EventKindView::ProposalFailed {
+                proposal: *proposal,
+                reason: reason.clone(),
+            },
+            Event::ParameterChanged { parameter, value } => EventKindView::ParameterChanged {
+                parameter: parameter.name().to_string(),
+                value: *value,
+            },
+            Event::TreasurySpent { to, amount } => EventKindView::TreasurySpent {
+                to: *to,
+                amount_units: *amount,
+            },
+            Event::GatekeeperElected { identity } => EventKindView::GatekeeperElected {
+                identity: *identity,
+            },
+            Event::GatekeeperRemoved { identity } => EventKindView::GatekeeperRemoved {
+                identity: *identity,
+            },
         };
         EventView {
+            end_of_block,
             transaction_index,
             event,
         }

@@ -77,7 +77,9 @@ pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeade
             Err(e) => tracing::warn!(tx = %tx.hash(), error = %e, "dropping pooled transaction"),
         }
     }
-    let outcome = executor.finish();
+    let outcome = executor
+        .finish()
+        .map_err(|e| NodeError::Producer(e.to_string()))?;
     let header = BlockHeader {
         height: context.height,
         parent_hash: parent.hash(),

@@ -83,7 +83,9 @@ pub fn replay_data_dir(data_dir: &Path) -> Result<ReplayReport, ReplayError> {
                 .map_err(|e| invalid(height, format!("transaction {i} does not apply: {e}")))?;
         }
         transactions += block.transactions.len() as u64;
-        let outcome = executor.finish();
+        let outcome = executor
+            .finish()
+            .map_err(|e| invalid(height, format!("end of block: {e}")))?;
         if outcome.events_root() != header.events_root {
             return Err(invalid(height, "events root mismatch"));
         }

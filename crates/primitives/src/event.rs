@@ -1,7 +1,8 @@
 //! Events: what happened in a block, recorded per block and committed to by `events_root`.
 
 use crate::attestation::{ConfidenceLevel, Measurement, Role, TeeKind};
-use crate::{AccountId, Balance, Hash};
+use crate::economy::{Parameter, PoolId, ProposalId};
+use crate::{AccountId, Balance, Hash, SudoCall};
 use parity_scale_codec::{Decode, Encode};
 
 /// Where in the block an event was emitted.
@@ -13,6 +14,9 @@ pub enum Phase {
     /// While applying the transaction at this index of the block.
     #[codec(index = 1)]
     Transaction(u32),
+    /// After the block's transactions: rewards, challenges, withdrawals, governance.
+    #[codec(index = 2)]
+    Finalization,
 }
 
 /// Something the ledger did. Variants are appended with new indices; indices are never reused.
@@ -180,6 +184,110 @@ pub enum Event {
         to_workers: Balance,
         to_treasury: Balance,
     },
+    #[codec(index = 28)]
+    PoolCreated {
+        pool: PoolId,
+        owner: AccountId,
+        commission_percent: u8,
+    },
+    #[codec(index = 29)]
+    Deposited {
+        pool: PoolId,
+        who: AccountId,
+        amount: Balance,
+        shares: Balance,
+    },
+    #[codec(index = 30)]
+    WithdrawalRequested {
+        pool: PoolId,
+        who: AccountId,
+        shares: Balance,
+        release_at_ms: u64,
+    },
+    /// A withdrawal's cool-down ended: its shares were redeemed for `amount` PHA.
+    #[codec(index = 31)]
+    Withdrawn {
+        pool: PoolId,
+        who: AccountId,
+        shares: Balance,
+        amount: Balance,
+    },
+    #[codec(index = 32)]
+    WorkerBound { pool: PoolId, worker: AccountId },
+    #[codec(index = 33)]
+    ComputingStarted {
+        pool: PoolId,
+        worker: AccountId,
+        /// Initial V, in PHA units.
+        v: Balance,
+        performance: u32,
+    },
+    #[codec(index = 34)]
+    ComputingStopped {
+        pool: PoolId,
+        worker: AccountId,
+        reason: String,
+    },
+    /// One block's computation rewards, paid out of the mining pool.
+    #[codec(index = 35)]
+    RewardsDistributed {
+        to_pools: Balance,
+        to_treasury: Balance,
+        workers: u32,
+    },
+    /// The worker must send a heartbeat by block `deadline`.
+    #[codec(index = 36)]
+    WorkerChallenged { worker: AccountId, deadline: u64 },
+    #[codec(index = 37)]
+    WorkerUnresponsive { worker: AccountId },
+    #[codec(index = 38)]
+    WorkerResponsive { worker: AccountId },
+    #[codec(index = 39)]
+    RandomnessUpdated { gatekeeper: AccountId },
+    #[codec(index = 40)]
+    ProposalCreated {
+        proposal: ProposalId,
+        proposer: AccountId,
+        call: SudoCall,
+        voting_ends: u64,
+    },
+    #[codec(index = 41)]
+    Voted {
+        proposal: ProposalId,
+        voter: AccountId,
+        aye: bool,
+        amount: Balance,
+    },
+    #[codec(index = 42)]
+    ProposalPassed {
+        proposal: ProposalId,
+        ayes: Balance,
+        nays: Balance,
+        enact_at: u64,
+    },
+    #[codec(index = 43)]
+    ProposalRejected {
+        proposal: ProposalId,
+        ayes: Balance,
+        nays: Balance,
+        reason: String,
+    },
+    #[codec(index = 44)]
+    ProposalEnacted { proposal: ProposalId },
+    /// The proposal passed, but its call failed when enacted (and changed nothing).
+    #[codec(index = 45)]
+    ProposalFailed {
+        proposal: ProposalId,
+        reason: String,
+    },
+    #[codec(index = 46)]
+    ParameterChanged { parameter: Parameter, value: u128 },
+    #[codec(index = 47)]
+    TreasurySpent { to: AccountId, amount: Balance },
+    #[codec(index = 48)]
+    GatekeeperElected { identity: AccountId },
+    #[codec(index = 49)]
+    GatekeeperRemoved { identity: AccountId },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

@@ -7,6 +7,7 @@
 
 use crate::amount::{serde_pha, Balance, TOTAL_SUPPLY, UNIT};
 use crate::attestation::AttestationPolicy;
+use crate::economy::EconomyParams;
 use crate::{AccountId, Hash};
 use parity_scale_codec::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -84,6 +85,9 @@ pub struct GenesisConfig {
     /// Price of one unit of contract gas (wasmi fuel).
     #[serde(with = "serde_pha")]
     pub gas_price: Balance,
+    /// Staking, rewards, challenges and governance; governance changes them later.
+    #[serde(default)]
+    pub economy: EconomyParams,
 }
 
 /// Why a genesis description is unusable.
@@ -185,6 +189,7 @@ mod tests {
             ),
             sudo: None,
             gas_price: 1_000,
+            economy: EconomyParams::default(),
         }
     }
 

@@ -21,6 +21,7 @@ mod account;
 pub mod amount;
 pub mod attestation;
 mod block;
+pub mod economy;
 mod envelope;
 mod event;
 pub mod genesis;

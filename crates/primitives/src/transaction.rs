@@ -7,6 +7,7 @@
 //! See docs/protocol.md for the byte-level layout.
 
 use crate::attestation::{AttestationReport, Measurement, Role};
+use crate::economy::{Parameter, PoolId, ProposalId};
 use crate::{AccountId, Balance, Envelope, Hash};
 use parity_scale_codec::{Decode, DecodeAll, DecodeLimit, Encode};
 
@@ -110,8 +111,13 @@ pub enum Call {
     },
     /// A worker reports the keyed digests of its contracts' state after the given blocks, so the
     /// chain can tell when workers of one cluster disagree. Signed by the worker's identity.
+    /// Also the worker's sign of life: any heartbeat answers a pending challenge. `performance`
+    /// is the score of the benchmark the enclave ran, when it reports one. `digests` may be empty.
     #[codec(index = 11)]
-    Heartbeat { digests: Vec<StateReport> },
+    Heartbeat {
+        performance: Option<u32>,
+        digests: Vec<StateReport>,
+    },
     /// A worker of the contract's cluster sends the contract's outputs numbered `first_seq`,
     /// `first_seq + 1`, ... to the chain. Each output is accepted once, in order, whichever of
     /// the cluster's workers sends it first. Signed by the worker's identity.
@@ -120,6 +126,38 @@ pub enum Call {
         contract: AccountId,
         first_seq: u64,
         outputs: Vec<ContractOutput>,
+    },
+    /// Creates a stake pool owned by the signer, who takes `commission_percent` of its rewards.
+    #[codec(index = 13)]
+    CreatePool { commission_percent: u8 },
+    /// Moves `amount` PHA from the signer into a pool, for shares at the pool's current price.
+    #[codec(index = 14)]
+    Deposit { pool: PoolId, amount: Balance },
+    /// Asks for `shares` back; they are paid out as PHA (at the price then) after the cool-down.
+    #[codec(index = 15)]
+    Withdraw { pool: PoolId, shares: Balance },
+    /// The pool's owner binds a worker it operates to the pool.
+    #[codec(index = 16)]
+    BindWorker { pool: PoolId, worker: AccountId },
+    /// The pool's owner starts a bound worker computing (needs the minimum stake per worker).
+    #[codec(index = 17)]
+    StartComputing { worker: AccountId },
+    /// The pool's owner stops a worker computing.
+    #[codec(index = 18)]
+    StopComputing { worker: AccountId },
+    /// A gatekeeper holding the master key mixes fresh randomness (derived from the master key,
+    /// so no single worker can predict it) into the seed that picks heartbeat challenges.
+    #[codec(index = 19)]
+    Randomness { value: Hash },
+    /// Proposes a privileged call to governance; the signer locks the proposal deposit.
+    #[codec(index = 20)]
+    Propose { call: SudoCall },
+    /// Votes on an open proposal with `amount` PHA, locked until the vote closes.
+    #[codec(index = 21)]
+    Vote {
+        proposal: ProposalId,
+        aye: bool,
+        amount: Balance,
     },
 }
 
@@ -165,7 +203,7 @@ pub struct StateReport {
     pub digest: Hash,
 }
 
-/// What the sudo account may do.
+/// A privileged call: what governance enacts, and what the dev `sudo` account may do directly.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum SudoCall {
     /// Allow enclaves with this measurement to register.
@@ -192,6 +230,18 @@ pub enum SudoCall {
     /// master key afterwards so that it cannot read new commands either).
     #[codec(index = 5)]
     RemoveWorker { worker: AccountId },
+    /// Change one economy parameter.
+    #[codec(index = 6)]
+    SetParameter { parameter: Parameter, value: u128 },
+    /// Pay from the treasury.
+    #[codec(index = 7)]
+    SpendTreasury { to: AccountId, amount: Balance },
+    /// Let a registered gatekeeper enclave act as a gatekeeper.
+    #[codec(index = 8)]
+    ElectGatekeeper { identity: AccountId },
+    /// Stop a gatekeeper acting as one (rotate the master key afterwards).
+    #[codec(index = 9)]
+    RemoveGatekeeper { identity: AccountId },
 }
 
 /// The signed part of a transaction.

@@ -73,3 +73,32 @@ pub(crate) fn credit(
     write(overlay, account, info);
     Ok(())
 }
+
+/// Takes `amount` from an account, refusing (and changing nothing) if it holds less.
+pub(crate) fn debit(
+    overlay: &mut StateOverlay<impl StateReader>,
+    account: &AccountId,
+    amount: Balance,
+) -> Result<(), TxError> {
+    let mut info = read(overlay, account)?;
+    info.free = info
+        .free
+        .checked_sub(amount)
+        .ok_or(TxError::InsufficientBalance {
+            needed: amount,
+            available: info.free,
+        })?;
+    write(overlay, account, info);
+    Ok(())
+}
+
+/// Moves `amount` between accounts, or nothing if `from` holds less.
+pub(crate) fn transfer(
+    overlay: &mut StateOverlay<impl StateReader>,
+    from: &AccountId,
+    to: &AccountId,
+    amount: Balance,
+) -> Result<(), TxError> {
+    debit(overlay, from, amount)?;
+    credit(overlay, to, amount)
+}

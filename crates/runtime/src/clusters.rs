@@ -148,11 +148,18 @@ pub(crate) fn require_worker(
     require_role(overlay, account, Role::Worker)
 }
 
+/// Fails unless `account` is a registered gatekeeper enclave that was elected.
 pub(crate) fn require_gatekeeper(
     overlay: &StateOverlay<impl StateReader>,
     account: &AccountId,
 ) -> Result<(), TxError> {
-    require_role(overlay, account, Role::Gatekeeper)
+    require_role(overlay, account, Role::Gatekeeper)?;
+    if !registry::read_gatekeepers(overlay)?.contains(account) {
+        return Err(TxError::NotAuthorized(format!(
+            "{account} is a gatekeeper enclave not (or no longer) elected"
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) fn create(

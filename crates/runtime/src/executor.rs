@@ -7,10 +7,13 @@ use crate::egress::{self, Batch};
 use crate::heartbeats;
 use crate::master_key;
 use crate::registry::{self, Registration};
-use crate::{BlockContext, ChainParams, StateOverlay, StateReader, TxError, WriteSet};
+use crate::{governance, mining, privileged, staking, tokenomics};
+use crate::{BlockContext, ChainParams, StateError, StateOverlay, StateReader, TxError, WriteSet};
 use phalanx_crypto::VerifiedTransaction;
 pub use phalanx_primitives::events_root;
-use phalanx_primitives::{gas_escrow, Balance, Call, Event, EventRecord, Hash, Phase, SudoCall};
+use phalanx_primitives::{
+    gas_escrow, Balance, Call, Event, EventRecord, GenesisConfig, Hash, Phase,
+};
 
 /// What a block did: its state changes and events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -199,25 +202,11 @@ impl<R: StateReader> BlockExecutor<R> {
                 if self.params.sudo != Some(t.signer) {
                     return Err(TxError::NotSudo);
                 }
-                let overlay = &mut self.overlay;
-                match call {
-                    SudoCall::AddMeasurement(m) => {
-                        events.push(registry::add_measurement(overlay, *m)?)
-                    }
-                    SudoCall::RemoveMeasurement(m) => {
-                        events.push(registry::remove_measurement(overlay, *m)?)
-                    }
-                    SudoCall::CreateCluster { cluster, workers } => {
-                        events.push(clusters::create(overlay, *cluster, workers.clone())?)
-                    }
-                    SudoCall::AddToCluster { cluster, worker } => {
-                        events.push(clusters::add_worker(overlay, *cluster, *worker)?)
-                    }
-                    SudoCall::RemoveWorker { worker } => {
-                        events.push(clusters::remove_worker(overlay, *worker)?)
-                    }
-                    SudoCall::RotateMasterKey => events.extend(clusters::rotate(overlay)?),
-                }
+                events.extend(privileged::dispatch(
+                    &mut self.overlay,
+                    call,
+                    &self.params.treasury,
+                )?);
             }
             Call::PublishClusterKey {
                 cluster,
@@ -294,15 +283,78 @@ impl<R: StateReader> BlockExecutor<R> {
                 *recipient,
                 envelope,
             )?),
-            Call::Heartbeat { digests } => {
+            Call::Heartbeat {
+                performance,
+                digests,
+            } => {
                 clusters::require_worker(&self.overlay, &t.signer)?;
                 events.extend(heartbeats::record(
                     &mut self.overlay,
                     t.signer,
                     digests,
                     self.context.height,
-                )?)
+                )?);
+                if let Some(score) = performance {
+                    staking::record_benchmark(&mut self.overlay, &t.signer, *score);
+                }
+                events.extend(mining::answer_challenge(&mut self.overlay, t.signer)?);
             }
+            Call::CreatePool { commission_percent } => events.push(staking::create_pool(
+                &mut self.overlay,
+                t.signer,
+                *commission_percent,
+            )?),
+            Call::Deposit { pool, amount } => events.push(staking::deposit(
+                &mut self.overlay,
+                t.signer,
+                *pool,
+                *amount,
+            )?),
+            Call::Withdraw { pool, shares } => events.push(staking::withdraw(
+                &mut self.overlay,
+                t.signer,
+                *pool,
+                *shares,
+                self.context.timestamp_ms,
+            )?),
+            Call::BindWorker { pool, worker } => {
+                events.push(staking::bind(&mut self.overlay, t.signer, *pool, *worker)?)
+            }
+            Call::StartComputing { worker } => events.push(staking::start_computing(
+                &mut self.overlay,
+                t.signer,
+                *worker,
+                self.context.height,
+            )?),
+            Call::StopComputing { worker } => events.push(staking::stop_computing(
+                &mut self.overlay,
+                t.signer,
+                *worker,
+            )?),
+            Call::Randomness { value } => events.push(mining::mix_randomness(
+                &mut self.overlay,
+                t.signer,
+                *value,
+                self.context.height,
+            )?),
+            Call::Propose { call } => events.push(governance::propose(
+                &mut self.overlay,
+                t.signer,
+                call.clone(),
+                self.context.height,
+            )?),
+            Call::Vote {
+                proposal,
+                aye,
+                amount,
+            } => events.push(governance::vote(
+                &mut self.overlay,
+                t.signer,
+                *proposal,
+                *aye,
+                *amount,
+                self.context.height,
+            )?),
             Call::Command {
                 contract,
                 envelope,
@@ -329,26 +381,67 @@ impl<R: StateReader> BlockExecutor<R> {
                 contract,
                 first_seq,
                 outputs,
-            } => events.extend(egress::accept(
-                &mut self.overlay,
-                Batch {
-                    worker: t.signer,
-                    contract: *contract,
-                    first_seq: *first_seq,
-                    outputs,
-                    gas_price: self.params.gas_price,
-                    treasury: self.params.treasury,
-                    worker_share_percent: self.params.worker_gas_share_percent,
-                },
-            )?),
+            } => {
+                let worker_share_percent =
+                    tokenomics::read_params(&self.overlay)?.worker_gas_share_percent;
+                events.extend(egress::accept(
+                    &mut self.overlay,
+                    Batch {
+                        worker: t.signer,
+                        contract: *contract,
+                        first_seq: *first_seq,
+                        outputs,
+                        gas_price: self.params.gas_price,
+                        treasury: self.params.treasury,
+                        worker_share_percent,
+                    },
+                )?)
+            }
         }
         Ok(())
     }
 
-    pub fn finish(self) -> BlockOutcome {
-        BlockOutcome {
+    /// Ends the block: pays due withdrawals, runs heartbeat challenges and computation rewards,
+    /// closes votes and enacts proposals (events in phase `Finalization`). Fails only when state
+    /// cannot be read, or is corrupt.
+    pub fn finish(mut self) -> Result<BlockOutcome, StateError> {
+        let mut events = Vec::new();
+        let height = self.context.height;
+        let accounts = mining::Accounts {
+            mining_pool: GenesisConfig::mining_pool_account(),
+            treasury: self.params.treasury,
+        };
+        // Each step's changes are kept before the next: governance may revert its own alone.
+        let steps = (|| -> Result<(), TxError> {
+            events.extend(staking::release_withdrawals(
+                &mut self.overlay,
+                self.context.timestamp_ms,
+            )?);
+            self.overlay.commit_transaction();
+            events.extend(mining::end_block(&mut self.overlay, height, &accounts)?);
+            self.overlay.commit_transaction();
+            events.extend(governance::end_block(
+                &mut self.overlay,
+                height,
+                &self.params.treasury,
+            )?);
+            self.overlay.commit_transaction();
+            Ok(())
+        })();
+        match steps {
+            Ok(()) => {}
+            Err(TxError::Storage(e)) => return Err(e),
+            // Nothing a user sends reaches here unchecked: another error means corrupt state.
+            Err(other) => return Err(StateError(format!("end of block {height}: {other}"))),
+        }
+        self.events
+            .extend(events.into_iter().map(|event| EventRecord {
+                phase: Phase::Finalization,
+                event,
+            }));
+        Ok(BlockOutcome {
             write_set: self.overlay.into_write_set(),
             events: self.events,
-        }
+        })
     }
 }

@@ -1,12 +1,13 @@
 //! Building the state at height 0 from a [`GenesisConfig`], and the built-in dev genesis.
 
 use crate::balances::{self, AccountInfo};
-use crate::registry;
 use crate::{events_root, state_root, WriteSet};
+use crate::{registry, tokenomics};
 use parity_scale_codec::Encode;
 use phalanx_crypto::Keypair;
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::attestation::{AttestationPolicy, Measurement};
+use phalanx_primitives::economy::EconomyParams;
 use phalanx_primitives::{
     Allocation, BlockHeader, Event, EventRecord, FeeSchedule, GenesisConfig, GenesisError, Hash,
     Phase,
@@ -28,6 +29,10 @@ pub fn build(config: &GenesisConfig) -> Result<GenesisBlock, GenesisError> {
     write_set.0.insert(
         registry::POLICY_KEY.to_vec(),
         Some(config.attestation.encode()),
+    );
+    write_set.0.insert(
+        tokenomics::PARAMS_KEY.to_vec(),
+        Some(config.economy.encode()),
     );
     for (account, amount) in config.balances()? {
         let info = AccountInfo {
@@ -97,6 +102,7 @@ pub fn dev_config() -> GenesisConfig {
         sudo: Some(dev("alice")),
         // 10^-9 PHA a unit of gas: a 10-million-gas command reserves 0.01 PHA.
         gas_price: 1_000,
+        economy: EconomyParams::dev(),
     }
 }
 

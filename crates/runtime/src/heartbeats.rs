@@ -2,6 +2,7 @@
 //! and the chain compares the reports of one cluster's workers. Equal states give equal digests
 //! and the digest key is the cluster's, so the chain learns only whether they agree; when two
 //! workers disagree on a contract at the same height, a `StateDivergence` event says who.
+//! A heartbeat is also the worker's answer to a challenge (see `mining`).
 //!
 //! State layout: `heartbeats/` ++ contract ++ height (u64 big-endian) -> SCALE(Vec<(worker,
 //! digest)>), one entry per worker that reported.
@@ -40,9 +41,10 @@ pub(crate) fn record(
     digests: &[StateReport],
     current_height: BlockHeight,
 ) -> Result<Vec<Event>, TxError> {
-    if digests.is_empty() || digests.len() > MAX_REPORTS {
+    // No reports is fine: the heartbeat is then only a sign of life, answering a challenge.
+    if digests.len() > MAX_REPORTS {
         return Err(TxError::InvalidCall(format!(
-            "a heartbeat carries 1 to {MAX_REPORTS} reports"
+            "a heartbeat carries at most {MAX_REPORTS} reports"
         )));
     }
     let mut events = vec![Event::Heartbeat {

@@ -25,7 +25,7 @@
 //! let context = BlockContext { height: 1, timestamp_ms: config.timestamp_ms + 1_000 };
 //! let mut block = BlockExecutor::new(&state, &params, context);
 //! block.apply(&verified).unwrap();
-//! let outcome = block.finish();
+//! let outcome = block.finish().unwrap();
 //! assert_eq!(outcome.events.len(), 2); // the fee and the transfer
 //! ```
 #![forbid(unsafe_code)]
@@ -37,11 +37,16 @@ pub mod egress;
 mod error;
 mod executor;
 pub mod genesis;
+pub mod governance;
 pub mod heartbeats;
 pub mod master_key;
+pub mod mining;
 mod params;
+mod privileged;
 pub mod registry;
+pub mod staking;
 mod state;
+pub mod tokenomics;
 
 pub use error::{StateError, TxError};
 pub use executor::{events_root, BlockExecutor, BlockOutcome};

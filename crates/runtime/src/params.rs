@@ -14,13 +14,7 @@ pub struct ChainParams {
     pub sudo: Option<AccountId>,
     /// Units of PHA per unit of contract gas.
     pub gas_price: Balance,
-    /// Percent of the gas fees a cluster's workers earn when they settle a contract's gas; the
-    /// rest goes to the treasury. A governed parameter once governance exists (issue 7).
-    pub worker_gas_share_percent: u8,
 }
-
-/// Default share of gas fees for the executing cluster's workers.
-pub const DEFAULT_WORKER_GAS_SHARE_PERCENT: u8 = 50;
 
 /// Where in the chain a block is being applied: what the runtime may know of time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +33,6 @@ impl ChainParams {
             validators: config.validators.clone(),
             sudo: config.sudo,
             gas_price: config.gas_price,
-            worker_gas_share_percent: DEFAULT_WORKER_GAS_SHARE_PERCENT,
         }
     }
 }

@@ -2,7 +2,12 @@
 //! attestation, and the attestation policy with its measurement allow-list.
 //!
 //! State layout: `registry/policy` -> SCALE(AttestationPolicy) (written at genesis);
-//! `registry/worker/` ++ identity -> SCALE(WorkerInfo).
+//! `registry/worker/` ++ identity -> SCALE(WorkerInfo); `registry/gatekeepers` ->
+//! SCALE(Vec<AccountId>), the elected gatekeepers.
+//!
+//! A gatekeeper enclave acts as one only once elected. The first to register on a chain is
+//! elected by its registration (someone must hold the master key before governance can vote on
+//! anything confidential); every later one waits for an `ElectGatekeeper` call.
 
 use crate::state::decode_entry;
 use crate::{StateError, StateOverlay, StateReader, TxError};
@@ -14,6 +19,7 @@ use phalanx_primitives::attestation::{
 use phalanx_primitives::{AccountId, BlockHeight, Event, Hash};
 
 pub const POLICY_KEY: &[u8] = b"registry/policy";
+const GATEKEEPERS_KEY: &[u8] = b"registry/gatekeepers";
 const WORKER_PREFIX: &[u8] = b"registry/worker/";
 /// Longest query endpoint a worker may publish.
 pub const MAX_ENDPOINT_LEN: usize = 256;
@@ -126,6 +132,13 @@ pub(crate) fn register(
         registered_at: r.height,
     };
     overlay.set(worker_key(&r.identity), info.encode());
+    if r.role == Role::Gatekeeper {
+        let mut elected = read_gatekeepers(overlay)?;
+        if elected.is_empty() {
+            elected.push(r.identity);
+            overlay.set(GATEKEEPERS_KEY.to_vec(), elected.encode());
+        }
+    }
     Ok(Event::WorkerRegistered {
         identity: r.identity,
         operator: r.operator,
@@ -165,4 +178,53 @@ pub(crate) fn remove_measurement(
     }
     overlay.set(POLICY_KEY.to_vec(), policy.encode());
     Ok(Event::MeasurementRemoved(measurement))
+}
+
+/// The elected gatekeepers, from committed state.
+pub fn gatekeepers(state: &impl StateReader) -> Result<Vec<AccountId>, StateError> {
+    Ok(decode_entry(state.get(GATEKEEPERS_KEY)?, "gatekeeper list")?.unwrap_or_default())
+}
+
+pub(crate) fn read_gatekeepers(
+    overlay: &StateOverlay<impl StateReader>,
+) -> Result<Vec<AccountId>, StateError> {
+    Ok(decode_entry(overlay.get(GATEKEEPERS_KEY)?, "gatekeeper list")?.unwrap_or_default())
+}
+
+pub(crate) fn elect_gatekeeper(
+    overlay: &mut StateOverlay<impl StateReader>,
+    identity: AccountId,
+) -> Result<Event, TxError> {
+    match read_worker(overlay, &identity)? {
+        Some(info) if info.role == Role::Gatekeeper => {}
+        _ => {
+            return Err(TxError::InvalidCall(format!(
+                "{identity} is not a registered gatekeeper enclave"
+            )))
+        }
+    }
+    let mut elected = read_gatekeepers(overlay)?;
+    if elected.contains(&identity) {
+        return Err(TxError::InvalidCall(format!(
+            "{identity} is already a gatekeeper"
+        )));
+    }
+    elected.push(identity);
+    overlay.set(GATEKEEPERS_KEY.to_vec(), elected.encode());
+    Ok(Event::GatekeeperElected { identity })
+}
+
+pub(crate) fn remove_gatekeeper(
+    overlay: &mut StateOverlay<impl StateReader>,
+    identity: AccountId,
+) -> Result<Event, TxError> {
+    let mut elected = read_gatekeepers(overlay)?;
+    if !elected.contains(&identity) {
+        return Err(TxError::InvalidCall(format!(
+            "{identity} is not a gatekeeper"
+        )));
+    }
+    elected.retain(|g| *g != identity);
+    overlay.set(GATEKEEPERS_KEY.to_vec(), elected.encode());
+    Ok(Event::GatekeeperRemoved { identity })
 }

@@ -70,7 +70,7 @@ fn applied_transactions(events: &[EventRecord]) -> BTreeSet<u32> {
         .iter()
         .filter_map(|r| match r.phase {
             Phase::Transaction(i) => Some(i),
-            Phase::Genesis => None,
+            Phase::Genesis | Phase::Finalization => None,
         })
         .collect()
 }

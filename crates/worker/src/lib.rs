@@ -14,6 +14,7 @@
 //! (sync, sealed storage, query server) wires it to the world in later work.
 #![forbid(unsafe_code)]
 
+pub mod benchmark;
 pub mod checkpoint;
 pub mod digest;
 pub mod egress;

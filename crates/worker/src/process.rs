@@ -29,7 +29,9 @@ use phalanx_crypto::Keypair;
 use phalanx_primitives::attestation::Role;
 use phalanx_primitives::query::{QueryAnswer, QueryRequest};
 use phalanx_primitives::Envelope;
-use phalanx_primitives::{AccountId, Call, Hash, StateReport, MAX_STATE_REPORTS};
+use phalanx_primitives::{
+    AccountId, Call, Event, EventRecord, Hash, StateReport, MAX_STATE_REPORTS,
+};
 use rand_core::OsRng;
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -370,9 +372,13 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     let (rpc_addr, server) = listener.serve(module);
 
     let identity = enclave.identity.account_id();
+    let performance = crate::benchmark::run();
+    tracing::info!(performance, "benchmark done");
     let heartbeats = Heartbeats {
         identity: enclave.identity.clone(),
         every: config.heartbeat_every,
+        performance,
+        reported: false,
     };
     let task = tokio::spawn(sync_loop(
         follower,
@@ -707,43 +713,64 @@ fn install_state_keys(store: &WorkerStore, executor: &Executor, learnt: bool) {
     }
 }
 
-/// The worker's heartbeats: every `every` blocks, the digests of its contracts after that block,
-/// signed by its identity.
+/// The worker's heartbeats, signed by its identity: every `every` blocks with the digests of its
+/// contracts after that block; at once when the chain challenges it; and a first one with its
+/// benchmark score. Each carries the score, so the chain always knows the latest.
 struct Heartbeats {
     identity: Keypair,
     every: u64,
+    /// P, measured by [`crate::benchmark`] at start.
+    performance: u32,
+    /// Whether a heartbeat has reached the pool since the start (the first reports P).
+    reported: bool,
 }
 
 impl Heartbeats {
-    /// Sends the heartbeat for block `height` if one is due. Not waited for: a refused or lost
-    /// heartbeat only means the chain compares one height less.
+    /// Sends the heartbeat for block `height` if one is due, or the block challenged this
+    /// worker. Not waited for: a lost heartbeat means one height less compared, and a missed
+    /// challenge is answered by the next heartbeat.
     async fn send(
-        &self,
+        &mut self,
         client: &NodeClient,
         store: &WorkerStore,
         contracts: &[AccountId],
+        block_events: &[EventRecord],
         height: u64,
     ) -> Result<(), WorkerError> {
-        if self.every == 0 || height == 0 || !height.is_multiple_of(self.every) {
-            return Ok(());
-        }
+        let me = self.identity.account_id();
+        let challenged = block_events
+            .iter()
+            .any(|r| matches!(r.event, Event::WorkerChallenged { worker, .. } if worker == me));
+        let due = self.every != 0 && height != 0 && height.is_multiple_of(self.every);
         let mut digests = Vec::new();
-        for contract in contracts.iter().take(MAX_STATE_REPORTS) {
-            if let Some(digest) = store.digest_at(contract, height)? {
-                digests.push(StateReport {
-                    contract: *contract,
-                    height,
-                    digest: digest.as_hash(),
-                });
+        if due {
+            for contract in contracts.iter().take(MAX_STATE_REPORTS) {
+                if let Some(digest) = store.digest_at(contract, height)? {
+                    digests.push(StateReport {
+                        contract: *contract,
+                        height,
+                        digest: digest.as_hash(),
+                    });
+                }
             }
         }
-        if digests.is_empty() {
+        if digests.is_empty() && !challenged && self.reported {
             return Ok(());
         }
-        let nonce = client.next_nonce(self.identity.account_id()).await?;
-        let tx = client.sign(&self.identity, nonce, Call::Heartbeat { digests });
-        if let Err(error) = client.submit(&tx).await {
-            tracing::warn!(height, "heartbeat refused: {error}");
+        let nonce = client.next_nonce(me).await?;
+        let call = Call::Heartbeat {
+            performance: Some(self.performance),
+            digests,
+        };
+        let tx = client.sign(&self.identity, nonce, call);
+        match client.submit(&tx).await {
+            Ok(_) => {
+                self.reported = true;
+                if challenged {
+                    tracing::info!(height, "answered the chain's heartbeat challenge");
+                }
+            }
+            Err(error) => tracing::warn!(height, "heartbeat refused: {error}"),
         }
         Ok(())
     }
@@ -752,7 +779,7 @@ impl Heartbeats {
 async fn sync_loop(
     mut follower: Follower,
     shared: Arc<QueryState>,
-    heartbeats: Heartbeats,
+    mut heartbeats: Heartbeats,
     mut egress: EgressSender,
     status: Arc<Mutex<WorkerStatus>>,
 ) -> Result<(), WorkerError> {
@@ -810,7 +837,13 @@ async fn sync_loop(
         };
         let height = block.header.height;
         heartbeats
-            .send(follower.client(), &shared.store, &contracts, height)
+            .send(
+                follower.client(),
+                &shared.store,
+                &contracts,
+                &events,
+                height,
+            )
             .await?;
         let pending_outputs = egress
             .send(follower.client(), &shared.store, height)

@@ -91,7 +91,7 @@ impl TestChain {
             *nonce += 1;
             included.push(verified.into_signed());
         }
-        let outcome = executor.finish();
+        let outcome = executor.finish().expect("the block ends");
         let header = BlockHeader {
             height: context.height,
             parent_hash: self.head.hash(),

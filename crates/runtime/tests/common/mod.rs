@@ -83,7 +83,7 @@ impl Chain {
         };
         let mut executor = BlockExecutor::new(&self.state, &self.params, context);
         let results = txs.iter().map(|tx| executor.apply(tx)).collect();
-        let outcome = executor.finish();
+        let outcome = executor.finish().expect("the block ends");
         self.events = outcome.events.clone();
         self.root = outcome.state_root(&self.root);
         self.state.apply(&outcome.write_set);

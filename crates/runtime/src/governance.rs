@@ -1,0 +1,283 @@
+//! Governance: PHA holders decide the privileged calls ([`SudoCall`]) — a parameter change, the
+//! measurement allow-list, gatekeeper election and removal, master key rotation, treasury
+//! spending, clusters.
+//!
+//! A proposer locks the proposal deposit; voters lock PHA for aye or nay (one vote per account
+//! and proposal, weighted by the PHA locked). When the voting period ends, all locks and the
+//! deposit go back, and the proposal passes if the locked votes reach the quorum and more than
+//! `approval_percent` of them are ayes. A passed proposal is enacted `enactment_delay_blocks`
+//! later; an enactment that fails changes nothing but its `ProposalFailed` event. Every outcome is
+//! an event. Parameters are read when the proposal is made (period) and when it closes (quorum,
+//! approval, delay).
+//!
+//! State layout: `governance/next` -> u32; `governance/proposal/` ++ id (u32 BE) ->
+//! SCALE(Proposal); `governance/open` -> SCALE(Vec<ProposalId>), voting or awaiting enactment.
+//! Locked PHA waits in the keyless [`governance_account`].
+
+use crate::state::decode_entry;
+use crate::tokenomics::{self, mul_div};
+use crate::{balances, privileged, StateError, StateOverlay, StateReader, TxError};
+use parity_scale_codec::{Decode, Encode};
+use phalanx_primitives::economy::ProposalId;
+use phalanx_primitives::{AccountId, Balance, BlockHeight, Event, SudoCall};
+
+const NEXT_KEY: &[u8] = b"governance/next";
+const PROPOSAL_PREFIX: &[u8] = b"governance/proposal/";
+const OPEN_KEY: &[u8] = b"governance/open";
+
+/// Most proposals open at once.
+pub const MAX_OPEN_PROPOSALS: usize = 64;
+/// Most votes on one proposal.
+pub const MAX_VOTES: usize = 1_024;
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum ProposalStatus {
+    #[codec(index = 0)]
+    Voting,
+    #[codec(index = 1)]
+    Passed { enact_at: BlockHeight },
+    #[codec(index = 2)]
+    Rejected,
+    #[codec(index = 3)]
+    Enacted,
+    #[codec(index = 4)]
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Vote {
+    pub voter: AccountId,
+    pub aye: bool,
+    pub amount: Balance,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Proposal {
+    pub id: ProposalId,
+    pub proposer: AccountId,
+    pub call: SudoCall,
+    pub deposit: Balance,
+    pub created: BlockHeight,
+    pub voting_ends: BlockHeight,
+    pub ayes: Balance,
+    pub nays: Balance,
+    pub votes: Vec<Vote>,
+    pub status: ProposalStatus,
+}
+
+/// The keyless account holding deposits and votes' locks.
+pub fn governance_account() -> AccountId {
+    AccountId::module("governance")
+}
+
+fn proposal_key(id: ProposalId) -> Vec<u8> {
+    [PROPOSAL_PREFIX, &id.to_be_bytes()].concat()
+}
+
+pub fn proposal(state: &impl StateReader, id: ProposalId) -> Result<Option<Proposal>, StateError> {
+    decode_entry(state.get(&proposal_key(id))?, "proposal")
+}
+pub fn proposal_count(state: &impl StateReader) -> Result<ProposalId, StateError> {
+    Ok(decode_entry(state.get(NEXT_KEY)?, "proposal counter")?.unwrap_or(0))
+}
+
+fn read(overlay: &StateOverlay<impl StateReader>, id: ProposalId) -> Result<Proposal, TxError> {
+    decode_entry(overlay.get(&proposal_key(id))?, "proposal")?
+        .ok_or_else(|| TxError::InvalidCall(format!("there is no proposal {id}")))
+}
+fn write(overlay: &mut StateOverlay<impl StateReader>, proposal: &Proposal) {
+    overlay.set(proposal_key(proposal.id), proposal.encode());
+}
+fn read_open(overlay: &StateOverlay<impl StateReader>) -> Result<Vec<ProposalId>, StateError> {
+    Ok(decode_entry(overlay.get(OPEN_KEY)?, "open proposals")?.unwrap_or_default())
+}
+
+pub(crate) fn propose(
+    overlay: &mut StateOverlay<impl StateReader>,
+    proposer: AccountId,
+    call: SudoCall,
+    height: BlockHeight,
+) -> Result<Event, TxError> {
+    let mut open = read_open(overlay)?;
+    if open.len() >= MAX_OPEN_PROPOSALS {
+        return Err(TxError::InvalidCall(format!(
+            "{MAX_OPEN_PROPOSALS} proposals are open already"
+        )));
+    }
+    let params = tokenomics::read_params(overlay)?;
+    balances::transfer(
+        overlay,
+        &proposer,
+        &governance_account(),
+        params.proposal_deposit,
+    )?;
+    let id: ProposalId = decode_entry(overlay.get(NEXT_KEY)?, "proposal counter")?.unwrap_or(0);
+    overlay.set(NEXT_KEY.to_vec(), (id + 1).encode());
+    let voting_ends = height + params.voting_period_blocks;
+    write(
+        overlay,
+        &Proposal {
+            id,
+            proposer,
+            call: call.clone(),
+            deposit: params.proposal_deposit,
+            created: height,
+            voting_ends,
+            ayes: 0,
+            nays: 0,
+            votes: Vec::new(),
+            status: ProposalStatus::Voting,
+        },
+    );
+    open.push(id);
+    overlay.set(OPEN_KEY.to_vec(), open.encode());
+    Ok(Event::ProposalCreated {
+        proposal: id,
+        proposer,
+        call,
+        voting_ends,
+    })
+}
+
+pub(crate) fn vote(
+    overlay: &mut StateOverlay<impl StateReader>,
+    voter: AccountId,
+    id: ProposalId,
+    aye: bool,
+    amount: Balance,
+    height: BlockHeight,
+) -> Result<Event, TxError> {
+    let mut proposal = read(overlay, id)?;
+    if proposal.status != ProposalStatus::Voting || height > proposal.voting_ends {
+        return Err(TxError::InvalidCall(format!(
+            "proposal {id} is not open for votes"
+        )));
+    }
+    if amount == 0 {
+        return Err(TxError::InvalidCall(
+            "a vote must lock more than 0 PHA".into(),
+        ));
+    }
+    if proposal.votes.iter().any(|v| v.voter == voter) {
+        return Err(TxError::InvalidCall(format!(
+            "{voter} already voted on proposal {id}"
+        )));
+    }
+    if proposal.votes.len() >= MAX_VOTES {
+        return Err(TxError::InvalidCall(format!(
+            "proposal {id} has {MAX_VOTES} votes already"
+        )));
+    }
+    balances::transfer(overlay, &voter, &governance_account(), amount)?;
+    if aye {
+        proposal.ayes += amount;
+    } else {
+        proposal.nays += amount;
+    }
+    proposal.votes.push(Vote { voter, aye, amount });
+    write(overlay, &proposal);
+    Ok(Event::Voted {
+        proposal: id,
+        voter,
+        aye,
+        amount,
+    })
+}
+
+/// Closes the votes that end at `height` and enacts what is due. Each enactment runs as its own
+/// transaction of the overlay: a failing call is reverted alone.
+pub(crate) fn end_block(
+    overlay: &mut StateOverlay<impl StateReader>,
+    height: BlockHeight,
+    treasury: &AccountId,
+) -> Result<Vec<Event>, TxError> {
+    let open = read_open(overlay)?;
+    if open.is_empty() {
+        return Ok(Vec::new());
+    }
+    let params = tokenomics::read_params(overlay)?;
+    let mut events = Vec::new();
+    let mut still_open = Vec::with_capacity(open.len());
+    for id in open {
+        let mut proposal = read(overlay, id)?;
+        match proposal.status {
+            ProposalStatus::Voting if height >= proposal.voting_ends => {
+                release_locks(overlay, &proposal)?;
+                let turnout = proposal.ayes + proposal.nays;
+                let approval = mul_div(turnout, params.approval_percent.into(), 100);
+                let refusal = if turnout < params.quorum {
+                    Some(format!(
+                        "turnout {turnout} units is below the quorum {}",
+                        params.quorum
+                    ))
+                } else if proposal.ayes <= approval {
+                    Some(format!(
+                        "ayes are not more than {}% of the votes",
+                        params.approval_percent
+                    ))
+                } else {
+                    None
+                };
+                match refusal {
+                    Some(reason) => {
+                        proposal.status = ProposalStatus::Rejected;
+                        events.push(Event::ProposalRejected {
+                            proposal: id,
+                            ayes: proposal.ayes,
+                            nays: proposal.nays,
+                            reason,
+                        });
+                    }
+                    None => {
+                        let enact_at = height + params.enactment_delay_blocks;
+                        proposal.status = ProposalStatus::Passed { enact_at };
+                        events.push(Event::ProposalPassed {
+                            proposal: id,
+                            ayes: proposal.ayes,
+                            nays: proposal.nays,
+                            enact_at,
+                        });
+                        still_open.push(id);
+                    }
+                }
+                write(overlay, &proposal);
+            }
+            ProposalStatus::Passed { enact_at } if height >= enact_at => {
+                // Everything before is kept; only the call's own changes may be dropped.
+                overlay.commit_transaction();
+                match privileged::dispatch(overlay, &proposal.call, treasury) {
+                    Ok(enacted) => {
+                        proposal.status = ProposalStatus::Enacted;
+                        events.push(Event::ProposalEnacted { proposal: id });
+                        events.extend(enacted);
+                    }
+                    Err(TxError::Storage(e)) => return Err(TxError::Storage(e)),
+                    Err(error) => {
+                        overlay.revert_transaction();
+                        proposal.status = ProposalStatus::Failed;
+                        events.push(Event::ProposalFailed {
+                            proposal: id,
+                            reason: error.to_string(),
+                        });
+                    }
+                }
+                write(overlay, &proposal);
+            }
+            _ => still_open.push(id),
+        }
+    }
+    overlay.set(OPEN_KEY.to_vec(), still_open.encode());
+    Ok(events)
+}
+
+fn release_locks(
+    overlay: &mut StateOverlay<impl StateReader>,
+    proposal: &Proposal,
+) -> Result<(), TxError> {
+    let account = governance_account();
+    balances::transfer(overlay, &account, &proposal.proposer, proposal.deposit)?;
+    for vote in &proposal.votes {
+        balances::transfer(overlay, &account, &vote.voter, vote.amount)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! Privileged calls ([`SudoCall`]): what a passed governance proposal enacts, and what the dev
+//! chain's `sudo` account may do directly. One dispatcher serves both, so a call means the same
+//! whichever way it arrives.
+
+use crate::{balances, clusters, registry, tokenomics, StateOverlay, StateReader, TxError};
+use phalanx_primitives::{AccountId, Event, SudoCall};
+
+pub(crate) fn dispatch(
+    overlay: &mut StateOverlay<impl StateReader>,
+    call: &SudoCall,
+    treasury: &AccountId,
+) -> Result<Vec<Event>, TxError> {
+    Ok(match call {
+        SudoCall::AddMeasurement(m) => vec![registry::add_measurement(overlay, *m)?],
+        SudoCall::RemoveMeasurement(m) => vec![registry::remove_measurement(overlay, *m)?],
+        SudoCall::CreateCluster { cluster, workers } => {
+            vec![clusters::create(overlay, *cluster, workers.clone())?]
+        }
+        SudoCall::AddToCluster { cluster, worker } => {
+            vec![clusters::add_worker(overlay, *cluster, *worker)?]
+        }
+        SudoCall::RemoveWorker { worker } => vec![clusters::remove_worker(overlay, *worker)?],
+        SudoCall::RotateMasterKey => clusters::rotate(overlay)?,
+        SudoCall::SetParameter { parameter, value } => {
+            let mut params = tokenomics::read_params(overlay)?;
+            params
+                .set(*parameter, *value)
+                .map_err(TxError::InvalidCall)?;
+            tokenomics::write_params(overlay, &params);
+            vec![Event::ParameterChanged {
+                parameter: *parameter,
+                value: *value,
+            }]
+        }
+        SudoCall::SpendTreasury { to, amount } => {
+            balances::transfer(overlay, treasury, to, *amount)?;
+            vec![
+                Event::TreasurySpent {
+                    to: *to,
+                    amount: *amount,
+                },
+                Event::Transfer {
+                    from: *treasury,
+                    to: *to,
+                    amount: *amount,
+                },
+            ]
+        }
+        SudoCall::ElectGatekeeper { identity } => {
+            vec![registry::elect_gatekeeper(overlay, *identity)?]
+        }
+        SudoCall::RemoveGatekeeper { identity } => {
+            vec![registry::remove_gatekeeper(overlay, *identity)?]
+        }
+    })
+}

@@ -1,0 +1,543 @@
+//! Stake pools: an owner creates a pool with a commission; delegators deposit PHA for shares;
+//! the owner binds the workers it operates and starts them computing, each backed by at least
+//! the minimum stake; withdrawals wait for a cool-down and are then paid at the share price of
+//! that block.
+//!
+//! A pool's PHA sits in its own keyless account ([`pool_account`]); its delegators' part of the
+//! rewards is added to that stake without new shares, so the price of a share rises. Invariants
+//! (property-tested in `tests/economy.rs`): the pool account holds exactly `total_stake`, and
+//! the holders' shares plus the shares waiting in withdrawals add up to `total_shares`.
+//!
+//! State layout: `staking/next_pool` -> u64; `staking/pool/` ++ id (u64 BE) -> SCALE(Pool);
+//! `staking/shares/` ++ id ++ account -> Balance; `staking/worker/` ++ identity ->
+//! SCALE(MiningInfo); `staking/computing` -> SCALE(Vec<AccountId>), the workers computing or
+//! unresponsive; `staking/withdrawals` -> SCALE(Vec<Withdrawal>); `staking/benchmark/` ++
+//! identity -> u32, the performance score the worker reported last.
+
+use crate::registry::{self, WorkerInfo};
+use crate::state::decode_entry;
+use crate::tokenomics::{self, mul_div};
+use crate::{balances, StateError, StateOverlay, StateReader, TxError};
+use parity_scale_codec::{Decode, Encode};
+use phalanx_primitives::attestation::Role;
+use phalanx_primitives::economy::{ComputingState, PoolId};
+use phalanx_primitives::{AccountId, Balance, BlockHeight, Event};
+
+const NEXT_POOL_KEY: &[u8] = b"staking/next_pool";
+const POOL_PREFIX: &[u8] = b"staking/pool/";
+const SHARES_PREFIX: &[u8] = b"staking/shares/";
+const WORKER_PREFIX: &[u8] = b"staking/worker/";
+const BENCHMARK_PREFIX: &[u8] = b"staking/benchmark/";
+pub(crate) const COMPUTING_KEY: &[u8] = b"staking/computing";
+const WITHDRAWALS_KEY: &[u8] = b"staking/withdrawals";
+
+/// Most workers bound to one pool.
+pub const MAX_POOL_WORKERS: usize = 64;
+/// Most withdrawals waiting at once, chain-wide (each block looks at all of them).
+pub const MAX_PENDING_WITHDRAWALS: usize = 4_096;
+/// Most workers computing at once, chain-wide (each block pays all of them).
+pub const MAX_COMPUTING_WORKERS: usize = 10_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Pool {
+    pub id: PoolId,
+    pub owner: AccountId,
+    pub commission_percent: u8,
+    /// PHA held for the shareholders (equals the pool account's balance).
+    pub total_stake: Balance,
+    /// Shares in existence: held, plus waiting in withdrawals.
+    pub total_shares: Balance,
+    pub workers: Vec<AccountId>,
+    /// Rewards the pool has earned: the delegators' part and the owner's commission.
+    pub rewards_to_stake: Balance,
+    pub commission_paid: Balance,
+}
+
+/// A worker bound to a pool, and how it computes.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct MiningInfo {
+    pub pool: PoolId,
+    pub state: ComputingState,
+    /// V, in PHA units.
+    pub v: Balance,
+    /// P, the benchmark score it started computing with (or reported since).
+    pub performance: u32,
+    pub confidence_percent: u32,
+    /// The stake backing it when it started.
+    pub stake: Balance,
+    pub started_at: BlockHeight,
+    /// A heartbeat is due by this block.
+    pub challenge_deadline: Option<BlockHeight>,
+    /// Rewards it has earned its pool, in total.
+    pub rewards: Balance,
+}
+
+/// Shares waiting for their cool-down.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Withdrawal {
+    pub pool: PoolId,
+    pub who: AccountId,
+    pub shares: Balance,
+    pub release_at_ms: u64,
+}
+
+/// The keyless account holding a pool's stake.
+pub fn pool_account(pool: PoolId) -> AccountId {
+    AccountId::module(&format!("stake-pool/{pool}"))
+}
+
+fn pool_key(pool: PoolId) -> Vec<u8> {
+    [POOL_PREFIX, &pool.to_be_bytes()].concat()
+}
+fn shares_key(pool: PoolId, who: &AccountId) -> Vec<u8> {
+    [
+        SHARES_PREFIX,
+        &pool.to_be_bytes(),
+        who.as_bytes().as_slice(),
+    ]
+    .concat()
+}
+fn worker_key(worker: &AccountId) -> Vec<u8> {
+    [WORKER_PREFIX, worker.as_bytes().as_slice()].concat()
+}
+fn benchmark_key(worker: &AccountId) -> Vec<u8> {
+    [BENCHMARK_PREFIX, worker.as_bytes().as_slice()].concat()
+}
+
+// Reads from committed state, for RPC and tests.
+
+pub fn pool(state: &impl StateReader, pool: PoolId) -> Result<Option<Pool>, StateError> {
+    decode_entry(state.get(&pool_key(pool))?, "pool")
+}
+pub fn pool_count(state: &impl StateReader) -> Result<u64, StateError> {
+    Ok(decode_entry(state.get(NEXT_POOL_KEY)?, "pool counter")?.unwrap_or(0))
+}
+pub fn shares(
+    state: &impl StateReader,
+    pool: PoolId,
+    who: &AccountId,
+) -> Result<Balance, StateError> {
+    Ok(decode_entry(state.get(&shares_key(pool, who))?, "shares")?.unwrap_or(0))
+}
+pub fn mining(
+    state: &impl StateReader,
+    worker: &AccountId,
+) -> Result<Option<MiningInfo>, StateError> {
+    decode_entry(state.get(&worker_key(worker))?, "mining info")
+}
+pub fn benchmark(state: &impl StateReader, worker: &AccountId) -> Result<Option<u32>, StateError> {
+    decode_entry(state.get(&benchmark_key(worker))?, "benchmark")
+}
+pub fn computing(state: &impl StateReader) -> Result<Vec<AccountId>, StateError> {
+    Ok(decode_entry(state.get(COMPUTING_KEY)?, "computing workers")?.unwrap_or_default())
+}
+pub fn withdrawals(state: &impl StateReader) -> Result<Vec<Withdrawal>, StateError> {
+    Ok(decode_entry(state.get(WITHDRAWALS_KEY)?, "withdrawals")?.unwrap_or_default())
+}
+
+// The same through the block's overlay.
+
+pub(crate) fn read_pool(
+    overlay: &StateOverlay<impl StateReader>,
+    id: PoolId,
+) -> Result<Pool, TxError> {
+    decode_entry(overlay.get(&pool_key(id))?, "pool")?
+        .ok_or_else(|| TxError::InvalidCall(format!("there is no pool {id}")))
+}
+pub(crate) fn write_pool(overlay: &mut StateOverlay<impl StateReader>, pool: &Pool) {
+    overlay.set(pool_key(pool.id), pool.encode());
+}
+fn read_shares(
+    overlay: &StateOverlay<impl StateReader>,
+    id: PoolId,
+    who: &AccountId,
+) -> Result<Balance, StateError> {
+    Ok(decode_entry(overlay.get(&shares_key(id, who))?, "shares")?.unwrap_or(0))
+}
+fn write_shares(
+    overlay: &mut StateOverlay<impl StateReader>,
+    id: PoolId,
+    who: &AccountId,
+    shares: Balance,
+) {
+    if shares == 0 {
+        overlay.remove(shares_key(id, who));
+    } else {
+        overlay.set(shares_key(id, who), shares.encode());
+    }
+}
+pub(crate) fn read_mining(
+    overlay: &StateOverlay<impl StateReader>,
+    worker: &AccountId,
+) -> Result<Option<MiningInfo>, StateError> {
+    decode_entry(overlay.get(&worker_key(worker))?, "mining info")
+}
+pub(crate) fn write_mining(
+    overlay: &mut StateOverlay<impl StateReader>,
+    worker: &AccountId,
+    info: &MiningInfo,
+) {
+    overlay.set(worker_key(worker), info.encode());
+}
+pub(crate) fn read_computing(
+    overlay: &StateOverlay<impl StateReader>,
+) -> Result<Vec<AccountId>, StateError> {
+    Ok(decode_entry(overlay.get(COMPUTING_KEY)?, "computing workers")?.unwrap_or_default())
+}
+fn write_computing(overlay: &mut StateOverlay<impl StateReader>, workers: &[AccountId]) {
+    overlay.set(COMPUTING_KEY.to_vec(), workers.encode());
+}
+pub(crate) fn record_benchmark(
+    overlay: &mut StateOverlay<impl StateReader>,
+    worker: &AccountId,
+    score: u32,
+) {
+    overlay.set(benchmark_key(worker), score.encode());
+}
+
+pub(crate) fn create_pool(
+    overlay: &mut StateOverlay<impl StateReader>,
+    owner: AccountId,
+    commission_percent: u8,
+) -> Result<Event, TxError> {
+    if commission_percent > 100 {
+        return Err(TxError::InvalidCall(
+            "a commission is 0 to 100 percent".into(),
+        ));
+    }
+    let id: PoolId = decode_entry(overlay.get(NEXT_POOL_KEY)?, "pool counter")?.unwrap_or(0);
+    overlay.set(NEXT_POOL_KEY.to_vec(), (id + 1).encode());
+    write_pool(
+        overlay,
+        &Pool {
+            id,
+            owner,
+            commission_percent,
+            total_stake: 0,
+            total_shares: 0,
+            workers: Vec::new(),
+            rewards_to_stake: 0,
+            commission_paid: 0,
+        },
+    );
+    Ok(Event::PoolCreated {
+        pool: id,
+        owner,
+        commission_percent,
+    })
+}
+
+pub(crate) fn deposit(
+    overlay: &mut StateOverlay<impl StateReader>,
+    who: AccountId,
+    id: PoolId,
+    amount: Balance,
+) -> Result<Event, TxError> {
+    let mut pool = read_pool(overlay, id)?;
+    if amount == 0 {
+        return Err(TxError::InvalidCall("a deposit must be more than 0".into()));
+    }
+    // Shares at the current price; the first deposit (or one into an emptied pool) sets 1:1.
+    let shares = if pool.total_shares == 0 || pool.total_stake == 0 {
+        amount
+    } else {
+        mul_div(amount, pool.total_shares, pool.total_stake)
+    };
+    if shares == 0 {
+        return Err(TxError::InvalidCall(
+            "the deposit is worth less than one share".into(),
+        ));
+    }
+    balances::transfer(overlay, &who, &pool_account(id), amount)?;
+    pool.total_stake += amount;
+    pool.total_shares += shares;
+    let held = read_shares(overlay, id, &who)?;
+    write_shares(overlay, id, &who, held + shares);
+    write_pool(overlay, &pool);
+    Ok(Event::Deposited {
+        pool: id,
+        who,
+        amount,
+        shares,
+    })
+}
+
+pub(crate) fn withdraw(
+    overlay: &mut StateOverlay<impl StateReader>,
+    who: AccountId,
+    id: PoolId,
+    shares: Balance,
+    now_ms: u64,
+) -> Result<Event, TxError> {
+    read_pool(overlay, id)?;
+    let held = read_shares(overlay, id, &who)?;
+    if shares == 0 || shares > held {
+        return Err(TxError::InvalidCall(format!(
+            "cannot withdraw {shares} shares of pool {id}: {who} holds {held}"
+        )));
+    }
+    let mut queue = read_withdrawals(overlay)?;
+    if queue.len() >= MAX_PENDING_WITHDRAWALS {
+        return Err(TxError::InvalidCall(
+            "too many withdrawals are waiting; try again later".into(),
+        ));
+    }
+    let cooldown = tokenomics::read_params(overlay)?.withdraw_cooldown_ms;
+    let release_at_ms = now_ms.saturating_add(cooldown);
+    write_shares(overlay, id, &who, held - shares);
+    queue.push(Withdrawal {
+        pool: id,
+        who,
+        shares,
+        release_at_ms,
+    });
+    overlay.set(WITHDRAWALS_KEY.to_vec(), queue.encode());
+    Ok(Event::WithdrawalRequested {
+        pool: id,
+        who,
+        shares,
+        release_at_ms,
+    })
+}
+
+fn read_withdrawals(
+    overlay: &StateOverlay<impl StateReader>,
+) -> Result<Vec<Withdrawal>, StateError> {
+    Ok(decode_entry(overlay.get(WITHDRAWALS_KEY)?, "withdrawals")?.unwrap_or_default())
+}
+
+fn require_owner(pool: &Pool, signer: &AccountId) -> Result<(), TxError> {
+    if pool.owner != *signer {
+        return Err(TxError::NotAuthorized(format!(
+            "only pool {}'s owner may do this",
+            pool.id
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn bind(
+    overlay: &mut StateOverlay<impl StateReader>,
+    signer: AccountId,
+    id: PoolId,
+    worker: AccountId,
+) -> Result<Event, TxError> {
+    let mut pool = read_pool(overlay, id)?;
+    require_owner(&pool, &signer)?;
+    let info = registered_worker(overlay, &worker)?;
+    if info.operator != signer {
+        return Err(TxError::NotAuthorized(format!(
+            "worker {worker} is operated by {}, not by the pool's owner",
+            info.operator
+        )));
+    }
+    if let Some(mining) = read_mining(overlay, &worker)? {
+        return Err(TxError::InvalidCall(format!(
+            "worker {worker} is already bound to pool {}",
+            mining.pool
+        )));
+    }
+    if pool.workers.len() >= MAX_POOL_WORKERS {
+        return Err(TxError::InvalidCall(format!(
+            "a pool binds at most {MAX_POOL_WORKERS} workers"
+        )));
+    }
+    pool.workers.push(worker);
+    write_pool(overlay, &pool);
+    let confidence_percent = tokenomics::confidence_percent(info.confidence);
+    write_mining(
+        overlay,
+        &worker,
+        &MiningInfo {
+            pool: id,
+            state: ComputingState::Idle,
+            v: 0,
+            performance: 0,
+            confidence_percent,
+            stake: 0,
+            started_at: 0,
+            challenge_deadline: None,
+            rewards: 0,
+        },
+    );
+    Ok(Event::WorkerBound { pool: id, worker })
+}
+
+fn registered_worker(
+    overlay: &StateOverlay<impl StateReader>,
+    worker: &AccountId,
+) -> Result<WorkerInfo, TxError> {
+    match registry::read_worker(overlay, worker)? {
+        Some(info) if info.role == Role::Worker => Ok(info),
+        _ => Err(TxError::InvalidCall(format!(
+            "{worker} is not a registered worker"
+        ))),
+    }
+}
+
+/// Computing workers of a pool.
+fn computing_in(overlay: &StateOverlay<impl StateReader>, pool: &Pool) -> Result<usize, TxError> {
+    let mut n = 0;
+    for worker in &pool.workers {
+        if read_mining(overlay, worker)?.is_some_and(|m| m.state != ComputingState::Idle) {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+pub(crate) fn start_computing(
+    overlay: &mut StateOverlay<impl StateReader>,
+    signer: AccountId,
+    worker: AccountId,
+    height: BlockHeight,
+) -> Result<Event, TxError> {
+    let mut mining = read_mining(overlay, &worker)?
+        .ok_or_else(|| TxError::InvalidCall(format!("worker {worker} is bound to no pool")))?;
+    let pool = read_pool(overlay, mining.pool)?;
+    require_owner(&pool, &signer)?;
+    if mining.state != ComputingState::Idle {
+        return Err(TxError::InvalidCall(format!(
+            "worker {worker} is already computing"
+        )));
+    }
+    registered_worker(overlay, &worker)?;
+    let performance = decode_entry::<u32>(overlay.get(&benchmark_key(&worker))?, "benchmark")?
+        .ok_or_else(|| {
+            TxError::InvalidCall(format!(
+                "worker {worker} has not reported its benchmark yet (its first heartbeat does)"
+            ))
+        })?;
+    let params = tokenomics::read_params(overlay)?;
+    let computing = computing_in(overlay, &pool)? as u128 + 1;
+    let needed = params.min_stake.saturating_mul(computing);
+    if pool.total_stake < needed {
+        return Err(TxError::InvalidCall(format!(
+            "pool {} holds {} units of stake; {computing} computing workers need {needed}",
+            pool.id, pool.total_stake
+        )));
+    }
+    let mut all = read_computing(overlay)?;
+    if all.len() >= MAX_COMPUTING_WORKERS {
+        return Err(TxError::InvalidCall(
+            "the network has as many computing workers as it pays".into(),
+        ));
+    }
+    let stake = pool.total_stake / computing;
+    mining.state = ComputingState::Computing;
+    mining.performance = performance;
+    mining.stake = stake;
+    mining.v = tokenomics::initial_v(&params, stake, performance, mining.confidence_percent);
+    mining.started_at = height;
+    mining.challenge_deadline = None;
+    write_mining(overlay, &worker, &mining);
+    all.push(worker);
+    write_computing(overlay, &all);
+    Ok(Event::ComputingStarted {
+        pool: pool.id,
+        worker,
+        v: mining.v,
+        performance,
+    })
+}
+
+pub(crate) fn stop_computing(
+    overlay: &mut StateOverlay<impl StateReader>,
+    signer: AccountId,
+    worker: AccountId,
+) -> Result<Event, TxError> {
+    let mining = read_mining(overlay, &worker)?
+        .ok_or_else(|| TxError::InvalidCall(format!("worker {worker} is bound to no pool")))?;
+    let pool = read_pool(overlay, mining.pool)?;
+    require_owner(&pool, &signer)?;
+    if mining.state == ComputingState::Idle {
+        return Err(TxError::InvalidCall(format!(
+            "worker {worker} is not computing"
+        )));
+    }
+    Ok(stop(
+        overlay,
+        worker,
+        mining,
+        "stopped by the pool's owner",
+    )?)
+}
+
+/// Takes a worker out of computation (its V is gone; starting again starts from the initial V).
+pub(crate) fn stop(
+    overlay: &mut StateOverlay<impl StateReader>,
+    worker: AccountId,
+    mut mining: MiningInfo,
+    reason: &str,
+) -> Result<Event, StateError> {
+    mining.state = ComputingState::Idle;
+    mining.v = 0;
+    mining.stake = 0;
+    mining.challenge_deadline = None;
+    let pool = mining.pool;
+    write_mining(overlay, &worker, &mining);
+    let mut all = read_computing(overlay)?;
+    all.retain(|w| *w != worker);
+    write_computing(overlay, &all);
+    Ok(Event::ComputingStopped {
+        pool,
+        worker,
+        reason: reason.to_string(),
+    })
+}
+
+/// Pays the withdrawals whose cool-down ended by `now_ms`, then stops the workers of any pool
+/// left below the minimum stake per computing worker (newest bound first).
+pub(crate) fn release_withdrawals(
+    overlay: &mut StateOverlay<impl StateReader>,
+    now_ms: u64,
+) -> Result<Vec<Event>, TxError> {
+    let queue = read_withdrawals(overlay)?;
+    let (due, waiting): (Vec<_>, Vec<_>) =
+        queue.into_iter().partition(|w| w.release_at_ms <= now_ms);
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    overlay.set(WITHDRAWALS_KEY.to_vec(), waiting.encode());
+    let mut events = Vec::new();
+    let mut touched = Vec::new();
+    for withdrawal in due {
+        let mut pool = read_pool(overlay, withdrawal.pool)?;
+        let amount = mul_div(withdrawal.shares, pool.total_stake, pool.total_shares);
+        pool.total_shares -= withdrawal.shares;
+        pool.total_stake -= amount;
+        balances::transfer(overlay, &pool_account(pool.id), &withdrawal.who, amount)?;
+        write_pool(overlay, &pool);
+        events.push(Event::Withdrawn {
+            pool: pool.id,
+            who: withdrawal.who,
+            shares: withdrawal.shares,
+            amount,
+        });
+        if !touched.contains(&pool.id) {
+            touched.push(pool.id);
+        }
+    }
+    let min_stake = tokenomics::read_params(overlay)?.min_stake;
+    for id in touched {
+        let pool = read_pool(overlay, id)?;
+        let mut computing = computing_in(overlay, &pool)? as u128;
+        for worker in pool.workers.iter().rev() {
+            if pool.total_stake >= min_stake.saturating_mul(computing) {
+                break;
+            }
+            if let Some(mining) =
+                read_mining(overlay, worker)?.filter(|m| m.state != ComputingState::Idle)
+            {
+                events.push(stop(
+                    overlay,
+                    *worker,
+                    mining,
+                    "the pool's stake fell below the minimum",
+                )?);
+                computing -= 1;
+            }
+        }
+    }
+    Ok(events)
+}

@@ -5,14 +5,12 @@
 mod common;
 
 use common::Chain;
-use phalanx_attestation::{DevProvider, Enrollment, QuoteProvider};
 use phalanx_crypto::envelope::EnvelopeContext;
 use phalanx_crypto::hierarchy::MasterKey;
 use phalanx_crypto::{Keypair, Sealer};
 use phalanx_primitives::amount::UNIT;
-use phalanx_primitives::attestation::{Measurement, Role};
+use phalanx_primitives::attestation::Role;
 use phalanx_primitives::{AccountId, Call, Envelope, Event, Hash, SudoCall};
-use phalanx_runtime::genesis::{dev_measurement, DEV_ATTESTATION_KEY};
 use phalanx_runtime::{balances, contracts, TxError};
 use rand_core::OsRng;
 
@@ -37,32 +35,15 @@ impl World {
     }
 
     fn register(&mut self, identity: &Keypair, role: Role) {
-        let Measurement::Dev(measurement) = dev_measurement() else {
-            unreachable!()
-        };
-        let provider = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), measurement);
-        let ecdh = [role as u8 + 1; 32];
-        let quote = provider
-            .quote(
-                &Enrollment {
-                    identity: &identity.account_id(),
-                    ecdh_public: &ecdh,
-                    chain_id: &self.chain.params.chain_id,
-                    role,
-                    operator: &Keypair::dev("charlie").account_id(),
-                    endpoint: b"",
-                }
-                .report_data(),
-            )
-            .unwrap();
-        let call = Call::RegisterWorker {
-            identity: identity.account_id(),
-            ecdh_public: ecdh,
+        let charlie = Keypair::dev("charlie");
+        let call = common::dev_registration(
+            &self.chain.params.chain_id,
+            identity,
             role,
-            attestation: Box::new(quote),
-            endpoint: vec![],
-        };
-        self.send(&Keypair::dev("charlie"), call).unwrap();
+            &charlie.account_id(),
+            [role as u8 + 1; 32],
+        );
+        self.send(&charlie, call).unwrap();
     }
 
     fn setup() -> World {
@@ -373,6 +354,15 @@ fn the_master_key_is_declared_once_and_shared_only_with_registered_gatekeepers()
         )
         .unwrap();
     world.register(&second, Role::Gatekeeper);
+    // Only the chain's first gatekeeper is elected by registering; governance elects the rest.
+    world
+        .send(
+            &Keypair::dev("alice"),
+            Call::Sudo(SudoCall::ElectGatekeeper {
+                identity: second.account_id(),
+            }),
+        )
+        .unwrap();
     let master = MasterKey::generate(0, &mut OsRng);
     let declare = |key: [u8; 32]| Call::PublishMasterKey {
         epoch: 0,

@@ -2,9 +2,12 @@
 #![allow(dead_code)]
 
 use parity_scale_codec::Decode;
+use phalanx_attestation::{DevProvider, Enrollment, QuoteProvider};
 use phalanx_crypto::{sign_transaction, verify_transactions, Keypair, VerifiedTransaction};
+use phalanx_primitives::attestation::{Measurement, Role};
 use phalanx_primitives::{AccountId, Balance, Call, Hash, Transaction};
 use phalanx_runtime::balances::{account, account_of_key, AccountInfo};
+use phalanx_runtime::genesis::{dev_measurement, DEV_ATTESTATION_KEY};
 use phalanx_runtime::{genesis, BlockContext, BlockExecutor, ChainParams, MemoryState, TxError};
 
 /// Timestamp of block 1 of test chains (2026-01-01T00:00:01Z); each block adds a second.
@@ -21,7 +24,11 @@ pub struct Chain {
 
 impl Chain {
     pub fn dev() -> Self {
-        let config = genesis::dev_config();
+        Chain::with_config(genesis::dev_config())
+    }
+
+    /// A chain from `config`; one block a second from its genesis time.
+    pub fn with_config(config: phalanx_primitives::GenesisConfig) -> Self {
         let built = genesis::build(&config).unwrap();
         let mut state = MemoryState::default();
         state.apply(&built.write_set);
@@ -101,5 +108,40 @@ impl Chain {
 
     pub fn balance(&self, who: &Keypair) -> AccountInfo {
         account(&self.state, &who.account_id()).unwrap()
+    }
+}
+
+/// A `RegisterWorker` call for `identity` with a simulated dev quote the dev chain accepts,
+/// registered by `operator`; its ECDH key is `ecdh`.
+pub fn dev_registration(
+    chain_id: &Hash,
+    identity: &Keypair,
+    role: Role,
+    operator: &AccountId,
+    ecdh: [u8; 32],
+) -> Call {
+    let Measurement::Dev(measurement) = dev_measurement() else {
+        unreachable!("the dev measurement is a dev measurement")
+    };
+    let provider = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), measurement);
+    let quote = provider
+        .quote(
+            &Enrollment {
+                identity: &identity.account_id(),
+                ecdh_public: &ecdh,
+                chain_id,
+                role,
+                operator,
+                endpoint: b"",
+            }
+            .report_data(),
+        )
+        .unwrap();
+    Call::RegisterWorker {
+        identity: identity.account_id(),
+        ecdh_public: ecdh,
+        role,
+        attestation: Box::new(quote),
+        endpoint: vec![],
     }
 }

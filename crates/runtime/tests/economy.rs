@@ -1,0 +1,726 @@
+//! The PHA economy on a dev chain: stake pools, computation rewards, heartbeat challenges and
+//! governance, driven block by block through the runtime.
+
+mod common;
+
+use common::{dev_registration, Chain};
+use phalanx_crypto::Keypair;
+use phalanx_primitives::amount::{TOTAL_SUPPLY, UNIT};
+use phalanx_primitives::attestation::Role;
+use phalanx_primitives::economy::{ComputingState, Parameter};
+use phalanx_primitives::{AccountId, Call, Event, GenesisConfig, Phase, SudoCall};
+use phalanx_runtime::{balances, governance, registry, staking, tokenomics, TxError};
+use std::collections::HashMap;
+
+const FEE: u128 = UNIT / 10;
+
+struct Net {
+    chain: Chain,
+    nonces: HashMap<AccountId, u64>,
+    /// Every end-of-block event so far.
+    log: Vec<Event>,
+}
+
+fn dev(name: &str) -> Keypair {
+    Keypair::dev(name)
+}
+
+impl Net {
+    fn new() -> Net {
+        Net {
+            chain: Chain::dev(),
+            nonces: HashMap::new(),
+            log: Vec::new(),
+        }
+    }
+
+    /// One block holding one transaction.
+    fn send(&mut self, from: &Keypair, call: Call) -> Result<(), TxError> {
+        let nonce = *self.nonces.entry(from.account_id()).or_default();
+        let tx = self.chain.signed(from, nonce, FEE, call);
+        let result = self.chain.block(&[tx]).remove(0);
+        self.log.extend(self.end_of_block_events());
+        if result.is_ok() {
+            *self.nonces.get_mut(&from.account_id()).unwrap() += 1;
+        }
+        result
+    }
+
+    fn sudo(&mut self, call: SudoCall) {
+        self.send(&dev("alice"), Call::Sudo(call)).unwrap();
+    }
+
+    fn empty_blocks(&mut self, n: u64) {
+        for _ in 0..n {
+            self.chain.block(&[]);
+            self.log.extend(self.end_of_block_events());
+        }
+    }
+
+    fn free(&self, who: &AccountId) -> u128 {
+        balances::account(&self.chain.state, who).unwrap().free
+    }
+
+    fn end_of_block_events(&self) -> Vec<Event> {
+        self.chain
+            .events
+            .iter()
+            .filter(|r| r.phase == Phase::Finalization)
+            .map(|r| r.event.clone())
+            .collect()
+    }
+
+    /// Charlie operates `worker`, registered, funded and reporting benchmark `performance`.
+    fn worker(&mut self, name: &str, performance: u32) -> Keypair {
+        let worker = dev(name);
+        let charlie = dev("charlie");
+        let call = dev_registration(
+            &self.chain.params.chain_id,
+            &worker,
+            Role::Worker,
+            &charlie.account_id(),
+            [9; 32],
+        );
+        self.send(&charlie, call).unwrap();
+        let fund = Call::Transfer {
+            to: worker.account_id(),
+            amount: 10 * UNIT,
+        };
+        self.send(&charlie, fund).unwrap();
+        self.heartbeat(&worker, Some(performance));
+        worker
+    }
+
+    fn heartbeat(&mut self, worker: &Keypair, performance: Option<u32>) {
+        let beat = Call::Heartbeat {
+            performance,
+            digests: vec![],
+        };
+        self.send(worker, beat).unwrap();
+    }
+
+    fn mining(&self, worker: &Keypair) -> staking::MiningInfo {
+        staking::mining(&self.chain.state, &worker.account_id())
+            .unwrap()
+            .unwrap()
+    }
+}
+
+#[test]
+fn a_pool_computes_and_earns_for_its_owner_delegators_and_the_treasury() {
+    let mut net = Net::new();
+    let (alice, bob, charlie) = (dev("alice"), dev("bob"), dev("charlie"));
+    let worker = net.worker("miner-1", 500);
+
+    net.send(
+        &charlie,
+        Call::CreatePool {
+            commission_percent: 10,
+        },
+    )
+    .unwrap();
+    let pool = 0;
+    // Only the operator's own pool may bind it.
+    net.send(
+        &bob,
+        Call::CreatePool {
+            commission_percent: 0,
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        net.send(
+            &bob,
+            Call::BindWorker {
+                pool: 1,
+                worker: worker.account_id()
+            }
+        ),
+        Err(TxError::NotAuthorized(_))
+    ));
+    net.send(
+        &charlie,
+        Call::BindWorker {
+            pool,
+            worker: worker.account_id(),
+        },
+    )
+    .unwrap();
+
+    // Below the minimum stake (1,000 PHA on dev chains) it may not compute.
+    net.send(
+        &alice,
+        Call::Deposit {
+            pool,
+            amount: 600 * UNIT,
+        },
+    )
+    .unwrap();
+    let start = Call::StartComputing {
+        worker: worker.account_id(),
+    };
+    assert!(matches!(
+        net.send(&charlie, start.clone()),
+        Err(TxError::InvalidCall(_))
+    ));
+    net.send(
+        &bob,
+        Call::Deposit {
+            pool,
+            amount: 600 * UNIT,
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        net.send(&bob, start.clone()),
+        Err(TxError::NotAuthorized(_))
+    ));
+
+    let treasury = GenesisConfig::treasury_account();
+    let mining_pool = GenesisConfig::mining_pool_account();
+    net.send(&charlie, start).unwrap();
+    assert_eq!(net.mining(&worker).state, ComputingState::Computing);
+    // V = 1.5 × (1,200 stake + 0.3 × 500) = 2,025 PHA (and it grew once since, at the block's end).
+    assert!(net.chain.events.iter().any(|r| r.event
+        == Event::ComputingStarted {
+            pool,
+            worker: worker.account_id(),
+            v: 2_025 * UNIT,
+            performance: 500
+        }));
+    let shares_before = staking::pool(&net.chain.state, pool).unwrap().unwrap();
+    assert_eq!(shares_before.total_shares, 1_200 * UNIT);
+
+    let stake_before = staking::pool(&net.chain.state, pool)
+        .unwrap()
+        .unwrap()
+        .total_stake;
+    let (charlie_before, treasury_before, mined_before) = (
+        net.free(&charlie.account_id()),
+        net.free(&treasury),
+        net.free(&mining_pool),
+    );
+    net.empty_blocks(1);
+    let params = tokenomics::params(&net.chain.state).unwrap();
+    let budget = tokenomics::block_budget(&params, net.chain.height);
+    assert_eq!(budget, 66 * UNIT);
+    let events = net.end_of_block_events();
+    assert!(events.contains(&Event::RewardsDistributed {
+        to_pools: 52_800_000_000_000,
+        to_treasury: 13_200_000_000_000,
+        workers: 1,
+    }));
+    assert_eq!(mined_before - net.free(&mining_pool), 66 * UNIT);
+    assert_eq!(net.free(&treasury) - treasury_before, 13_200_000_000_000);
+    // 10% commission to the owner, the rest to the stake: a share is now worth more.
+    assert_eq!(
+        net.free(&charlie.account_id()) - charlie_before,
+        5_280_000_000_000
+    );
+    let after = staking::pool(&net.chain.state, pool).unwrap().unwrap();
+    assert_eq!(after.total_stake, stake_before + 47_520_000_000_000);
+    assert_eq!(after.total_shares, 1_200 * UNIT);
+    assert_eq!(net.free(&staking::pool_account(pool)), after.total_stake);
+    // V grew while responsive.
+    assert!(net.mining(&worker).v > 2_025 * UNIT);
+    assert_eq!(net.chain.total(), TOTAL_SUPPLY);
+}
+
+#[test]
+fn withdrawals_wait_for_the_cooldown_and_stop_workers_left_without_stake() {
+    let mut net = Net::new();
+    let (alice, charlie) = (dev("alice"), dev("charlie"));
+    let worker = net.worker("miner-1", 500);
+    net.send(
+        &charlie,
+        Call::CreatePool {
+            commission_percent: 0,
+        },
+    )
+    .unwrap();
+    net.send(
+        &charlie,
+        Call::BindWorker {
+            pool: 0,
+            worker: worker.account_id(),
+        },
+    )
+    .unwrap();
+    net.send(
+        &alice,
+        Call::Deposit {
+            pool: 0,
+            amount: 1_000 * UNIT,
+        },
+    )
+    .unwrap();
+    net.send(
+        &charlie,
+        Call::StartComputing {
+            worker: worker.account_id(),
+        },
+    )
+    .unwrap();
+
+    // More shares than alice holds are refused; half of hers wait.
+    assert!(matches!(
+        net.send(
+            &alice,
+            Call::Withdraw {
+                pool: 0,
+                shares: 1_001 * UNIT
+            }
+        ),
+        Err(TxError::InvalidCall(_))
+    ));
+    let before = net.free(&alice.account_id());
+    net.send(
+        &alice,
+        Call::Withdraw {
+            pool: 0,
+            shares: 500 * UNIT,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        staking::shares(&net.chain.state, 0, &alice.account_id()).unwrap(),
+        500 * UNIT
+    );
+    // Dev cool-down: 5 s, one block a second. Nothing is paid before it ends.
+    net.empty_blocks(3);
+    assert_eq!(net.free(&alice.account_id()), before - FEE);
+    net.empty_blocks(2);
+    let withdrawn = net
+        .end_of_block_events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Withdrawn { amount, .. } => Some(amount),
+            _ => None,
+        })
+        .expect("paid once the cool-down ended");
+    // Paid at the share price of the block: more than deposited, since rewards accrued.
+    assert!(withdrawn > 500 * UNIT);
+    assert_eq!(net.free(&alice.account_id()), before - FEE + withdrawn);
+    // The pool now holds less than the minimum for one worker: it stopped.
+    assert!(net
+        .end_of_block_events()
+        .iter()
+        .any(|e| matches!(e, Event::ComputingStopped { .. })));
+    assert_eq!(net.mining(&worker).state, ComputingState::Idle);
+    let pool = staking::pool(&net.chain.state, 0).unwrap().unwrap();
+    assert_eq!(pool.total_shares, 500 * UNIT);
+    assert_eq!(net.free(&staking::pool_account(0)), pool.total_stake);
+    assert_eq!(net.chain.total(), TOTAL_SUPPLY);
+}
+
+#[test]
+fn a_worker_that_misses_its_challenge_earns_nothing_and_loses_v_until_it_answers() {
+    let mut net = Net::new();
+    let (alice, charlie) = (dev("alice"), dev("charlie"));
+    let worker = net.worker("miner-1", 500);
+    net.send(
+        &charlie,
+        Call::CreatePool {
+            commission_percent: 0,
+        },
+    )
+    .unwrap();
+    net.send(
+        &charlie,
+        Call::BindWorker {
+            pool: 0,
+            worker: worker.account_id(),
+        },
+    )
+    .unwrap();
+    net.send(
+        &alice,
+        Call::Deposit {
+            pool: 0,
+            amount: 2_000 * UNIT,
+        },
+    )
+    .unwrap();
+    // Challenge every computing worker at every chance, with a two-block window.
+    net.sudo(SudoCall::SetParameter {
+        parameter: Parameter::ChallengeOneInBlocks,
+        value: 1,
+    });
+    net.sudo(SudoCall::SetParameter {
+        parameter: Parameter::ChallengeWindowBlocks,
+        value: 2,
+    });
+    net.send(
+        &charlie,
+        Call::StartComputing {
+            worker: worker.account_id(),
+        },
+    )
+    .unwrap();
+    let challenge = net
+        .mining(&worker)
+        .challenge_deadline
+        .expect("challenged at once");
+    assert!(net
+        .end_of_block_events()
+        .contains(&Event::WorkerChallenged {
+            worker: worker.account_id(),
+            deadline: challenge,
+        }));
+
+    // Silence past the deadline: unresponsive.
+    while net.chain.height <= challenge {
+        net.empty_blocks(1);
+    }
+    assert!(net
+        .end_of_block_events()
+        .contains(&Event::WorkerUnresponsive {
+            worker: worker.account_id()
+        }));
+    assert_eq!(net.mining(&worker).state, ComputingState::Unresponsive);
+    let v_cut_from = net.mining(&worker).v;
+    let stake = staking::pool(&net.chain.state, 0)
+        .unwrap()
+        .unwrap()
+        .total_stake;
+    net.empty_blocks(3);
+    assert!(net.mining(&worker).v < v_cut_from, "V is cut each block");
+    assert_eq!(
+        staking::pool(&net.chain.state, 0)
+            .unwrap()
+            .unwrap()
+            .total_stake,
+        stake,
+        "no rewards"
+    );
+    assert!(!net
+        .end_of_block_events()
+        .iter()
+        .any(|e| matches!(e, Event::RewardsDistributed { .. })));
+
+    // A heartbeat brings it back; it earns again.
+    net.heartbeat(&worker, None);
+    assert!(net.chain.events.iter().any(|r| r.event
+        == Event::WorkerResponsive {
+            worker: worker.account_id()
+        }));
+    assert!(net
+        .end_of_block_events()
+        .iter()
+        .any(|e| matches!(e, Event::RewardsDistributed { workers: 1, .. })));
+    assert_eq!(net.chain.total(), TOTAL_SUPPLY);
+}
+
+#[test]
+fn only_master_key_holders_mix_randomness_once_a_block() {
+    let mut net = Net::new();
+    let gatekeeper = dev("gatekeeper-1");
+    let charlie = dev("charlie");
+    net.send(
+        &dev("alice"),
+        Call::Transfer {
+            to: gatekeeper.account_id(),
+            amount: 10 * UNIT,
+        },
+    )
+    .unwrap();
+    let value = phalanx_primitives::Hash([5; 32]);
+    assert!(matches!(
+        net.send(&gatekeeper, Call::Randomness { value }),
+        Err(TxError::NotAuthorized(_))
+    ));
+    let register = dev_registration(
+        &net.chain.params.chain_id,
+        &gatekeeper,
+        Role::Gatekeeper,
+        &charlie.account_id(),
+        [3; 32],
+    );
+    net.send(&charlie, register).unwrap();
+    // The first gatekeeper of a chain is elected by registering.
+    assert_eq!(
+        registry::gatekeepers(&net.chain.state).unwrap(),
+        vec![gatekeeper.account_id()]
+    );
+    net.send(
+        &gatekeeper,
+        Call::PublishMasterKey {
+            epoch: 0,
+            public_key: [8; 32],
+        },
+    )
+    .unwrap();
+    let before = phalanx_runtime::mining::seed(&net.chain.state).unwrap();
+    net.send(&gatekeeper, Call::Randomness { value }).unwrap();
+    assert_ne!(
+        phalanx_runtime::mining::seed(&net.chain.state).unwrap(),
+        before
+    );
+    // Twice in one block: the second is refused.
+    let n = net.nonces[&gatekeeper.account_id()];
+    let txs = [
+        net.chain
+            .signed(&gatekeeper, n, FEE, Call::Randomness { value }),
+        net.chain
+            .signed(&gatekeeper, n + 1, FEE, Call::Randomness { value }),
+    ];
+    let results = net.chain.block(&txs);
+    assert!(results[0].is_ok());
+    assert!(matches!(results[1], Err(TxError::InvalidCall(_))));
+}
+
+/// Votes `aye` from alice and bob (1M PHA each on dev chains) with `amount` each.
+fn pass(net: &mut Net, proposal: u32, amount: u128) {
+    for voter in ["alice", "bob"] {
+        net.send(
+            &dev(voter),
+            Call::Vote {
+                proposal,
+                aye: true,
+                amount,
+            },
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn governance_enacts_what_passes_after_the_delay_and_returns_every_lock() {
+    let mut net = Net::new();
+    let (alice, bob, charlie) = (dev("alice"), dev("bob"), dev("charlie"));
+    let set = SudoCall::SetParameter {
+        parameter: Parameter::MinStake,
+        value: 2_000 * UNIT,
+    };
+    // Only sudo may call directly.
+    assert!(matches!(
+        net.send(&bob, Call::Sudo(set.clone())),
+        Err(TxError::NotSudo)
+    ));
+
+    let bob_before = net.free(&bob.account_id());
+    net.send(&bob, Call::Propose { call: set }).unwrap();
+    let proposal = governance::proposal(&net.chain.state, 0).unwrap().unwrap();
+    assert_eq!(proposal.deposit, 100 * UNIT);
+    // A second vote by the same account is refused.
+    pass(&mut net, 0, 60_000 * UNIT);
+    assert!(matches!(
+        net.send(
+            &alice,
+            Call::Vote {
+                proposal: 0,
+                aye: false,
+                amount: UNIT
+            }
+        ),
+        Err(TxError::InvalidCall(_))
+    ));
+    net.send(
+        &charlie,
+        Call::Vote {
+            proposal: 0,
+            aye: false,
+            amount: 10_000 * UNIT,
+        },
+    )
+    .unwrap();
+    let locked = net.free(&governance::governance_account());
+    assert_eq!(locked, 100 * UNIT + 130_000 * UNIT);
+
+    while net.chain.height < proposal.voting_ends {
+        net.empty_blocks(1);
+    }
+    let closed = net.end_of_block_events();
+    let enact_at = match &closed[..] {
+        [Event::ProposalPassed {
+            proposal: 0,
+            ayes,
+            nays,
+            enact_at,
+        }] => {
+            assert_eq!((*ayes, *nays), (120_000 * UNIT, 10_000 * UNIT));
+            *enact_at
+        }
+        other => panic!("expected the proposal to pass: {other:?}"),
+    };
+    // Every lock and the deposit are back.
+    assert_eq!(net.free(&governance::governance_account()), 0);
+    assert_eq!(net.free(&bob.account_id()), bob_before - 2 * FEE);
+    assert_eq!(
+        tokenomics::params(&net.chain.state).unwrap().min_stake,
+        1_000 * UNIT
+    );
+    while net.chain.height < enact_at {
+        net.empty_blocks(1);
+    }
+    assert_eq!(
+        net.end_of_block_events(),
+        vec![
+            Event::ProposalEnacted { proposal: 0 },
+            Event::ParameterChanged {
+                parameter: Parameter::MinStake,
+                value: 2_000 * UNIT
+            }
+        ]
+    );
+    assert_eq!(
+        tokenomics::params(&net.chain.state).unwrap().min_stake,
+        2_000 * UNIT
+    );
+    assert_eq!(net.chain.total(), TOTAL_SUPPLY);
+}
+
+#[test]
+fn governance_rejects_without_quorum_or_approval_and_a_failing_call_changes_nothing() {
+    let mut net = Net::new();
+    let (alice, bob) = (dev("alice"), dev("bob"));
+    let dave = dev("dave").account_id();
+    let spend = |amount| SudoCall::SpendTreasury { to: dave, amount };
+
+    // 0: below the quorum (100,000 PHA on dev chains).
+    net.send(
+        &bob,
+        Call::Propose {
+            call: spend(5 * UNIT),
+        },
+    )
+    .unwrap();
+    net.send(
+        &alice,
+        Call::Vote {
+            proposal: 0,
+            aye: true,
+            amount: 99_999 * UNIT,
+        },
+    )
+    .unwrap();
+    // 1: quorum, but only half ayes.
+    net.send(
+        &bob,
+        Call::Propose {
+            call: spend(5 * UNIT),
+        },
+    )
+    .unwrap();
+    net.send(
+        &alice,
+        Call::Vote {
+            proposal: 1,
+            aye: true,
+            amount: 60_000 * UNIT,
+        },
+    )
+    .unwrap();
+    net.send(
+        &bob,
+        Call::Vote {
+            proposal: 1,
+            aye: false,
+            amount: 60_000 * UNIT,
+        },
+    )
+    .unwrap();
+    // 2: passes, but asks more than the treasury holds.
+    net.send(
+        &bob,
+        Call::Propose {
+            call: spend(TOTAL_SUPPLY),
+        },
+    )
+    .unwrap();
+    pass(&mut net, 2, 60_000 * UNIT);
+    // 3: passes and pays.
+    net.send(
+        &bob,
+        Call::Propose {
+            call: spend(5 * UNIT),
+        },
+    )
+    .unwrap();
+    pass(&mut net, 3, 60_000 * UNIT);
+
+    net.empty_blocks(20);
+    let outcomes = net.log.clone();
+    let rejected: Vec<u32> = outcomes
+        .iter()
+        .filter_map(|e| match e {
+            Event::ProposalRejected { proposal, .. } => Some(*proposal),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rejected, vec![0, 1]);
+    assert!(outcomes
+        .iter()
+        .any(|e| matches!(e, Event::ProposalFailed { proposal: 2, .. })));
+    assert!(outcomes.contains(&Event::ProposalEnacted { proposal: 3 }));
+    assert!(outcomes.contains(&Event::TreasurySpent {
+        to: dave,
+        amount: 5 * UNIT
+    }));
+    assert_eq!(net.free(&dave), 5 * UNIT);
+    assert_eq!(net.free(&governance::governance_account()), 0);
+    let statuses: Vec<_> = (0..4)
+        .map(|id| {
+            governance::proposal(&net.chain.state, id)
+                .unwrap()
+                .unwrap()
+                .status
+        })
+        .collect();
+    use governance::ProposalStatus::*;
+    assert_eq!(statuses, vec![Rejected, Rejected, Failed, Enacted]);
+    assert_eq!(net.chain.total(), TOTAL_SUPPLY);
+}
+
+#[test]
+fn a_second_gatekeeper_acts_only_once_elected_and_not_after_removal() {
+    let mut net = Net::new();
+    let charlie = dev("charlie");
+    let (first, second) = (dev("gatekeeper-1"), dev("gatekeeper-2"));
+    for (gk, ecdh) in [(&first, [3; 32]), (&second, [4; 32])] {
+        net.send(
+            &dev("alice"),
+            Call::Transfer {
+                to: gk.account_id(),
+                amount: 10 * UNIT,
+            },
+        )
+        .unwrap();
+        let call = dev_registration(
+            &net.chain.params.chain_id,
+            gk,
+            Role::Gatekeeper,
+            &charlie.account_id(),
+            ecdh,
+        );
+        net.send(&charlie, call).unwrap();
+    }
+    let publish = Call::PublishMasterKey {
+        epoch: 0,
+        public_key: [8; 32],
+    };
+    assert!(matches!(
+        net.send(&second, publish.clone()),
+        Err(TxError::NotAuthorized(_))
+    ));
+    net.sudo(SudoCall::ElectGatekeeper {
+        identity: second.account_id(),
+    });
+    net.send(&second, publish).unwrap();
+    net.sudo(SudoCall::RemoveGatekeeper {
+        identity: second.account_id(),
+    });
+    assert!(matches!(
+        net.send(
+            &second,
+            Call::Randomness {
+                value: phalanx_primitives::Hash([1; 32])
+            }
+        ),
+        Err(TxError::NotAuthorized(_))
+    ));
+    assert_eq!(
+        registry::gatekeepers(&net.chain.state).unwrap(),
+        vec![first.account_id()]
+    );
+}

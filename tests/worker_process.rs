@@ -193,12 +193,26 @@ async fn a_second_gatekeeper_receives_the_master_key_and_carries_on_alone() {
     let declared = client.rpc().master_key().await.unwrap().unwrap();
     assert_eq!(declared.holders, vec![first.identity.parse().unwrap()]);
 
-    // The second gatekeeper finds a key declared, registers, and gets it from the first.
+    // The second gatekeeper finds a key declared and registers; once governance (sudo, on a
+    // dev chain) elects it, it gets the key from the first.
     let mut second = WorkerProcess::start_as("gatekeeper", &node.url, dirs[2].path());
+    let second_id: AccountId = second.identity.parse().unwrap();
+    while client.rpc().worker(second_id).await.unwrap().is_none() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let alice = Keypair::dev("alice");
+    let nonce = client.next_nonce(alice.account_id()).await.unwrap();
+    let elect = client.sign(
+        &alice,
+        nonce,
+        Call::Sudo(SudoCall::ElectGatekeeper {
+            identity: second_id,
+        }),
+    );
+    submit_and_wait(&client, &elect).await;
     wait_until_holds_master_key(&second.url).await;
     let after = client.rpc().master_key().await.unwrap().unwrap();
     assert_eq!(after.public_key, declared.public_key, "the same key");
-    let second_id: AccountId = second.identity.parse().unwrap();
     assert_eq!(after.holders[1], second_id);
 
     // With the first gatekeeper gone (and the second restarted from its sealed key), a new
@@ -209,7 +223,6 @@ async fn a_second_gatekeeper_receives_the_master_key_and_carries_on_alone() {
     assert_eq!(worker_status(&second.url).await["holds_master_key"], true);
     let worker = WorkerProcess::start(&node.url, dirs[3].path());
     let cluster = Hash([0xc3; 32]);
-    let alice = Keypair::dev("alice");
     let nonce = client.next_nonce(alice.account_id()).await.unwrap();
     let create = client.sign(
         &alice,

@@ -81,6 +81,17 @@ impl MasterKey {
         )
     }
 
+    /// Fresh randomness for the chain's heartbeat challenges at `height`: no worker can predict it,
+    /// and every gatekeeper holding the key derives the same,
+    /// `HKDF(master, "PHALANX_CHALLENGE_RANDOMNESS_V1" | chain id | height)`.
+    pub fn challenge_randomness(&self, chain_id: &Hash, height: u64) -> [u8; 32] {
+        *derive(
+            &self.secret,
+            b"PHALANX_CHALLENGE_RANDOMNESS_V1",
+            &[chain_id.0.as_slice(), &height.to_be_bytes()].concat(),
+        )
+    }
+
     /// The master key of `epoch`, derived forward from this one; None for an earlier epoch (a key
     /// cannot be derived backwards).
     pub fn at_epoch(&self, epoch: u32) -> Option<MasterKey> {

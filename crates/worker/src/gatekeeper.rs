@@ -18,7 +18,7 @@ use parity_scale_codec::Encode;
 use phalanx_attestation::{verify, SealingRequest};
 use phalanx_crypto::envelope::{EnvelopeContext, Opener, Sealer};
 use phalanx_crypto::hierarchy::MasterKey;
-use phalanx_primitives::attestation::{AttestationPolicy, Role, SealingRootRequest};
+use phalanx_primitives::attestation::{AttestationPolicy, SealingRootRequest};
 use phalanx_primitives::{AccountId, Call, Envelope, Event, EventRecord, Hash};
 use rand_core::CryptoRngCore;
 use x25519_dalek::StaticSecret;
@@ -161,6 +161,13 @@ impl Gatekeeper {
         }
     }
 
+    /// The randomness this gatekeeper mixes into the chain's challenge seed after block `height`.
+    pub fn randomness(&self, height: u64) -> Call {
+        Call::Randomness {
+            value: Hash(self.master.challenge_randomness(&self.chain_id, height)),
+        }
+    }
+
     /// The master key of `epoch` (None before the epoch this gatekeeper's key was declared in).
     fn master_at(&self, epoch: u32) -> Option<MasterKey> {
         self.master.at_epoch(epoch)
@@ -198,11 +205,9 @@ impl Gatekeeper {
                         calls.extend(self.key_message(&master, cluster, worker, &ecdh_of, rng));
                     }
                 }
-                Event::WorkerRegistered {
-                    identity,
-                    role: Role::Gatekeeper,
-                    ..
-                } if *identity != self.identity => {
+                // Only an elected gatekeeper may receive the key (the chain's first is elected
+                // by registering, and declares the key itself).
+                Event::GatekeeperElected { identity } if *identity != self.identity => {
                     calls.extend(self.master_share(identity, &ecdh_of, rng))
                 }
                 Event::ContractInstantiated {
@@ -333,19 +338,24 @@ mod tests {
         let gatekeeper = Gatekeeper::new(holder, chain_id, master);
         let newcomer_ecdh = StaticSecret::random_from_rng(OsRng);
         let newcomer_public = PublicKey::from(&newcomer_ecdh).to_bytes();
+        // Registering is not enough: the key goes to a gatekeeper once it is elected.
         let registered = EventRecord {
             phase: Phase::Transaction(0),
             event: Event::WorkerRegistered {
                 identity: newcomer,
                 operator: holder,
-                role: Role::Gatekeeper,
+                role: phalanx_primitives::attestation::Role::Gatekeeper,
                 tee: TeeKind::Dev,
                 measurement: Measurement::Dev([0; 32]),
                 confidence: ConfidenceLevel::UpToDate,
             },
         };
+        let elected = EventRecord {
+            phase: Phase::Finalization,
+            event: Event::GatekeeperElected { identity: newcomer },
+        };
         let calls = gatekeeper.respond(
-            &[registered],
+            &[registered, elected],
             0,
             |who| (*who == newcomer).then_some(newcomer_public),
             &mut OsRng,
@@ -386,17 +396,10 @@ mod tests {
             open_master_share(chain_id, newcomer, &stranger, holder, envelope, &declared).err(),
             Some(ShareError::Undecryptable)
         );
-        // It shares with gatekeepers only, never with itself.
+        // It shares with elected gatekeepers only, never with itself.
         let itself = EventRecord {
             phase: Phase::Transaction(0),
-            event: Event::WorkerRegistered {
-                identity: holder,
-                operator: holder,
-                role: Role::Gatekeeper,
-                tee: TeeKind::Dev,
-                measurement: Measurement::Dev([0; 32]),
-                confidence: ConfidenceLevel::UpToDate,
-            },
+            event: Event::GatekeeperElected { identity: holder },
         };
         assert!(gatekeeper
             .respond(&[itself], 0, |_| Some(newcomer_public), &mut OsRng)

@@ -289,6 +289,10 @@ fn share_for_me<'b>(
 /// JSON-RPC error code of a refused sealing-root request.
 pub const SEALING_REFUSED: i32 = 2100;
 
+/// A gatekeeper mixes fresh randomness into the challenge seed after every this many blocks
+/// (every holder sends it; the chain takes the first in a block and refuses the rest).
+pub const RANDOMNESS_EVERY: u64 = 10;
+
 /// What `gatekeeper_sealingRoot` needs.
 struct SealingService {
     custody: Arc<Mutex<Custody>>,
@@ -382,19 +386,33 @@ async fn answer_loop(
                     }
                 }
             }
-            None if !events.is_empty() => {
-                let keys = enclave_keys(follower.client(), &events).await?;
-                // Keys go out for the chain's epoch now, which may be past this block's.
-                let epoch = current_epoch(follower.client()).await?;
-                let calls = match &*custody.lock().unwrap_or_else(|p| p.into_inner()) {
-                    Custody::Holds(gatekeeper) => {
-                        gatekeeper.respond(&events, epoch, |w| keys.get(w).copied(), &mut OsRng)
+            None => {
+                let height = block.header.height;
+                let mut calls = Vec::new();
+                if !events.is_empty() {
+                    let keys = enclave_keys(follower.client(), &events).await?;
+                    // Keys go out for the chain's epoch now, which may be past this block's.
+                    let epoch = current_epoch(follower.client()).await?;
+                    if let Custody::Holds(gatekeeper) =
+                        &*custody.lock().unwrap_or_else(|p| p.into_inner())
+                    {
+                        calls = gatekeeper.respond(
+                            &events,
+                            epoch,
+                            |w| keys.get(w).copied(),
+                            &mut OsRng,
+                        );
                     }
-                    Custody::Awaiting { .. } => Vec::new(),
-                };
+                }
+                if height.is_multiple_of(RANDOMNESS_EVERY) {
+                    if let Custody::Holds(gatekeeper) =
+                        &*custody.lock().unwrap_or_else(|p| p.into_inner())
+                    {
+                        calls.push(gatekeeper.randomness(height));
+                    }
+                }
                 submit_answers(follower.client(), &enclave.identity, calls).await?;
             }
-            None => {}
         }
         store.commit_block(
             store.begin_block()?,

@@ -78,7 +78,7 @@ pub enum Command {
     /// Build and manage contracts.
     #[command(subcommand)]
     Contract(ContractCommand),
-    /// Calls of the chain's sudo account (the dev chain: alice), until governance replaces it.
+    /// Calls of a dev chain's sudo account (alice); other chains decide them by `propose`.
     Sudo {
         /// Key name (or dev name) of the sudo account.
         #[arg(long, global = true, default_value = "alice")]
@@ -86,6 +86,96 @@ pub enum Command {
         #[command(subcommand)]
         call: SudoCommand,
     },
+    /// Stake pools: create, deposit, withdraw, bind and start workers, list.
+    #[command(subcommand)]
+    Pool(PoolCommand),
+    /// The mining pool's emission, and what each pool and worker has earned.
+    Rewards,
+    /// Propose a privileged call to governance (locks the proposal deposit until the vote ends).
+    Propose {
+        /// Key name (or dev name) that proposes and locks the deposit.
+        #[arg(long, global = true)]
+        from: String,
+        #[command(subcommand)]
+        call: SudoCommand,
+    },
+    /// Vote on an open proposal, locking PHA until its vote ends.
+    Vote {
+        proposal: u32,
+        /// Key name (or dev name) that votes.
+        #[arg(long)]
+        from: String,
+        /// Vote for (default) ...
+        #[arg(long, conflicts_with = "nay")]
+        aye: bool,
+        /// ... or against.
+        #[arg(long)]
+        nay: bool,
+        /// PHA to lock: the vote's weight.
+        #[arg(long)]
+        amount: String,
+    },
+    /// Governance proposals: their calls, votes and outcomes.
+    Proposals,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PoolCommand {
+    /// Create a stake pool owned by `--from`.
+    Create {
+        #[arg(long)]
+        from: String,
+        /// Percent of the pool's rewards its owner keeps.
+        #[arg(long, default_value_t = 10)]
+        commission: u8,
+    },
+    /// Deposit PHA into a pool for shares.
+    Deposit {
+        pool: u64,
+        #[arg(long)]
+        from: String,
+        /// PHA, e.g. 1500
+        #[arg(long)]
+        amount: String,
+    },
+    /// Withdraw shares: paid as PHA after the cool-down, at the share price then.
+    Withdraw {
+        pool: u64,
+        #[arg(long)]
+        from: String,
+        /// Shares (a decimal like PHA; a first deposit gets one share per PHA).
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        shares: Option<String>,
+        /// All of `--from`'s shares in the pool.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Bind a worker you operate to your pool.
+    Bind {
+        pool: u64,
+        /// The worker's identity (phx1…).
+        #[arg(long)]
+        worker: String,
+        /// The pool's owner (also the worker's operator).
+        #[arg(long)]
+        from: String,
+    },
+    /// Start a bound worker computing (the pool needs the minimum stake per computing worker).
+    Start {
+        worker: String,
+        #[arg(long)]
+        from: String,
+    },
+    /// Stop a worker computing.
+    Stop {
+        worker: String,
+        #[arg(long)]
+        from: String,
+    },
+    /// Every pool: owner, commission, stake, shares, workers.
+    List,
+    /// An account's shares in each pool and its waiting withdrawals.
+    Stakes { account: String },
 }
 
 /// What a confidential query needs, now or as of a block.
@@ -122,6 +212,24 @@ pub enum SudoCommand {
     /// Start a new key epoch: gatekeepers publish new cluster and contract keys and send the new
     /// cluster keys to the current members only.
     RotateMasterKey,
+    /// Change an economy parameter, e.g. `set-param min_stake 2000` (amounts in PHA).
+    SetParam { name: String, value: String },
+    /// Pay from the treasury.
+    Spend {
+        #[arg(long)]
+        to: String,
+        /// PHA
+        #[arg(long)]
+        amount: String,
+    },
+    /// Let a registered gatekeeper enclave act as a gatekeeper (it then receives the master key).
+    ElectGatekeeper { identity: String },
+    /// Stop a gatekeeper acting as one.
+    RemoveGatekeeper { identity: String },
+    /// Allow enclaves with this measurement (e.g. sgx:HEX, tdx:HEX, dev:HEX) to register.
+    AddMeasurement { measurement: String },
+    /// Stop allowing this measurement.
+    RemoveMeasurement { measurement: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -245,6 +353,8 @@ pub struct WorkerCommandArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum WorkerCommand {
+    /// Every registered worker: operator, pool, V, P, confidence and computing state.
+    List,
     /// A running worker's height, lag behind the node, checkpoints, contracts and their digests.
     Status {
         /// The worker's RPC endpoint.

@@ -3,6 +3,7 @@
 //! Transactions travel as `0x`-prefixed hex of their SCALE encoding; amounts as decimal strings of
 //! units. Every refusal carries a code from [`error_codes`] and `data.kind`, a stable name.
 
+use crate::economy::{PoolView, ProposalView, RewardsView, StakesView, WorkerEconomyView};
 use crate::views::{
     AccountView, BlockView, ChainInfo, ClusterView, CodeView, ContractView, EventView, HeaderView,
     MasterKeyView, SubmitOutcome, TxStatus, WorkerView,
@@ -11,6 +12,7 @@ use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
 use phalanx_primitives::attestation::AttestationPolicy;
+use phalanx_primitives::economy::EconomyParams;
 use phalanx_primitives::{AccountId, Hash};
 
 /// Most transactions one `tx_submitBatch` call may carry.
@@ -96,6 +98,30 @@ pub trait NodeApi {
     #[method(name = "contracts_getContract")]
     async fn contract(&self, contract: AccountId)
         -> Result<Option<ContractView>, ErrorObjectOwned>;
+
+    /// The economy's governed parameters (amounts as PHA decimals).
+    #[method(name = "economy_getParams")]
+    async fn economy_params(&self) -> Result<EconomyParams, ErrorObjectOwned>;
+
+    /// Every stake pool.
+    #[method(name = "economy_getPools")]
+    async fn pools(&self) -> Result<Vec<PoolView>, ErrorObjectOwned>;
+
+    /// An account's shares in each pool and its waiting withdrawals.
+    #[method(name = "economy_getStakes")]
+    async fn stakes(&self, account: AccountId) -> Result<StakesView, ErrorObjectOwned>;
+
+    /// Every registered worker with its pool, V, P, confidence and computing state.
+    #[method(name = "economy_getWorkers")]
+    async fn economy_workers(&self) -> Result<Vec<WorkerEconomyView>, ErrorObjectOwned>;
+
+    /// The mining pool's emission: budget, halving, what is left.
+    #[method(name = "economy_getRewards")]
+    async fn rewards(&self) -> Result<RewardsView, ErrorObjectOwned>;
+
+    /// Every governance proposal, newest last.
+    #[method(name = "governance_getProposals")]
+    async fn proposals(&self) -> Result<Vec<ProposalView>, ErrorObjectOwned>;
 
     /// A header for every new final block.
     #[subscription(name = "chain_subscribeFinalizedHeads" => "chain_finalizedHead", unsubscribe = "chain_unsubscribeFinalizedHeads", item = HeaderView)]

@@ -19,6 +19,7 @@
 
 pub mod api;
 pub mod contract;
+pub mod economy;
 mod node_client;
 pub mod query;
 pub mod views;

@@ -19,6 +19,7 @@
 
 mod admission;
 mod config;
+mod economy_views;
 mod pool;
 mod producer;
 mod rpc;

@@ -1,20 +1,23 @@
 //! The JSON-RPC server: `phalanx_client::api::NodeApi` over the node's shared state.
 
 use crate::admission::{admit_batch, rejection};
+use crate::economy_views;
 use crate::running::Shared;
 use jsonrpsee::core::{async_trait, SubscriptionResult};
 use jsonrpsee::server::{PendingSubscriptionSink, Server, ServerHandle, SubscriptionMessage};
 use jsonrpsee::types::ErrorObjectOwned;
 use parity_scale_codec::Encode;
 use phalanx_client::api::{NodeApiServer, MAX_SUBMIT_BATCH};
+use phalanx_client::economy::{PoolView, ProposalView, RewardsView, StakesView, WorkerEconomyView};
 use phalanx_client::error_codes as codes;
 use phalanx_client::views::{
     AccountView, BlockView, ChainInfo, ClusterView, CodeView, ContractView, EventView, HeaderView,
     MasterKeyView, PublishedKey, SubmitOutcome, TxRejection, TxStatus, WorkerView,
 };
 use phalanx_primitives::attestation::AttestationPolicy;
+use phalanx_primitives::economy::EconomyParams;
 use phalanx_primitives::{AccountId, Hash};
-use phalanx_runtime::{balances, clusters, contracts, registry};
+use phalanx_runtime::{balances, clusters, contracts, registry, tokenomics};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
@@ -251,6 +254,43 @@ impl NodeApiServer for RpcHandler {
             key: PublishedKey::new(&c.public_key),
             commands: c.commands,
         }))
+    }
+
+    async fn economy_params(&self) -> Result<EconomyParams, ErrorObjectOwned> {
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        tokenomics::params(&snapshot).map_err(internal)
+    }
+
+    async fn pools(&self) -> Result<Vec<PoolView>, ErrorObjectOwned> {
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        economy_views::pools(&snapshot).map_err(internal)
+    }
+
+    async fn stakes(&self, account: AccountId) -> Result<StakesView, ErrorObjectOwned> {
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        economy_views::stakes(&snapshot, account).map_err(internal)
+    }
+
+    async fn economy_workers(&self) -> Result<Vec<WorkerEconomyView>, ErrorObjectOwned> {
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        economy_views::workers(&snapshot).map_err(internal)
+    }
+
+    async fn rewards(&self) -> Result<RewardsView, ErrorObjectOwned> {
+        // The head may trail the snapshot by a block: the budget shown is the next block's.
+        let head = self
+            .shared
+            .head
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .height;
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        economy_views::rewards(&snapshot, head).map_err(internal)
+    }
+
+    async fn proposals(&self) -> Result<Vec<ProposalView>, ErrorObjectOwned> {
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        economy_views::proposals(&snapshot).map_err(internal)
     }
 
     async fn subscribe_finalized_heads(

@@ -112,7 +112,7 @@ pub(crate) fn remove_worker(
     worker: AccountId,
 ) -> Result<Event, TxError> {
     require_role(overlay, &worker, Role::Worker)?;
-    registry::remove(overlay, &worker);
+    registry::remove(overlay, &worker)?;
     let mut left = Vec::new();
     for cluster in all_clusters(overlay)? {
         let mut info = read_cluster(overlay, &cluster)?;

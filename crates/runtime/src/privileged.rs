@@ -2,7 +2,9 @@
 //! chain's `sudo` account may do directly. One dispatcher serves both, so a call means the same
 //! whichever way it arrives.
 
-use crate::{balances, clusters, registry, tokenomics, StateOverlay, StateReader, TxError};
+use crate::{
+    balances, clusters, registry, staking, tokenomics, StateOverlay, StateReader, TxError,
+};
 use phalanx_primitives::{AccountId, Event, SudoCall};
 
 pub(crate) fn dispatch(
@@ -19,7 +21,21 @@ pub(crate) fn dispatch(
         SudoCall::AddToCluster { cluster, worker } => {
             vec![clusters::add_worker(overlay, *cluster, *worker)?]
         }
-        SudoCall::RemoveWorker { worker } => vec![clusters::remove_worker(overlay, *worker)?],
+        SudoCall::RemoveWorker { worker } => {
+            let mut events = vec![clusters::remove_worker(overlay, *worker)?];
+            // A deregistered worker earns nothing more.
+            if let Some(mining) = staking::read_mining(overlay, worker)?
+                .filter(|m| m.state != phalanx_primitives::economy::ComputingState::Idle)
+            {
+                events.push(staking::stop(
+                    overlay,
+                    *worker,
+                    mining,
+                    "the worker was removed",
+                )?);
+            }
+            events
+        }
         SudoCall::RotateMasterKey => clusters::rotate(overlay)?,
         SudoCall::SetParameter { parameter, value } => {
             let mut params = tokenomics::read_params(overlay)?;

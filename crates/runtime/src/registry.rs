@@ -3,7 +3,8 @@
 //!
 //! State layout: `registry/policy` -> SCALE(AttestationPolicy) (written at genesis);
 //! `registry/worker/` ++ identity -> SCALE(WorkerInfo); `registry/gatekeepers` ->
-//! SCALE(Vec<AccountId>), the elected gatekeepers.
+//! SCALE(Vec<AccountId>), the elected gatekeepers; `registry/all` -> SCALE(Vec<AccountId>),
+//! every registered enclave in registration order (for listings).
 //!
 //! A gatekeeper enclave acts as one only once elected. The first to register on a chain is
 //! elected by its registration (someone must hold the master key before governance can vote on
@@ -20,6 +21,7 @@ use phalanx_primitives::{AccountId, BlockHeight, Event, Hash};
 
 pub const POLICY_KEY: &[u8] = b"registry/policy";
 const GATEKEEPERS_KEY: &[u8] = b"registry/gatekeepers";
+const ALL_KEY: &[u8] = b"registry/all";
 const WORKER_PREFIX: &[u8] = b"registry/worker/";
 /// Longest query endpoint a worker may publish.
 pub const MAX_ENDPOINT_LEN: usize = 256;
@@ -71,8 +73,24 @@ pub(crate) fn read_worker(
 
 /// Deregisters an enclave: it can no longer act as a worker or gatekeeper (it may register
 /// again, with a fresh quote, and would then start from no cluster).
-pub(crate) fn remove(overlay: &mut StateOverlay<impl StateReader>, identity: &AccountId) {
+pub(crate) fn remove(
+    overlay: &mut StateOverlay<impl StateReader>,
+    identity: &AccountId,
+) -> Result<(), StateError> {
     overlay.remove(worker_key(identity));
+    let mut all = read_all(overlay)?;
+    all.retain(|w| w != identity);
+    overlay.set(ALL_KEY.to_vec(), all.encode());
+    Ok(())
+}
+
+fn read_all(overlay: &StateOverlay<impl StateReader>) -> Result<Vec<AccountId>, StateError> {
+    Ok(decode_entry(overlay.get(ALL_KEY)?, "enclave list")?.unwrap_or_default())
+}
+
+/// Every registered enclave, in registration order, from committed state.
+pub fn all(state: &impl StateReader) -> Result<Vec<AccountId>, StateError> {
+    Ok(decode_entry(state.get(ALL_KEY)?, "enclave list")?.unwrap_or_default())
 }
 
 fn read_policy(overlay: &StateOverlay<impl StateReader>) -> Result<AttestationPolicy, TxError> {
@@ -131,6 +149,11 @@ pub(crate) fn register(
         endpoint,
         registered_at: r.height,
     };
+    if overlay.get(&worker_key(&r.identity))?.is_none() {
+        let mut all = read_all(overlay)?;
+        all.push(r.identity);
+        overlay.set(ALL_KEY.to_vec(), all.encode());
+    }
     overlay.set(worker_key(&r.identity), info.encode());
     if r.role == Role::Gatekeeper {
         let mut elected = read_gatekeepers(overlay)?;

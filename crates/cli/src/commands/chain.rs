@@ -241,6 +241,40 @@ fn describe(event: &EventView) -> String {
             "worker {worker} deregistered, removed from {} clusters",
             clusters.len()
         ),
+        EventKindView::RewardsDistributed {
+            to_pools_units,
+            to_treasury_units,
+            workers,
+        } => format!(
+            "REWARDS {} PHA to the pools of {workers} workers, {} PHA to the treasury",
+            format_pha(*to_pools_units),
+            format_pha(*to_treasury_units)
+        ),
+        EventKindView::WorkerChallenged { worker, deadline } => {
+            format!("CHALLENGE worker {worker} must send a heartbeat by block {deadline}")
+        }
+        EventKindView::WorkerUnresponsive { worker } => {
+            format!("worker {worker} missed its challenge: UNRESPONSIVE, earns nothing")
+        }
+        EventKindView::WorkerResponsive { worker } => {
+            format!("worker {worker} answered: responsive again")
+        }
+        EventKindView::ProposalCreated {
+            proposal,
+            call,
+            voting_ends,
+            ..
+        } => format!("proposal #{proposal}: {call} (voting until block {voting_ends})"),
+        EventKindView::ProposalPassed {
+            proposal, enact_at, ..
+        } => format!("proposal #{proposal} PASSED, enacted at block {enact_at}"),
+        EventKindView::ProposalRejected {
+            proposal, reason, ..
+        } => format!("proposal #{proposal} REJECTED: {reason}"),
+        EventKindView::ProposalEnacted { proposal } => format!("proposal #{proposal} ENACTED"),
+        EventKindView::ProposalFailed { proposal, reason } => {
+            format!("proposal #{proposal} passed but FAILED when enacted: {reason}")
+        }
         other => compact_json(other),
     }
 }
@@ -264,6 +298,7 @@ pub async fn events(ctx: &Context, height: Option<u64>) -> Result<()> {
             let mut lines = vec![format!("block {height}: {} event(s)", events.len())];
             lines.extend(events.iter().map(|e| match e.transaction_index {
                 Some(i) => format!("  tx {i}: {}", describe(e)),
+                None if e.end_of_block => format!("  end of block: {}", describe(e)),
                 None => format!("  genesis: {}", describe(e)),
             }));
             lines.join("\n")

@@ -4,6 +4,7 @@ mod chain;
 mod confidential;
 mod contract;
 mod devnet;
+mod economy;
 mod key;
 mod node;
 mod progress;
@@ -40,6 +41,21 @@ pub async fn run(cli: Cli) -> Result<()> {
             command: Some(WorkerCommand::Status { worker }),
             ..
         }) => status::worker_status(&ctx, &worker).await,
+        Command::Worker(WorkerCommandArgs {
+            command: Some(WorkerCommand::List),
+            ..
+        }) => economy::worker_list(&ctx).await,
+        Command::Pool(command) => economy::pool(&ctx, command).await,
+        Command::Rewards => economy::rewards(&ctx).await,
+        Command::Propose { from, call } => economy::propose(&ctx, &from, call).await,
+        Command::Vote {
+            proposal,
+            from,
+            nay,
+            amount,
+            ..
+        } => economy::vote(&ctx, proposal, &from, nay, &amount).await,
+        Command::Proposals => economy::proposals(&ctx).await,
         Command::Worker(WorkerCommandArgs { run, .. }) => {
             node::run_worker(&ctx, run, Role::Worker).await
         }

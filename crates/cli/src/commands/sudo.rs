@@ -1,10 +1,15 @@
-//! `phalanx sudo …`: the dev chain's sudo calls (clusters, deregistration, key rotation).
+//! Privileged calls: `phalanx sudo …` sends one as a dev chain's sudo account; `phalanx propose …`
+//! puts the same call to a governance vote. Both build it here.
 
 use super::confidential::submit_and_wait;
 use super::Context;
 use crate::args::SudoCommand;
 use crate::output::emit;
-use anyhow::{Context as _, Result};
+use anyhow::{anyhow, Context as _, Result};
+use phalanx_client::views::describe_sudo_call;
+use phalanx_primitives::amount::parse_pha;
+use phalanx_primitives::attestation::Measurement;
+use phalanx_primitives::economy::Parameter;
 use phalanx_primitives::{Call, Hash, SudoCall};
 
 fn cluster_id(text: &str) -> Result<Hash> {
@@ -12,34 +17,75 @@ fn cluster_id(text: &str) -> Result<Hash> {
         .with_context(|| format!("`{text}` is not a 32-byte hex cluster id"))
 }
 
-pub async fn run(ctx: &Context, from: &str, command: SudoCommand) -> Result<()> {
-    let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
+fn measurement(text: &str) -> Result<Measurement> {
+    text.parse()
+        .map_err(|e| anyhow!("{e} (expected sgx:HEX, tdx:HEX or dev:HEX)"))
+}
+
+/// The call a command names, resolving names and amounts.
+pub(super) fn privileged_call(ctx: &Context, command: SudoCommand) -> Result<SudoCall> {
     let account = |text: &str| ctx.keystore.resolve_account(text);
-    let (call, what) = match command {
-        SudoCommand::CreateCluster { cluster, workers } => {
-            let workers = workers
+    Ok(match command {
+        SudoCommand::CreateCluster { cluster, workers } => SudoCall::CreateCluster {
+            cluster: cluster_id(&cluster)?,
+            workers: workers
                 .iter()
                 .map(|w| account(w))
-                .collect::<Result<Vec<_>>>()?;
-            let cluster = cluster_id(&cluster)?;
-            let text = format!("cluster {cluster} created with {} workers", workers.len());
-            (SudoCall::CreateCluster { cluster, workers }, text)
+                .collect::<Result<Vec<_>>>()?,
+        },
+        SudoCommand::AddToCluster { cluster, worker } => SudoCall::AddToCluster {
+            cluster: cluster_id(&cluster)?,
+            worker: account(&worker)?,
+        },
+        SudoCommand::RemoveWorker { worker } => SudoCall::RemoveWorker {
+            worker: account(&worker)?,
+        },
+        SudoCommand::RotateMasterKey => SudoCall::RotateMasterKey,
+        SudoCommand::SetParam { name, value } => {
+            let parameter: Parameter = name.parse().map_err(|e: String| anyhow!(e))?;
+            let value = if parameter.is_amount() {
+                parse_pha(&value)?
+            } else {
+                value
+                    .parse()
+                    .with_context(|| format!("`{value}` is not a whole number for {parameter}"))?
+            };
+            SudoCall::SetParameter { parameter, value }
         }
-        SudoCommand::AddToCluster { cluster, worker } => {
-            let (cluster, worker) = (cluster_id(&cluster)?, account(&worker)?);
-            let text = format!("worker {worker} added to cluster {cluster}");
-            (SudoCall::AddToCluster { cluster, worker }, text)
+        SudoCommand::Spend { to, amount } => SudoCall::SpendTreasury {
+            to: account(&to)?,
+            amount: parse_pha(&amount)?,
+        },
+        SudoCommand::ElectGatekeeper { identity } => SudoCall::ElectGatekeeper {
+            identity: account(&identity)?,
+        },
+        SudoCommand::RemoveGatekeeper { identity } => SudoCall::RemoveGatekeeper {
+            identity: account(&identity)?,
+        },
+        SudoCommand::AddMeasurement { measurement: m } => {
+            SudoCall::AddMeasurement(measurement(&m)?)
         }
-        SudoCommand::RemoveWorker { worker } => {
-            let worker = account(&worker)?;
-            let text = format!("worker {worker} deregistered; rotate the master key next");
-            (SudoCall::RemoveWorker { worker }, text)
+        SudoCommand::RemoveMeasurement { measurement: m } => {
+            SudoCall::RemoveMeasurement(measurement(&m)?)
         }
-        SudoCommand::RotateMasterKey => (
-            SudoCall::RotateMasterKey,
-            "key rotation started; gatekeepers publish the new epoch's keys".to_string(),
-        ),
-    };
+    })
+}
+
+/// What follows a call, for people.
+fn next_step(call: &SudoCall) -> &'static str {
+    match call {
+        SudoCall::RemoveWorker { .. } | SudoCall::RemoveGatekeeper { .. } => {
+            "; rotate the master key next"
+        }
+        SudoCall::RotateMasterKey => "; gatekeepers publish the new epoch's keys",
+        _ => "",
+    }
+}
+
+pub async fn run(ctx: &Context, from: &str, command: SudoCommand) -> Result<()> {
+    let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
+    let call = privileged_call(ctx, command)?;
+    let what = format!("done: {}{}", describe_sudo_call(&call), next_step(&call));
     let node = super::chain::connect(ctx).await?;
     let (hash, height) = submit_and_wait(&node, &signer, Call::Sudo(call)).await?;
     let value = serde_json::json!({ "hash": hash, "height": height, "done": what });

@@ -93,8 +93,8 @@ pub enum Command {
     Rewards,
     /// Propose a privileged call to governance (locks the proposal deposit until the vote ends).
     Propose {
-        /// Key name (or dev name) that proposes and locks the deposit.
-        #[arg(long, global = true)]
+        /// Key name (or dev name) that proposes and locks the deposit (before the call).
+        #[arg(long)]
         from: String,
         #[command(subcommand)]
         call: SudoCommand,
@@ -160,11 +160,15 @@ pub enum PoolCommand {
         #[arg(long)]
         from: String,
     },
-    /// Start a bound worker computing (the pool needs the minimum stake per computing worker).
+    /// Start a bound worker computing, backed by `--stake` of the pool's PHA (at least the
+    /// minimum stake; the pool's computing workers together back no more than it holds).
     Start {
         worker: String,
         #[arg(long)]
         from: String,
+        /// PHA, e.g. 3000
+        #[arg(long)]
+        stake: String,
     },
     /// Stop a worker computing.
     Stop {

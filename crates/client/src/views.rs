@@ -177,6 +177,8 @@ pub enum CallView {
     },
     StartComputing {
         worker: AccountId,
+        #[serde(with = "serde_units")]
+        stake_units: Balance,
     },
     StopComputing {
         worker: AccountId,
@@ -434,7 +436,10 @@ impl From<&SignedTransaction> for TransactionView {
                 pool: *pool,
                 worker: *worker,
             },
-            Call::StartComputing { worker } => CallView::StartComputing { worker: *worker },
+            Call::StartComputing { worker, stake } => CallView::StartComputing {
+                worker: *worker,
+                stake_units: *stake,
+            },
             Call::StopComputing { worker } => CallView::StopComputing { worker: *worker },
             Call::Randomness { .. } => CallView::Randomness,
             Call::Propose { call } => CallView::Propose {

@@ -139,9 +139,11 @@ pub enum Call {
     /// The pool's owner binds a worker it operates to the pool.
     #[codec(index = 16)]
     BindWorker { pool: PoolId, worker: AccountId },
-    /// The pool's owner starts a bound worker computing (needs the minimum stake per worker).
+    /// The pool's owner starts a bound worker computing, backed by `stake` of the pool's PHA:
+    /// at least the minimum stake, and the pool's computing workers together back no more than
+    /// the pool holds.
     #[codec(index = 17)]
-    StartComputing { worker: AccountId },
+    StartComputing { worker: AccountId, stake: Balance },
     /// The pool's owner stops a worker computing.
     #[codec(index = 18)]
     StopComputing { worker: AccountId },

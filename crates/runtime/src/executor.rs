@@ -320,10 +320,11 @@ impl<R: StateReader> BlockExecutor<R> {
             Call::BindWorker { pool, worker } => {
                 events.push(staking::bind(&mut self.overlay, t.signer, *pool, *worker)?)
             }
-            Call::StartComputing { worker } => events.push(staking::start_computing(
+            Call::StartComputing { worker, stake } => events.push(staking::start_computing(
                 &mut self.overlay,
                 t.signer,
                 *worker,
+                *stake,
                 self.context.height,
             )?),
             Call::StopComputing { worker } => events.push(staking::stop_computing(

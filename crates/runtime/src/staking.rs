@@ -1,7 +1,8 @@
 //! Stake pools: an owner creates a pool with a commission; delegators deposit PHA for shares;
-//! the owner binds the workers it operates and starts them computing, each backed by at least
-//! the minimum stake; withdrawals wait for a cool-down and are then paid at the share price of
-//! that block.
+//! the owner binds the workers it operates and starts each computing backed by a stake of the
+//! pool's (at least the minimum; together never more than the pool holds); withdrawals wait for
+//! a cool-down and are then paid at the share price of that block, and a pool left holding less
+//! than its computing workers' stakes stops its newest-bound ones.
 //!
 //! A pool's PHA sits in its own keyless account ([`pool_account`]); its delegators' part of the
 //! rewards is added to that stake without new shares, so the price of a share rises. Invariants
@@ -19,6 +20,7 @@ use crate::state::decode_entry;
 use crate::tokenomics::{self, mul_div};
 use crate::{balances, StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
+use phalanx_primitives::amount::format_pha;
 use phalanx_primitives::attestation::Role;
 use phalanx_primitives::economy::{ComputingState, PoolId};
 use phalanx_primitives::{AccountId, Balance, BlockHeight, Event};
@@ -375,21 +377,25 @@ fn registered_worker(
     }
 }
 
-/// Computing workers of a pool.
-fn computing_in(overlay: &StateOverlay<impl StateReader>, pool: &Pool) -> Result<usize, TxError> {
-    let mut n = 0;
+/// The stake backing a pool's computing workers, together.
+fn committed_stake(
+    overlay: &StateOverlay<impl StateReader>,
+    pool: &Pool,
+) -> Result<Balance, TxError> {
+    let mut committed: Balance = 0;
     for worker in &pool.workers {
-        if read_mining(overlay, worker)?.is_some_and(|m| m.state != ComputingState::Idle) {
-            n += 1;
+        if let Some(m) = read_mining(overlay, worker)?.filter(|m| m.state != ComputingState::Idle) {
+            committed = committed.saturating_add(m.stake);
         }
     }
-    Ok(n)
+    Ok(committed)
 }
 
 pub(crate) fn start_computing(
     overlay: &mut StateOverlay<impl StateReader>,
     signer: AccountId,
     worker: AccountId,
+    stake: Balance,
     height: BlockHeight,
 ) -> Result<Event, TxError> {
     let mut mining = read_mining(overlay, &worker)?
@@ -409,12 +415,21 @@ pub(crate) fn start_computing(
             ))
         })?;
     let params = tokenomics::read_params(overlay)?;
-    let computing = computing_in(overlay, &pool)? as u128 + 1;
-    let needed = params.min_stake.saturating_mul(computing);
-    if pool.total_stake < needed {
+    if stake < params.min_stake {
         return Err(TxError::InvalidCall(format!(
-            "pool {} holds {} units of stake; {computing} computing workers need {needed}",
-            pool.id, pool.total_stake
+            "a worker needs at least the minimum stake of {} PHA",
+            format_pha(params.min_stake)
+        )));
+    }
+    let free = pool
+        .total_stake
+        .saturating_sub(committed_stake(overlay, &pool)?);
+    if stake > free {
+        return Err(TxError::InvalidCall(format!(
+            "pool {} has {} PHA of stake not backing a worker; {} PHA asked",
+            pool.id,
+            format_pha(free),
+            format_pha(stake)
         )));
     }
     let mut all = read_computing(overlay)?;
@@ -423,7 +438,6 @@ pub(crate) fn start_computing(
             "the network has as many computing workers as it pays".into(),
         ));
     }
-    let stake = pool.total_stake / computing;
     mining.state = ComputingState::Computing;
     mining.performance = performance;
     mining.stake = stake;
@@ -486,8 +500,8 @@ pub(crate) fn stop(
     })
 }
 
-/// Pays the withdrawals whose cool-down ended by `now_ms`, then stops the workers of any pool
-/// left below the minimum stake per computing worker (newest bound first).
+/// Pays the withdrawals whose cool-down ended by `now_ms`, then stops workers of any pool left
+/// holding less than its computing workers' stakes (newest bound first).
 pub(crate) fn release_withdrawals(
     overlay: &mut StateOverlay<impl StateReader>,
     now_ms: u64,
@@ -518,24 +532,23 @@ pub(crate) fn release_withdrawals(
             touched.push(pool.id);
         }
     }
-    let min_stake = tokenomics::read_params(overlay)?.min_stake;
     for id in touched {
         let pool = read_pool(overlay, id)?;
-        let mut computing = computing_in(overlay, &pool)? as u128;
+        let mut committed = committed_stake(overlay, &pool)?;
         for worker in pool.workers.iter().rev() {
-            if pool.total_stake >= min_stake.saturating_mul(computing) {
+            if pool.total_stake >= committed {
                 break;
             }
             if let Some(mining) =
                 read_mining(overlay, worker)?.filter(|m| m.state != ComputingState::Idle)
             {
+                committed -= mining.stake;
                 events.push(stop(
                     overlay,
                     *worker,
                     mining,
-                    "the pool's stake fell below the minimum",
+                    "the pool no longer holds its stake",
                 )?);
-                computing -= 1;
             }
         }
     }

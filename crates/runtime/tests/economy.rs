@@ -158,10 +158,11 @@ fn a_pool_computes_and_earns_for_its_owner_delegators_and_the_treasury() {
     .unwrap();
     let start = Call::StartComputing {
         worker: worker.account_id(),
+        stake: 1_200 * UNIT,
     };
     assert!(matches!(
         net.send(&charlie, start.clone()),
-        Err(TxError::InvalidCall(_))
+        Err(TxError::InvalidCall(m)) if m.contains("not backing a worker")
     ));
     net.send(
         &bob,
@@ -171,6 +172,14 @@ fn a_pool_computes_and_earns_for_its_owner_delegators_and_the_treasury() {
         },
     )
     .unwrap();
+    let too_little = Call::StartComputing {
+        worker: worker.account_id(),
+        stake: 999 * UNIT,
+    };
+    assert!(matches!(
+        net.send(&charlie, too_little),
+        Err(TxError::InvalidCall(m)) if m.contains("minimum stake")
+    ));
     assert!(matches!(
         net.send(&bob, start.clone()),
         Err(TxError::NotAuthorized(_))
@@ -258,6 +267,7 @@ fn withdrawals_wait_for_the_cooldown_and_stop_workers_left_without_stake() {
         &charlie,
         Call::StartComputing {
             worker: worker.account_id(),
+            stake: 1_000 * UNIT,
         },
     )
     .unwrap();
@@ -301,7 +311,7 @@ fn withdrawals_wait_for_the_cooldown_and_stop_workers_left_without_stake() {
     // Paid at the share price of the block: more than deposited, since rewards accrued.
     assert!(withdrawn > 500 * UNIT);
     assert_eq!(net.free(&alice.account_id()), before - FEE + withdrawn);
-    // The pool now holds less than the minimum for one worker: it stopped.
+    // The pool now holds less than its worker's stake: it stopped.
     assert!(net
         .end_of_block_events()
         .iter()
@@ -354,6 +364,7 @@ fn a_worker_that_misses_its_challenge_earns_nothing_and_loses_v_until_it_answers
         &charlie,
         Call::StartComputing {
             worker: worker.account_id(),
+            stake: 2_000 * UNIT,
         },
     )
     .unwrap();

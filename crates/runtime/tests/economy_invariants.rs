@@ -48,6 +48,7 @@ enum Op {
     },
     Start {
         worker: usize,
+        stake: u128,
     },
     Stop {
         worker: usize,
@@ -113,7 +114,7 @@ fn op() -> impl Strategy<Value = Op> {
             percent
         }),
         (0u64..3, worker.clone()).prop_map(|(pool, worker)| Op::Bind { pool, worker }),
-        worker.clone().prop_map(|worker| Op::Start { worker }),
+        (worker.clone(), pha(3_000)).prop_map(|(worker, stake)| Op::Start { worker, stake }),
         worker.clone().prop_map(|worker| Op::Stop { worker }),
         (worker, proptest::option::of(1u32..5_000)).prop_map(|(worker, performance)| {
             Op::Heartbeat {
@@ -216,9 +217,13 @@ impl Sim {
                     worker: worker(w),
                 },
             ),
-            Op::Start { worker: w } => {
-                self.apply(&charlie, Call::StartComputing { worker: worker(w) })
-            }
+            Op::Start { worker: w, stake } => self.apply(
+                &charlie,
+                Call::StartComputing {
+                    worker: worker(w),
+                    stake,
+                },
+            ),
             Op::Stop { worker: w } => {
                 self.apply(&charlie, Call::StopComputing { worker: worker(w) })
             }
@@ -282,6 +287,14 @@ impl Sim {
                 account, pool.total_stake,
                 "pool {id}'s account against its stake"
             );
+            let backing: u128 = pool
+                .workers
+                .iter()
+                .filter_map(|w| staking::mining(state, w).unwrap())
+                .filter(|m| m.state != phalanx_primitives::economy::ComputingState::Idle)
+                .map(|m| m.stake)
+                .sum();
+            assert!(backing <= pool.total_stake, "pool {id} backs more than it holds");
         }
         let mut locked = 0;
         for id in 0..governance::proposal_count(state).unwrap() {
@@ -390,6 +403,7 @@ fn two_years_of_emission_follow_the_halving_schedule() {
                 &charlie,
                 Call::StartComputing {
                     worker: Keypair::dev(WORKERS[*w]).account_id(),
+                    stake: 2_500 * UNIT,
                 },
             )
             .unwrap();
@@ -499,8 +513,14 @@ fn emission_stops_when_the_mining_pool_is_empty() {
     let worker = Keypair::dev(WORKERS[0]).account_id();
     sim.apply(&charlie, Call::BindWorker { pool: 0, worker })
         .unwrap();
-    sim.apply(&charlie, Call::StartComputing { worker })
-        .unwrap();
+    sim.apply(
+        &charlie,
+        Call::StartComputing {
+            worker,
+            stake: 5_000 * UNIT,
+        },
+    )
+    .unwrap();
     sim.run(Op::Blocks(4)).unwrap();
     let left = balances::account(&sim.chain.state, &GenesisConfig::mining_pool_account())
         .unwrap()

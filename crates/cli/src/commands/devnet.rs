@@ -1,5 +1,6 @@
 //! `phalanx devnet`: a whole local network in one process — a node, a gatekeeper and two workers
-//! in one cluster — with the example contracts deployed, and its endpoints printed.
+//! in one cluster — with the example contracts deployed, the workers computing in a stake pool,
+//! and its endpoints printed.
 
 use super::node::{init_logging, run_until_signal};
 use super::Context;
@@ -169,6 +170,77 @@ async fn deploy(client: &NodeClient, workers: Vec<AccountId>) -> Result<Examples
     })
 }
 
+/// PHA charlie and bob stake in the devnet's pool.
+const DEVNET_STAKE_PHA: u128 = 3_000;
+
+/// Puts the workers to work: charlie (their operator) creates a pool with a 10% commission,
+/// charlie and bob stake in it, and charlie binds the workers and starts them computing (each
+/// backed by one deposit's worth) once each has reported its benchmark. Returns the pool's id.
+async fn stake(client: &NodeClient, workers: &[AccountId]) -> Result<u64> {
+    use phalanx_client::api::NodeApiClient;
+    use phalanx_primitives::amount::UNIT;
+    let (charlie, bob) = (Keypair::dev("charlie"), Keypair::dev("bob"));
+    let pool = client.rpc().pools().await?.len() as u64;
+    let amount = DEVNET_STAKE_PHA * UNIT;
+    let nonce = client.next_nonce(charlie.account_id()).await?;
+    let mut txs = vec![
+        client.sign(
+            &charlie,
+            nonce,
+            Call::CreatePool {
+                commission_percent: 10,
+            },
+        ),
+        client.sign(&charlie, nonce + 1, Call::Deposit { pool, amount }),
+    ];
+    for (worker, n) in workers.iter().zip(nonce + 2..) {
+        txs.push(client.sign(
+            &charlie,
+            n,
+            Call::BindWorker {
+                pool,
+                worker: *worker,
+            },
+        ));
+    }
+    let bob_nonce = client.next_nonce(bob.account_id()).await?;
+    txs.push(client.sign(&bob, bob_nonce, Call::Deposit { pool, amount }));
+    submit_all(client, &txs).await?;
+
+    let deadline = Instant::now() + KEY_TIMEOUT;
+    while client
+        .rpc()
+        .economy_workers()
+        .await?
+        .iter()
+        .any(|w| workers.contains(&w.identity) && w.benchmark.is_none())
+    {
+        if Instant::now() > deadline {
+            bail!("the workers did not report their benchmarks in time");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let nonce = client.next_nonce(charlie.account_id()).await?;
+    let starts: Vec<_> = workers
+        .iter()
+        .zip(nonce..)
+        .map(|(worker, n)| {
+            // Two deposits, one for each of the two workers.
+            let stake = amount;
+            client.sign(
+                &charlie,
+                n,
+                Call::StartComputing {
+                    worker: *worker,
+                    stake,
+                },
+            )
+        })
+        .collect();
+    submit_all(client, &starts).await?;
+    Ok(pool)
+}
+
 pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
     init_logging();
     // With no --data-dir the network lives in a temporary directory removed on exit.
@@ -216,6 +288,10 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
         private_token,
         data_market,
     } = deploy(&client, workers.iter().map(|w| w.identity).collect()).await?;
+    let identities: Vec<AccountId> = workers.iter().map(|w| w.identity).collect();
+    let pool = stake(&client, &identities)
+        .await
+        .context("staking the workers")?;
 
     let accounts: Vec<_> = DEV_ACCOUNT_NAMES
         .iter()
@@ -231,6 +307,7 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
         "workers": worker_views,
         "cluster": dev_cluster(),
         "contracts": { "counter": counter, "private_token": private_token, "data_market": data_market },
+        "pool": pool,
         "accounts": accounts,
     });
     emit(ctx.json, &summary, || {
@@ -260,6 +337,9 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
             "  private_token  {private_token} (1,000,000 SCRT held by alice)"
         ));
         lines.push(format!("  data_market    {data_market} (owned by alice)"));
+        lines.push(format!(
+            "  stake pool     {pool} (charlie's, 10% commission; both workers computing)"
+        ));
         lines.push("  dev accounts (1,000,000 PHA each):".to_string());
         lines.extend(
             DEV_ACCOUNT_NAMES

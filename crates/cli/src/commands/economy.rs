@@ -72,10 +72,18 @@ pub async fn pool(ctx: &Context, command: PoolCommand) -> Result<()> {
             let what = format!("worker {worker} bound to pool {pool}");
             send(ctx, &from, Call::BindWorker { pool, worker }, what).await
         }
-        PoolCommand::Start { worker, from } => {
+        PoolCommand::Start {
+            worker,
+            from,
+            stake,
+        } => {
             let worker = account(&worker)?;
-            let what = format!("worker {worker} is computing");
-            send(ctx, &from, Call::StartComputing { worker }, what).await
+            let stake = parse_pha(&stake)?;
+            let what = format!(
+                "worker {worker} is computing, backed by {} PHA",
+                format_pha(stake)
+            );
+            send(ctx, &from, Call::StartComputing { worker, stake }, what).await
         }
         PoolCommand::Stop { worker, from } => {
             let worker = account(&worker)?;

@@ -294,7 +294,10 @@ impl Sim {
                 .filter(|m| m.state != phalanx_primitives::economy::ComputingState::Idle)
                 .map(|m| m.stake)
                 .sum();
-            assert!(backing <= pool.total_stake, "pool {id} backs more than it holds");
+            assert!(
+                backing <= pool.total_stake,
+                "pool {id} backs more than it holds"
+            );
         }
         let mut locked = 0;
         for id in 0..governance::proposal_count(state).unwrap() {

@@ -163,8 +163,20 @@ fn devnet_starts_in_one_command_and_prints_its_endpoints() {
     let url = summary["node"]["rpc_http"].as_str().unwrap().to_string();
     let data_dir = summary["data_dir"].as_str().unwrap().to_string();
     assert!(std::path::Path::new(&data_dir).exists());
+    // Bob staked 3,000 PHA in charlie's pool, whose two workers compute.
+    let stakes = json(&["--rpc", &url, "--json", "pool", "stakes", "bob"]);
+    assert_eq!(stakes["stakes"][0]["pool"], 0);
+    assert_eq!(stakes["stakes"][0]["shares"], "3000000000000000");
     let bob = json(&["--rpc", &url, "--json", "balance", "bob"]);
-    assert_eq!(bob["free"], "1000000");
+    assert!(bob["free"].as_str().unwrap().starts_with("996999.99"));
+    let workers = json(&["--rpc", &url, "--json", "worker", "list"]);
+    let computing = workers
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["state"] == "computing" && w["pool"] == 0)
+        .count();
+    assert_eq!(computing, 2, "{workers}");
     // A gatekeeper and two workers in one cluster, both running the three example contracts.
     let contracts = [
         &summary["contracts"]["counter"],

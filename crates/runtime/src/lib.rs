@@ -2,6 +2,12 @@
 //! block's verified transactions, it computes the new state (as a write set), the events and the
 //! roots the header must carry: `(state, block) -> (state', events)`.
 //!
+//! Modules: `balances`; `registry` (attested enclaves, elected gatekeepers); `master_key`,
+//! `clusters`, `contracts`, `heartbeats`, `egress` (the confidential layer's public side); and the
+//! economy — `tokenomics` (parameters, emission, V/P formulas), `staking` (pools), `mining`
+//! (challenges and rewards at each block's end), `governance` and `privileged` (what sudo and
+//! passed proposals may do). [`BlockExecutor::finish`] runs each block's end.
+//!
 //! It never performs I/O, reads a clock or draws randomness: state comes in through the
 //! [`StateReader`] trait, time through the block, and every honest node computes the same bytes.
 //! Storage, mempools and networking belong to `phalanx-node`.

@@ -2,7 +2,7 @@
 //! keys gatekeepers publish, and the key messages that carry cluster keys to workers.
 //!
 //! State layout: `clusters/info/` ++ cluster id -> SCALE(ClusterInfo); `clusters/all` ->
-//! SCALE(Vec<cluster id>) in creation order; `clusters/delivered/` ++ cluster id ++ worker ++
+//! `SCALE(Vec<cluster id>)` in creation order; `clusters/delivered/` ++ cluster id ++ worker ++
 //! epoch (u32le) -> [] once a key message went to that worker; `keys/epoch` -> u32le, the
 //! current key epoch (0 from genesis, one more at each rotation).
 //!

@@ -4,7 +4,7 @@
 //!
 //! State layout: `contracts/code/` ++ code hash -> Wasm; `contracts/info/` ++ contract id ->
 //! SCALE(ContractInfo); `contracts/seen/` ++ contract id ++ envelope hash -> [] (replay guard);
-//! `contracts/of/` ++ cluster id -> SCALE(Vec<contract id>) in instantiation order.
+//! `contracts/of/` ++ cluster id -> `SCALE(Vec<contract id>)` in instantiation order.
 
 use crate::clusters;
 use crate::master_key::require_holder;

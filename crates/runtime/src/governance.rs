@@ -11,7 +11,7 @@
 //! approval, delay).
 //!
 //! State layout: `governance/next` -> u32; `governance/proposal/` ++ id (u32 BE) ->
-//! SCALE(Proposal); `governance/open` -> SCALE(Vec<ProposalId>), voting or awaiting enactment.
+//! SCALE(Proposal); `governance/open` -> SCALE(`Vec<ProposalId>`), voting or awaiting enactment.
 //! Locked PHA waits in the keyless [`governance_account`].
 
 use crate::state::decode_entry;

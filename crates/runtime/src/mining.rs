@@ -3,7 +3,7 @@
 //! At the end of every block, for each computing worker:
 //! 1. a challenge whose window closed unanswered marks it unresponsive;
 //! 2. a fresh challenge picks it with probability `1 / challenge_one_in_blocks`, drawn from a
-//!    seed that gatekeepers keep mixing fresh randomness into ([`mix_randomness`]); it must
+//!    seed that gatekeepers keep mixing fresh randomness into (`Call::Randomness`); it must
 //!    send a heartbeat within `challenge_window_blocks`;
 //! 3. its V grows while it is responsive and is cut while it is not;
 //! 4. the block's budget, less the treasury's percent, is split between the responsive workers

@@ -3,7 +3,7 @@
 //!
 //! State layout: `registry/policy` -> SCALE(AttestationPolicy) (written at genesis);
 //! `registry/worker/` ++ identity -> SCALE(WorkerInfo); `registry/gatekeepers` ->
-//! SCALE(Vec<AccountId>), the elected gatekeepers; `registry/all` -> SCALE(Vec<AccountId>),
+//! `SCALE(Vec<AccountId>)`, the elected gatekeepers; `registry/all` -> `SCALE(Vec<AccountId>)`,
 //! every registered enclave in registration order (for listings).
 //!
 //! A gatekeeper enclave acts as one only once elected. The first to register on a chain is

@@ -11,8 +11,8 @@
 //!
 //! State layout: `staking/next_pool` -> u64; `staking/pool/` ++ id (u64 BE) -> SCALE(Pool);
 //! `staking/shares/` ++ id ++ account -> Balance; `staking/worker/` ++ identity ->
-//! SCALE(MiningInfo); `staking/computing` -> SCALE(Vec<AccountId>), the workers computing or
-//! unresponsive; `staking/withdrawals` -> SCALE(Vec<Withdrawal>); `staking/benchmark/` ++
+//! SCALE(MiningInfo); `staking/computing` -> `SCALE(Vec<AccountId>)`, the workers computing or
+//! unresponsive; `staking/withdrawals` -> `SCALE(Vec<Withdrawal>)`; `staking/benchmark/` ++
 //! identity -> u32, the performance score the worker reported last.
 
 use crate::registry::{self, WorkerInfo};

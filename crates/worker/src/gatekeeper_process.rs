@@ -232,11 +232,7 @@ async fn enclave_keys(
             workers.clone()
         }
         Event::AddedToCluster { worker, .. } => vec![*worker],
-        Event::WorkerRegistered {
-            identity,
-            role: Role::Gatekeeper,
-            ..
-        } => vec![*identity],
+        Event::GatekeeperElected { identity } => vec![*identity],
         _ => vec![],
     });
     for member in members {

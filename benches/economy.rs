@@ -130,7 +130,10 @@ impl Economy {
                 },
             ));
             let amount = stake * POOL_SIZE as u128;
-            staking.push((Keypair::dev("private-placement"), Call::Deposit { pool, amount }));
+            staking.push((
+                Keypair::dev("private-placement"),
+                Call::Deposit { pool, amount },
+            ));
         }
         for (i, worker) in workers.iter().enumerate() {
             let pool = (i / POOL_SIZE) as u64;

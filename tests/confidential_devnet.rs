@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::cli_json as cli;
 use common::cluster::digest;
 use common::{phalanx, DevnetProcess};
 use jsonrpsee::core::client::ClientT;
@@ -30,21 +31,6 @@ fn amount() -> u128 {
     let mut bytes = [0u8; 16];
     bytes[..10].copy_from_slice(AMOUNT_MARKER);
     u128::from_le_bytes(bytes)
-}
-
-/// Runs `phalanx --rpc URL --json ARGS` and parses its one JSON object; panics with stderr.
-fn cli(rpc: &str, args: &[&str]) -> serde_json::Value {
-    let mut full = vec!["--rpc", rpc, "--json"];
-    full.extend_from_slice(args);
-    let out = phalanx(&full);
-    assert!(
-        out.status.success(),
-        "phalanx {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("phalanx {args:?} printed non-JSON: {e}"))
 }
 
 fn markers() -> Vec<Vec<u8>> {

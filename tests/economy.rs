@@ -7,24 +7,10 @@
 
 mod common;
 
+use common::cli_json as cli;
 use common::{phalanx, NodeProcess, WorkerProcess};
 use serde_json::Value;
 use std::time::{Duration, Instant};
-
-/// Runs `phalanx --json --rpc RPC ARGS`, asserts success, returns the JSON it printed.
-fn cli(rpc: &str, args: &[&str]) -> Value {
-    let mut full = vec!["--json", "--rpc", rpc];
-    full.extend_from_slice(args);
-    let out = phalanx(&full);
-    assert!(
-        out.status.success(),
-        "phalanx {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("phalanx {args:?} printed no JSON: {e}"))
-}
 
 /// Polls `probe` every 200 ms until it returns Some, for at most `within`.
 fn wait_for<T>(what: &str, within: Duration, mut probe: impl FnMut() -> Option<T>) -> T {

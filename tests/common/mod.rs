@@ -90,6 +90,21 @@ pub fn phalanx(args: &[&str]) -> Output {
         .expect("run phalanx")
 }
 
+/// Runs `phalanx --json --rpc RPC ARGS`, asserts it succeeded, and returns the JSON it printed.
+pub fn cli_json(rpc: &str, args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["--json", "--rpc", rpc];
+    full.extend_from_slice(args);
+    let out = phalanx(&full);
+    assert!(
+        out.status.success(),
+        "phalanx {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("phalanx {args:?} printed no JSON: {e}"))
+}
+
 /// A `phalanx worker` child process; killed with SIGKILL when dropped.
 pub struct WorkerProcess {
     pub child: Child,

@@ -91,6 +91,25 @@ impl Net {
         worker
     }
 
+    /// Charlie's pool 0 (no commission) with `worker` bound and alice's `deposit` in it.
+    fn pool_of(&mut self, worker: &Keypair, deposit: u128) {
+        let charlie = dev("charlie");
+        let create = Call::CreatePool {
+            commission_percent: 0,
+        };
+        self.send(&charlie, create).unwrap();
+        let bind = Call::BindWorker {
+            pool: 0,
+            worker: worker.account_id(),
+        };
+        self.send(&charlie, bind).unwrap();
+        let deposit = Call::Deposit {
+            pool: 0,
+            amount: deposit,
+        };
+        self.send(&dev("alice"), deposit).unwrap();
+    }
+
     fn heartbeat(&mut self, worker: &Keypair, performance: Option<u32>) {
         let beat = Call::Heartbeat {
             performance,
@@ -240,29 +259,7 @@ fn withdrawals_wait_for_the_cooldown_and_stop_workers_left_without_stake() {
     let mut net = Net::new();
     let (alice, charlie) = (dev("alice"), dev("charlie"));
     let worker = net.worker("miner-1", 500);
-    net.send(
-        &charlie,
-        Call::CreatePool {
-            commission_percent: 0,
-        },
-    )
-    .unwrap();
-    net.send(
-        &charlie,
-        Call::BindWorker {
-            pool: 0,
-            worker: worker.account_id(),
-        },
-    )
-    .unwrap();
-    net.send(
-        &alice,
-        Call::Deposit {
-            pool: 0,
-            amount: 1_000 * UNIT,
-        },
-    )
-    .unwrap();
+    net.pool_of(&worker, 1_000 * UNIT);
     net.send(
         &charlie,
         Call::StartComputing {
@@ -328,29 +325,7 @@ fn a_worker_that_misses_its_challenge_earns_nothing_and_loses_v_until_it_answers
     let mut net = Net::new();
     let (alice, charlie) = (dev("alice"), dev("charlie"));
     let worker = net.worker("miner-1", 500);
-    net.send(
-        &charlie,
-        Call::CreatePool {
-            commission_percent: 0,
-        },
-    )
-    .unwrap();
-    net.send(
-        &charlie,
-        Call::BindWorker {
-            pool: 0,
-            worker: worker.account_id(),
-        },
-    )
-    .unwrap();
-    net.send(
-        &alice,
-        Call::Deposit {
-            pool: 0,
-            amount: 2_000 * UNIT,
-        },
-    )
-    .unwrap();
+    net.pool_of(&worker, 2_000 * UNIT);
     // Challenge every computing worker at every chance, with a two-block window.
     net.sudo(SudoCall::SetParameter {
         parameter: Parameter::ChallengeOneInBlocks,

@@ -81,7 +81,11 @@ impl RpcHandler {
 #[async_trait]
 impl NodeApiServer for RpcHandler {
     async fn chain_info(&self) -> Result<ChainInfo, ErrorObjectOwned> {
-        Ok(self.shared.info.clone())
+        // The gas price is governed: the current one, not genesis's.
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        let mut info = self.shared.info.clone();
+        info.gas_price_units = tokenomics::params(&snapshot).map_err(internal)?.gas_price;
+        Ok(info)
     }
 
     async fn head(&self) -> Result<HeaderView, ErrorObjectOwned> {

@@ -61,7 +61,7 @@ fn chain_info(config: &GenesisConfig, genesis_block_hash: phalanx_primitives::Ha
         },
         base_fee_units: config.fees.base_fee,
         per_byte_fee_units: config.fees.per_byte_fee,
-        gas_price_units: config.gas_price,
+        gas_price_units: config.economy.gas_price,
         max_transaction_size: MAX_TRANSACTION_SIZE,
         treasury: GenesisConfig::treasury_account(),
     }

@@ -58,6 +58,10 @@ pub struct EconomyParams {
     /// PHA a proposer locks until the vote closes.
     #[serde(with = "serde_pha")]
     pub proposal_deposit: Balance,
+    /// Price of one unit of contract gas (wasmi fuel), for commands, instantiations, messages and
+    /// uploads; a prepaid command keeps the price it paid.
+    #[serde(with = "serde_pha")]
+    pub gas_price: Balance,
 }
 
 /// Six-second blocks in a (365-day) year.
@@ -86,6 +90,8 @@ impl Default for EconomyParams {
             quorum: 10_000_000 * UNIT,
             approval_percent: 50,
             proposal_deposit: 1_000 * UNIT,
+            // 10^-9 PHA a unit of gas: a 10-million-gas command reserves 0.01 PHA.
+            gas_price: 1_000,
         }
     }
 }
@@ -126,6 +132,7 @@ impl EconomyParams {
             Quorum => self.quorum,
             ApprovalPercent => self.approval_percent.into(),
             ProposalDeposit => self.proposal_deposit,
+            GasPrice => self.gas_price,
         }
     }
 
@@ -186,6 +193,7 @@ impl EconomyParams {
             Quorum => self.quorum = value,
             ApprovalPercent => self.approval_percent = percent(value)?,
             ProposalDeposit => self.proposal_deposit = value,
+            GasPrice => self.gas_price = value,
         }
         Ok(())
     }
@@ -230,10 +238,12 @@ pub enum Parameter {
     ApprovalPercent,
     #[codec(index = 17)]
     ProposalDeposit,
+    #[codec(index = 18)]
+    GasPrice,
 }
 
 impl Parameter {
-    pub const ALL: [Parameter; 18] = {
+    pub const ALL: [Parameter; 19] = {
         use Parameter::*;
         [
             MinStake,
@@ -254,6 +264,7 @@ impl Parameter {
             Quorum,
             ApprovalPercent,
             ProposalDeposit,
+            GasPrice,
         ]
     };
 
@@ -279,6 +290,7 @@ impl Parameter {
             Quorum => "quorum",
             ApprovalPercent => "approval_percent",
             ProposalDeposit => "proposal_deposit",
+            GasPrice => "gas_price",
         }
     }
 
@@ -287,7 +299,13 @@ impl Parameter {
         use Parameter::*;
         matches!(
             self,
-            MinStake | RewardBudgetPerBlock | RigCostPerPoint | VMax | Quorum | ProposalDeposit
+            MinStake
+                | RewardBudgetPerBlock
+                | RigCostPerPoint
+                | VMax
+                | Quorum
+                | ProposalDeposit
+                | GasPrice
         )
     }
 }

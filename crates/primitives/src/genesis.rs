@@ -82,9 +82,6 @@ pub struct GenesisConfig {
     /// The account allowed privileged calls until governance exists; none on production chains.
     #[serde(default)]
     pub sudo: Option<AccountId>,
-    /// Price of one unit of contract gas (wasmi fuel).
-    #[serde(with = "serde_pha")]
-    pub gas_price: Balance,
     /// Staking, rewards, challenges and governance; governance changes them later.
     #[serde(default)]
     pub economy: EconomyParams,
@@ -188,7 +185,6 @@ mod tests {
                 crate::attestation::ConfidenceLevel::UpToDate,
             ),
             sudo: None,
-            gas_price: 1_000,
             economy: EconomyParams::default(),
         }
     }

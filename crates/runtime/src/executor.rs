@@ -121,12 +121,18 @@ impl<R: StateReader> BlockExecutor<R> {
             Call::UploadCode { code } => code.len() as u64 * contracts::UPLOAD_GAS_PER_BYTE,
             _ => 0,
         };
-        let gas_cost = self.params.gas_price.checked_mul(gas_limit.into()).ok_or(
-            TxError::InsufficientBalance {
-                needed: Balance::MAX,
-                available: sender.free,
-            },
-        )?;
+        // The governed price, read only when there is gas to pay (not for plain transfers).
+        let gas_price = match gas_limit {
+            0 => 0,
+            _ => tokenomics::read_params(&self.overlay)?.gas_price,
+        };
+        let gas_cost =
+            gas_price
+                .checked_mul(gas_limit.into())
+                .ok_or(TxError::InsufficientBalance {
+                    needed: Balance::MAX,
+                    available: sender.free,
+                })?;
         let spend = match &t.call {
             Call::Transfer { amount, .. } => *amount,
             Call::Command { value, .. } => gas_cost.saturating_add(*value),
@@ -383,8 +389,7 @@ impl<R: StateReader> BlockExecutor<R> {
                 first_seq,
                 outputs,
             } => {
-                let worker_share_percent =
-                    tokenomics::read_params(&self.overlay)?.worker_gas_share_percent;
+                let economy = tokenomics::read_params(&self.overlay)?;
                 events.extend(egress::accept(
                     &mut self.overlay,
                     Batch {
@@ -392,9 +397,9 @@ impl<R: StateReader> BlockExecutor<R> {
                         contract: *contract,
                         first_seq: *first_seq,
                         outputs,
-                        gas_price: self.params.gas_price,
+                        gas_price: economy.gas_price,
                         treasury: self.params.treasury,
-                        worker_share_percent,
+                        worker_share_percent: economy.worker_gas_share_percent,
                     },
                 )?)
             }

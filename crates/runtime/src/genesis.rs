@@ -100,8 +100,6 @@ pub fn dev_config() -> GenesisConfig {
         // Simulated quotes from the dev attestation key, and real DCAP quotes too.
         attestation: AttestationPolicy::dev(dev(DEV_ATTESTATION_KEY), vec![dev_measurement()]),
         sudo: Some(dev("alice")),
-        // 10^-9 PHA a unit of gas: a 10-million-gas command reserves 0.01 PHA.
-        gas_price: 1_000,
         economy: EconomyParams::dev(),
     }
 }

@@ -1,6 +1,6 @@
 //! Chain parameters the runtime needs, derived once from the genesis description.
 
-use phalanx_primitives::{AccountId, Balance, BlockHeight, FeeSchedule, GenesisConfig, Hash};
+use phalanx_primitives::{AccountId, BlockHeight, FeeSchedule, GenesisConfig, Hash};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainParams {
@@ -12,8 +12,6 @@ pub struct ChainParams {
     pub validators: Vec<AccountId>,
     /// May make `Sudo` calls; `None` on production chains.
     pub sudo: Option<AccountId>,
-    /// Units of PHA per unit of contract gas.
-    pub gas_price: Balance,
 }
 
 /// Where in the chain a block is being applied: what the runtime may know of time.
@@ -32,7 +30,6 @@ impl ChainParams {
             treasury: GenesisConfig::treasury_account(),
             validators: config.validators.clone(),
             sudo: config.sudo,
-            gas_price: config.gas_price,
         }
     }
 }

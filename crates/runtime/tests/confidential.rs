@@ -246,7 +246,10 @@ fn keys_go_only_to_cluster_workers_and_commands_only_to_published_contracts() {
         .free;
     assert_eq!(
         before - after,
-        FEE + 1_000_000 * world.chain.params.gas_price
+        FEE + 1_000_000
+            * phalanx_runtime::tokenomics::params(&world.chain.state)
+                .unwrap()
+                .gas_price
     );
     assert!(
         matches!(world.send(&bob, instantiate), Err(TxError::InvalidCall(_))),
@@ -634,7 +637,10 @@ fn egress_takes_each_output_once_in_order_from_a_worker_of_the_cluster() {
         value: 5 * UNIT,
     };
     world.send(&alice, command).unwrap();
-    let gas = world.chain.params.gas_price * 1_000;
+    let gas = phalanx_runtime::tokenomics::params(&world.chain.state)
+        .unwrap()
+        .gas_price
+        * 1_000;
     assert_eq!(
         world.chain.balance(&alice).free,
         before - 5 * UNIT - gas - FEE
@@ -761,7 +767,10 @@ fn egress_takes_each_output_once_in_order_from_a_worker_of_the_cluster() {
     // refunds payers and splits the fees between the cluster's two workers and the treasury.
     let escrow = phalanx_primitives::gas_escrow(&contract);
     let escrowed = balances::account(&world.chain.state, &escrow).unwrap().free;
-    let instantiation = world.chain.params.gas_price * 1_000_000;
+    let instantiation = phalanx_runtime::tokenomics::params(&world.chain.state)
+        .unwrap()
+        .gas_price
+        * 1_000_000;
     assert_eq!(escrowed, instantiation + 2 * gas);
     let too_much = ContractOutput::Settle {
         refunds: vec![(alice.account_id(), escrowed)],
@@ -954,7 +963,9 @@ fn an_upload_pays_gas_by_size_to_the_treasury() {
     ))
     .unwrap();
     let gas = code.len() as u64 * contracts::UPLOAD_GAS_PER_BYTE;
-    let price = world.chain.params.gas_price;
+    let price = phalanx_runtime::tokenomics::params(&world.chain.state)
+        .unwrap()
+        .gas_price;
     let treasury = world.chain.params.treasury;
     let held = |world: &World| {
         balances::account(&world.chain.state, &treasury)

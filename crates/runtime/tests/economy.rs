@@ -323,7 +323,7 @@ fn withdrawals_wait_for_the_cooldown_and_stop_workers_left_without_stake() {
 #[test]
 fn a_worker_that_misses_its_challenge_earns_nothing_and_loses_v_until_it_answers() {
     let mut net = Net::new();
-    let (alice, charlie) = (dev("alice"), dev("charlie"));
+    let charlie = dev("charlie");
     let worker = net.worker("miner-1", 500);
     net.pool_of(&worker, 2_000 * UNIT);
     // Challenge every computing worker at every chance, with a two-block window.
@@ -709,4 +709,32 @@ fn a_second_gatekeeper_acts_only_once_elected_and_not_after_removal() {
         registry::gatekeepers(&net.chain.state).unwrap(),
         vec![first.account_id()]
     );
+}
+
+#[test]
+fn the_gas_price_is_governed_and_charged_at_the_new_price() {
+    let mut net = Net::new();
+    let code = include_bytes!("../../../contracts/counter/counter.wasm").to_vec();
+    let prepaid = |net: &Net| {
+        net.chain.events.iter().find_map(|r| match r.event {
+            Event::GasPrepaid {
+                gas_limit, amount, ..
+            } => Some((gas_limit, amount)),
+            _ => None,
+        })
+    };
+    net.sudo(SudoCall::SetParameter {
+        parameter: Parameter::GasPrice,
+        value: 3_000,
+    });
+    assert_eq!(
+        tokenomics::params(&net.chain.state).unwrap().gas_price,
+        3_000
+    );
+    let treasury = GenesisConfig::treasury_account();
+    let before = net.free(&treasury);
+    net.send(&dev("bob"), Call::UploadCode { code }).unwrap();
+    let (gas, amount) = prepaid(&net).expect("the upload prepaid its gas");
+    assert_eq!(amount, u128::from(gas) * 3_000);
+    assert_eq!(net.free(&treasury) - before, amount + FEE);
 }

@@ -623,7 +623,9 @@ fn a_message_from_one_contract_runs_in_the_other_as_its_caller() {
     );
     // Each block's gas per contract: alice gets back what the runs did not use, and what they
     // used (at the dev gas price of 1,000 units) is the fee.
-    let gas_price = chain.params.gas_price;
+    let gas_price = phalanx_runtime::tokenomics::params(&chain.state)
+        .unwrap()
+        .gas_price;
     let prepaid = [1_000_000u128, 1_000_000, 1_000_000].map(|gas| gas * gas_price);
     assert_eq!(settlements.len(), prepaid.len());
     for ((_, settlement), prepaid) in settlements.iter().zip(prepaid) {

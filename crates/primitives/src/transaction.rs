@@ -357,7 +357,71 @@ mod tests {
             })
     }
 
+    fn arb_account() -> impl Strategy<Value = AccountId> {
+        any::<[u8; 32]>().prop_map(AccountId::from_bytes)
+    }
+
+    /// The economy's calls, with every privileged call inside a proposal.
+    fn arb_economy_call() -> impl Strategy<Value = Call> {
+        let privileged = prop_oneof![
+            (0..crate::economy::Parameter::ALL.len(), any::<u128>()).prop_map(|(i, value)| {
+                SudoCall::SetParameter {
+                    parameter: crate::economy::Parameter::ALL[i],
+                    value,
+                }
+            }),
+            (arb_account(), any::<u128>())
+                .prop_map(|(to, amount)| SudoCall::SpendTreasury { to, amount }),
+            arb_account().prop_map(|identity| SudoCall::ElectGatekeeper { identity }),
+            arb_account().prop_map(|identity| SudoCall::RemoveGatekeeper { identity }),
+            Just(SudoCall::RotateMasterKey),
+        ];
+        prop_oneof![
+            any::<u8>().prop_map(|commission_percent| Call::CreatePool { commission_percent }),
+            (any::<u64>(), any::<u128>()).prop_map(|(pool, amount)| Call::Deposit { pool, amount }),
+            (any::<u64>(), any::<u128>())
+                .prop_map(|(pool, shares)| Call::Withdraw { pool, shares }),
+            (any::<u64>(), arb_account())
+                .prop_map(|(pool, worker)| Call::BindWorker { pool, worker }),
+            (arb_account(), any::<u128>())
+                .prop_map(|(worker, stake)| Call::StartComputing { worker, stake }),
+            arb_account().prop_map(|worker| Call::StopComputing { worker }),
+            any::<[u8; 32]>().prop_map(|v| Call::Randomness { value: Hash(v) }),
+            privileged.prop_map(|call| Call::Propose { call }),
+            (any::<u32>(), any::<bool>(), any::<u128>()).prop_map(|(proposal, aye, amount)| {
+                Call::Vote {
+                    proposal,
+                    aye,
+                    amount,
+                }
+            }),
+            (
+                proptest::option::of(any::<u32>()),
+                arb_account(),
+                any::<u64>()
+            )
+                .prop_map(|(performance, contract, height)| {
+                    Call::Heartbeat {
+                        performance,
+                        digests: vec![StateReport {
+                            contract,
+                            height,
+                            digest: Hash([1; 32]),
+                        }],
+                    }
+                }),
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn economy_calls_round_trip(call in arb_economy_call(), tx in arb_tx()) {
+            let mut tx = tx;
+            tx.transaction.call = call;
+            let bytes = tx.encode();
+            prop_assert_eq!(SignedTransaction::decode_untrusted(&bytes).unwrap(), tx);
+        }
+
         #[test]
         fn codec_round_trips(tx in arb_tx()) {
             let bytes = tx.encode();

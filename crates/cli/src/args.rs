@@ -176,6 +176,12 @@ pub enum PoolCommand {
         #[arg(long)]
         from: String,
     },
+    /// Release a worker that is not computing from your pool (it may then bind elsewhere).
+    Unbind {
+        worker: String,
+        #[arg(long)]
+        from: String,
+    },
     /// Every pool: owner, commission, stake, shares, workers.
     List,
     /// An account's shares in each pool and its waiting withdrawals.

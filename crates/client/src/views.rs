@@ -183,6 +183,9 @@ pub enum CallView {
     StopComputing {
         worker: AccountId,
     },
+    UnbindWorker {
+        worker: AccountId,
+    },
     Randomness,
     Propose {
         /// The proposed call, in words.
@@ -441,6 +444,7 @@ impl From<&SignedTransaction> for TransactionView {
                 stake_units: *stake,
             },
             Call::StopComputing { worker } => CallView::StopComputing { worker: *worker },
+            Call::UnbindWorker { worker } => CallView::UnbindWorker { worker: *worker },
             Call::Randomness { .. } => CallView::Randomness,
             Call::Propose { call } => CallView::Propose {
                 call: describe_sudo_call(call),
@@ -771,6 +775,10 @@ pub enum EventKindView {
     },
     GatekeeperRemoved {
         identity: AccountId,
+    },
+    WorkerUnbound {
+        pool: u64,
+        worker: AccountId,
     },
 }
 
@@ -1159,6 +1167,10 @@ impl From<&EventRecord> for EventView {
             },
             Event::GatekeeperRemoved { identity } => EventKindView::GatekeeperRemoved {
                 identity: *identity,
+            },
+            Event::WorkerUnbound { pool, worker } => EventKindView::WorkerUnbound {
+                pool: *pool,
+                worker: *worker,
             },
         };
         EventView {

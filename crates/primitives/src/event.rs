@@ -288,6 +288,8 @@ pub enum Event {
     GatekeeperElected { identity: AccountId },
     #[codec(index = 49)]
     GatekeeperRemoved { identity: AccountId },
+    #[codec(index = 50)]
+    WorkerUnbound { pool: PoolId, worker: AccountId },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

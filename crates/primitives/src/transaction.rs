@@ -161,6 +161,9 @@ pub enum Call {
         aye: bool,
         amount: Balance,
     },
+    /// The pool's owner releases a worker that is not computing, so it can join another pool.
+    #[codec(index = 22)]
+    UnbindWorker { worker: AccountId },
 }
 
 /// Most outputs one egress transaction may carry.
@@ -386,6 +389,7 @@ mod tests {
             (arb_account(), any::<u128>())
                 .prop_map(|(worker, stake)| Call::StartComputing { worker, stake }),
             arb_account().prop_map(|worker| Call::StopComputing { worker }),
+            arb_account().prop_map(|worker| Call::UnbindWorker { worker }),
             any::<[u8; 32]>().prop_map(|v| Call::Randomness { value: Hash(v) }),
             privileged.prop_map(|call| Call::Propose { call }),
             (any::<u32>(), any::<bool>(), any::<u128>()).prop_map(|(proposal, aye, amount)| {

@@ -333,6 +333,9 @@ impl<R: StateReader> BlockExecutor<R> {
                 *stake,
                 self.context.height,
             )?),
+            Call::UnbindWorker { worker } => {
+                events.push(staking::unbind(&mut self.overlay, t.signer, *worker)?)
+            }
             Call::StopComputing { worker } => events.push(staking::stop_computing(
                 &mut self.overlay,
                 t.signer,

@@ -85,6 +85,18 @@ pub(crate) fn publish(
     })
 }
 
+/// A removed gatekeeper no longer counts as holding the key (it may be elected and sent it again).
+pub(crate) fn drop_holder(
+    overlay: &mut StateOverlay<impl StateReader>,
+    identity: &AccountId,
+) -> Result<(), TxError> {
+    if let Some(mut info) = read(overlay)? {
+        info.holders.retain(|h| h != identity);
+        overlay.set(MASTER_KEY.to_vec(), info.encode());
+    }
+    Ok(())
+}
+
 /// Records that `signer` handed the master key to `recipient`; the envelope stays in the block,
 /// where the recipient reads it. Only the first share to a gatekeeper is accepted.
 pub(crate) fn share(

@@ -3,7 +3,8 @@
 //! whichever way it arrives.
 
 use crate::{
-    balances, clusters, registry, staking, tokenomics, StateOverlay, StateReader, TxError,
+    balances, clusters, master_key, registry, staking, tokenomics, StateOverlay, StateReader,
+    TxError,
 };
 use phalanx_primitives::{AccountId, Event, SudoCall};
 
@@ -66,7 +67,9 @@ pub(crate) fn dispatch(
             vec![registry::elect_gatekeeper(overlay, *identity)?]
         }
         SudoCall::RemoveGatekeeper { identity } => {
-            vec![registry::remove_gatekeeper(overlay, *identity)?]
+            let event = registry::remove_gatekeeper(overlay, *identity)?;
+            master_key::drop_holder(overlay, identity)?;
+            vec![event]
         }
     })
 }

@@ -391,6 +391,29 @@ fn committed_stake(
     Ok(committed)
 }
 
+pub(crate) fn unbind(
+    overlay: &mut StateOverlay<impl StateReader>,
+    signer: AccountId,
+    worker: AccountId,
+) -> Result<Event, TxError> {
+    let mining = read_mining(overlay, &worker)?
+        .ok_or_else(|| TxError::InvalidCall(format!("worker {worker} is bound to no pool")))?;
+    let mut pool = read_pool(overlay, mining.pool)?;
+    require_owner(&pool, &signer)?;
+    if mining.state != ComputingState::Idle {
+        return Err(TxError::InvalidCall(format!(
+            "worker {worker} is computing; stop it first"
+        )));
+    }
+    pool.workers.retain(|w| *w != worker);
+    write_pool(overlay, &pool);
+    overlay.remove(worker_key(&worker));
+    Ok(Event::WorkerUnbound {
+        pool: pool.id,
+        worker,
+    })
+}
+
 pub(crate) fn start_computing(
     overlay: &mut StateOverlay<impl StateReader>,
     signer: AccountId,

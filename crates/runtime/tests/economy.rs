@@ -709,6 +709,63 @@ fn a_second_gatekeeper_acts_only_once_elected_and_not_after_removal() {
         registry::gatekeepers(&net.chain.state).unwrap(),
         vec![first.account_id()]
     );
+    // Nor is it listed as holding the master key any more.
+    let holders = phalanx_runtime::master_key::master_key(&net.chain.state)
+        .unwrap()
+        .unwrap()
+        .holders;
+    assert!(!holders.contains(&second.account_id()));
+}
+
+#[test]
+fn a_worker_leaves_its_pool_only_when_not_computing_and_may_then_join_another() {
+    let mut net = Net::new();
+    let charlie = dev("charlie");
+    let worker = net.worker("miner-1", 500);
+    net.pool_of(&worker, 1_000 * UNIT);
+    let id = worker.account_id();
+    net.send(
+        &charlie,
+        Call::StartComputing {
+            worker: id,
+            stake: 1_000 * UNIT,
+        },
+    )
+    .unwrap();
+    let unbind = Call::UnbindWorker { worker: id };
+    assert!(matches!(
+        net.send(&dev("bob"), unbind.clone()),
+        Err(TxError::NotAuthorized(_))
+    ));
+    assert!(matches!(
+        net.send(&charlie, unbind.clone()),
+        Err(TxError::InvalidCall(m)) if m.contains("stop it first")
+    ));
+    net.send(&charlie, Call::StopComputing { worker: id })
+        .unwrap();
+    net.send(&charlie, unbind).unwrap();
+    assert!(staking::mining(&net.chain.state, &id).unwrap().is_none());
+    assert!(staking::pool(&net.chain.state, 0)
+        .unwrap()
+        .unwrap()
+        .workers
+        .is_empty());
+    net.send(
+        &charlie,
+        Call::CreatePool {
+            commission_percent: 5,
+        },
+    )
+    .unwrap();
+    net.send(
+        &charlie,
+        Call::BindWorker {
+            pool: 1,
+            worker: id,
+        },
+    )
+    .unwrap();
+    assert_eq!(net.mining(&worker).pool, 1);
 }
 
 #[test]

@@ -53,6 +53,9 @@ enum Op {
     Stop {
         worker: usize,
     },
+    Unbind {
+        worker: usize,
+    },
     Heartbeat {
         worker: usize,
         performance: Option<u32>,
@@ -116,6 +119,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0u64..3, worker.clone()).prop_map(|(pool, worker)| Op::Bind { pool, worker }),
         (worker.clone(), pha(3_000)).prop_map(|(worker, stake)| Op::Start { worker, stake }),
         worker.clone().prop_map(|worker| Op::Stop { worker }),
+        worker.clone().prop_map(|worker| Op::Unbind { worker }),
         (worker, proptest::option::of(1u32..5_000)).prop_map(|(worker, performance)| {
             Op::Heartbeat {
                 worker,
@@ -226,6 +230,9 @@ impl Sim {
             ),
             Op::Stop { worker: w } => {
                 self.apply(&charlie, Call::StopComputing { worker: worker(w) })
+            }
+            Op::Unbind { worker: w } => {
+                self.apply(&charlie, Call::UnbindWorker { worker: worker(w) })
             }
             Op::Heartbeat {
                 worker: w,

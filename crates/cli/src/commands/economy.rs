@@ -90,6 +90,11 @@ pub async fn pool(ctx: &Context, command: PoolCommand) -> Result<()> {
             let what = format!("worker {worker} stopped computing");
             send(ctx, &from, Call::StopComputing { worker }, what).await
         }
+        PoolCommand::Unbind { worker, from } => {
+            let worker = account(&worker)?;
+            let what = format!("worker {worker} unbound from its pool");
+            send(ctx, &from, Call::UnbindWorker { worker }, what).await
+        }
         PoolCommand::List => {
             let node = super::chain::connect(ctx).await?;
             let pools = node.rpc().pools().await?;

@@ -14,12 +14,12 @@
 //!
 //! State layout: `mining/seed` -> Hash; `mining/seed_height` -> u64, the block that last mixed.
 
-use crate::staking::{self, pool_account};
+use crate::staking::{self, pool_account, MiningInfo};
 use crate::state::decode_entry;
 use crate::tokenomics::{self, mul_div};
 use crate::{balances, master_key, StateOverlay, StateReader, TxError};
 use parity_scale_codec::Encode;
-use phalanx_primitives::economy::ComputingState;
+use phalanx_primitives::economy::{ComputingState, EconomyParams};
 use phalanx_primitives::{sha256_parts, AccountId, Balance, BlockHeight, Event, Hash};
 
 const SEED_KEY: &[u8] = b"mining/seed";
@@ -107,62 +107,103 @@ pub(crate) fn end_block(
         let mut mining = staking::read_mining(overlay, worker)?.ok_or_else(|| {
             crate::StateError(format!("computing worker {worker} has no mining entry"))
         })?;
-        if mining
-            .challenge_deadline
-            .is_some_and(|deadline| height > deadline)
-        {
-            mining.challenge_deadline = None;
-            mining.state = ComputingState::Unresponsive;
-            events.push(Event::WorkerUnresponsive { worker: *worker });
-        }
-        if mining.state == ComputingState::Computing
-            && mining.challenge_deadline.is_none()
-            && challenged(&seed, height, worker, params.challenge_one_in_blocks)
-        {
-            let deadline = height + u64::from(params.challenge_window_blocks);
-            mining.challenge_deadline = Some(deadline);
-            events.push(Event::WorkerChallenged {
-                worker: *worker,
-                deadline,
-            });
-        }
-        let responsive = mining.state == ComputingState::Computing;
-        mining.v = tokenomics::next_v(&params, mining.v, responsive);
-        shares.push(if responsive {
-            tokenomics::share(mining.v, mining.performance, mining.confidence_percent)
-        } else {
-            0
-        });
+        let challenge = Challenge {
+            seed: &seed,
+            height,
+            worker,
+        };
+        shares.push(advance(&params, challenge, &mut mining, &mut events));
         infos.push(mining);
     }
-
-    let available = balances::read(overlay, &accounts.mining_pool)?.free;
-    let budget = tokenomics::block_budget(&params, height).min(available);
-    if budget > 0 && shares.iter().any(|s| *s > 0) {
-        let to_treasury = mul_div(budget, params.treasury_reward_percent.into(), 100);
-        let parts = tokenomics::split_by_weight(budget - to_treasury, &shares);
-        let to_pools: Balance = parts.iter().sum();
-        balances::debit(overlay, &accounts.mining_pool, to_pools + to_treasury)?;
-        balances::credit(overlay, &accounts.treasury, to_treasury)?;
-        let mut paid = 0u32;
-        for (mining, part) in infos.iter_mut().zip(&parts) {
-            if *part == 0 {
-                continue;
-            }
-            paid += 1;
-            mining.rewards += part;
-            pay_pool(overlay, mining.pool, *part)?;
-        }
-        events.push(Event::RewardsDistributed {
-            to_pools,
-            to_treasury,
-            workers: paid,
-        });
-    }
+    events.extend(pay_rewards(
+        overlay, &params, height, accounts, &mut infos, &shares,
+    )?);
     for (worker, mining) in workers.iter().zip(&infos) {
         staking::write_mining(overlay, worker, mining);
     }
     Ok(events)
+}
+
+/// Where a worker's draw for a challenge comes from.
+struct Challenge<'a> {
+    seed: &'a Hash,
+    height: BlockHeight,
+    worker: &'a AccountId,
+}
+
+/// One block of a computing worker's life: a missed challenge makes it unresponsive, a fresh
+/// one may be drawn, V grows or is cut. Returns its share of this block's rewards (0 while
+/// unresponsive).
+fn advance(
+    params: &EconomyParams,
+    challenge: Challenge<'_>,
+    mining: &mut MiningInfo,
+    events: &mut Vec<Event>,
+) -> u128 {
+    let Challenge {
+        seed,
+        height,
+        worker,
+    } = challenge;
+    if mining
+        .challenge_deadline
+        .is_some_and(|deadline| height > deadline)
+    {
+        mining.challenge_deadline = None;
+        mining.state = ComputingState::Unresponsive;
+        events.push(Event::WorkerUnresponsive { worker: *worker });
+    }
+    if mining.state == ComputingState::Computing
+        && mining.challenge_deadline.is_none()
+        && challenged(seed, height, worker, params.challenge_one_in_blocks)
+    {
+        let deadline = height + u64::from(params.challenge_window_blocks);
+        mining.challenge_deadline = Some(deadline);
+        events.push(Event::WorkerChallenged {
+            worker: *worker,
+            deadline,
+        });
+    }
+    let responsive = mining.state == ComputingState::Computing;
+    mining.v = tokenomics::next_v(params, mining.v, responsive);
+    if responsive {
+        tokenomics::share(mining.v, mining.performance, mining.confidence_percent)
+    } else {
+        0
+    }
+}
+
+/// Releases block `height`'s budget from the mining pool: the treasury's percent, the rest to the
+/// workers' pools by `shares` (nothing when no worker has a share).
+fn pay_rewards(
+    overlay: &mut StateOverlay<impl StateReader>,
+    params: &EconomyParams,
+    height: BlockHeight,
+    accounts: &Accounts,
+    infos: &mut [MiningInfo],
+    shares: &[u128],
+) -> Result<Option<Event>, TxError> {
+    let available = balances::read(overlay, &accounts.mining_pool)?.free;
+    let budget = tokenomics::block_budget(params, height).min(available);
+    if budget == 0 || shares.iter().all(|s| *s == 0) {
+        return Ok(None);
+    }
+    let to_treasury = mul_div(budget, params.treasury_reward_percent.into(), 100);
+    let parts = tokenomics::split_by_weight(budget - to_treasury, shares);
+    let to_pools: Balance = parts.iter().sum();
+    balances::debit(overlay, &accounts.mining_pool, to_pools + to_treasury)?;
+    balances::credit(overlay, &accounts.treasury, to_treasury)?;
+    let mut paid = 0u32;
+    for (mining, part) in infos.iter_mut().zip(&parts).filter(|(_, p)| **p > 0) {
+        paid += 1;
+        mining.rewards += part;
+        pay_pool(overlay, mining.pool, *part)?;
+    }
+    Ok(Some(Event::RewardsDistributed {
+        to_pools,
+        to_treasury,
+        workers: paid,
+    }))
 }
 
 /// A worker's reward reaching its pool: the owner's commission, the rest added to the stake

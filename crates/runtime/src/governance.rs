@@ -18,7 +18,7 @@ use crate::state::decode_entry;
 use crate::tokenomics::{self, mul_div};
 use crate::{balances, privileged, StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
-use phalanx_primitives::economy::ProposalId;
+use phalanx_primitives::economy::{EconomyParams, ProposalId};
 use phalanx_primitives::{AccountId, Balance, BlockHeight, Event, SudoCall};
 
 const NEXT_KEY: &[u8] = b"governance/next";
@@ -202,72 +202,98 @@ pub(crate) fn end_block(
         let mut proposal = read(overlay, id)?;
         match proposal.status {
             ProposalStatus::Voting if height >= proposal.voting_ends => {
-                release_locks(overlay, &proposal)?;
-                let turnout = proposal.ayes + proposal.nays;
-                let approval = mul_div(turnout, params.approval_percent.into(), 100);
-                let refusal = if turnout < params.quorum {
-                    Some(format!(
-                        "turnout {turnout} units is below the quorum {}",
-                        params.quorum
-                    ))
-                } else if proposal.ayes <= approval {
-                    Some(format!(
-                        "ayes are not more than {}% of the votes",
-                        params.approval_percent
-                    ))
-                } else {
-                    None
-                };
-                match refusal {
-                    Some(reason) => {
-                        proposal.status = ProposalStatus::Rejected;
-                        events.push(Event::ProposalRejected {
-                            proposal: id,
-                            ayes: proposal.ayes,
-                            nays: proposal.nays,
-                            reason,
-                        });
-                    }
-                    None => {
-                        let enact_at = height + params.enactment_delay_blocks;
-                        proposal.status = ProposalStatus::Passed { enact_at };
-                        events.push(Event::ProposalPassed {
-                            proposal: id,
-                            ayes: proposal.ayes,
-                            nays: proposal.nays,
-                            enact_at,
-                        });
-                        still_open.push(id);
-                    }
-                }
-                write(overlay, &proposal);
+                events.push(close_vote(overlay, &params, height, &mut proposal)?);
             }
             ProposalStatus::Passed { enact_at } if height >= enact_at => {
-                // Everything before is kept; only the call's own changes may be dropped.
-                overlay.commit_transaction();
-                match privileged::dispatch(overlay, &proposal.call, treasury) {
-                    Ok(enacted) => {
-                        proposal.status = ProposalStatus::Enacted;
-                        events.push(Event::ProposalEnacted { proposal: id });
-                        events.extend(enacted);
-                    }
-                    Err(TxError::Storage(e)) => return Err(TxError::Storage(e)),
-                    Err(error) => {
-                        overlay.revert_transaction();
-                        proposal.status = ProposalStatus::Failed;
-                        events.push(Event::ProposalFailed {
-                            proposal: id,
-                            reason: error.to_string(),
-                        });
-                    }
-                }
-                write(overlay, &proposal);
+                events.extend(enact(overlay, treasury, &mut proposal)?);
             }
-            _ => still_open.push(id),
+            _ => {}
         }
+        if matches!(
+            proposal.status,
+            ProposalStatus::Voting | ProposalStatus::Passed { .. }
+        ) {
+            still_open.push(id);
+        }
+        write(overlay, &proposal);
     }
     overlay.set(OPEN_KEY.to_vec(), still_open.encode());
     Ok(events)
+}
+
+/// Ends a proposal's vote: every lock goes back, and it passes or is rejected.
+fn close_vote(
+    overlay: &mut StateOverlay<impl StateReader>,
+    params: &EconomyParams,
+    height: BlockHeight,
+    proposal: &mut Proposal,
+) -> Result<Event, TxError> {
+    release_locks(overlay, proposal)?;
+    let (id, ayes, nays) = (proposal.id, proposal.ayes, proposal.nays);
+    let turnout = ayes + nays;
+    let refusal = if turnout < params.quorum {
+        Some(format!(
+            "turnout {turnout} units is below the quorum {}",
+            params.quorum
+        ))
+    } else if ayes <= mul_div(turnout, params.approval_percent.into(), 100) {
+        Some(format!(
+            "ayes are not more than {}% of the votes",
+            params.approval_percent
+        ))
+    } else {
+        None
+    };
+    Ok(match refusal {
+        Some(reason) => {
+            proposal.status = ProposalStatus::Rejected;
+            Event::ProposalRejected {
+                proposal: id,
+                ayes,
+                nays,
+                reason,
+            }
+        }
+        None => {
+            let enact_at = height + params.enactment_delay_blocks;
+            proposal.status = ProposalStatus::Passed { enact_at };
+            Event::ProposalPassed {
+                proposal: id,
+                ayes,
+                nays,
+                enact_at,
+            }
+        }
+    })
+}
+
+/// Enacts a passed proposal as its own transaction of the overlay: everything before it is kept,
+/// and a call that fails drops only its own changes.
+fn enact(
+    overlay: &mut StateOverlay<impl StateReader>,
+    treasury: &AccountId,
+    proposal: &mut Proposal,
+) -> Result<Vec<Event>, TxError> {
+    overlay.commit_transaction();
+    match privileged::dispatch(overlay, &proposal.call, treasury) {
+        Ok(enacted) => {
+            proposal.status = ProposalStatus::Enacted;
+            let mut events = vec![Event::ProposalEnacted {
+                proposal: proposal.id,
+            }];
+            events.extend(enacted);
+            Ok(events)
+        }
+        Err(TxError::Storage(e)) => Err(TxError::Storage(e)),
+        Err(error) => {
+            overlay.revert_transaction();
+            proposal.status = ProposalStatus::Failed;
+            Ok(vec![Event::ProposalFailed {
+                proposal: proposal.id,
+                reason: error.to_string(),
+            }])
+        }
+    }
 }
 
 fn release_locks(

@@ -203,9 +203,11 @@ pub(crate) fn end_block(
         match proposal.status {
             ProposalStatus::Voting if height >= proposal.voting_ends => {
                 events.push(close_vote(overlay, &params, height, &mut proposal)?);
+                write(overlay, &proposal);
             }
             ProposalStatus::Passed { enact_at } if height >= enact_at => {
                 events.extend(enact(overlay, treasury, &mut proposal)?);
+                write(overlay, &proposal);
             }
             _ => {}
         }
@@ -215,7 +217,6 @@ pub(crate) fn end_block(
         ) {
             still_open.push(id);
         }
-        write(overlay, &proposal);
     }
     overlay.set(OPEN_KEY.to_vec(), still_open.encode());
     Ok(events)

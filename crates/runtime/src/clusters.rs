@@ -154,7 +154,7 @@ pub(crate) fn require_gatekeeper(
     account: &AccountId,
 ) -> Result<(), TxError> {
     require_role(overlay, account, Role::Gatekeeper)?;
-    if !registry::read_gatekeepers(overlay)?.contains(account) {
+    if !registry::gatekeepers(overlay)?.contains(account) {
         return Err(TxError::NotAuthorized(format!(
             "{account} is a gatekeeper enclave not (or no longer) elected"
         )));

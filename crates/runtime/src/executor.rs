@@ -124,7 +124,7 @@ impl<R: StateReader> BlockExecutor<R> {
         // The governed price, read only when there is gas to pay (not for plain transfers).
         let gas_price = match gas_limit {
             0 => 0,
-            _ => tokenomics::read_params(&self.overlay)?.gas_price,
+            _ => tokenomics::params(&self.overlay)?.gas_price,
         };
         let gas_cost =
             gas_price
@@ -392,7 +392,7 @@ impl<R: StateReader> BlockExecutor<R> {
                 first_seq,
                 outputs,
             } => {
-                let economy = tokenomics::read_params(&self.overlay)?;
+                let economy = tokenomics::params(&self.overlay)?;
                 events.extend(egress::accept(
                     &mut self.overlay,
                     Batch {

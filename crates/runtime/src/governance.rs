@@ -104,7 +104,7 @@ pub(crate) fn propose(
             "{MAX_OPEN_PROPOSALS} proposals are open already"
         )));
     }
-    let params = tokenomics::read_params(overlay)?;
+    let params = tokenomics::params(overlay)?;
     balances::transfer(
         overlay,
         &proposer,
@@ -195,7 +195,7 @@ pub(crate) fn end_block(
     if open.is_empty() {
         return Ok(Vec::new());
     }
-    let params = tokenomics::read_params(overlay)?;
+    let params = tokenomics::params(overlay)?;
     let mut events = Vec::new();
     let mut still_open = Vec::with_capacity(open.len());
     for id in open {

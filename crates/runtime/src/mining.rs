@@ -43,7 +43,7 @@ pub(crate) fn mix_randomness(
             "randomness was already mixed in this block".into(),
         ));
     }
-    let old: Hash = decode_entry(overlay.get(SEED_KEY)?, "challenge seed")?.unwrap_or(Hash::ZERO);
+    let old = seed(overlay)?;
     let new = sha256_parts(&[b"PHALANX_CHALLENGE_SEED_V1", &old.0, &value.0]);
     overlay.set(SEED_KEY.to_vec(), new.encode());
     overlay.set(SEED_HEIGHT_KEY.to_vec(), height.encode());
@@ -55,7 +55,7 @@ pub(crate) fn answer_challenge(
     overlay: &mut StateOverlay<impl StateReader>,
     worker: AccountId,
 ) -> Result<Option<Event>, TxError> {
-    let Some(mut mining) = staking::read_mining(overlay, &worker)? else {
+    let Some(mut mining) = staking::mining(overlay, &worker)? else {
         return Ok(None);
     };
     let was_unresponsive = mining.state == ComputingState::Unresponsive;
@@ -94,17 +94,17 @@ pub(crate) fn end_block(
     height: BlockHeight,
     accounts: &Accounts,
 ) -> Result<Vec<Event>, TxError> {
-    let workers = staking::read_computing(overlay)?;
+    let workers = staking::computing(overlay)?;
     if workers.is_empty() {
         return Ok(Vec::new());
     }
-    let params = tokenomics::read_params(overlay)?;
-    let seed: Hash = decode_entry(overlay.get(SEED_KEY)?, "challenge seed")?.unwrap_or(Hash::ZERO);
+    let params = tokenomics::params(overlay)?;
+    let seed = self::seed(overlay)?;
     let mut events = Vec::new();
     let mut infos = Vec::with_capacity(workers.len());
     let mut shares = Vec::with_capacity(workers.len());
     for worker in &workers {
-        let mut mining = staking::read_mining(overlay, worker)?.ok_or_else(|| {
+        let mut mining = staking::mining(overlay, worker)?.ok_or_else(|| {
             crate::StateError(format!("computing worker {worker} has no mining entry"))
         })?;
         let challenge = Challenge {

@@ -25,7 +25,7 @@ pub(crate) fn dispatch(
         SudoCall::RemoveWorker { worker } => {
             let mut events = vec![clusters::remove_worker(overlay, *worker)?];
             // A deregistered worker earns nothing more.
-            if let Some(mining) = staking::read_mining(overlay, worker)?
+            if let Some(mining) = staking::mining(overlay, worker)?
                 .filter(|m| m.state != phalanx_primitives::economy::ComputingState::Idle)
             {
                 events.push(staking::stop(
@@ -39,7 +39,7 @@ pub(crate) fn dispatch(
         }
         SudoCall::RotateMasterKey => clusters::rotate(overlay)?,
         SudoCall::SetParameter { parameter, value } => {
-            let mut params = tokenomics::read_params(overlay)?;
+            let mut params = tokenomics::params(overlay)?;
             params
                 .set(*parameter, *value)
                 .map_err(TxError::InvalidCall)?;

@@ -78,14 +78,10 @@ pub(crate) fn remove(
     identity: &AccountId,
 ) -> Result<(), StateError> {
     overlay.remove(worker_key(identity));
-    let mut all = read_all(overlay)?;
+    let mut all = all(overlay)?;
     all.retain(|w| w != identity);
     overlay.set(ALL_KEY.to_vec(), all.encode());
     Ok(())
-}
-
-fn read_all(overlay: &StateOverlay<impl StateReader>) -> Result<Vec<AccountId>, StateError> {
-    Ok(decode_entry(overlay.get(ALL_KEY)?, "enclave list")?.unwrap_or_default())
 }
 
 /// Every registered enclave, in registration order, from committed state.
@@ -150,13 +146,13 @@ pub(crate) fn register(
         registered_at: r.height,
     };
     if overlay.get(&worker_key(&r.identity))?.is_none() {
-        let mut all = read_all(overlay)?;
+        let mut all = all(overlay)?;
         all.push(r.identity);
         overlay.set(ALL_KEY.to_vec(), all.encode());
     }
     overlay.set(worker_key(&r.identity), info.encode());
     if r.role == Role::Gatekeeper {
-        let mut elected = read_gatekeepers(overlay)?;
+        let mut elected = gatekeepers(overlay)?;
         if elected.is_empty() {
             elected.push(r.identity);
             overlay.set(GATEKEEPERS_KEY.to_vec(), elected.encode());
@@ -208,12 +204,6 @@ pub fn gatekeepers(state: &impl StateReader) -> Result<Vec<AccountId>, StateErro
     Ok(decode_entry(state.get(GATEKEEPERS_KEY)?, "gatekeeper list")?.unwrap_or_default())
 }
 
-pub(crate) fn read_gatekeepers(
-    overlay: &StateOverlay<impl StateReader>,
-) -> Result<Vec<AccountId>, StateError> {
-    Ok(decode_entry(overlay.get(GATEKEEPERS_KEY)?, "gatekeeper list")?.unwrap_or_default())
-}
-
 pub(crate) fn elect_gatekeeper(
     overlay: &mut StateOverlay<impl StateReader>,
     identity: AccountId,
@@ -226,7 +216,7 @@ pub(crate) fn elect_gatekeeper(
             )))
         }
     }
-    let mut elected = read_gatekeepers(overlay)?;
+    let mut elected = gatekeepers(overlay)?;
     if elected.contains(&identity) {
         return Err(TxError::InvalidCall(format!(
             "{identity} is already a gatekeeper"
@@ -241,7 +231,7 @@ pub(crate) fn remove_gatekeeper(
     overlay: &mut StateOverlay<impl StateReader>,
     identity: AccountId,
 ) -> Result<Event, TxError> {
-    let mut elected = read_gatekeepers(overlay)?;
+    let mut elected = gatekeepers(overlay)?;
     if !elected.contains(&identity) {
         return Err(TxError::InvalidCall(format!(
             "{identity} is not a gatekeeper"

@@ -106,7 +106,7 @@ fn benchmark_key(worker: &AccountId) -> Vec<u8> {
     [BENCHMARK_PREFIX, worker.as_bytes().as_slice()].concat()
 }
 
-// Reads from committed state, for RPC and tests.
+// Reads, from committed state (RPC, tests) or from the block being built (an overlay).
 
 pub fn pool(state: &impl StateReader, pool: PoolId) -> Result<Option<Pool>, StateError> {
     decode_entry(state.get(&pool_key(pool))?, "pool")
@@ -137,8 +137,6 @@ pub fn withdrawals(state: &impl StateReader) -> Result<Vec<Withdrawal>, StateErr
     Ok(decode_entry(state.get(WITHDRAWALS_KEY)?, "withdrawals")?.unwrap_or_default())
 }
 
-// The same through the block's overlay.
-
 pub(crate) fn read_pool(
     overlay: &StateOverlay<impl StateReader>,
     id: PoolId,
@@ -148,13 +146,6 @@ pub(crate) fn read_pool(
 }
 pub(crate) fn write_pool(overlay: &mut StateOverlay<impl StateReader>, pool: &Pool) {
     overlay.set(pool_key(pool.id), pool.encode());
-}
-fn read_shares(
-    overlay: &StateOverlay<impl StateReader>,
-    id: PoolId,
-    who: &AccountId,
-) -> Result<Balance, StateError> {
-    Ok(decode_entry(overlay.get(&shares_key(id, who))?, "shares")?.unwrap_or(0))
 }
 fn write_shares(
     overlay: &mut StateOverlay<impl StateReader>,
@@ -168,23 +159,12 @@ fn write_shares(
         overlay.set(shares_key(id, who), shares.encode());
     }
 }
-pub(crate) fn read_mining(
-    overlay: &StateOverlay<impl StateReader>,
-    worker: &AccountId,
-) -> Result<Option<MiningInfo>, StateError> {
-    decode_entry(overlay.get(&worker_key(worker))?, "mining info")
-}
 pub(crate) fn write_mining(
     overlay: &mut StateOverlay<impl StateReader>,
     worker: &AccountId,
     info: &MiningInfo,
 ) {
     overlay.set(worker_key(worker), info.encode());
-}
-pub(crate) fn read_computing(
-    overlay: &StateOverlay<impl StateReader>,
-) -> Result<Vec<AccountId>, StateError> {
-    Ok(decode_entry(overlay.get(COMPUTING_KEY)?, "computing workers")?.unwrap_or_default())
 }
 fn write_computing(overlay: &mut StateOverlay<impl StateReader>, workers: &[AccountId]) {
     overlay.set(COMPUTING_KEY.to_vec(), workers.encode());
@@ -253,7 +233,7 @@ pub(crate) fn deposit(
     balances::transfer(overlay, &who, &pool_account(id), amount)?;
     pool.total_stake += amount;
     pool.total_shares += shares;
-    let held = read_shares(overlay, id, &who)?;
+    let held = self::shares(overlay, id, &who)?;
     write_shares(overlay, id, &who, held + shares);
     write_pool(overlay, &pool);
     Ok(Event::Deposited {
@@ -272,19 +252,19 @@ pub(crate) fn withdraw(
     now_ms: u64,
 ) -> Result<Event, TxError> {
     read_pool(overlay, id)?;
-    let held = read_shares(overlay, id, &who)?;
+    let held = self::shares(overlay, id, &who)?;
     if shares == 0 || shares > held {
         return Err(TxError::InvalidCall(format!(
             "cannot withdraw {shares} shares of pool {id}: {who} holds {held}"
         )));
     }
-    let mut queue = read_withdrawals(overlay)?;
+    let mut queue = withdrawals(overlay)?;
     if queue.len() >= MAX_PENDING_WITHDRAWALS {
         return Err(TxError::InvalidCall(
             "too many withdrawals are waiting; try again later".into(),
         ));
     }
-    let cooldown = tokenomics::read_params(overlay)?.withdraw_cooldown_ms;
+    let cooldown = tokenomics::params(overlay)?.withdraw_cooldown_ms;
     let release_at_ms = now_ms.saturating_add(cooldown);
     write_shares(overlay, id, &who, held - shares);
     queue.push(Withdrawal {
@@ -300,12 +280,6 @@ pub(crate) fn withdraw(
         shares,
         release_at_ms,
     })
-}
-
-fn read_withdrawals(
-    overlay: &StateOverlay<impl StateReader>,
-) -> Result<Vec<Withdrawal>, StateError> {
-    Ok(decode_entry(overlay.get(WITHDRAWALS_KEY)?, "withdrawals")?.unwrap_or_default())
 }
 
 fn require_owner(pool: &Pool, signer: &AccountId) -> Result<(), TxError> {
@@ -333,7 +307,7 @@ pub(crate) fn bind(
             info.operator
         )));
     }
-    if let Some(mining) = read_mining(overlay, &worker)? {
+    if let Some(mining) = mining(overlay, &worker)? {
         return Err(TxError::InvalidCall(format!(
             "worker {worker} is already bound to pool {}",
             mining.pool
@@ -384,7 +358,7 @@ fn committed_stake(
 ) -> Result<Balance, TxError> {
     let mut committed: Balance = 0;
     for worker in &pool.workers {
-        if let Some(m) = read_mining(overlay, worker)?.filter(|m| m.state != ComputingState::Idle) {
+        if let Some(m) = mining(overlay, worker)?.filter(|m| m.state != ComputingState::Idle) {
             committed = committed.saturating_add(m.stake);
         }
     }
@@ -396,7 +370,7 @@ pub(crate) fn unbind(
     signer: AccountId,
     worker: AccountId,
 ) -> Result<Event, TxError> {
-    let mining = read_mining(overlay, &worker)?
+    let mining = mining(overlay, &worker)?
         .ok_or_else(|| TxError::InvalidCall(format!("worker {worker} is bound to no pool")))?;
     let mut pool = read_pool(overlay, mining.pool)?;
     require_owner(&pool, &signer)?;
@@ -421,7 +395,7 @@ pub(crate) fn start_computing(
     stake: Balance,
     height: BlockHeight,
 ) -> Result<Event, TxError> {
-    let mut mining = read_mining(overlay, &worker)?
+    let mut mining = mining(overlay, &worker)?
         .ok_or_else(|| TxError::InvalidCall(format!("worker {worker} is bound to no pool")))?;
     let pool = read_pool(overlay, mining.pool)?;
     require_owner(&pool, &signer)?;
@@ -437,7 +411,7 @@ pub(crate) fn start_computing(
                 "worker {worker} has not reported its benchmark yet (its first heartbeat does)"
             ))
         })?;
-    let params = tokenomics::read_params(overlay)?;
+    let params = tokenomics::params(overlay)?;
     if stake < params.min_stake {
         return Err(TxError::InvalidCall(format!(
             "a worker needs at least the minimum stake of {} PHA",
@@ -455,7 +429,7 @@ pub(crate) fn start_computing(
             format_pha(stake)
         )));
     }
-    let mut all = read_computing(overlay)?;
+    let mut all = computing(overlay)?;
     if all.len() >= MAX_COMPUTING_WORKERS {
         return Err(TxError::InvalidCall(
             "the network has as many computing workers as it pays".into(),
@@ -483,7 +457,7 @@ pub(crate) fn stop_computing(
     signer: AccountId,
     worker: AccountId,
 ) -> Result<Event, TxError> {
-    let mining = read_mining(overlay, &worker)?
+    let mining = mining(overlay, &worker)?
         .ok_or_else(|| TxError::InvalidCall(format!("worker {worker} is bound to no pool")))?;
     let pool = read_pool(overlay, mining.pool)?;
     require_owner(&pool, &signer)?;
@@ -513,7 +487,7 @@ pub(crate) fn stop(
     mining.challenge_deadline = None;
     let pool = mining.pool;
     write_mining(overlay, &worker, &mining);
-    let mut all = read_computing(overlay)?;
+    let mut all = computing(overlay)?;
     all.retain(|w| *w != worker);
     write_computing(overlay, &all);
     Ok(Event::ComputingStopped {
@@ -529,7 +503,7 @@ pub(crate) fn release_withdrawals(
     overlay: &mut StateOverlay<impl StateReader>,
     now_ms: u64,
 ) -> Result<Vec<Event>, TxError> {
-    let queue = read_withdrawals(overlay)?;
+    let queue = withdrawals(overlay)?;
     let (due, waiting): (Vec<_>, Vec<_>) =
         queue.into_iter().partition(|w| w.release_at_ms <= now_ms);
     if due.is_empty() {
@@ -563,7 +537,7 @@ pub(crate) fn release_withdrawals(
                 break;
             }
             if let Some(mining) =
-                read_mining(overlay, worker)?.filter(|m| m.state != ComputingState::Idle)
+                mining(overlay, worker)?.filter(|m| m.state != ComputingState::Idle)
             {
                 committed -= mining.stake;
                 events.push(stop(

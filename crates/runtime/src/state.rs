@@ -97,6 +97,14 @@ impl StateReader for MemoryState {
     }
 }
 
+/// A block's state as its transactions have changed it so far: module read helpers written
+/// against [`StateReader`] serve committed state (RPC) and the block being built alike.
+impl<R: StateReader> StateReader for StateOverlay<R> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        StateOverlay::get(self, key)
+    }
+}
+
 /// Pending changes over a [`StateReader`], in two layers: the current transaction's, which can be
 /// dropped when it fails, and the block's, which the committed transactions built up.
 pub struct StateOverlay<R> {

@@ -26,13 +26,6 @@ pub fn params(state: &impl StateReader) -> Result<EconomyParams, StateError> {
         .ok_or_else(|| StateError("no economy parameters in state".into()))
 }
 
-pub(crate) fn read_params(
-    overlay: &StateOverlay<impl StateReader>,
-) -> Result<EconomyParams, StateError> {
-    decode_entry(overlay.get(PARAMS_KEY)?, "economy parameters")?
-        .ok_or_else(|| StateError("no economy parameters in state".into()))
-}
-
 pub(crate) fn write_params(overlay: &mut StateOverlay<impl StateReader>, params: &EconomyParams) {
     overlay.set(PARAMS_KEY.to_vec(), params.encode());
 }

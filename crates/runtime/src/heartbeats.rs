@@ -4,8 +4,11 @@
 //! workers disagree on a contract at the same height, a `StateDivergence` event says who.
 //! A heartbeat is also the worker's answer to a challenge (see `mining`).
 //!
-//! State layout: `heartbeats/` ++ contract ++ height (u64 big-endian) -> SCALE(Vec<(worker,
-//! digest)>), one entry per worker that reported.
+//! State layout: `heartbeats/` ++ contract ++ height (u64 big-endian) -> `SCALE(Vec<(worker,
+//! digest)>)`, one entry per worker that reported; `heartbeats/heights/` ++ contract ->
+//! `SCALE(Vec<u64>)`, the reported heights kept, ascending. Only the newest [`KEPT_HEIGHTS`]
+//! heights of a contract are kept: a newer one drops the oldest entry, and a report older than
+//! all kept heights (when they are full) is refused, so the state stays bounded.
 
 use crate::clusters::read_cluster;
 use crate::contracts;
@@ -15,6 +18,9 @@ use parity_scale_codec::Encode;
 use phalanx_primitives::{AccountId, BlockHeight, Event, Hash, StateReport};
 
 const PREFIX: &[u8] = b"heartbeats/";
+const HEIGHTS_PREFIX: &[u8] = b"heartbeats/heights/";
+/// Reported heights kept per contract.
+pub const KEPT_HEIGHTS: usize = 64;
 pub use phalanx_primitives::MAX_STATE_REPORTS as MAX_REPORTS;
 
 fn key(contract: &AccountId, height: u64) -> Vec<u8> {
@@ -24,6 +30,35 @@ fn key(contract: &AccountId, height: u64) -> Vec<u8> {
         &height.to_be_bytes(),
     ]
     .concat()
+}
+
+fn heights_key(contract: &AccountId) -> Vec<u8> {
+    [HEIGHTS_PREFIX, contract.as_bytes().as_slice()].concat()
+}
+
+/// Notes that `contract` has reports at `height` (new to it), dropping the oldest kept height's
+/// entry beyond [`KEPT_HEIGHTS`]; refuses a height older than every kept one when they are full.
+fn keep_height(
+    overlay: &mut StateOverlay<impl StateReader>,
+    contract: &AccountId,
+    height: u64,
+) -> Result<(), TxError> {
+    let mut heights: Vec<u64> =
+        decode_entry(overlay.get(&heights_key(contract))?, "heartbeat heights")?
+            .unwrap_or_default();
+    if heights.len() >= KEPT_HEIGHTS && heights.first().is_some_and(|oldest| height < *oldest) {
+        return Err(TxError::InvalidCall(format!(
+            "block {height} is older than the {KEPT_HEIGHTS} heights the chain keeps reports of"
+        )));
+    }
+    let at = heights.partition_point(|h| *h < height);
+    heights.insert(at, height);
+    if heights.len() > KEPT_HEIGHTS {
+        let oldest = heights.remove(0);
+        overlay.remove(key(contract, oldest));
+    }
+    overlay.set(heights_key(contract), heights.encode());
+    Ok(())
 }
 
 /// The digests reported for `contract` at `height`, from committed state.
@@ -69,6 +104,9 @@ pub(crate) fn record(
         let entry = key(&report.contract, report.height);
         let mut reported: Vec<(AccountId, Hash)> =
             decode_entry(overlay.get(&entry)?, "heartbeat entry")?.unwrap_or_default();
+        if reported.is_empty() {
+            keep_height(overlay, &report.contract, report.height)?;
+        }
         if reported.iter().any(|(w, _)| *w == worker) {
             return Err(TxError::InvalidCall(format!(
                 "{worker} already reported contract {} at block {}",

@@ -537,6 +537,47 @@ fn deploy_counter() -> Deployed {
 }
 
 #[test]
+fn heartbeat_reports_are_kept_for_the_newest_heights_only() {
+    use phalanx_primitives::StateReport;
+    use phalanx_runtime::heartbeats::{reports, KEPT_HEIGHTS};
+    let Deployed {
+        mut world,
+        workers: [w1, ..],
+        contract,
+        ..
+    } = deploy_counter();
+    let beat = |height: u64| Call::Heartbeat {
+        performance: None,
+        digests: vec![StateReport {
+            contract,
+            height,
+            digest: Hash([1; 32]),
+        }],
+    };
+    let kept = KEPT_HEIGHTS as u64;
+    for height in 1..=kept + 3 {
+        world.send(&w1, beat(height)).unwrap();
+    }
+    // The three oldest are gone, the newest kept; a report older than all kept is refused.
+    for height in 1..=3 {
+        assert!(reports(&world.chain.state, &contract, height)
+            .unwrap()
+            .is_empty());
+    }
+    assert_eq!(reports(&world.chain.state, &contract, 4).unwrap().len(), 1);
+    assert_eq!(
+        reports(&world.chain.state, &contract, kept + 3)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matches!(
+        world.send(&w1, beat(2)),
+        Err(TxError::InvalidCall(m)) if m.contains("older than")
+    ));
+}
+
+#[test]
 fn heartbeats_from_a_cluster_are_compared_and_disagreement_is_an_event() {
     use phalanx_primitives::StateReport;
     let Deployed {

@@ -46,6 +46,27 @@ impl Net {
         result
     }
 
+    fn propose(&mut self, from: &Keypair, call: SudoCall) -> Result<(), TxError> {
+        self.send(from, Call::Propose { call })
+    }
+
+    fn vote(
+        &mut self,
+        from: &Keypair,
+        proposal: u32,
+        aye: bool,
+        amount: u128,
+    ) -> Result<(), TxError> {
+        self.send(
+            from,
+            Call::Vote {
+                proposal,
+                aye,
+                amount,
+            },
+        )
+    }
+
     fn sudo(&mut self, call: SudoCall) {
         self.send(&dev("alice"), Call::Sudo(call)).unwrap();
     }
@@ -458,15 +479,7 @@ fn only_master_key_holders_mix_randomness_once_a_block() {
 /// Votes `aye` from alice and bob (1M PHA each on dev chains) with `amount` each.
 fn pass(net: &mut Net, proposal: u32, amount: u128) {
     for voter in ["alice", "bob"] {
-        net.send(
-            &dev(voter),
-            Call::Vote {
-                proposal,
-                aye: true,
-                amount,
-            },
-        )
-        .unwrap();
+        net.vote(&dev(voter), proposal, true, amount).unwrap();
     }
 }
 
@@ -485,31 +498,16 @@ fn governance_enacts_what_passes_after_the_delay_and_returns_every_lock() {
     ));
 
     let bob_before = net.free(&bob.account_id());
-    net.send(&bob, Call::Propose { call: set }).unwrap();
+    net.propose(&bob, set).unwrap();
     let proposal = governance::proposal(&net.chain.state, 0).unwrap().unwrap();
     assert_eq!(proposal.deposit, 100 * UNIT);
     // A second vote by the same account is refused.
     pass(&mut net, 0, 60_000 * UNIT);
     assert!(matches!(
-        net.send(
-            &alice,
-            Call::Vote {
-                proposal: 0,
-                aye: false,
-                amount: UNIT
-            }
-        ),
+        net.vote(&alice, 0, false, UNIT),
         Err(TxError::InvalidCall(_))
     ));
-    net.send(
-        &charlie,
-        Call::Vote {
-            proposal: 0,
-            aye: false,
-            amount: 10_000 * UNIT,
-        },
-    )
-    .unwrap();
+    net.vote(&charlie, 0, false, 10_000 * UNIT).unwrap();
     let locked = net.free(&governance::governance_account());
     assert_eq!(locked, 100 * UNIT + 130_000 * UNIT);
 
@@ -564,65 +562,17 @@ fn governance_rejects_without_quorum_or_approval_and_a_failing_call_changes_noth
     let spend = |amount| SudoCall::SpendTreasury { to: dave, amount };
 
     // 0: below the quorum (100,000 PHA on dev chains).
-    net.send(
-        &bob,
-        Call::Propose {
-            call: spend(5 * UNIT),
-        },
-    )
-    .unwrap();
-    net.send(
-        &alice,
-        Call::Vote {
-            proposal: 0,
-            aye: true,
-            amount: 99_999 * UNIT,
-        },
-    )
-    .unwrap();
+    net.propose(&bob, spend(5 * UNIT)).unwrap();
+    net.vote(&alice, 0, true, 99_999 * UNIT).unwrap();
     // 1: quorum, but only half ayes.
-    net.send(
-        &bob,
-        Call::Propose {
-            call: spend(5 * UNIT),
-        },
-    )
-    .unwrap();
-    net.send(
-        &alice,
-        Call::Vote {
-            proposal: 1,
-            aye: true,
-            amount: 60_000 * UNIT,
-        },
-    )
-    .unwrap();
-    net.send(
-        &bob,
-        Call::Vote {
-            proposal: 1,
-            aye: false,
-            amount: 60_000 * UNIT,
-        },
-    )
-    .unwrap();
+    net.propose(&bob, spend(5 * UNIT)).unwrap();
+    net.vote(&alice, 1, true, 60_000 * UNIT).unwrap();
+    net.vote(&bob, 1, false, 60_000 * UNIT).unwrap();
     // 2: passes, but asks more than the treasury holds.
-    net.send(
-        &bob,
-        Call::Propose {
-            call: spend(TOTAL_SUPPLY),
-        },
-    )
-    .unwrap();
+    net.propose(&bob, spend(TOTAL_SUPPLY)).unwrap();
     pass(&mut net, 2, 60_000 * UNIT);
     // 3: passes and pays.
-    net.send(
-        &bob,
-        Call::Propose {
-            call: spend(5 * UNIT),
-        },
-    )
-    .unwrap();
+    net.propose(&bob, spend(5 * UNIT)).unwrap();
     pass(&mut net, 3, 60_000 * UNIT);
 
     net.empty_blocks(20);

@@ -9,7 +9,7 @@ use phalanx_primitives::attestation::Role;
 use phalanx_primitives::genesis::MINING_POOL_SUPPLY;
 use phalanx_primitives::{AccountId, BlockHeight, GenesisConfig};
 use phalanx_runtime::governance::{self, ProposalStatus};
-use phalanx_runtime::tokenomics::{self, mul_div};
+use phalanx_runtime::tokenomics;
 use phalanx_runtime::{balances, registry, staking, StateError, StateReader};
 
 pub(crate) fn pools(state: &impl StateReader) -> Result<Vec<PoolView>, StateError> {
@@ -46,7 +46,7 @@ pub(crate) fn stakes(
         stakes.push(StakeView {
             pool: id,
             shares,
-            value_units: mul_div(shares, pool.total_stake, pool.total_shares),
+            value_units: pool.value_of(shares),
         });
     }
     let withdrawals = staking::withdrawals(state)?
@@ -79,14 +79,7 @@ pub(crate) fn workers(state: &impl StateReader) -> Result<Vec<WorkerEconomyView>
         let confidence_percent = tokenomics::confidence_percent(info.confidence);
         let (state_name, share) = match &mining {
             None => ("unbound".to_string(), 0),
-            Some(m) => (
-                m.state.to_string(),
-                if m.state == phalanx_primitives::economy::ComputingState::Computing {
-                    tokenomics::share(m.v, m.performance, m.confidence_percent)
-                } else {
-                    0
-                },
-            ),
+            Some(m) => (m.state.to_string(), m.share()),
         };
         views.push(WorkerEconomyView {
             identity,

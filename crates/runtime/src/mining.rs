@@ -166,11 +166,7 @@ fn advance(
     }
     let responsive = mining.state == ComputingState::Computing;
     mining.v = tokenomics::next_v(params, mining.v, responsive);
-    if responsive {
-        tokenomics::share(mining.v, mining.performance, mining.confidence_percent)
-    } else {
-        0
-    }
+    mining.share()
 }
 
 /// Releases block `height`'s budget from the mining pool: the treasury's percent, the rest to the

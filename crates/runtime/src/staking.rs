@@ -74,6 +74,26 @@ pub struct MiningInfo {
     pub rewards: Balance,
 }
 
+impl Pool {
+    /// What `shares` of this pool are worth at its current price, rounded down.
+    pub fn value_of(&self, shares: Balance) -> Balance {
+        mul_div(shares, self.total_stake, self.total_shares)
+    }
+}
+
+impl MiningInfo {
+    /// Its weight in this block's rewards: `sqrt(V² + (2·P·confidence)²)` while computing and
+    /// responsive, nothing otherwise.
+    pub fn share(&self) -> u128 {
+        match self.state {
+            ComputingState::Computing => {
+                tokenomics::share(self.v, self.performance, self.confidence_percent)
+            }
+            ComputingState::Idle | ComputingState::Unresponsive => 0,
+        }
+    }
+}
+
 /// Shares waiting for their cool-down.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Withdrawal {
@@ -339,6 +359,19 @@ pub(crate) fn bind(
     Ok(Event::WorkerBound { pool: id, worker })
 }
 
+/// A worker bound to a pool `signer` owns, with its mining entry and that pool.
+fn owned_worker(
+    overlay: &StateOverlay<impl StateReader>,
+    signer: &AccountId,
+    worker: &AccountId,
+) -> Result<(MiningInfo, Pool), TxError> {
+    let mining = mining(overlay, worker)?
+        .ok_or_else(|| TxError::InvalidCall(format!("worker {worker} is bound to no pool")))?;
+    let pool = read_pool(overlay, mining.pool)?;
+    require_owner(&pool, signer)?;
+    Ok((mining, pool))
+}
+
 fn registered_worker(
     overlay: &StateOverlay<impl StateReader>,
     worker: &AccountId,
@@ -370,10 +403,7 @@ pub(crate) fn unbind(
     signer: AccountId,
     worker: AccountId,
 ) -> Result<Event, TxError> {
-    let mining = mining(overlay, &worker)?
-        .ok_or_else(|| TxError::InvalidCall(format!("worker {worker} is bound to no pool")))?;
-    let mut pool = read_pool(overlay, mining.pool)?;
-    require_owner(&pool, &signer)?;
+    let (mining, mut pool) = owned_worker(overlay, &signer, &worker)?;
     if mining.state != ComputingState::Idle {
         return Err(TxError::InvalidCall(format!(
             "worker {worker} is computing; stop it first"
@@ -395,22 +425,18 @@ pub(crate) fn start_computing(
     stake: Balance,
     height: BlockHeight,
 ) -> Result<Event, TxError> {
-    let mut mining = mining(overlay, &worker)?
-        .ok_or_else(|| TxError::InvalidCall(format!("worker {worker} is bound to no pool")))?;
-    let pool = read_pool(overlay, mining.pool)?;
-    require_owner(&pool, &signer)?;
+    let (mut mining, pool) = owned_worker(overlay, &signer, &worker)?;
     if mining.state != ComputingState::Idle {
         return Err(TxError::InvalidCall(format!(
             "worker {worker} is already computing"
         )));
     }
     registered_worker(overlay, &worker)?;
-    let performance = decode_entry::<u32>(overlay.get(&benchmark_key(&worker))?, "benchmark")?
-        .ok_or_else(|| {
-            TxError::InvalidCall(format!(
-                "worker {worker} has not reported its benchmark yet (its first heartbeat does)"
-            ))
-        })?;
+    let performance = benchmark(overlay, &worker)?.ok_or_else(|| {
+        TxError::InvalidCall(format!(
+            "worker {worker} has not reported its benchmark yet (its first heartbeat does)"
+        ))
+    })?;
     let params = tokenomics::params(overlay)?;
     if stake < params.min_stake {
         return Err(TxError::InvalidCall(format!(
@@ -457,10 +483,7 @@ pub(crate) fn stop_computing(
     signer: AccountId,
     worker: AccountId,
 ) -> Result<Event, TxError> {
-    let mining = mining(overlay, &worker)?
-        .ok_or_else(|| TxError::InvalidCall(format!("worker {worker} is bound to no pool")))?;
-    let pool = read_pool(overlay, mining.pool)?;
-    require_owner(&pool, &signer)?;
+    let (mining, _) = owned_worker(overlay, &signer, &worker)?;
     if mining.state == ComputingState::Idle {
         return Err(TxError::InvalidCall(format!(
             "worker {worker} is not computing"
@@ -514,7 +537,7 @@ pub(crate) fn release_withdrawals(
     let mut touched = Vec::new();
     for withdrawal in due {
         let mut pool = read_pool(overlay, withdrawal.pool)?;
-        let amount = mul_div(withdrawal.shares, pool.total_stake, pool.total_shares);
+        let amount = pool.value_of(withdrawal.shares);
         pool.total_shares -= withdrawal.shares;
         pool.total_stake -= amount;
         balances::transfer(overlay, &pool_account(pool.id), &withdrawal.who, amount)?;

@@ -38,16 +38,9 @@ fn decode_account(bytes: Option<Vec<u8>>) -> Result<AccountInfo, StateError> {
     }
 }
 
-/// Reads an account from committed state.
+/// Reads an account, from committed state or from a block being built (an overlay).
 pub fn account(state: &impl StateReader, account: &AccountId) -> Result<AccountInfo, StateError> {
     decode_account(state.get(&account_key(account))?)
-}
-
-pub(crate) fn read(
-    overlay: &StateOverlay<impl StateReader>,
-    account: &AccountId,
-) -> Result<AccountInfo, StateError> {
-    decode_account(overlay.get(&account_key(account))?)
 }
 
 pub(crate) fn write(
@@ -65,7 +58,7 @@ pub(crate) fn credit(
     account: &AccountId,
     amount: Balance,
 ) -> Result<(), TxError> {
-    let mut info = read(overlay, account)?;
+    let mut info = self::account(overlay, account)?;
     info.free = info
         .free
         .checked_add(amount)
@@ -80,7 +73,7 @@ pub(crate) fn debit(
     account: &AccountId,
     amount: Balance,
 ) -> Result<(), TxError> {
-    let mut info = read(overlay, account)?;
+    let mut info = self::account(overlay, account)?;
     info.free = info
         .free
         .checked_sub(amount)

@@ -133,9 +133,9 @@ fn require_role(
     account: &AccountId,
     role: Role,
 ) -> Result<(), TxError> {
-    match registry::read_worker(overlay, account)? {
-        Some(info) if info.role == role => Ok(()),
-        _ => Err(TxError::NotAuthorized(
+    match registry::enclave_in_role(overlay, account, role)? {
+        Some(_) => Ok(()),
+        None => Err(TxError::NotAuthorized(
             format!("{account} is not a registered {role:?}").to_lowercase(),
         )),
     }

@@ -179,15 +179,15 @@ fn settle(
     else {
         return Ok(Err("settlement overflows".into()));
     };
-    let mut account = balances::read(overlay, &escrow)?;
-    if total > account.free {
-        return Ok(Err(format!(
-            "contract {contract}'s gas escrow holds {} units, the settlement needs {total}",
-            account.free
-        )));
+    match balances::debit(overlay, &escrow, total) {
+        Ok(()) => {}
+        Err(TxError::InsufficientBalance { available, .. }) => {
+            return Ok(Err(format!(
+                "contract {contract}'s gas escrow holds {available} units, the settlement needs {total}"
+            )))
+        }
+        Err(other) => return Err(other),
     }
-    account.free -= total;
-    balances::write(overlay, &escrow, account);
     for (payer, amount) in refunds {
         balances::credit(overlay, payer, *amount)?;
     }
@@ -216,15 +216,11 @@ fn pay(
     to: &AccountId,
     amount: Balance,
 ) -> Result<Result<(), String>, TxError> {
-    let mut account = balances::read(overlay, from)?;
-    if account.free < amount {
-        return Ok(Err(format!(
-            "contract {from} holds {} units and cannot pay {amount}",
-            account.free
-        )));
+    match balances::transfer(overlay, from, to, amount) {
+        Ok(()) => Ok(Ok(())),
+        Err(TxError::InsufficientBalance { available, .. }) => Ok(Err(format!(
+            "contract {from} holds {available} units and cannot pay {amount}"
+        ))),
+        Err(other) => Err(other),
     }
-    account.free -= amount;
-    balances::write(overlay, from, account);
-    balances::credit(overlay, to, amount)?;
-    Ok(Ok(()))
 }

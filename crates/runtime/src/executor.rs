@@ -61,7 +61,7 @@ impl<R: StateReader> BlockExecutor<R> {
 
     /// The account as this block has changed it so far.
     pub fn account(&self, account: &phalanx_primitives::AccountId) -> Result<AccountInfo, TxError> {
-        Ok(balances::read(&self.overlay, account)?)
+        Ok(balances::account(&self.overlay, account)?)
     }
 
     /// Applies one transaction, or changes nothing and says why not.
@@ -102,7 +102,7 @@ impl<R: StateReader> BlockExecutor<R> {
                 offered: t.fee,
             });
         }
-        let mut sender = balances::read(&self.overlay, &t.signer)?;
+        let mut sender = balances::account(&self.overlay, &t.signer)?;
         if t.nonce < sender.nonce {
             return Err(TxError::StaleNonce {
                 expected: sender.nonce,

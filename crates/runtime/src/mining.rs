@@ -179,7 +179,7 @@ fn pay_rewards(
     infos: &mut [MiningInfo],
     shares: &[u128],
 ) -> Result<Option<Event>, TxError> {
-    let available = balances::read(overlay, &accounts.mining_pool)?.free;
+    let available = balances::account(overlay, &accounts.mining_pool)?.free;
     let budget = tokenomics::block_budget(params, height).min(available);
     if budget == 0 || shares.iter().all(|s| *s == 0) {
         return Ok(None);

@@ -47,7 +47,7 @@ pub fn worker_key(identity: &AccountId) -> Vec<u8> {
     [WORKER_PREFIX, identity.as_bytes().as_slice()].concat()
 }
 
-/// A registered enclave from committed state.
+/// A registered enclave, from committed state or from a block being built.
 pub fn worker(
     state: &impl StateReader,
     identity: &AccountId,
@@ -61,14 +61,13 @@ pub fn policy(state: &impl StateReader) -> Result<AttestationPolicy, StateError>
         .ok_or_else(|| StateError("no attestation policy in state".into()))
 }
 
-pub(crate) fn read_worker(
-    overlay: &StateOverlay<impl StateReader>,
+/// The enclave registered as `identity`, if it is registered in `role`.
+pub(crate) fn enclave_in_role(
+    state: &impl StateReader,
     identity: &AccountId,
-) -> Result<Option<WorkerInfo>, TxError> {
-    Ok(decode_entry(
-        overlay.get(&worker_key(identity))?,
-        "worker entry",
-    )?)
+    role: Role,
+) -> Result<Option<WorkerInfo>, StateError> {
+    Ok(worker(state, identity)?.filter(|info| info.role == role))
 }
 
 /// Deregisters an enclave: it can no longer act as a worker or gatekeeper (it may register
@@ -87,13 +86,6 @@ pub(crate) fn remove(
 /// Every registered enclave, in registration order, from committed state.
 pub fn all(state: &impl StateReader) -> Result<Vec<AccountId>, StateError> {
     Ok(decode_entry(state.get(ALL_KEY)?, "enclave list")?.unwrap_or_default())
-}
-
-fn read_policy(overlay: &StateOverlay<impl StateReader>) -> Result<AttestationPolicy, TxError> {
-    Ok(
-        decode_entry(overlay.get(POLICY_KEY)?, "attestation policy")?
-            .ok_or_else(|| StateError("no attestation policy in state".into()))?,
-    )
 }
 
 /// Everything a registration needs to know about its context.
@@ -121,7 +113,7 @@ pub(crate) fn register(
     }
     let endpoint = String::from_utf8(r.endpoint.to_vec())
         .map_err(|_| TxError::InvalidCall("endpoint is not UTF-8".into()))?;
-    let policy = read_policy(overlay)?;
+    let policy = policy(overlay)?;
     let expected = Enrollment {
         identity: &r.identity,
         ecdh_public: &r.ecdh_public,
@@ -172,7 +164,7 @@ pub(crate) fn add_measurement(
     overlay: &mut StateOverlay<impl StateReader>,
     measurement: Measurement,
 ) -> Result<Event, TxError> {
-    let mut policy = read_policy(overlay)?;
+    let mut policy = policy(overlay)?;
     if policy.measurements.contains(&measurement) {
         return Err(TxError::InvalidCall(format!(
             "measurement {measurement} is already allowed"
@@ -187,7 +179,7 @@ pub(crate) fn remove_measurement(
     overlay: &mut StateOverlay<impl StateReader>,
     measurement: Measurement,
 ) -> Result<Event, TxError> {
-    let mut policy = read_policy(overlay)?;
+    let mut policy = policy(overlay)?;
     let before = policy.measurements.len();
     policy.measurements.retain(|m| *m != measurement);
     if policy.measurements.len() == before {
@@ -208,13 +200,10 @@ pub(crate) fn elect_gatekeeper(
     overlay: &mut StateOverlay<impl StateReader>,
     identity: AccountId,
 ) -> Result<Event, TxError> {
-    match read_worker(overlay, &identity)? {
-        Some(info) if info.role == Role::Gatekeeper => {}
-        _ => {
-            return Err(TxError::InvalidCall(format!(
-                "{identity} is not a registered gatekeeper enclave"
-            )))
-        }
+    if enclave_in_role(overlay, &identity, Role::Gatekeeper)?.is_none() {
+        return Err(TxError::InvalidCall(format!(
+            "{identity} is not a registered gatekeeper enclave"
+        )));
     }
     let mut elected = gatekeepers(overlay)?;
     if elected.contains(&identity) {

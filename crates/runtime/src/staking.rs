@@ -376,12 +376,8 @@ fn registered_worker(
     overlay: &StateOverlay<impl StateReader>,
     worker: &AccountId,
 ) -> Result<WorkerInfo, TxError> {
-    match registry::read_worker(overlay, worker)? {
-        Some(info) if info.role == Role::Worker => Ok(info),
-        _ => Err(TxError::InvalidCall(format!(
-            "{worker} is not a registered worker"
-        ))),
-    }
+    registry::enclave_in_role(overlay, worker, Role::Worker)?
+        .ok_or_else(|| TxError::InvalidCall(format!("{worker} is not a registered worker")))
 }
 
 /// The stake backing a pool's computing workers, together.

@@ -384,26 +384,28 @@ async fn answer_loop(
             }
             None => {
                 let height = block.header.height;
-                let mut calls = Vec::new();
-                if !events.is_empty() {
-                    let keys = enclave_keys(follower.client(), &events).await?;
+                // What the answers need from the node, fetched before taking the lock.
+                let context = match events.is_empty() {
+                    true => None,
                     // Keys go out for the chain's epoch now, which may be past this block's.
-                    let epoch = current_epoch(follower.client()).await?;
-                    if let Custody::Holds(gatekeeper) =
-                        &*custody.lock().unwrap_or_else(|p| p.into_inner())
-                    {
+                    false => Some((
+                        enclave_keys(follower.client(), &events).await?,
+                        current_epoch(follower.client()).await?,
+                    )),
+                };
+                let mut calls = Vec::new();
+                if let Custody::Holds(gatekeeper) =
+                    &*custody.lock().unwrap_or_else(|p| p.into_inner())
+                {
+                    if let Some((keys, epoch)) = &context {
                         calls = gatekeeper.respond(
                             &events,
-                            epoch,
+                            *epoch,
                             |w| keys.get(w).copied(),
                             &mut OsRng,
                         );
                     }
-                }
-                if height.is_multiple_of(RANDOMNESS_EVERY) {
-                    if let Custody::Holds(gatekeeper) =
-                        &*custody.lock().unwrap_or_else(|p| p.into_inner())
-                    {
+                    if height.is_multiple_of(RANDOMNESS_EVERY) {
                         calls.push(gatekeeper.randomness(height));
                     }
                 }

@@ -14,7 +14,7 @@ use phalanx_primitives::Call;
 use std::fmt::Write as _;
 
 /// Sends `call` signed by `from`, waits until it is final, prints `what`.
-async fn send(ctx: &Context, from: &str, call: Call, what: String) -> Result<()> {
+pub(super) async fn send(ctx: &Context, from: &str, call: Call, what: String) -> Result<()> {
     let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
     let node = super::chain::connect(ctx).await?;
     let (hash, height) = submit_and_wait(&node, &signer, call).await?;

@@ -1,10 +1,8 @@
 //! Privileged calls: `phalanx sudo …` sends one as a dev chain's sudo account; `phalanx propose …`
 //! puts the same call to a governance vote. Both build it here.
 
-use super::confidential::submit_and_wait;
 use super::Context;
 use crate::args::SudoCommand;
-use crate::output::emit;
 use anyhow::{anyhow, Context as _, Result};
 use phalanx_client::views::describe_sudo_call;
 use phalanx_primitives::amount::parse_pha;
@@ -83,11 +81,7 @@ fn next_step(call: &SudoCall) -> &'static str {
 }
 
 pub async fn run(ctx: &Context, from: &str, command: SudoCommand) -> Result<()> {
-    let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
     let call = privileged_call(ctx, command)?;
     let what = format!("done: {}{}", describe_sudo_call(&call), next_step(&call));
-    let node = super::chain::connect(ctx).await?;
-    let (hash, height) = submit_and_wait(&node, &signer, Call::Sudo(call)).await?;
-    let value = serde_json::json!({ "hash": hash, "height": height, "done": what });
-    emit(ctx.json, &value, || format!("{what} (block {height})"))
+    super::economy::send(ctx, from, Call::Sudo(call), what).await
 }

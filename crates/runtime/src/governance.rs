@@ -82,8 +82,7 @@ pub fn proposal_count(state: &impl StateReader) -> Result<ProposalId, StateError
 }
 
 fn read(overlay: &StateOverlay<impl StateReader>, id: ProposalId) -> Result<Proposal, TxError> {
-    decode_entry(overlay.get(&proposal_key(id))?, "proposal")?
-        .ok_or_else(|| TxError::InvalidCall(format!("there is no proposal {id}")))
+    proposal(overlay, id)?.ok_or_else(|| TxError::InvalidCall(format!("there is no proposal {id}")))
 }
 fn write(overlay: &mut StateOverlay<impl StateReader>, proposal: &Proposal) {
     overlay.set(proposal_key(proposal.id), proposal.encode());
@@ -111,7 +110,7 @@ pub(crate) fn propose(
         &governance_account(),
         params.proposal_deposit,
     )?;
-    let id: ProposalId = decode_entry(overlay.get(NEXT_KEY)?, "proposal counter")?.unwrap_or(0);
+    let id = proposal_count(overlay)?;
     overlay.set(NEXT_KEY.to_vec(), (id + 1).encode());
     let voting_ends = height + params.voting_period_blocks;
     write(

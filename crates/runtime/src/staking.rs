@@ -161,8 +161,7 @@ pub(crate) fn read_pool(
     overlay: &StateOverlay<impl StateReader>,
     id: PoolId,
 ) -> Result<Pool, TxError> {
-    decode_entry(overlay.get(&pool_key(id))?, "pool")?
-        .ok_or_else(|| TxError::InvalidCall(format!("there is no pool {id}")))
+    pool(overlay, id)?.ok_or_else(|| TxError::InvalidCall(format!("there is no pool {id}")))
 }
 pub(crate) fn write_pool(overlay: &mut StateOverlay<impl StateReader>, pool: &Pool) {
     overlay.set(pool_key(pool.id), pool.encode());
@@ -207,7 +206,7 @@ pub(crate) fn create_pool(
             "a commission is 0 to 100 percent".into(),
         ));
     }
-    let id: PoolId = decode_entry(overlay.get(NEXT_POOL_KEY)?, "pool counter")?.unwrap_or(0);
+    let id = pool_count(overlay)?;
     overlay.set(NEXT_POOL_KEY.to_vec(), (id + 1).encode());
     write_pool(
         overlay,

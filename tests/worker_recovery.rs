@@ -326,7 +326,7 @@ async fn a_corrupted_worker_is_caught_by_its_heartbeat() {
     suspect.kill_9();
     {
         use phalanx_worker::enclave::Enclave;
-        use phalanx_worker::store::WorkerStore;
+        use phalanx_worker::store::{Synced, WorkerStore};
         use phalanx_worker::{ContractStates, Executor, KeyRing};
         let enclave = Enclave::open_dev(dirs[3].path(), &mut OsRng).unwrap();
         let store = WorkerStore::open(
@@ -351,8 +351,11 @@ async fn a_corrupted_worker_is_caught_by_its_heartbeat() {
                 writes,
                 |c| executor.digest_key(c),
                 &Default::default(),
-                &synced,
-                None,
+                Synced {
+                    header: &synced,
+                    executor_snapshot: None,
+                    view: None,
+                },
                 &mut OsRng,
             )
             .unwrap();

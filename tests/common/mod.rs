@@ -105,6 +105,11 @@ pub fn cli_json(rpc: &str, args: &[&str]) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("phalanx {args:?} printed no JSON: {e}"))
 }
 
+/// The id of the chain every `phalanx node --dev` runs (its genesis is fixed).
+pub fn dev_chain_id() -> String {
+    phalanx_runtime::genesis::dev_config().hash().to_string()
+}
+
 /// A `phalanx worker` child process; killed with SIGKILL when dropped.
 pub struct WorkerProcess {
     pub child: Child,
@@ -153,6 +158,14 @@ impl WorkerProcess {
             "charlie",
         ];
         args.extend_from_slice(extra);
+        // Every enclave is pinned to its chain at its first start: the dev chain unless told.
+        let chain_id = dev_chain_id();
+        if !extra
+            .iter()
+            .any(|a| *a == "--chain-id" || *a == "--genesis")
+        {
+            args.extend_from_slice(&["--chain-id", &chain_id]);
+        }
         let announce = if role == "gatekeeper" {
             "phalanx gatekeeper: identity "
         } else {

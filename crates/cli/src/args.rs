@@ -375,9 +375,16 @@ pub enum WorkerCommand {
 
 #[derive(Args, Debug)]
 pub struct WorkerArgs {
-    /// The node to follow.
+    /// The node to follow. It is not trusted: blocks are checked against the pinned genesis.
     #[arg(long, default_value = "http://127.0.0.1:9944")]
     pub node: String,
+    /// The chain this enclave belongs to (0x-hex genesis hash, as `phalanx info` prints it):
+    /// needed at the first start, recorded in the sealed store, checked at every later start.
+    #[arg(long, conflicts_with = "genesis")]
+    pub chain_id: Option<phalanx_primitives::Hash>,
+    /// The chain's genesis file (JSON), whose hash pins the chain instead of --chain-id.
+    #[arg(long)]
+    pub genesis: Option<PathBuf>,
     #[arg(long, required = true)]
     pub data_dir: Option<PathBuf>,
     /// Where the worker serves its JSON-RPC (status and confidential queries).

@@ -24,6 +24,12 @@ pub trait NodeApi {
     #[method(name = "chain_info")]
     async fn chain_info(&self) -> Result<ChainInfo, ErrorObjectOwned>;
 
+    /// The genesis description as `0x` hex of its SCALE encoding: its SHA-256 (domain-separated,
+    /// see `GenesisConfig::hash`) is the chain id, so an enclave pinned to a chain id checks what
+    /// it receives here before it believes any of it (validators, attestation policy).
+    #[method(name = "chain_getGenesis")]
+    async fn genesis(&self) -> Result<String, ErrorObjectOwned>;
+
     /// Header of the newest final block.
     #[method(name = "chain_getHead")]
     async fn head(&self) -> Result<HeaderView, ErrorObjectOwned>;

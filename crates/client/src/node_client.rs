@@ -6,9 +6,9 @@ use jsonrpsee::core::ClientError as RpcError;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use parity_scale_codec::DecodeLimit;
 use parity_scale_codec::Encode;
-use phalanx_crypto::{sign_transaction, verify_certificate, Keypair};
+use phalanx_crypto::{sign_transaction, verify_events, verify_finalized, Keypair};
 use phalanx_primitives::{
-    events_root, AccountId, Balance, Block, BlockHeader, Call, EventRecord, Hash,
+    AccountId, Balance, Block, BlockHeader, Call, EventRecord, GenesisConfig, Hash,
     SignedTransaction, Transaction,
 };
 use std::time::{Duration, Instant};
@@ -199,8 +199,20 @@ impl NodeClient {
     }
 
     /// Fetches a block and checks it before returning it: the header hash, the transactions root
-    /// and the finality certificate against the chain's validators.
+    /// and the finality certificate against the validators the node announced at connect. An
+    /// enclave, which believes no node, checks blocks against its own pinned validators instead
+    /// ([`NodeClient::unverified_block`] and `phalanx_crypto::verify_next_block`).
     pub async fn verified_block(&self, height: u64) -> Result<Option<Block>, ClientError> {
+        let Some(block) = self.unverified_block(height).await? else {
+            return Ok(None);
+        };
+        verify_block(&block, &self.info.validators, height)?;
+        Ok(Some(block))
+    }
+
+    /// Fetches and decodes a block (depth-limited, no trailing bytes) without checking it: the
+    /// caller verifies it against a validator set it trusts.
+    pub async fn unverified_block(&self, height: u64) -> Result<Option<Block>, ClientError> {
         let Some(raw) = self.rpc.block_raw(height).await? else {
             return Ok(None);
         };
@@ -208,8 +220,22 @@ impl NodeClient {
             .ok_or_else(|| ClientError::InvalidBlock("raw block is not 0x-hex".into()))?;
         let block = Block::decode_untrusted(&bytes)
             .map_err(|e| ClientError::InvalidBlock(e.to_string()))?;
-        verify_block(&block, &self.info.validators, height)?;
+        if block.header.height != height {
+            return Err(ClientError::InvalidBlock(format!(
+                "asked for block {height}, got block {}",
+                block.header.height
+            )));
+        }
         Ok(Some(block))
+    }
+
+    /// The chain's genesis description as the node serves it (the caller checks its hash).
+    pub async fn genesis(&self) -> Result<GenesisConfig, ClientError> {
+        let raw = self.rpc.genesis().await?;
+        let bytes = decode_raw(&raw)
+            .ok_or_else(|| ClientError::InvalidBlock("the genesis is not 0x-hex".into()))?;
+        GenesisConfig::decode_with_depth_limit(16, &mut &bytes[..])
+            .map_err(|e| ClientError::InvalidBlock(format!("the genesis does not decode: {e}")))
     }
 }
 
@@ -220,20 +246,22 @@ impl NodeClient {
         &self,
         header: &BlockHeader,
     ) -> Result<Vec<EventRecord>, ClientError> {
-        let raw = self.rpc.events_raw(header.height).await?.ok_or_else(|| {
-            ClientError::InvalidBlock(format!("no events for block {}", header.height))
-        })?;
+        let records = self.unverified_events(header.height).await?;
+        verify_events(header, &records).map_err(|e| ClientError::InvalidBlock(e.to_string()))?;
+        Ok(records)
+    }
+
+    /// Fetches and decodes a block's events without checking them (the caller checks them
+    /// against a header it verified, `phalanx_crypto::verify_events`).
+    pub async fn unverified_events(&self, height: u64) -> Result<Vec<EventRecord>, ClientError> {
+        let raw =
+            self.rpc.events_raw(height).await?.ok_or_else(|| {
+                ClientError::InvalidBlock(format!("no events for block {height}"))
+            })?;
         let bytes = decode_raw(&raw)
             .ok_or_else(|| ClientError::InvalidBlock("events are not 0x-hex".into()))?;
-        let records = Vec::<EventRecord>::decode_with_depth_limit(16, &mut &bytes[..])
-            .map_err(|e| ClientError::InvalidBlock(format!("events do not decode: {e}")))?;
-        if events_root(&records) != header.events_root {
-            return Err(ClientError::InvalidBlock(format!(
-                "events of block {} do not match its header",
-                header.height
-            )));
-        }
-        Ok(records)
+        Vec::<EventRecord>::decode_with_depth_limit(16, &mut &bytes[..])
+            .map_err(|e| ClientError::InvalidBlock(format!("events do not decode: {e}")))
     }
 }
 
@@ -271,7 +299,8 @@ fn decode_raw(text: &str) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-/// Checks what a client can check of a block on its own: height, body and finality.
+/// Checks what a client can check of a block on its own: its height, its body and its finality
+/// certificate against `validators` (the one block verifier, [`phalanx_crypto::verify_finalized`]).
 pub fn verify_block(
     block: &Block,
     validators: &[AccountId],
@@ -283,16 +312,7 @@ pub fn verify_block(
             block.header.height
         )));
     }
-    if Block::transactions_root(&block.transactions) != block.header.transactions_root {
-        return Err(ClientError::InvalidBlock(
-            "transactions do not match the header's root".into(),
-        ));
-    }
-    if height > 0 {
-        verify_certificate(&block.header, &block.certificate, validators)
-            .map_err(|e| ClientError::InvalidBlock(format!("finality certificate: {e}")))?;
-    }
-    Ok(())
+    verify_finalized(block, validators).map_err(|e| ClientError::InvalidBlock(e.to_string()))
 }
 
 fn to_hex(tx: &SignedTransaction) -> String {

@@ -1,4 +1,5 @@
-//! `crypto`: signs and verifies everything Phalanx signs — transactions, finality certificates —
+//! `crypto`: signs and verifies everything Phalanx signs — transactions, finality certificates,
+//! blocks (the one block verifier every side calls, [`verify_next_block`]) —
 //! encrypts to keys (envelopes), derives the key hierarchy (master, cluster, contract), seals
 //! enclave data, derives the well-known dev keys, and encrypts key files under a passphrase.
 //!
@@ -19,6 +20,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod block;
 pub mod envelope;
 pub mod hierarchy;
 mod keys;
@@ -26,6 +28,7 @@ pub mod passphrase;
 pub mod sealing;
 mod verify;
 
+pub use block::{verify_events, verify_finalized, verify_link, verify_next_block, BlockError};
 pub use envelope::{Envelope, EnvelopeContext, EnvelopeError, Opener, Sealer};
 pub use keys::{Keypair, DEV_ACCOUNT_NAMES};
 pub use verify::{

@@ -10,6 +10,9 @@ use aes_gcm_siv::{Aes256GcmSiv, Nonce};
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("sealed data does not open with this key and associated data (altered, moved, or another enclave's)")]
 pub struct UnsealError;
@@ -26,6 +29,11 @@ impl SealingKey {
         SealingKey {
             key: Zeroizing::new(key),
         }
+    }
+
+    /// The length of `plaintext_len` bytes once sealed (nonce and tag added).
+    pub const fn sealed_len(plaintext_len: usize) -> usize {
+        NONCE_LEN + plaintext_len + TAG_LEN
     }
 
     pub fn seal(
@@ -54,7 +62,7 @@ impl SealingKey {
         sealed: &[u8],
         associated: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, UnsealError> {
-        if sealed.len() < 12 + 16 {
+        if sealed.len() < NONCE_LEN + TAG_LEN {
             return Err(UnsealError);
         }
         let (nonce, ciphertext) = sealed.split_at(12);

@@ -88,6 +88,10 @@ impl NodeApiServer for RpcHandler {
         Ok(info)
     }
 
+    async fn genesis(&self) -> Result<String, ErrorObjectOwned> {
+        Ok(format!("0x{}", hex::encode(&self.shared.genesis)))
+    }
+
     async fn head(&self) -> Result<HeaderView, ErrorObjectOwned> {
         let head = self.shared.head.read().unwrap_or_else(|p| p.into_inner());
         Ok(HeaderView::from(&*head))

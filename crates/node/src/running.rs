@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     pub heads: broadcast::Sender<HeaderView>,
     pub params: ChainParams,
     pub info: ChainInfo,
+    /// The genesis description, SCALE-encoded (served as is by `chain_getGenesis`).
+    pub genesis: Vec<u8>,
 }
 
 pub struct RunningNode {
@@ -96,6 +98,7 @@ impl RunningNode {
             heads,
             params,
             info: chain_info(&config.genesis, genesis_block.header.hash()),
+            genesis: parity_scale_codec::Encode::encode(&config.genesis),
         });
 
         let producer_shared = shared.clone();

@@ -202,7 +202,7 @@ impl<R: StateReader> BlockExecutor<R> {
                     height: self.context.height,
                     timestamp_ms: self.context.timestamp_ms,
                 };
-                events.push(registry::register(&mut self.overlay, registration)?);
+                events.extend(registry::register(&mut self.overlay, registration)?);
             }
             Call::Sudo(call) => {
                 if self.params.sudo != Some(t.signer) {

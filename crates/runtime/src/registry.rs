@@ -101,10 +101,12 @@ pub(crate) struct Registration<'a> {
     pub timestamp_ms: u64,
 }
 
+/// Registers an enclave whose quote verifies under the policy, at the block's time. Emits
+/// `WorkerRegistered`, and `GatekeeperElected` for the chain's first gatekeeper.
 pub(crate) fn register(
     overlay: &mut StateOverlay<impl StateReader>,
     r: Registration<'_>,
-) -> Result<Event, TxError> {
+) -> Result<Vec<Event>, TxError> {
     if r.endpoint.len() > MAX_ENDPOINT_LEN {
         return Err(TxError::InvalidCall(format!(
             "endpoint is {} bytes; the limit is {MAX_ENDPOINT_LEN}",
@@ -143,21 +145,28 @@ pub(crate) fn register(
         overlay.set(ALL_KEY.to_vec(), all.encode());
     }
     overlay.set(worker_key(&r.identity), info.encode());
-    if r.role == Role::Gatekeeper {
-        let mut elected = gatekeepers(overlay)?;
-        if elected.is_empty() {
-            elected.push(r.identity);
-            overlay.set(GATEKEEPERS_KEY.to_vec(), elected.encode());
-        }
-    }
-    Ok(Event::WorkerRegistered {
+    let registered = Event::WorkerRegistered {
         identity: r.identity,
         operator: r.operator,
         role: r.role,
         tee: info.tee,
         measurement: info.measurement,
         confidence: info.confidence,
-    })
+    };
+    let mut events = vec![registered];
+    if r.role == Role::Gatekeeper {
+        let mut elected = gatekeepers(overlay)?;
+        if elected.is_empty() {
+            elected.push(r.identity);
+            overlay.set(GATEKEEPERS_KEY.to_vec(), elected.encode());
+            // Said in an event, like every later election, so an enclave following the chain
+            // learns who its gatekeepers are from events alone.
+            events.push(Event::GatekeeperElected {
+                identity: r.identity,
+            });
+        }
+    }
+    Ok(events)
 }
 
 pub(crate) fn add_measurement(

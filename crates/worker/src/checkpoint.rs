@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 const PREFIX: &str = "checkpoint-";
 const SUFFIX: &str = ".sealed";
-const TEMPORARY: &str = ".tmp";
+use crate::durable::TEMPORARY_EXTENSION;
 const AAD_DOMAIN: &[u8] = b"PHALANX_CHECKPOINT_V1";
 
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +64,7 @@ impl Checkpoints {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         for entry in std::fs::read_dir(dir).map_err(io(dir))? {
             let path = entry.map_err(io(dir))?.path();
-            if path.extension().is_some_and(|e| e == &TEMPORARY[1..]) {
+            if path.extension().is_some_and(|e| e == TEMPORARY_EXTENSION) {
                 std::fs::remove_file(&path).map_err(io(&path))?;
             }
         }
@@ -109,18 +109,7 @@ impl Checkpoints {
     pub fn write(&self, height: u64, image: &StoreImage) -> Result<(), CheckpointError> {
         let sealed = self.sealing.seal(&image.encode(), &aad(height), &mut OsRng);
         let path = self.path(height);
-        let temporary = path.with_extension(&TEMPORARY[1..]);
-        {
-            use std::io::Write;
-            let mut file = std::fs::File::create(&temporary).map_err(io(&temporary))?;
-            file.write_all(&sealed).map_err(io(&temporary))?;
-            file.sync_all().map_err(io(&temporary))?;
-        }
-        std::fs::rename(&temporary, &path).map_err(io(&path))?;
-        // The rename is durable once the directory is.
-        std::fs::File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&self.dir))?;
+        crate::durable::write_file(&path, &sealed).map_err(|(at, e)| io(&at)(e))?;
         let heights = self.heights()?;
         for old in &heights[..heights.len().saturating_sub(self.keep)] {
             let old = self.path(*old);

@@ -6,10 +6,11 @@
 //! loser pays nothing). A batch not accepted after [`RESEND_AFTER`] blocks is sent again: the
 //! node may have dropped it, or the worker that won may have died before its batch landed.
 
+use crate::chain_view::ChainView;
 use crate::egress::{Output, PendingOutputs};
 use crate::process::WorkerError;
 use crate::store::WorkerStore;
-use phalanx_client::contract::seal_to_contract;
+use phalanx_client::contract::{seal_to_contract, PublicKey};
 use phalanx_client::NodeClient;
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{AccountId, Call, ContractOutput, Envelope, MAX_EGRESS_OUTPUTS};
@@ -39,6 +40,7 @@ impl EgressSender {
     pub(crate) async fn send(
         &mut self,
         client: &NodeClient,
+        view: &ChainView,
         store: &WorkerStore,
         height: u64,
     ) -> Result<u64, WorkerError> {
@@ -56,7 +58,7 @@ impl EgressSender {
             }
             self.sent
                 .insert(pending.contract, (pending.first_seq, height));
-            if let Err(error) = self.send_batch(client, &pending).await {
+            if let Err(error) = self.send_batch(client, view, &pending).await {
                 // Usually another worker of the cluster was first: nothing is lost.
                 tracing::debug!(contract = %pending.contract, first = pending.first_seq, "egress not sent: {error}");
             }
@@ -67,6 +69,7 @@ impl EgressSender {
     async fn send_batch(
         &self,
         client: &NodeClient,
+        view: &ChainView,
         pending: &PendingOutputs,
     ) -> Result<(), phalanx_client::ClientError> {
         let mut outputs = Vec::with_capacity(pending.outputs.len());
@@ -87,9 +90,7 @@ impl EgressSender {
                     gas_limit,
                 } => ContractOutput::Message {
                     to: *to,
-                    envelope: self
-                        .seal_message(client, pending.contract, *to, payload)
-                        .await?,
+                    envelope: seal_message(view, pending.contract, *to, payload)?,
                     gas_limit: *gas_limit,
                 },
             });
@@ -105,30 +106,27 @@ impl EgressSender {
             .await?;
         Ok(())
     }
+}
 
-    /// Seals a message to its receiving contract's published key. A receiver that does not
-    /// exist or has no key yet gets an empty envelope: the chain spends the output as failed
-    /// (no such contract) or the receiver's workers fail to open it, and the numbering goes on.
-    async fn seal_message(
-        &self,
-        client: &NodeClient,
-        from: AccountId,
-        to: AccountId,
-        payload: &[u8],
-    ) -> Result<Envelope, phalanx_client::ClientError> {
-        let key = match client.contract_key(to).await {
-            Ok(Some(key)) => key,
-            Ok(None) | Err(phalanx_client::ClientError::Contract(_)) => {
-                return Ok(Envelope {
-                    version: 1,
-                    epoch: 0,
-                    ephemeral: [0; 32],
-                    nonce: [0; 12],
-                    ciphertext: Vec::new(),
-                })
-            }
-            Err(other) => return Err(other),
-        };
-        seal_to_contract(&key, client.info().chain_id, to, from, payload, &mut OsRng)
-    }
+/// Seals a message to its receiving contract's published key, as the enclave's view knows it
+/// (never as the node says: a lying node would get the message). A receiver that does not exist
+/// or has no key yet gets an empty envelope: the chain spends the output as failed (no such
+/// contract) or the receiver's workers fail to open it, and the numbering goes on.
+fn seal_message(
+    view: &ChainView,
+    from: AccountId,
+    to: AccountId,
+    payload: &[u8],
+) -> Result<Envelope, phalanx_client::ClientError> {
+    let Some((epoch, bytes)) = view.contract_key(&to) else {
+        return Ok(Envelope {
+            version: 1,
+            epoch: 0,
+            ephemeral: [0; 32],
+            nonce: [0; 12],
+            ciphertext: Vec::new(),
+        });
+    };
+    let key = PublicKey { bytes, epoch };
+    seal_to_contract(&key, view.chain_id(), to, from, payload, &mut OsRng)
 }

@@ -5,6 +5,7 @@
 //! command for a contract of a served cluster is decrypted and run in the VM, producing a receipt.
 //! Anything that cannot be decrypted yields a failed receipt and changes no state.
 
+use crate::chain_view::ChainView;
 use crate::egress::{message_id, BlockEffects, Output};
 use crate::{ContractStates, KeyRing, Receipt, ReceiptOutcome};
 use parity_scale_codec::{Decode, Encode};
@@ -198,13 +199,18 @@ impl Executor {
     /// Applies one finalized block (with its events, which say which transactions the chain
     /// applied) and returns what it produced: receipts of the instantiations, commands and
     /// messages it ran, their outputs for egress, and the outputs the chain accepted.
+    ///
+    /// `view` is the enclave's chain view after this block: a cluster key is taken only from a
+    /// gatekeeper it lists as holding the master key, and only if it matches the cluster's
+    /// published public key where one is known.
     pub fn apply_block(
         &mut self,
         block: &Block,
         events: &[EventRecord],
+        view: &ChainView,
         states: &mut impl ContractStates,
     ) -> Result<BlockEffects, ExecError> {
-        self.apply(block, events, None, states)
+        self.apply(block, events, Scope::Live(view), states)
     }
 
     /// Takes the cluster keys a block brings this worker (of every epoch: a late joiner gets the
@@ -212,7 +218,12 @@ impl Executor {
     /// on. A cluster that already has history must be caught up ([`Executor::catch_up_block`]
     /// over every earlier block) before the block is applied, or its contracts would run on
     /// missing state.
-    pub fn receive_keys(&mut self, block: &Block, events: &[EventRecord]) -> Vec<Hash> {
+    pub fn receive_keys(
+        &mut self,
+        block: &Block,
+        events: &[EventRecord],
+        view: &ChainView,
+    ) -> Vec<Hash> {
         let applied = applied_transactions(events);
         let mut new = Vec::new();
         for (index, signed) in block.transactions.iter().enumerate() {
@@ -225,7 +236,7 @@ impl Executor {
             {
                 if applied.contains(&(index as u32)) && *recipient == self.keys.identity() {
                     let served = self.keys.serves(cluster);
-                    self.receive_key(tx.signer, *cluster, envelope);
+                    self.receive_key(view, tx.signer, *cluster, envelope);
                     if !served && self.keys.serves(cluster) && !new.contains(cluster) {
                         new.push(*cluster);
                     }
@@ -244,17 +255,20 @@ impl Executor {
         cluster: Hash,
         states: &mut impl ContractStates,
     ) -> Result<BlockEffects, ExecError> {
-        self.apply(block, events, Some(cluster), states)
+        self.apply(block, events, Scope::CatchUp(cluster), states)
     }
 
-    /// `only`: catching up that cluster (key messages and code uploads were taken live).
     fn apply(
         &mut self,
         block: &Block,
         events: &[EventRecord],
-        only: Option<Hash>,
+        scope: Scope<'_>,
         states: &mut impl ContractStates,
     ) -> Result<BlockEffects, ExecError> {
+        let (only, view) = match scope {
+            Scope::Live(view) => (None, Some(view)),
+            Scope::CatchUp(cluster) => (Some(cluster), None),
+        };
         let block_hash = block.hash();
         let mut effects = BlockEffects::default();
         let mut gas = GasLedger::default();
@@ -295,8 +309,10 @@ impl Executor {
                     recipient,
                     cluster,
                     envelope,
-                } if only.is_none() && *recipient == self.keys.identity() => {
-                    self.receive_key(tx.signer, *cluster, envelope);
+                } if *recipient == self.keys.identity() => {
+                    if let Some(view) = view {
+                        self.receive_key(view, tx.signer, *cluster, envelope);
+                    }
                 }
                 Call::UploadCode { code } if only.is_none() => {
                     self.codes
@@ -407,7 +423,17 @@ impl Executor {
             .is_some_and(|meta| self.in_scope(&meta.cluster, only))
     }
 
-    fn receive_key(&mut self, gatekeeper: AccountId, cluster: Hash, envelope: &Envelope) {
+    fn receive_key(
+        &mut self,
+        view: &ChainView,
+        gatekeeper: AccountId,
+        cluster: Hash,
+        envelope: &Envelope,
+    ) {
+        if !view.is_holder(&gatekeeper) {
+            tracing::warn!(%gatekeeper, %cluster, "ignored a key message from a sender that does not hold the master key");
+            return;
+        }
         let context = EnvelopeContext {
             chain_id: self.chain_id,
             contract: self.keys.identity(),
@@ -416,8 +442,14 @@ impl Executor {
         // A key message this worker cannot open is the sender's mistake; there is nothing to do.
         if let Some(bytes) = open(self.keys.ecdh_secret(), envelope, &context) {
             if let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice()) {
-                self.keys
-                    .insert_cluster_key(cluster, ClusterKey::from_bytes(envelope.epoch, secret));
+                let key = ClusterKey::from_bytes(envelope.epoch, secret);
+                if let Some(published) = view.cluster_public_key(&cluster, envelope.epoch) {
+                    if key.public_key() != published {
+                        tracing::warn!(%gatekeeper, %cluster, "ignored a cluster key that is not the published one");
+                        return;
+                    }
+                }
+                self.keys.insert_cluster_key(cluster, key);
                 self.changed = true;
             }
         }
@@ -664,6 +696,15 @@ impl Executor {
             )
             .result
     }
+}
+
+/// Which of a block's work an application does.
+enum Scope<'a> {
+    /// A block as it comes: everything for this worker, key messages judged by the view.
+    Live(&'a ChainView),
+    /// An earlier block replayed for one cluster joined late (key messages and code uploads were
+    /// taken live).
+    CatchUp(Hash),
 }
 
 /// The gas of one block's commands, per contract: what to give back to whom, and the fees.

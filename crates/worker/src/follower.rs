@@ -1,15 +1,18 @@
-//! Following the chain from a node: each finalized block after the last accepted one is fetched,
-//! checked (link, body, time, finality certificate) with its events (against `events_root`), and
-//! only then handed to the executor. The node is not trusted beyond the chain identity pinned
-//! at start.
+//! Following the chain from a node the enclave does not trust: each block after the last accepted
+//! one is fetched, checked by the one block verifier against the validators of the enclave's own
+//! [`ChainView`] (link, body, time, finality certificate), its events against `events_root`, and
+//! the signatures of the transactions an enclave acts on (batched); only then is it handed on.
 //!
-//! While the worker is behind (replaying), the next few blocks are fetched and checked against
-//! their own headers in background tasks, so the network, decoding and hashing of block N+1
-//! overlap the execution of block N; the link to the previous block is still checked in order.
+//! While the enclave is behind (replaying), the next few blocks are fetched and checked against
+//! their own headers in background tasks (the signature and hash work on blocking threads), so
+//! the network, decoding and hashing of block N+1 overlap the execution of block N; the link to
+//! the previous block is still checked in order.
 
-use crate::sync::{verify_next_block, SyncError};
+use crate::chain_view::ChainView;
 use phalanx_client::{ClientError, NodeClient};
-use phalanx_primitives::{Block, BlockHeader, EventRecord, Hash};
+use phalanx_crypto::{verify_events, verify_finalized, verify_link, verify_transactions};
+use phalanx_crypto::{BlockError, SignatureError};
+use phalanx_primitives::{AccountId, Block, BlockHeader, Call, EventRecord, Hash};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -17,79 +20,132 @@ use tokio::task::JoinHandle;
 /// Most blocks fetched ahead while behind.
 const PREFETCH: usize = 4;
 
-type Fetched = Result<Option<(Block, Vec<EventRecord>)>, ClientError>;
+type Fetched = Result<Option<(Block, Vec<EventRecord>)>, FollowError>;
 
+/// Why the next block was not accepted. The enclave keeps its state and asks again later: a
+/// node that lied, or failed, is refused, not followed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FollowError {
     #[error(transparent)]
     Node(#[from] ClientError),
-    #[error(transparent)]
-    Invalid(#[from] SyncError),
-    #[error("the node serves chain {found}, this worker belongs to chain {expected}")]
+    #[error("refused a block from the node: {0}")]
+    Invalid(#[from] BlockError),
+    #[error(
+        "refused block {height}: transaction {index} ({tx}) is not signed by its sender: {reason}"
+    )]
+    Unsigned {
+        height: u64,
+        index: usize,
+        tx: Hash,
+        reason: SignatureError,
+    },
+    #[error("the node serves chain {found}, this enclave belongs to chain {expected}")]
     WrongChain { expected: Hash, found: Hash },
-    #[error("the node's genesis block does not match its chain description")]
-    BadGenesis,
     #[error("fetching a block failed: {0}")]
     Fetch(String),
 }
 
+/// Whether an enclave acts on this kind of transaction (runs it, takes a key or a fact from it),
+/// so its signature must be checked here even though the block is final: not even a block with
+/// a valid certificate may carry a command its sender did not sign.
+fn acted_on(call: &Call) -> bool {
+    matches!(
+        call,
+        Call::Command { .. }
+            | Call::Instantiate { .. }
+            | Call::UploadCode { .. }
+            | Call::KeyMessage { .. }
+            | Call::ShareMasterKey { .. }
+            | Call::RegisterWorker { .. }
+            | Call::Egress { .. }
+    )
+}
+
+/// Checks a fetched block against itself and the trusted validators: body, certificate, events,
+/// signatures. CPU work: run it on a blocking thread.
+fn check(
+    block: &Block,
+    events: &[EventRecord],
+    validators: &[AccountId],
+) -> Result<(), FollowError> {
+    verify_finalized(block, validators)?;
+    verify_events(&block.header, events)?;
+    let (indices, signed): (Vec<usize>, Vec<_>) = block
+        .transactions
+        .iter()
+        .enumerate()
+        .filter(|(_, tx)| acted_on(&tx.transaction.call))
+        .map(|(i, tx)| (i, tx.clone()))
+        .unzip();
+    for (index, result) in indices.into_iter().zip(verify_transactions(signed)) {
+        if let Err(reason) = result {
+            let tx = block.transactions[index].hash();
+            return Err(FollowError::Unsigned {
+                height: block.header.height,
+                index,
+                tx,
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Fetches block `height` and its events and checks them against themselves and `validators`
+/// (everything but the link to the parent, which the caller checks or vouches for). A block
+/// with a certificate of the pinned validators is that height's block: catch-up and history
+/// replays, which start from heights rather than headers, rely on this.
+pub(crate) async fn fetch_checked(
+    client: &NodeClient,
+    validators: &Arc<[AccountId]>,
+    height: u64,
+) -> Fetched {
+    let Some(block) = client.unverified_block(height).await? else {
+        return Ok(None);
+    };
+    let events = client.unverified_events(height).await?;
+    let validators = Arc::clone(validators);
+    tokio::task::spawn_blocking(move || {
+        check(&block, &events, &validators)?;
+        Ok(Some((block, events)))
+    })
+    .await
+    .map_err(|e| FollowError::Fetch(e.to_string()))?
+}
+
 pub struct Follower {
     client: Arc<NodeClient>,
+    /// The validators whose certificates make a block final, from the enclave's view.
+    validators: Arc<[AccountId]>,
     last: BlockHeader,
     /// Fetches under way, for consecutive heights from `last + 1`.
     ahead: VecDeque<(u64, JoinHandle<Fetched>)>,
-    /// Whether the last call found a block (so the worker is behind and prefetching pays).
+    /// Whether the last call found a block (so the enclave is behind and prefetching pays).
     behind: bool,
-}
-
-async fn fetch(client: Arc<NodeClient>, height: u64) -> Fetched {
-    let Some(block) = client.verified_block(height).await? else {
-        return Ok(None);
-    };
-    let events = client.verified_events(&block.header).await?;
-    Ok(Some((block, events)))
 }
 
 impl Drop for Follower {
     fn drop(&mut self) {
-        for (_, task) in self.ahead.drain(..) {
-            task.abort();
-        }
+        self.cancel_ahead();
     }
 }
 
 impl Follower {
-    /// Starts after `last` (a header this worker accepted before, e.g. from its store), or after
-    /// genesis when `last` is `None`. `chain_id` pins the chain.
-    pub async fn new(
-        client: NodeClient,
-        chain_id: Hash,
-        last: Option<BlockHeader>,
-    ) -> Result<Self, FollowError> {
-        let info = client.info();
-        if info.chain_id != chain_id {
+    /// Follows the chain of `view` from its head. The node must say it serves that chain; what
+    /// it serves is checked block by block all the same.
+    pub fn new(client: NodeClient, view: &ChainView) -> Result<Self, FollowError> {
+        let found = client.info().chain_id;
+        if found != view.chain_id() {
             return Err(FollowError::WrongChain {
-                expected: chain_id,
-                found: info.chain_id,
+                expected: view.chain_id(),
+                found,
             });
         }
-        let last = match last {
-            Some(header) => header,
-            None => {
-                let genesis = client
-                    .verified_block(0)
-                    .await?
-                    .ok_or(FollowError::BadGenesis)?;
-                if genesis.hash() != info.genesis_block_hash {
-                    return Err(FollowError::BadGenesis);
-                }
-                genesis.header
-            }
-        };
         Ok(Follower {
             client: Arc::new(client),
-            last,
+            validators: view.validators().into(),
+            last: view.head().clone(),
             ahead: VecDeque::new(),
             behind: true,
         })
@@ -104,6 +160,7 @@ impl Follower {
     }
 
     /// The next block with its events, verified, or `None` if the node has not finalized it yet.
+    /// After an error nothing was accepted: the next call asks for the same height again.
     pub async fn next(&mut self) -> Result<Option<(Block, Vec<EventRecord>)>, FollowError> {
         let height = self.last.height + 1;
         if self.ahead.front().is_some_and(|(h, _)| *h != height) {
@@ -112,19 +169,34 @@ impl Follower {
         let depth = if self.behind { PREFETCH } else { 1 };
         while self.ahead.len() < depth {
             let at = height + self.ahead.len() as u64;
-            let task = tokio::spawn(fetch(Arc::clone(&self.client), at));
+            let (client, validators) = (Arc::clone(&self.client), Arc::clone(&self.validators));
+            let task = tokio::spawn(async move { fetch_checked(&client, &validators, at).await });
             self.ahead.push_back((at, task));
         }
         let (_, task) = self.ahead.pop_front().expect("filled above");
-        let fetched = task.await.map_err(|e| FollowError::Fetch(e.to_string()))?;
-        let Some((block, events)) = fetched? else {
+        let fetched = task
+            .await
+            .map_err(|e| FollowError::Fetch(e.to_string()))
+            .and_then(|fetched| fetched);
+        let fetched = match fetched {
+            Ok(fetched) => fetched,
+            Err(error) => {
+                // What was fetched beyond a refused block came from the same node: ask again.
+                self.cancel_ahead();
+                return Err(error);
+            }
+        };
+        let Some((block, events)) = fetched else {
             // Caught up: what was fetched beyond is not final yet either.
             self.cancel_ahead();
             self.behind = false;
             return Ok(None);
         };
         self.behind = true;
-        verify_next_block(&self.last, &block, &self.client.info().validators)?;
+        if let Err(error) = verify_link(&self.last, &block.header) {
+            self.cancel_ahead();
+            return Err(error.into());
+        }
         self.last = block.header.clone();
         Ok(Some((block, events)))
     }

@@ -11,11 +11,13 @@
 //! is answered only to its owner, today or as of any block).
 
 use crate::checkpoint::{CheckpointError, Checkpoints};
+use crate::follower::{fetch_checked, FollowError};
 use crate::store::{CaughtUp, StoreError, StoreImage, WorkerStore};
 use crate::{ExecError, Executor};
 use phalanx_client::{ClientError, NodeClient};
 use phalanx_primitives::{AccountId, Hash};
 use phalanx_vm::CallError;
+use std::sync::Arc;
 
 /// Most blocks one history query may replay: beyond that, ask a worker that keeps more
 /// checkpoints (`--keep-checkpoints`).
@@ -40,6 +42,8 @@ pub enum HistoryError {
     Checkpoint(#[from] CheckpointError),
     #[error(transparent)]
     Node(#[from] ClientError),
+    #[error(transparent)]
+    Follow(#[from] FollowError),
     #[error(transparent)]
     Exec(#[from] ExecError),
 }
@@ -73,8 +77,10 @@ fn starting_point(
 /// Rebuilds the state as of `query.height` and runs the query on it. `executor` is a copy of the
 /// worker's (its keys, code and contracts), used up by the replay; `live` is the worker's store,
 /// read for its synced height and logged digests only.
+///
+/// `node` is the node to fetch blocks from with the pinned validators to check them against.
 pub async fn answer_at(
-    node: &NodeClient,
+    (node, validators): (&NodeClient, &Arc<[AccountId]>),
     checkpoints: &Checkpoints,
     live: &WorkerStore,
     mut executor: Executor,
@@ -99,11 +105,9 @@ pub async fn answer_at(
     let scratch = live.scratch_from_image(&image)?;
     let mut time_ms = None;
     for height in from + 1..=query.height {
-        let block = node
-            .verified_block(height)
+        let (block, events) = fetch_checked(node, validators, height)
             .await?
             .ok_or_else(|| ClientError::InvalidBlock(format!("the node has no block {height}")))?;
-        let events = node.verified_events(&block.header).await?;
         let mut writes = scratch.begin_block()?;
         let effects = executor.catch_up_block(&block, &events, query.cluster, &mut writes)?;
         let done = CaughtUp {
@@ -123,11 +127,12 @@ pub async fn answer_at(
     let time_ms = match time_ms {
         Some(time) => time,
         None => {
-            node.verified_block(query.height)
+            fetch_checked(node, validators, query.height)
                 .await?
                 .ok_or_else(|| {
                     ClientError::InvalidBlock(format!("the node has no block {}", query.height))
                 })?
+                .0
                 .header
                 .timestamp_ms
         }

@@ -5,8 +5,8 @@
 //! [`follower::Follower`] fetches and verifies finalized blocks and their events from a node;
 //! [`store::WorkerStore`] keeps contract state, receipts and the synced height sealed in redb,
 //! one transaction per block. A gatekeeper is a worker elected to hold the master key: [`Gatekeeper`] decides which keys
-//! it publishes and to whom it sends cluster keys; [`sync::verify_next_block`] is how a worker
-//! accepts a block from the node.
+//! it publishes and to whom it sends cluster keys; `phalanx_crypto::verify_next_block` is how a
+//! worker accepts a block from the node.
 //!
 //! This crate's core, [`Executor`], is pure: given its keys, the contracts' state and a block (with
 //! its events), it computes the new state and the receipts — the same on every worker holding the
@@ -15,8 +15,10 @@
 #![forbid(unsafe_code)]
 
 pub mod benchmark;
+pub mod chain_view;
 pub mod checkpoint;
 pub mod digest;
+mod durable;
 pub mod egress;
 mod egress_sender;
 pub mod enclave;
@@ -31,8 +33,8 @@ pub mod query;
 mod state;
 pub mod state_keys;
 pub mod store;
-pub mod sync;
 pub mod tdx;
+pub mod trust;
 
 pub use digest::StateDigest;
 pub use egress::{BlockEffects, Output};

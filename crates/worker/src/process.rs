@@ -6,13 +6,15 @@
 //! changes, receipts, executor snapshot and the synced height in one sealed redb transaction.
 //! A `worker_status` JSON-RPC method reports progress.
 
+use crate::chain_view::ChainView;
 use crate::checkpoint::{CheckpointError, Checkpoints};
 use crate::egress_sender::EgressSender;
 use crate::enclave::{Enclave, EnclaveError};
-use crate::follower::{FollowError, Follower};
+use crate::follower::{fetch_checked, FollowError, Follower};
 use crate::history::{self, HistoryQuery};
 use crate::query::{open_query, seal_answer, NonceGuard};
-use crate::store::{CatchUp, CaughtUp, StoreError, WorkerStore};
+use crate::store::{CatchUp, CaughtUp, StoreError, Synced, WorkerStore};
+use crate::trust::{pinned_view, TrustError};
 use crate::{ExecError, Executor, KeyRing};
 use jsonrpsee::server::{RpcModule, Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
@@ -43,6 +45,8 @@ use std::time::Duration;
 const DEV_ATTESTATION_KEY: &str = "dev-attestation";
 /// How long to wait before asking the node again when it has no new block.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How long to wait before asking again after the node failed or served something refused.
+pub const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Which enclave the worker runs in, and where its quotes come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,7 +88,11 @@ impl Tee {
 }
 
 pub struct WorkerConfig {
+    /// The node to follow; not trusted (see [`crate::chain_view`]).
     pub node_url: String,
+    /// The chain to pin at the first start (its genesis hash); afterwards it must match the pin
+    /// in the sealed store, or may be left out.
+    pub chain_id: Option<Hash>,
     pub data_dir: PathBuf,
     pub rpc_addr: SocketAddr,
     pub tee: Tee,
@@ -123,6 +131,8 @@ pub enum WorkerError {
     #[error(transparent)]
     Follow(#[from] FollowError),
     #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error(transparent)]
     Exec(#[from] ExecError),
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
@@ -130,8 +140,8 @@ pub enum WorkerError {
     NoSealingRoot(String),
     #[error("the enclave cannot produce a quote: {0}")]
     Quote(#[from] phalanx_attestation::ProviderError),
-    #[error("master key: {0}")]
-    MasterKey(String),
+    #[error(transparent)]
+    MasterKey(#[from] crate::gatekeeper_process::MasterKeyFileError),
     #[error("cannot serve RPC on {0}: {1}")]
     Rpc(SocketAddr, String),
     #[error("the RPC address {0} binds every interface, so clients cannot be told where to reach it: pass --public-url")]
@@ -160,6 +170,9 @@ pub struct WorkerStatus {
     pub commands_executed: u64,
     /// Contract outputs (events, payments, messages) the chain has not accepted yet.
     pub pending_outputs: u64,
+    /// Why the node's next block (or answer) was refused, while it is; None once blocks are
+    /// accepted again. The enclave keeps its state meanwhile and asks again.
+    pub refused: Option<String>,
 }
 
 /// A started worker (or gatekeeper): its RPC address and identity, and the task that runs it.
@@ -211,6 +224,7 @@ async fn register_if_needed(
     client: &NodeClient,
     enclave: &Enclave,
     config: &WorkerConfig,
+    chain_id: Hash,
     endpoint: &str,
     role: Role,
     fund: u128,
@@ -230,7 +244,7 @@ async fn register_if_needed(
     let data = Enrollment {
         identity: &identity,
         ecdh_public: &enclave.ecdh_public(),
-        chain_id: &client.info().chain_id,
+        chain_id: &chain_id,
         role,
         operator: &operator.account_id(),
         endpoint: endpoint.as_bytes(),
@@ -277,7 +291,9 @@ async fn register_if_needed(
 }
 
 /// Opens the enclave (a dev one loudly insecure) and connects to the node.
-async fn open_enclave(config: &WorkerConfig) -> Result<(Enclave, NodeClient), WorkerError> {
+pub(crate) async fn open_enclave(
+    config: &WorkerConfig,
+) -> Result<(Enclave, NodeClient), WorkerError> {
     let client = NodeClient::connect(&config.node_url).await?;
     let enclave = match &config.tee {
         Tee::Dev => {
@@ -301,33 +317,34 @@ async fn open_enclave(config: &WorkerConfig) -> Result<(Enclave, NodeClient), Wo
     Ok((enclave, client))
 }
 
-/// What every enclave process does first: open the enclave, connect to the node, bind its RPC
-/// socket (so the endpoint it publishes names the real port) and register in `role`, the
+/// What every enclave process does once it knows its chain: bind its RPC socket (so the
+/// endpoint it publishes names the real port) and register in `role` on `view`'s chain, the
 /// operator funding its identity with `funding`.
 pub(crate) async fn enroll(
     config: &WorkerConfig,
+    enclave: &Enclave,
+    client: &NodeClient,
+    view: &ChainView,
     role: Role,
     funding: u128,
-) -> Result<(Enclave, NodeClient, RpcListener), WorkerError> {
-    let (enclave, client) = open_enclave(config).await?;
+) -> Result<RpcListener, WorkerError> {
     let listener = RpcListener::bind(config).await?;
     register_if_needed(
-        &client,
-        &enclave,
+        client,
+        enclave,
         config,
+        view.chain_id(),
         &listener.public_url,
         role,
         funding,
     )
     .await?;
-    Ok((enclave, client, listener))
+    Ok(listener)
 }
 
 /// Starts a worker: registration, restore, then the sync loop in a background task.
 pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
-    let (enclave, client, listener) = enroll(&config, Role::Worker, WORKER_FUNDING).await?;
-    let chain_id = client.info().chain_id;
-
+    let (enclave, client) = open_enclave(&config).await?;
     let checkpoints = Checkpoints::open(
         &config.data_dir.join("checkpoints"),
         enclave.sealing_key(),
@@ -336,6 +353,17 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     )?;
     let (store, restored_from) =
         open_or_restore(&config.data_dir.join("worker.redb"), &enclave, &checkpoints)?;
+    let view = pinned_view(&store, config.chain_id, &client).await?;
+    let chain_id = view.chain_id();
+    let listener = enroll(
+        &config,
+        &enclave,
+        &client,
+        &view,
+        Role::Worker,
+        WORKER_FUNDING,
+    )
+    .await?;
     let keys = KeyRing::new(enclave.identity.account_id(), enclave.ecdh.clone());
     let executor = match store.executor_snapshot()? {
         Some(snapshot) => Executor::restore(chain_id, keys, &snapshot)?,
@@ -344,7 +372,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     // Every commit that recorded a snapshot re-encrypted what its keys rotated, in the same
     // transaction: the keys it holds need no catching up.
     store.install_state_keys(executor.state_keys());
-    let follower = Follower::new(client, chain_id, store.synced()?).await?;
+    let follower = Follower::new(client, &view)?;
     let status = Arc::new(Mutex::new(WorkerStatus {
         identity: enclave.identity.account_id(),
         ecdh_public: hex::encode(enclave.ecdh_public()),
@@ -357,10 +385,12 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         restored_from,
         commands_executed: 0,
         pending_outputs: 0,
+        refused: None,
     }));
 
     let shared = Arc::new(QueryState {
         chain_id,
+        validators: view.validators().into(),
         executor: Mutex::new(executor),
         store,
         nonces: Mutex::new(NonceGuard::default()),
@@ -387,6 +417,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     };
     let task = tokio::spawn(sync_loop(
         follower,
+        view,
         shared,
         heartbeats,
         EgressSender::new(enclave.identity.clone()),
@@ -509,6 +540,8 @@ impl RpcListener {
 /// What the sync loop and the query server share.
 struct QueryState {
     chain_id: Hash,
+    /// The pinned validators, for the blocks history queries replay.
+    validators: Arc<[AccountId]>,
     executor: Mutex<Executor>,
     store: WorkerStore,
     nonces: Mutex<NonceGuard>,
@@ -619,7 +652,8 @@ async fn answer_query(
                 message: &message,
             };
             let checkpoints = &state.checkpoints;
-            match history::answer_at(&state.node, checkpoints, &state.store, fork, history).await {
+            let node = (&state.node, &state.validators);
+            match history::answer_at(node, checkpoints, &state.store, fork, history).await {
                 Ok(Ok(output)) => QueryAnswer::Ok(output),
                 Ok(Err(error)) => QueryAnswer::Refused(error.to_string()),
                 Err(error) => QueryAnswer::Refused(error.to_string()),
@@ -665,6 +699,7 @@ async fn catch_up(
     shared: &QueryState,
     mut progress: CatchUp,
 ) -> Result<(), WorkerError> {
+    let validators = &shared.validators;
     tracing::info!(cluster = %progress.cluster, until = progress.until, "joined a cluster with history: replaying it");
     if progress.done + 1 >= progress.until {
         let writes = shared.store.begin_block()?;
@@ -683,10 +718,13 @@ async fn catch_up(
         return Ok(());
     }
     for height in progress.done + 1..progress.until {
-        let block = client.verified_block(height).await?.ok_or_else(|| {
-            ClientError::InvalidBlock(format!("the node has no block {height} to catch up from"))
-        })?;
-        let events = client.verified_events(&block.header).await?;
+        let (block, events) = fetch_checked(client, validators, height)
+            .await?
+            .ok_or_else(|| {
+                ClientError::InvalidBlock(format!(
+                    "the node has no block {height} to catch up from"
+                ))
+            })?;
         let mut executor = shared.executor.lock().unwrap_or_else(|p| p.into_inner());
         let mut writes = shared.store.begin_block()?;
         let effects = executor.catch_up_block(&block, &events, progress.cluster, &mut writes)?;
@@ -781,28 +819,60 @@ impl Heartbeats {
     }
 }
 
+/// Catches up a cluster joined late, from where the store says the catch-up stands, asking
+/// again (after [`RETRY_INTERVAL`]) while the node fails or serves what the enclave refuses.
+async fn catch_up_until_done(
+    client: &NodeClient,
+    shared: &QueryState,
+    status: &Mutex<WorkerStatus>,
+) -> Result<(), WorkerError> {
+    while let Some(progress) = shared.store.catch_up()? {
+        match catch_up(client, shared, progress).await {
+            Ok(()) => {}
+            Err(WorkerError::Follow(error)) => refused(status, error.to_string()).await,
+            Err(WorkerError::Node(error)) => refused(status, error.to_string()).await,
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(())
+}
+
+/// Records and logs why the node's answer was refused, then waits before the next try.
+async fn refused(status: &Mutex<WorkerStatus>, error: String) {
+    tracing::warn!("{error}; keeping this enclave's state and asking again");
+    status.lock().unwrap_or_else(|p| p.into_inner()).refused = Some(error);
+    tokio::time::sleep(RETRY_INTERVAL).await;
+}
+
 async fn sync_loop(
     mut follower: Follower,
+    mut view: ChainView,
     shared: Arc<QueryState>,
     mut heartbeats: Heartbeats,
     mut egress: EgressSender,
     status: Arc<Mutex<WorkerStatus>>,
 ) -> Result<(), WorkerError> {
     // A catch-up a crash interrupted goes on first.
-    if let Some(progress) = shared.store.catch_up()? {
-        catch_up(follower.client(), &shared, progress).await?;
-    }
+    catch_up_until_done(follower.client(), &shared, &status).await?;
     loop {
-        let Some((block, events)) = follower.next().await? else {
-            tokio::time::sleep(POLL_INTERVAL).await;
-            continue;
+        let (block, events) = match follower.next().await {
+            Ok(Some(next)) => next,
+            Ok(None) => {
+                tokio::time::sleep(POLL_INTERVAL).await;
+                continue;
+            }
+            Err(error) => {
+                refused(&status, error.to_string()).await;
+                continue;
+            }
         };
+        let view_changed = view.apply(&block, &events);
         // A key to a cluster with history: replay that history before this block.
         let joined = shared
             .executor
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .receive_keys(&block, &events);
+            .receive_keys(&block, &events, &view);
         for cluster in joined {
             let progress = CatchUp {
                 cluster,
@@ -817,21 +887,25 @@ async fn sync_loop(
             shared
                 .store
                 .begin_catch_up(progress, &snapshot, &mut OsRng)?;
-            catch_up(follower.client(), &shared, progress).await?;
+            catch_up_until_done(follower.client(), &shared, &status).await?;
         }
         let (effects, clusters, contracts) = {
             let mut executor = shared.executor.lock().unwrap_or_else(|p| p.into_inner());
             let mut writes = shared.store.begin_block()?;
-            let effects = executor.apply_block(&block, &events, &mut writes)?;
+            let effects = executor.apply_block(&block, &events, &view, &mut writes)?;
             let snapshot = executor.take_snapshot_if_changed();
             install_state_keys(&shared.store, &executor, snapshot.is_some());
-            // One sealed transaction: state, receipts, executor snapshot and synced height.
+            // One sealed transaction: state, receipts, executor snapshot, view and synced height.
+            let synced = Synced {
+                header: &block.header,
+                executor_snapshot: snapshot.as_deref(),
+                view: view_changed.then_some(&view),
+            };
             shared.store.commit_block(
                 writes,
                 |contract| executor.digest_key(contract),
                 &effects,
-                &block.header,
-                snapshot.as_deref(),
+                synced,
                 &mut OsRng,
             )?;
             (
@@ -841,7 +915,9 @@ async fn sync_loop(
             )
         };
         let height = block.header.height;
-        heartbeats
+        // The node failing to take a heartbeat or an egress batch is not the enclave's failure:
+        // both are sent again with a later block.
+        if let Err(error) = heartbeats
             .send(
                 follower.client(),
                 &shared.store,
@@ -849,10 +925,23 @@ async fn sync_loop(
                 &events,
                 height,
             )
-            .await?;
-        let pending_outputs = egress
-            .send(follower.client(), &shared.store, height)
-            .await?;
+            .await
+        {
+            tracing::warn!(height, "heartbeat not sent: {error}");
+        }
+        let pending_outputs = match egress
+            .send(follower.client(), &view, &shared.store, height)
+            .await
+        {
+            Ok(pending) => pending,
+            Err(error) => {
+                tracing::warn!(height, "egress not sent: {error}");
+                status
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .pending_outputs
+            }
+        };
         if shared.checkpoints.due(height) {
             // Queries go on meanwhile: the image is one read transaction of the committed store.
             shared.checkpoints.write(height, &shared.store.image()?)?;
@@ -864,6 +953,7 @@ async fn sync_loop(
         status.contracts = contracts;
         status.commands_executed += effects.receipts.len() as u64;
         status.pending_outputs = pending_outputs;
+        status.refused = None;
         if shared.checkpoints.due(height) {
             status.last_checkpoint = Some(height);
         }

@@ -20,6 +20,7 @@
 //! the last applied block, `executor` -> the sealed executor snapshot: cluster keys, codes,
 //! contracts).
 
+use crate::chain_view::ChainView;
 use crate::digest::StateDigest;
 use crate::egress::{BlockEffects, OutboxHead, Output, PendingOutputs};
 use crate::state_keys::StateKeys;
@@ -48,6 +49,10 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const SYNCED: &str = "synced";
 const EXECUTOR: &str = "executor";
 const CATCH_UP: &str = "catch-up";
+/// The chain id this store is pinned to (written once, at the first start).
+const CHAIN: &str = "chain";
+/// The sealed [`ChainView`] as of the synced block.
+const VIEW: &str = "view";
 
 /// One caught-up block's bookkeeping.
 pub struct CaughtUp<'a> {
@@ -76,6 +81,21 @@ pub enum StoreError {
     Database(String),
     #[error("worker store is corrupt or sealed by another enclave: {0}")]
     Corrupt(String),
+    #[error(
+        "this store belongs to chain {stored}, not to chain {expected}: use another data directory"
+    )]
+    OtherChain { stored: Hash, expected: Hash },
+    #[error("this store predates chain pinning (it has synced blocks but no chain view): delete it and let the worker replay")]
+    Unpinned,
+}
+
+/// What a live block's commit records beside its writes, in the same transaction.
+pub struct Synced<'a> {
+    pub header: &'a BlockHeader,
+    /// The executor snapshot, if the block changed it.
+    pub executor_snapshot: Option<&'a [u8]>,
+    /// The chain view after the block, if the block changed more than its head.
+    pub view: Option<&'a ChainView>,
 }
 
 fn storage_err<E: std::fmt::Display>(e: E) -> StoreError {
@@ -364,6 +384,56 @@ impl WorkerStore {
         self.read_meta(EXECUTOR)
     }
 
+    /// The chain id this store was pinned to at its first start, if it was.
+    pub fn pinned_chain(&self) -> Result<Option<Hash>, StoreError> {
+        self.read_meta(CHAIN)?
+            .map(|bytes| {
+                Hash::decode(&mut &bytes[..]).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .transpose()
+    }
+
+    /// The chain view as of the synced block: its sealed facts, at the synced header (both are
+    /// written in one transaction).
+    pub fn chain_view(&self) -> Result<Option<ChainView>, StoreError> {
+        let synced = self.synced()?;
+        let Some(bytes) = self.read_meta(VIEW)? else {
+            if synced.is_some() {
+                return Err(StoreError::Unpinned);
+            }
+            return Ok(None);
+        };
+        ChainView::resume(&bytes, synced)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("chain view: {e}")))
+    }
+
+    /// Pins a new store to `view`'s chain, with `view` (at genesis) as its first view. A store
+    /// pinned before keeps its pin: pinning it to another chain is refused.
+    pub fn pin(&self, view: &ChainView, rng: &mut impl CryptoRngCore) -> Result<(), StoreError> {
+        if let Some(stored) = self.pinned_chain()? {
+            if stored != view.chain_id() {
+                return Err(StoreError::OtherChain {
+                    stored,
+                    expected: view.chain_id(),
+                });
+            }
+            return Ok(());
+        }
+        let txn = self.db.begin_write().map_err(storage_err)?;
+        {
+            let mut table = txn.open_table(META).map_err(storage_err)?;
+            for (key, value) in [
+                (CHAIN, view.chain_id().encode()),
+                (VIEW, view.sealed_facts()),
+            ] {
+                let sealed = self.sealing.seal(&value, key.as_bytes(), rng);
+                table.insert(key, sealed.as_slice()).map_err(storage_err)?;
+            }
+        }
+        txn.commit().map_err(storage_err)
+    }
+
     pub fn receipt(&self, tx_hash: &Hash) -> Result<Option<Receipt>, StoreError> {
         let txn = self.db.begin_read().map_err(storage_err)?;
         let table = txn.open_table(RECEIPTS).map_err(storage_err)?;
@@ -429,22 +499,26 @@ impl WorkerStore {
     }
 
     /// Commits a block's writes, the contracts' new state digests (keyed with `digest_key` of
-    /// each contract written), its effects (receipts, new and accepted outputs) and the new
-    /// synced header in one transaction.
+    /// each contract written), its effects (receipts, new and accepted outputs), the new synced
+    /// header and, when they changed, the executor snapshot and the chain view, in one
+    /// transaction. The view's head is the synced header from then on.
     pub fn commit_block(
         &self,
         writes: BlockWrites<'_>,
         digest_key: impl Fn(&AccountId) -> Option<[u8; 32]>,
         effects: &BlockEffects,
-        header: &BlockHeader,
-        executor_snapshot: Option<&[u8]>,
+        synced: Synced<'_>,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), StoreError> {
-        let meta = MetaUpdate::Synced {
-            header,
-            executor_snapshot,
-        };
-        self.commit(writes, digest_key, effects, header.height, meta, rng)
+        let height = synced.header.height;
+        self.commit(
+            writes,
+            digest_key,
+            effects,
+            height,
+            MetaUpdate::Synced(synced),
+            rng,
+        )
     }
 
     /// Commits the writes, digests and effects of an earlier block replayed to catch up a
@@ -573,10 +647,12 @@ impl WorkerStore {
                     .map_err(storage_err)
             };
             let (key, record, executor_snapshot) = match meta {
-                MetaUpdate::Synced {
-                    header,
-                    executor_snapshot,
-                } => (SYNCED, header.encode(), executor_snapshot),
+                MetaUpdate::Synced(synced) => {
+                    if let Some(view) = synced.view {
+                        put(VIEW, &view.sealed_facts())?;
+                    }
+                    (SYNCED, synced.header.encode(), synced.executor_snapshot)
+                }
                 MetaUpdate::CatchUp {
                     progress,
                     executor_snapshot,
@@ -704,11 +780,8 @@ fn outbox_key(contract: &AccountId, seq: u64) -> Vec<u8> {
 
 /// What a commit records besides a block's writes, in the same transaction.
 enum MetaUpdate<'a> {
-    /// A live block: the new synced header (and the executor snapshot if it changed).
-    Synced {
-        header: &'a BlockHeader,
-        executor_snapshot: Option<&'a [u8]>,
-    },
+    /// A live block: the new synced header (and the executor snapshot and view if they changed).
+    Synced(Synced<'a>),
     /// A caught-up earlier block: the catch-up's progress (and the executor snapshot if it
     /// changed).
     CatchUp {
@@ -796,6 +869,14 @@ mod tests {
     use crate::ReceiptOutcome;
     use rand_core::OsRng;
 
+    fn synced<'a>(header: &'a BlockHeader, snapshot: Option<&'a [u8]>) -> Synced<'a> {
+        Synced {
+            header,
+            executor_snapshot: snapshot,
+            view: None,
+        }
+    }
+
     fn header(height: u64) -> BlockHeader {
         BlockHeader {
             height,
@@ -852,8 +933,7 @@ mod tests {
                         receipts: vec![receipt.clone()],
                         ..Default::default()
                     },
-                    &header(1),
-                    Some(b"snapshot"),
+                    synced(&header(1), Some(b"snapshot")),
                     &mut OsRng,
                 )
                 .unwrap();
@@ -936,8 +1016,7 @@ mod tests {
                     writes,
                     |_| None,
                     &effects,
-                    &header(height),
-                    None,
+                    synced(&header(height), None),
                     &mut OsRng,
                 )
                 .unwrap();

@@ -9,6 +9,7 @@ use phalanx_attestation::{DevProvider, Enrollment, QuoteProvider};
 use phalanx_crypto::envelope::EnvelopeContext;
 use phalanx_crypto::hierarchy::MasterKey;
 use phalanx_crypto::sealing::SealingKey;
+use phalanx_crypto::verify_next_block;
 use phalanx_crypto::{sign_finality, sign_transaction, verify_transactions, Keypair, Sealer};
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::attestation::{Measurement, Role};
@@ -20,8 +21,9 @@ use phalanx_runtime::genesis::{self, dev_measurement, DEV_ATTESTATION_KEY};
 use phalanx_runtime::{
     clusters, contracts, registry, BlockContext, BlockExecutor, ChainParams, MemoryState,
 };
+use phalanx_worker::chain_view::ChainView;
+use phalanx_worker::store::Synced;
 use phalanx_worker::store::WorkerStore;
-use phalanx_worker::sync::verify_next_block;
 use phalanx_worker::{Executor, Gatekeeper, KeyRing, MemoryContractStates, ReceiptOutcome};
 use private_token::{Command as TokenCommand, Init as TokenInit, Query as TokenQuery};
 use rand_core::OsRng;
@@ -50,6 +52,18 @@ impl TestChain {
             nonces: HashMap::new(),
             blocks: vec![],
         }
+    }
+
+    /// A worker's chain view after each block so far, built as a worker builds it.
+    fn views(&self) -> Vec<ChainView> {
+        let config = genesis::dev_config();
+        let mut view = ChainView::from_genesis(config.hash(), &config).unwrap();
+        let mut views = Vec::new();
+        for (block, events) in &self.blocks {
+            view.apply(block, events);
+            views.push(view.clone());
+        }
+        views
     }
 
     /// Lets the gatekeeper answer the last block's events, in the next block.
@@ -339,11 +353,11 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
         let mut states = MemoryContractStates::default();
         let mut receipts = vec![];
         let mut parent = genesis::build(&genesis::dev_config()).unwrap().header;
-        for (block, events) in &chain.blocks {
+        for ((block, events), view) in chain.blocks.iter().zip(chain.views()) {
             verify_next_block(&parent, block, &chain.params.validators).unwrap();
             receipts.extend(
                 executor
-                    .apply_block(block, events, &mut states)
+                    .apply_block(block, events, &view, &mut states)
                     .unwrap()
                     .receipts,
             );
@@ -410,7 +424,7 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
     let open_store = || WorkerStore::open(&path, SealingKey::from_bytes([5; 32]), [6; 32]).unwrap();
     let keys = || KeyRing::new(member.identity.account_id(), member.ecdh.clone());
     let mut restarted_receipts = vec![];
-    for (block, events) in &chain.blocks {
+    for ((block, events), view) in chain.blocks.iter().zip(chain.views()) {
         let store = open_store();
         let mut executor = match store.executor_snapshot().unwrap() {
             Some(snapshot) => Executor::restore(chain.params.chain_id, keys(), &snapshot).unwrap(),
@@ -420,16 +434,22 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
         // the executor something.
         store.install_state_keys(executor.state_keys());
         let mut writes = store.begin_block().unwrap();
-        let effects = executor.apply_block(block, events, &mut writes).unwrap();
+        let effects = executor
+            .apply_block(block, events, &view, &mut writes)
+            .unwrap();
         let snapshot = executor.take_snapshot_if_changed();
         store.install_state_keys(executor.state_keys());
+        let synced = Synced {
+            header: &block.header,
+            executor_snapshot: snapshot.as_deref(),
+            view: None,
+        };
         store
             .commit_block(
                 writes,
                 |c| executor.digest_key(c),
                 &effects,
-                &block.header,
-                snapshot.as_deref(),
+                synced,
                 &mut OsRng,
             )
             .unwrap();
@@ -599,10 +619,10 @@ fn a_message_from_one_contract_runs_in_the_other_as_its_caller() {
     );
     let mut states = MemoryContractStates::default();
     let mut outputs = vec![];
-    for (block, events) in &chain.blocks {
+    for ((block, events), view) in chain.blocks.iter().zip(chain.views()) {
         outputs.extend(
             executor
-                .apply_block(block, events, &mut states)
+                .apply_block(block, events, &view, &mut states)
                 .unwrap()
                 .outputs,
         );
@@ -652,7 +672,10 @@ fn a_message_from_one_contract_runs_in_the_other_as_its_caller() {
     };
     chain.block(vec![(&worker.identity, egress)]);
     let (block, events) = chain.blocks.last().unwrap();
-    let effects = executor.apply_block(block, events, &mut states).unwrap();
+    let view = chain.views().pop().unwrap();
+    let effects = executor
+        .apply_block(block, events, &view, &mut states)
+        .unwrap();
     assert_eq!(effects.accepted, vec![(sender, 1)]);
     assert_eq!(effects.receipts.len(), 1);
     let receipt = &effects.receipts[0];

@@ -5,7 +5,8 @@ use phalanx_client::NodeClient;
 use phalanx_crypto::Keypair;
 use phalanx_node::{NodeConfig, RunningNode};
 use phalanx_primitives::amount::UNIT;
-use phalanx_primitives::{Event, Hash};
+use phalanx_primitives::Event;
+use phalanx_worker::chain_view::ChainView;
 use phalanx_worker::follower::{FollowError, Follower};
 use std::time::Duration;
 
@@ -15,6 +16,10 @@ async fn follows_verified_blocks_in_order() {
     let mut config = NodeConfig::dev(dir.path().to_path_buf(), "127.0.0.1:0".parse().unwrap());
     config.block_time = Duration::from_millis(100);
     let chain_id = config.genesis.hash();
+    let view = ChainView::from_genesis(chain_id, &config.genesis).unwrap();
+    let mut other_genesis = config.genesis.clone();
+    other_genesis.chain_name = "another chain".into();
+    let other = ChainView::from_genesis(other_genesis.hash(), &other_genesis).unwrap();
     let node = RunningNode::start(config).await.unwrap();
     let url = format!("http://{}", node.rpc_addr());
     let client = NodeClient::connect(&url).await.unwrap();
@@ -27,9 +32,7 @@ async fn follows_verified_blocks_in_order() {
         .await
         .unwrap();
 
-    let mut follower = Follower::new(NodeClient::connect(&url).await.unwrap(), chain_id, None)
-        .await
-        .unwrap();
+    let mut follower = Follower::new(NodeClient::connect(&url).await.unwrap(), &view).unwrap();
     assert_eq!(follower.last().height, 0);
     let mut saw_transfer = false;
     while follower.last().height < included.height {
@@ -51,12 +54,7 @@ async fn follows_verified_blocks_in_order() {
     }
     assert!(matches!(follower.next().await, Ok(None) | Ok(Some(_))));
 
-    let wrong = Follower::new(
-        NodeClient::connect(&url).await.unwrap(),
-        Hash([1; 32]),
-        None,
-    )
-    .await;
+    let wrong = Follower::new(NodeClient::connect(&url).await.unwrap(), &other);
     assert!(matches!(wrong, Err(FollowError::WrongChain { .. })));
     node.stop().await.unwrap();
 }

@@ -55,9 +55,10 @@ fn service_addr(node: SocketAddr, n: u16) -> SocketAddr {
     SocketAddr::new(node.ip(), port)
 }
 
-fn worker_config(node_url: &str, dir: &Path, rpc_addr: SocketAddr) -> WorkerConfig {
+fn worker_config(node_url: &str, chain_id: Hash, dir: &Path, rpc_addr: SocketAddr) -> WorkerConfig {
     WorkerConfig {
         node_url: node_url.to_string(),
+        chain_id: Some(chain_id),
         data_dir: dir.to_path_buf(),
         rpc_addr,
         tee: Tee::Dev,
@@ -266,6 +267,7 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
 
     let gatekeeper = phalanx_worker::gatekeeper_process::start_gatekeeper(worker_config(
         &url,
+        chain_id,
         &data_dir.join("gatekeeper"),
         service_addr(args.rpc_addr, 1),
     ))
@@ -275,6 +277,7 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
     for i in 1..=2 {
         let worker = phalanx_worker::process::start(worker_config(
             &url,
+            chain_id,
             &data_dir.join(format!("worker-{i}")),
             service_addr(args.rpc_addr, 1 + i),
         ))

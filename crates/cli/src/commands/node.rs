@@ -44,6 +44,16 @@ pub(super) async fn run_until_signal(mut node: RunningNode) -> Result<()> {
     Ok(())
 }
 
+/// Reads and checks a genesis file (JSON).
+fn read_genesis(path: &Path) -> Result<GenesisConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading genesis {}", path.display()))?;
+    let genesis: GenesisConfig = serde_json::from_str(&text)
+        .with_context(|| format!("parsing genesis {}", path.display()))?;
+    genesis.validate().context("invalid genesis")?;
+    Ok(genesis)
+}
+
 pub async fn run_node(_ctx: &Context, args: NodeArgs) -> Result<()> {
     init_logging();
     let mut config = if args.dev {
@@ -52,11 +62,7 @@ pub async fn run_node(_ctx: &Context, args: NodeArgs) -> Result<()> {
         let (Some(genesis), Some(key)) = (&args.genesis, &args.validator_key) else {
             bail!("pass --dev, or --genesis FILE with --validator-key FILE");
         };
-        let text = std::fs::read_to_string(genesis)
-            .with_context(|| format!("reading genesis {}", genesis.display()))?;
-        let genesis: GenesisConfig = serde_json::from_str(&text)
-            .with_context(|| format!("parsing genesis {}", genesis.display()))?;
-        genesis.validate().context("invalid genesis")?;
+        let genesis = read_genesis(genesis)?;
         let mut config = NodeConfig::dev(args.data_dir, args.rpc_addr);
         config.genesis = genesis;
         config.validator = read_validator_key(key)?;
@@ -86,8 +92,14 @@ pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<(
     };
     let operator = ctx.keystore.keypair(&args.operator, &ctx.passphrase)?;
     let node_url = args.node.clone();
+    let chain_id = match (&args.chain_id, &args.genesis) {
+        (Some(id), _) => Some(*id),
+        (None, Some(path)) => Some(read_genesis(path)?.hash()),
+        (None, None) => None,
+    };
     let config = WorkerConfig {
         node_url: args.node,
+        chain_id,
         data_dir: args
             .data_dir
             .ok_or_else(|| anyhow::anyhow!("--data-dir is required"))?,

@@ -269,6 +269,8 @@ fn hardware_enclaves_refuse_clearly_where_they_cannot_run() {
             attestation.to_str().unwrap().into(),
             "--collateral".into(),
             collateral.clone(),
+            "--chain-id".into(),
+            common::dev_chain_id(),
         ]
     };
     let args = base(worker_dir.path(), nowhere.path());

@@ -70,10 +70,14 @@ async fn only_the_owner_reads_a_private_balance() {
 
     // Alice reads her own balance: the devnet minted 1,000,000 SCRT to her.
     let query = ask(&alice, now_ms());
-    let QueryAnswer::Ok(answer) = worker.query(token, &query).await.unwrap() else {
+    let answered = worker.query(token, &query).await.unwrap();
+    let QueryAnswer::Ok(answer) = &answered.answer else {
         panic!("alice was refused")
     };
     assert_eq!(u128::decode(&mut &answer[..]).unwrap(), 1_000_000);
+    // The answer says, inside its encryption, the block it was computed at: one of this chain's.
+    let header = node.rpc().header(answered.height).await.unwrap().unwrap();
+    assert_eq!(header.hash, answered.block_hash);
 
     // The same sealed query again is a replay.
     let replay = worker.query(token, &query).await;
@@ -86,7 +90,8 @@ async fn only_the_owner_reads_a_private_balance() {
     let answer = worker
         .query(token, &ask(&Keypair::dev("bob"), now_ms()))
         .await
-        .unwrap();
+        .unwrap()
+        .answer;
     assert!(
         matches!(&answer, QueryAnswer::Refused(m) if m.contains("only the owner")),
         "{answer:?}"

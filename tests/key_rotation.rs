@@ -84,7 +84,8 @@ async fn receipt_from(
         let answer = WorkerClient::connect(url)
             .unwrap()
             .query(token, &prepared)
-            .await;
+            .await
+            .map(|answered| answered.answer);
         match answer {
             Ok(QueryAnswer::Ok(bytes)) => return Receipt::decode(&mut &bytes[..]).unwrap(),
             other => {

@@ -262,3 +262,81 @@ async fn an_enclave_refuses_another_chain_its_genesis_its_node_and_its_store() {
     let said = run(worker(&node.url, &other));
     assert!(said.contains("this store belongs to chain"), "{said}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_kept_from_new_blocks_is_refused_by_clients_then_says_it_is_stale() {
+    use common::cluster::deploy_private_token;
+    use parity_scale_codec::{Decode, Encode};
+    use phalanx_client::ContractClient;
+    use phalanx_primitives::query::{QueryAnswer, QueryRequest};
+    use rand_core::OsRng;
+
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let node_process = NodeProcess::start(dirs[0].path(), "100ms");
+    let node = NodeClient::connect(&node_process.url).await.unwrap();
+    let _gatekeeper = WorkerProcess::start_as("gatekeeper", &node_process.url, dirs[1].path());
+    let proxy = LyingNode::start(&node_process.url, dirs[2].path());
+    let worker = WorkerProcess::start_with(
+        "worker",
+        &proxy.url,
+        dirs[3].path(),
+        "127.0.0.1:0",
+        &["--stale-after", "2s"],
+    );
+    let init = private_token::Init {
+        name: "Fresh".into(),
+        symbol: "FRS".into(),
+        initial_supply: 77,
+        pha_backed: false,
+    };
+    let worker_id: AccountId = worker.identity.parse().unwrap();
+    let cluster = sha256(b"freshness cluster");
+    let token = deploy_private_token(&node, cluster, vec![worker_id], init, b"fresh").await;
+    let alice = Keypair::dev("alice");
+    let balance = private_token::Query::Balance {
+        account: phalanx_sdk::AccountId(*alice.account_id().as_bytes()),
+    }
+    .encode();
+    let client = ContractClient::open(&node, token)
+        .await
+        .unwrap()
+        .only_worker(&worker.url)
+        .unwrap();
+    let request = QueryRequest::Contract(balance);
+    let ask = || async { client.query(&alice, request.clone(), &mut OsRng).await };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let answer = loop {
+        match ask().await {
+            Ok(QueryAnswer::Ok(bytes)) => break bytes,
+            other => {
+                assert!(Instant::now() < deadline, "never answered: {other:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    assert_eq!(u128::decode(&mut &answer[..]).unwrap(), 77);
+
+    // The host keeps the worker from new blocks. Soon its answers lag too far behind the chain
+    // the client sees, and the client refuses them...
+    proxy.lie("withhold");
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let lagging = ask().await;
+    assert!(
+        matches!(&lagging, Err(e) if e.to_string().contains("blocks behind the head")),
+        "{lagging:?}"
+    );
+    // ...and past --stale-after the worker itself says it is stale instead of serving state.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let stale = ask().await;
+    assert!(
+        matches!(&stale, Err(e) if e.to_string().contains("the worker is stale")),
+        "{stale:?}"
+    );
+    // Blocks again: answers again.
+    proxy.lie("honest");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !matches!(ask().await, Ok(QueryAnswer::Ok(_))) {
+        assert!(Instant::now() < deadline, "never answered again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -402,6 +402,10 @@ pub struct WorkerArgs {
     /// Report this worker's state digests on chain after every this many blocks (0: never).
     #[arg(long, default_value_t = phalanx_worker::process::DEFAULT_HEARTBEAT_EVERY)]
     pub heartbeat_every: u64,
+    /// Answer queries about state "stale" once no new final block came for this long (a worker
+    /// cut off from the chain must not serve what a revoked permit or an expired grant guards).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub stale_after: Duration,
     /// Enclave kind: dev (simulated, insecure), sgx (under Gramine) or tdx.
     #[arg(long, default_value = "dev", value_parser = ["dev", "sgx", "tdx"])]
     pub tee: String,

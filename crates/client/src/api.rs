@@ -34,6 +34,11 @@ pub trait NodeApi {
     #[method(name = "chain_getHead")]
     async fn head(&self) -> Result<HeaderView, ErrorObjectOwned>;
 
+    /// The header of the block at a height, or null past the head (what a client checks a
+    /// worker's answer against: is the block it was computed at on this chain).
+    #[method(name = "chain_getHeader")]
+    async fn header(&self, height: u64) -> Result<Option<HeaderView>, ErrorObjectOwned>;
+
     /// Block at a height, or null past the head.
     #[method(name = "chain_getBlock")]
     async fn block(&self, height: u64) -> Result<Option<BlockView>, ErrorObjectOwned>;

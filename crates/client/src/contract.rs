@@ -10,13 +10,15 @@ use crate::{ClientError, NodeClient};
 use parity_scale_codec::DecodeAll;
 use phalanx_crypto::envelope::EnvelopeContext;
 use phalanx_crypto::{Keypair, Sealer};
-use phalanx_primitives::query::{QueryAnswer, QueryRequest, Receipt};
+use phalanx_primitives::query::{Answered, QueryAnswer, QueryRequest, Receipt};
 use phalanx_primitives::{contract_id, AccountId, Balance, Call, Envelope, Hash};
 use rand_core::CryptoRngCore;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How often [`ContractClient::receipt`] asks again while the workers catch up.
 const RECEIPT_POLL: Duration = Duration::from_millis(50);
+/// Default of [`ContractClient::with_max_lag`], in blocks.
+pub const DEFAULT_MAX_ANSWER_LAG: u64 = 5;
 
 /// A published x25519 key and its epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,6 +173,10 @@ impl NodeClient {
 pub struct ContractClient {
     contract: AccountId,
     chain_id: Hash,
+    /// The node answers are checked against.
+    node: NodeClient,
+    /// Most blocks an answer about the present may lag behind that node's head.
+    max_lag: u64,
     key: PublicKey,
     workers: Vec<(String, WorkerClient)>,
     session: Sealer,
@@ -188,6 +194,8 @@ impl ContractClient {
         let mut client = ContractClient {
             contract,
             chain_id: node.info().chain_id,
+            node: node.clone(),
+            max_lag: DEFAULT_MAX_ANSWER_LAG,
             key,
             workers: Vec::new(),
             session: Sealer::new(&mut rand_core::OsRng),
@@ -196,6 +204,12 @@ impl ContractClient {
             client = client.add_worker(&url)?;
         }
         Ok(client)
+    }
+
+    /// Refuses answers about the present computed more than `blocks` behind the node's head.
+    pub fn with_max_lag(mut self, blocks: u64) -> Self {
+        self.max_lag = blocks;
+        self
     }
 
     /// Asks only the worker at `url` (instead of those the chain lists).
@@ -258,10 +272,25 @@ impl ContractClient {
         request: QueryRequest,
         rng: &mut impl CryptoRngCore,
     ) -> Result<QueryAnswer, ClientError> {
+        Ok(self.query_answered(signer, request, rng).await?.answer)
+    }
+
+    /// As [`ContractClient::query`], with the block the answer was computed at. An answer is
+    /// taken only if that block is on the chain of this client's node and, for a query of the
+    /// contract's state now, at most [`ContractClient::with_max_lag`] blocks behind its head; a
+    /// worker that says it is stale is skipped too.
+    pub async fn query_answered(
+        &self,
+        signer: &Keypair,
+        request: QueryRequest,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Answered, ClientError> {
         let mut last_error = ClientError::Contract(format!(
             "no worker of contract {}'s cluster has published a query endpoint",
             self.contract
         ));
+        // Receipts and history are facts of a past block; only state now can be stale.
+        let about_the_present = matches!(request, QueryRequest::Contract(_));
         for (url, worker) in &self.workers {
             // A fresh query per worker: each nonce is good for one answer.
             let prepared = prepare_query(
@@ -274,14 +303,62 @@ impl ContractClient {
                 now_ms(),
                 rng,
             )?;
-            match worker.query(self.contract, &prepared).await {
-                Ok(answer) => return Ok(answer),
+            let answered = match worker.query(self.contract, &prepared).await {
+                Ok(answered) => answered,
                 Err(error) => {
                     last_error = ClientError::Contract(format!("worker {url}: {error}"));
+                    continue;
+                }
+            };
+            match self.check_fresh(&answered, about_the_present).await {
+                Ok(()) => return Ok(answered),
+                Err(reason) => {
+                    last_error = ClientError::Contract(format!("worker {url}: {reason}"))
                 }
             }
         }
         Err(last_error)
+    }
+
+    /// Why an answer cannot be taken as this chain's, now; Ok if it can.
+    async fn check_fresh(
+        &self,
+        answered: &Answered,
+        about_the_present: bool,
+    ) -> Result<(), String> {
+        if let QueryAnswer::Stale {
+            synced_height,
+            silent_ms,
+        } = answered.answer
+        {
+            return Err(format!(
+                "the worker is stale: it saw no new block for {} s (it has block {synced_height})",
+                silent_ms / 1000
+            ));
+        }
+        let header = self
+            .node
+            .rpc()
+            .header(answered.height)
+            .await
+            .map_err(|e| e.to_string())?;
+        if header.is_none_or(|h| h.hash != answered.block_hash) {
+            return Err(format!(
+                "the answer was computed at block {} {}, which is not on this node's chain",
+                answered.height, answered.block_hash
+            ));
+        }
+        if about_the_present {
+            let head = self.node.head().await.map_err(|e| e.to_string())?.height;
+            let lag = head.saturating_sub(answered.height);
+            if lag > self.max_lag {
+                return Err(format!(
+                    "the answer is as of block {}, {lag} blocks behind the head (at most {} taken)",
+                    answered.height, self.max_lag
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The receipt of `tx_hash` (sent by `signer`), waiting up to `timeout` for a worker to have
@@ -303,12 +380,19 @@ impl ContractClient {
                     return Receipt::decode_all(&mut &bytes[..])
                         .map_err(|e| ClientError::Contract(format!("malformed receipt: {e}")))
                 }
-                QueryAnswer::Refused(_) if Instant::now() < deadline => {
+                QueryAnswer::Refused(_) | QueryAnswer::Stale { .. }
+                    if Instant::now() < deadline =>
+                {
                     tokio::time::sleep(RECEIPT_POLL).await
                 }
                 QueryAnswer::Refused(reason) => {
                     return Err(ClientError::Contract(format!(
                         "no receipt for {tx_hash}: {reason}"
+                    )))
+                }
+                QueryAnswer::Stale { .. } => {
+                    return Err(ClientError::Contract(format!(
+                        "no receipt for {tx_hash}: every worker is stale"
                     )))
                 }
             }

@@ -74,7 +74,9 @@ pub struct Included {
     pub block_hash: Hash,
 }
 
-/// A connection to one node, with the chain's identity fetched once at connect.
+/// A connection to one node, with the chain's identity fetched once at connect. Cloning shares
+/// the connection pool.
+#[derive(Clone)]
 pub struct NodeClient {
     rpc: HttpClient,
     info: ChainInfo,

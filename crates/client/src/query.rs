@@ -8,7 +8,7 @@ use jsonrpsee::rpc_params;
 use parity_scale_codec::{DecodeAll, Encode};
 use phalanx_crypto::envelope::{EnvelopeContext, Opener, Sealer};
 use phalanx_crypto::Keypair;
-use phalanx_primitives::query::{Query, QueryAnswer, QueryRequest, SignedQuery};
+use phalanx_primitives::query::{Answered, Query, QueryRequest, SignedQuery};
 use phalanx_primitives::{AccountId, Envelope, Hash};
 use rand_core::CryptoRngCore;
 
@@ -68,14 +68,15 @@ pub fn prepare_query(
 }
 
 impl PreparedQuery {
-    /// Opens the worker's answer with this query's session secret.
-    pub fn open_answer(&self, answer: &Envelope) -> Result<QueryAnswer, ClientError> {
+    /// Opens the worker's answer with this query's session secret: the answer and the block it
+    /// was computed at (check that block against the chain, as [`crate::ContractClient`] does).
+    pub fn open_answer(&self, answer: &Envelope) -> Result<Answered, ClientError> {
         let plaintext = Opener::new(self.session.secret().clone(), answer.epoch)
             .open(&self.context, answer)
             .map_err(|e| {
                 ClientError::Contract(format!("the worker's answer does not open: {e}"))
             })?;
-        QueryAnswer::decode_all(&mut &plaintext[..])
+        Answered::decode_all(&mut &plaintext[..])
             .map_err(|e| ClientError::Contract(format!("malformed answer: {e}")))
     }
 }
@@ -111,12 +112,12 @@ impl WorkerClient {
             .await?)
     }
 
-    /// Sends a prepared query and opens the answer.
+    /// Sends a prepared query and opens the answer (not yet checked against the chain).
     pub async fn query(
         &self,
         contract: AccountId,
         prepared: &PreparedQuery,
-    ) -> Result<QueryAnswer, ClientError> {
+    ) -> Result<Answered, ClientError> {
         let sealed = format!("0x{}", hex::encode(prepared.envelope.encode()));
         let answer: String = self
             .rpc

@@ -97,6 +97,15 @@ impl NodeApiServer for RpcHandler {
         Ok(HeaderView::from(&*head))
     }
 
+    async fn header(&self, height: u64) -> Result<Option<HeaderView>, ErrorObjectOwned> {
+        Ok(self
+            .shared
+            .store
+            .block(height)
+            .map_err(internal)?
+            .map(|block| HeaderView::from(&block.header)))
+    }
+
     async fn block(&self, height: u64) -> Result<Option<BlockView>, ErrorObjectOwned> {
         Ok(self
             .shared

@@ -51,7 +51,7 @@ pub struct SignedQuery {
     pub signature: Signature,
 }
 
-/// The plaintext of the answer envelope.
+/// What a worker answers, and as of which block.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum QueryAnswer {
     /// The query entry point's output, or the SCALE-encoded receipt.
@@ -60,6 +60,29 @@ pub enum QueryAnswer {
     /// The contract refused (e.g. not the owner), or no such receipt for this origin.
     #[codec(index = 1)]
     Refused(String),
+    /// The worker has seen no new final block for longer than it may serve state: it may be cut
+    /// off from the chain (or kept from it), so a permit revoked or a grant expired since would
+    /// go unnoticed. Ask another worker.
+    #[codec(index = 2)]
+    Stale {
+        /// The newest block it has.
+        synced_height: u64,
+        /// How long ago it accepted that block.
+        silent_ms: u64,
+    },
+}
+
+/// The plaintext of the answer envelope: the answer and the block it was computed at, inside
+/// the encryption so that nobody between can change them. A client refuses an answer whose
+/// block is not on the chain it follows, or (for answers about the present) is too far behind
+/// that chain's head: a cloned or isolated worker cannot pass off old state as current.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Answered {
+    /// The block the answer was computed at: the worker's synced block, or the block a history
+    /// query asked for.
+    pub height: u64,
+    pub block_hash: Hash,
+    pub answer: QueryAnswer,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

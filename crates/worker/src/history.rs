@@ -74,7 +74,8 @@ fn starting_point(
     Ok((0, StoreImage::default()))
 }
 
-/// Rebuilds the state as of `query.height` and runs the query on it. `executor` is a copy of the
+/// Rebuilds the state as of `query.height` and runs the query on it; returns the answer with the
+/// hash of the block it is as of. `executor` is a copy of the
 /// worker's (its keys, code and contracts), used up by the replay; `live` is the worker's store,
 /// read for its synced height and logged digests only.
 ///
@@ -85,7 +86,7 @@ pub async fn answer_at(
     live: &WorkerStore,
     mut executor: Executor,
     query: HistoryQuery<'_>,
-) -> Result<Result<Vec<u8>, CallError>, HistoryError> {
+) -> Result<(Result<Vec<u8>, CallError>, Hash), HistoryError> {
     let synced = live.synced()?.map_or(0, |h| h.height);
     if query.height > synced {
         return Err(HistoryError::NotYet {
@@ -103,7 +104,7 @@ pub async fn answer_at(
         });
     }
     let scratch = live.scratch_from_image(&image)?;
-    let mut time_ms = None;
+    let mut last = None;
     for height in from + 1..=query.height {
         let (block, events) = fetch_checked(node, validators, height)
             .await?
@@ -122,10 +123,10 @@ pub async fn answer_at(
             done,
             &mut rand_core::OsRng,
         )?;
-        time_ms = Some(block.header.timestamp_ms);
+        last = Some(block.header);
     }
-    let time_ms = match time_ms {
-        Some(time) => time,
+    let at = match last {
+        Some(header) => header,
         None => {
             fetch_checked(node, validators, query.height)
                 .await?
@@ -134,7 +135,6 @@ pub async fn answer_at(
                 })?
                 .0
                 .header
-                .timestamp_ms
         }
     };
     if scratch.digest_at(&query.contract, query.height)?
@@ -143,12 +143,13 @@ pub async fn answer_at(
         return Err(HistoryError::Diverged(query.height));
     }
     let mut view = scratch.begin_block()?;
-    Ok(executor.query(
+    let answer = executor.query(
         &query.contract,
         query.origin,
         query.message,
         query.height,
-        time_ms,
+        at.timestamp_ms,
         &mut view,
-    ))
+    );
+    Ok((answer, at.hash()))
 }

@@ -29,7 +29,7 @@ use phalanx_client::views::DigestView;
 use phalanx_client::{ClientError, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::attestation::Role;
-use phalanx_primitives::query::{QueryAnswer, QueryRequest};
+use phalanx_primitives::query::{Answered, QueryAnswer, QueryRequest};
 use phalanx_primitives::Envelope;
 use phalanx_primitives::{
     AccountId, Call, Event, EventRecord, Hash, StateReport, MAX_STATE_REPORTS,
@@ -107,7 +107,13 @@ pub struct WorkerConfig {
     pub keep_checkpoints: usize,
     /// Report state digests on chain after every this many blocks (0: never).
     pub heartbeat_every: u64,
+    /// Answer queries about state `Stale` once no new final block came for this long.
+    pub stale_after: Duration,
 }
+
+/// Default of [`WorkerConfig::stale_after`]: many block times, few enough that a permit revoked
+/// is honoured within about that long everywhere.
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(30);
 
 /// Default heartbeat interval, in blocks.
 pub const DEFAULT_HEARTBEAT_EVERY: u64 = 10;
@@ -391,6 +397,8 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     let shared = Arc::new(QueryState {
         chain_id,
         validators: view.validators().into(),
+        last_block_at: Mutex::new(std::time::Instant::now()),
+        stale_after: config.stale_after,
         executor: Mutex::new(executor),
         store,
         nonces: Mutex::new(NonceGuard::default()),
@@ -542,6 +550,10 @@ struct QueryState {
     chain_id: Hash,
     /// The pinned validators, for the blocks history queries replay.
     validators: Arc<[AccountId]>,
+    /// When the sync loop last accepted a block.
+    last_block_at: Mutex<std::time::Instant>,
+    /// Past this long without a new block, state is not served (answers are `Stale`).
+    stale_after: Duration,
     executor: Mutex<Executor>,
     store: WorkerStore,
     nonces: Mutex<NonceGuard>,
@@ -635,7 +647,26 @@ async fn answer_query(
         open_query(&executor, &contract, &envelope, now_ms(), &mut nonces)
             .map_err(|e| e.to_string())?
     };
-    let answer = match query.request {
+    let synced = state
+        .store
+        .synced()
+        .map_err(|e| e.to_string())?
+        .ok_or("this worker has not synced yet")?;
+    let silent = state
+        .last_block_at
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .elapsed();
+    let stale = silent > state.stale_after;
+    let reads_state = !matches!(query.request, QueryRequest::Receipt(_));
+    let (at, answer) = match query.request {
+        _ if stale && reads_state => {
+            let answer = QueryAnswer::Stale {
+                synced_height: synced.height,
+                silent_ms: silent.as_millis() as u64,
+            };
+            ((synced.height, synced.hash()), answer)
+        }
         QueryRequest::ContractAt { height, message } => {
             // The replay runs on a copy of the executor, without holding the live one.
             let (fork, cluster) = {
@@ -654,20 +685,25 @@ async fn answer_query(
             let checkpoints = &state.checkpoints;
             let node = (&state.node, &state.validators);
             match history::answer_at(node, checkpoints, &state.store, fork, history).await {
-                Ok(Ok(output)) => QueryAnswer::Ok(output),
-                Ok(Err(error)) => QueryAnswer::Refused(error.to_string()),
-                Err(error) => QueryAnswer::Refused(error.to_string()),
+                Ok((Ok(output), hash)) => ((height, hash), QueryAnswer::Ok(output)),
+                Ok((Err(error), hash)) => ((height, hash), QueryAnswer::Refused(error.to_string())),
+                // Not computed at that block: said as of the worker's own.
+                Err(error) => (
+                    (synced.height, synced.hash()),
+                    QueryAnswer::Refused(error.to_string()),
+                ),
             }
         }
         QueryRequest::Contract(message) => {
             let mut executor = state.executor.lock().unwrap_or_else(|p| p.into_inner());
+            // Read under the executor lock: the sync loop commits a block holding it.
             let synced = state
                 .store
                 .synced()
                 .map_err(|e| e.to_string())?
                 .ok_or("this worker has not synced yet")?;
             let mut view = state.store.begin_block().map_err(|e| e.to_string())?;
-            match executor.query(
+            let answer = match executor.query(
                 &contract,
                 query.origin,
                 &message,
@@ -677,18 +713,25 @@ async fn answer_query(
             ) {
                 Ok(output) => QueryAnswer::Ok(output),
                 Err(error) => QueryAnswer::Refused(error.to_string()),
-            }
+            };
+            ((synced.height, synced.hash()), answer)
         }
         QueryRequest::Receipt(tx_hash) => {
-            match state.store.receipt(&tx_hash).map_err(|e| e.to_string())? {
+            let answer = match state.store.receipt(&tx_hash).map_err(|e| e.to_string())? {
                 Some(receipt) if receipt.sender == query.origin && receipt.contract == contract => {
                     QueryAnswer::Ok(receipt.encode())
                 }
                 _ => QueryAnswer::Refused("no receipt of yours with that hash (yet)".into()),
-            }
+            };
+            ((synced.height, synced.hash()), answer)
         }
     };
-    let reply = seal_answer(state.chain_id, contract, &envelope, &answer, &mut OsRng);
+    let answered = Answered {
+        height: at.0,
+        block_hash: at.1,
+        answer,
+    };
+    let reply = seal_answer(state.chain_id, contract, &envelope, &answered, &mut OsRng);
     Ok(format!("0x{}", hex::encode(reply.encode())))
 }
 
@@ -954,6 +997,10 @@ async fn sync_loop(
         status.commands_executed += effects.receipts.len() as u64;
         status.pending_outputs = pending_outputs;
         status.refused = None;
+        *shared
+            .last_block_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
         if shared.checkpoints.due(height) {
             status.last_checkpoint = Some(height);
         }

@@ -9,7 +9,7 @@ use crate::Executor;
 use parity_scale_codec::{DecodeAll, Encode};
 use phalanx_crypto::envelope::{EnvelopeContext, Opener, Sealer};
 use phalanx_crypto::verify_signature;
-use phalanx_primitives::query::{Query, QueryAnswer, SignedQuery, MAX_QUERY_LIFETIME_MS};
+use phalanx_primitives::query::{Answered, Query, SignedQuery, MAX_QUERY_LIFETIME_MS};
 use phalanx_primitives::{AccountId, Envelope, Hash};
 use rand_core::CryptoRngCore;
 use std::collections::HashMap;
@@ -96,12 +96,13 @@ pub fn open_query(
     Ok(query)
 }
 
-/// Seals `answer` to the client's session key (the query envelope's ephemeral key).
+/// Seals `answer` (with the block it was computed at) to the client's session key (the query
+/// envelope's ephemeral key).
 pub fn seal_answer(
     chain_id: Hash,
     contract: AccountId,
     query_envelope: &Envelope,
-    answer: &QueryAnswer,
+    answer: &Answered,
     rng: &mut impl CryptoRngCore,
 ) -> Envelope {
     Sealer::new(rng)

@@ -247,8 +247,10 @@ pub async fn query(ctx: &Context, args: &QueryArgs, at: Option<u64>) -> Result<(
         Some(height) => QueryRequest::ContractAt { height, message },
         None => QueryRequest::Contract(message),
     };
-    let answer = client.query(&signer, request, &mut OsRng).await?;
-    match answer {
+    // Taken only if computed at a block of this node's chain, and recent (see ContractClient).
+    let answered = client.query_answered(&signer, request, &mut OsRng).await?;
+    let (height, block_hash) = (answered.height, answered.block_hash);
+    match answered.answer {
         QueryAnswer::Ok(output) => {
             let hex_output = format!("0x{}", hex::encode(&output));
             // Both examples answer with integers; show them as such too.
@@ -257,13 +259,19 @@ pub async fn query(ctx: &Context, args: &QueryArgs, at: Option<u64>) -> Result<(
                 8 => u64::decode(&mut &output[..]).ok().map(|n| n.to_string()),
                 _ => None,
             };
-            let value = serde_json::json!({ "contract": contract, "at": at, "ok": true, "output": hex_output, "number": number });
+            let value = serde_json::json!({
+                "contract": contract, "at": at, "ok": true, "output": hex_output, "number": number,
+                "height": height, "block_hash": block_hash,
+            });
             emit(ctx.json, &value, || match &number {
                 Some(n) => format!("{n} ({hex_output})"),
                 None => hex_output.clone(),
             })
         }
         QueryAnswer::Refused(reason) => bail!("the contract refused the query: {reason}"),
+        QueryAnswer::Stale { synced_height, .. } => {
+            bail!("the worker is stale (it has block {synced_height} and no newer one)")
+        }
     }
 }
 

@@ -110,6 +110,7 @@ pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<(
         checkpoint_every: args.checkpoint_every,
         keep_checkpoints: args.keep_checkpoints,
         heartbeat_every: args.heartbeat_every,
+        stale_after: args.stale_after,
     };
     let (mut worker, name) = match role {
         Role::Worker => (

@@ -298,6 +298,7 @@ fn hardware_enclaves_refuse_clearly_where_they_cannot_run() {
 
     // TDX outside a TD: no configfs-tsm to quote with, said plainly.
     let tsm = nowhere.path().join("tsm");
+    let chain_id = common::dev_chain_id();
     let args = [
         "worker",
         "--node",
@@ -310,6 +311,8 @@ fn hardware_enclaves_refuse_clearly_where_they_cannot_run() {
         tsm.to_str().unwrap(),
         "--collateral",
         &collateral,
+        "--chain-id",
+        &chain_id,
     ];
     let message = failure(&args);
     assert!(message.contains("configfs-tsm"), "{message}");

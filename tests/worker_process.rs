@@ -254,10 +254,10 @@ async fn a_tdx_enclave_gets_a_stable_sealing_root_from_a_gatekeeper() {
     wait_until_holds_master_key(&gatekeeper.url).await;
 
     let allowed = DevProvider::new_insecure(Keypair::dev("dev-attestation"), dev_measurement());
-    let root = sealing_root(&client, dirs[2].path(), &allowed)
+    let root = sealing_root(&client, client.info().chain_id, dirs[2].path(), &allowed)
         .await
         .unwrap();
-    let again = sealing_root(&client, dirs[2].path(), &allowed)
+    let again = sealing_root(&client, client.info().chain_id, dirs[2].path(), &allowed)
         .await
         .unwrap();
     assert_eq!(
@@ -273,7 +273,7 @@ async fn a_tdx_enclave_gets_a_stable_sealing_root_from_a_gatekeeper() {
 
     // An enclave whose measurement the chain does not allow gets nothing.
     let unknown = DevProvider::new_insecure(Keypair::dev("dev-attestation"), [0xee; 32]);
-    let refused = sealing_root(&client, dirs[2].path(), &unknown)
+    let refused = sealing_root(&client, client.info().chain_id, dirs[2].path(), &unknown)
         .await
         .err()
         .unwrap()

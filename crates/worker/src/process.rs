@@ -316,7 +316,10 @@ pub(crate) async fn open_enclave(
             collateral,
         } => {
             let provider = TdxConfigfsProvider::new(report_dir, collateral);
-            let root = crate::tdx::sealing_root(&client, &config.data_dir, &provider).await?;
+            // Its pin is sealed under the root it is about to fetch: it must be told its chain.
+            let chain_id = config.chain_id.ok_or(TrustError::NotPinned)?;
+            let root =
+                crate::tdx::sealing_root(&client, chain_id, &config.data_dir, &provider).await?;
             Enclave::open_with_root(&config.data_dir, *root, &mut OsRng)?
         }
     };

@@ -4,18 +4,26 @@
 //! and opens the root the gatekeeper sealed back. The gatekeeper releases it only to a quote the
 //! chain's policy accepts, and derives it from the master key, the enclave's measurement and the
 //! salt: the same TD build gets the same root on every start, anything else gets another.
+//!
+//! Which gatekeepers to ask is not the node's word either: before it has a root the enclave has
+//! no sealed store, so it builds its chain view in memory from the pinned genesis (`--chain-id`,
+//! needed at every start of a TDX enclave) and the verified blocks up to the head, and asks only
+//! the gatekeepers that view shows holding the master key, at the endpoints they registered. A
+//! root from anyone else would not open: it is sealed by the gatekeeper's identity.
 
+use crate::chain_view::ChainView;
+use crate::follower::Follower;
 use crate::gatekeeper::open_sealing_root;
 use crate::process::WorkerError;
+use crate::trust::TrustError;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
 use parity_scale_codec::{Decode, Encode};
 use phalanx_attestation::{QuoteProvider, SealingRequest};
-use phalanx_client::api::NodeApiClient;
-use phalanx_client::{ClientError, NodeClient};
+use phalanx_client::NodeClient;
 use phalanx_primitives::attestation::SealingRootRequest;
-use phalanx_primitives::Envelope;
+use phalanx_primitives::{AccountId, Envelope, Hash};
 use rand_core::{OsRng, RngCore};
 use std::path::Path;
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -48,10 +56,11 @@ fn salt(data_dir: &Path) -> Result<[u8; 32], WorkerError> {
 /// gatekeeper holding the master key.
 pub async fn sealing_root(
     client: &NodeClient,
+    chain_id: Hash,
     data_dir: &Path,
     provider: &dyn QuoteProvider,
 ) -> Result<Zeroizing<[u8; 32]>, WorkerError> {
-    let chain_id = client.info().chain_id;
+    let view = verified_view(client, chain_id).await?;
     let salt = salt(data_dir)?;
     let reply = StaticSecret::random_from_rng(OsRng);
     let reply_key = PublicKey::from(&reply).to_bytes();
@@ -67,24 +76,19 @@ pub async fn sealing_root(
         salt,
     };
     let request = format!("0x{}", hex::encode(request.encode()));
-    let holders = client
-        .rpc()
+    let holders: Vec<(AccountId, String)> = view
         .master_key()
-        .await
-        .map_err(ClientError::from)?
-        .map(|m| m.holders)
-        .unwrap_or_default();
+        .map(|m| m.holders.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|holder| view.is_holder(holder))
+        .filter_map(|holder| {
+            let endpoint = view.enclave(&holder)?.endpoint.clone();
+            (!endpoint.is_empty()).then_some((holder, endpoint))
+        })
+        .collect();
     let mut last = "no gatekeeper holds the master key yet".to_string();
-    for holder in holders {
-        let endpoint = match client
-            .rpc()
-            .worker(holder)
-            .await
-            .map_err(ClientError::from)?
-        {
-            Some(info) if !info.endpoint.is_empty() => info.endpoint,
-            _ => continue,
-        };
+    for (holder, endpoint) in holders {
         let answer: Result<String, _> = match HttpClientBuilder::default().build(&endpoint) {
             Ok(rpc) => rpc
                 .request("gatekeeper_sealingRoot", rpc_params![request.clone()])
@@ -106,4 +110,16 @@ pub async fn sealing_root(
         }
     }
     Err(WorkerError::NoSealingRoot(last))
+}
+
+/// The chain view at the node's head, built in memory from the genesis that hashes to
+/// `chain_id` and every block since, each verified.
+async fn verified_view(client: &NodeClient, chain_id: Hash) -> Result<ChainView, WorkerError> {
+    let genesis = client.genesis().await?;
+    let mut view = ChainView::from_genesis(chain_id, &genesis).map_err(TrustError::from)?;
+    let mut follower = Follower::new(client.clone(), &view)?;
+    while let Some((block, events)) = follower.next().await? {
+        view.apply(&block, &events);
+    }
+    Ok(view)
 }

@@ -73,6 +73,9 @@ pub enum Command {
     Block { height: Option<u64> },
     /// Show the head (newest final block header).
     Head,
+    /// The chain's identity: name, chain id (what `worker --chain-id` pins), genesis block,
+    /// validators, fees.
+    Info,
     /// Show the events of a block (default: the head).
     Events { height: Option<u64> },
     /// Build and manage contracts.

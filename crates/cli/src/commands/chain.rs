@@ -83,6 +83,24 @@ pub async fn head(ctx: &Context) -> Result<()> {
     })
 }
 
+pub async fn info(ctx: &Context) -> Result<()> {
+    let node = connect(ctx).await?;
+    let info = node.info().clone();
+    emit(ctx.json, &info, || {
+        let validators: Vec<String> = info.validators.iter().map(ToString::to_string).collect();
+        format!(
+            "chain      {}
+chain id   {}
+genesis    {}
+validators {}",
+            info.chain_name,
+            info.chain_id,
+            info.genesis_block_hash,
+            validators.join(", ")
+        )
+    })
+}
+
 pub async fn block(ctx: &Context, height: Option<u64>) -> Result<()> {
     let node = connect(ctx).await?;
     let height = match height {

@@ -67,6 +67,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Block { height } => chain::block(&ctx, height).await,
         Command::Sudo { from, call } => sudo::run(&ctx, &from, call).await,
         Command::Head => chain::head(&ctx).await,
+        Command::Info => chain::info(&ctx).await,
         Command::Events { height } => chain::events(&ctx, height).await,
         Command::Contract(ContractCommand::Command {
             contract,

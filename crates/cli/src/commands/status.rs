@@ -53,6 +53,12 @@ pub async fn worker_status(ctx: &Context, worker_url: &str) -> Result<()> {
                 text("restored_from")
             ));
         }
+        if !status["refused"].is_null() {
+            lines.push(format!(
+                "REFUSING        the node's next block: {}",
+                text("refused")
+            ));
+        }
         if status["holds_master_key"] == true {
             lines.push("master key      held (gatekeeper)".into());
         }

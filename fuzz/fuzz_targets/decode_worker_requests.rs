@@ -1,14 +1,16 @@
 //! What workers and gatekeepers decode from anyone on their RPC: a query's envelope
 //! (`worker_query`), the signed query inside it once opened, and a TDX enclave's sealing-root
-//! request (`gatekeeper_sealingRoot`); and what clients decode from a worker: receipts. Decoding
-//! must never panic, and what decodes must re-encode to the input.
+//! request (`gatekeeper_sealingRoot`); what clients decode from a worker: answers with their block
+//! and receipts; and what an enclave decodes from its (untrusted) node before checking its hash:
+//! the genesis description. Decoding must never panic, and what decodes must re-encode to the
+//! input.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use parity_scale_codec::{DecodeAll, Encode};
 use phalanx_primitives::attestation::SealingRootRequest;
-use phalanx_primitives::query::{QueryAnswer, Receipt, SignedQuery};
-use phalanx_primitives::Envelope;
+use phalanx_primitives::query::{Answered, Receipt, SignedQuery};
+use phalanx_primitives::{Envelope, GenesisConfig};
 
 fn round_trip<T: DecodeAll + Encode>(data: &[u8]) {
     if let Ok(value) = T::decode_all(&mut &data[..]) {
@@ -20,11 +22,12 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
-    match which % 5 {
+    match which % 6 {
         0 => round_trip::<Envelope>(rest),
         1 => round_trip::<SignedQuery>(rest),
         2 => round_trip::<SealingRootRequest>(rest),
         3 => round_trip::<Receipt>(rest),
-        _ => round_trip::<QueryAnswer>(rest),
+        4 => round_trip::<GenesisConfig>(rest),
+        _ => round_trip::<Answered>(rest),
     }
 });

@@ -359,3 +359,171 @@ impl ChainView {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phalanx_attestation::{dev_measurement, DevProvider, QuoteProvider};
+    use phalanx_crypto::{sign_transaction, Keypair};
+    use phalanx_primitives::{FinalityCertificate, Transaction};
+    use phalanx_runtime::genesis::{dev_config, DEV_ATTESTATION_KEY};
+
+    fn view() -> ChainView {
+        let config = dev_config();
+        ChainView::from_genesis(config.hash(), &config).unwrap()
+    }
+
+    /// A block holding a gatekeeper's registration of `ecdh_public`, quoted over `quoted_ecdh`.
+    fn registration(view: &ChainView, ecdh_public: [u8; 32], quoted_ecdh: [u8; 32]) -> Block {
+        let enclave = Keypair::dev("gatekeeper-enclave");
+        let operator = Keypair::dev("charlie");
+        let identity = enclave.account_id();
+        let data = Enrollment {
+            identity: &identity,
+            ecdh_public: &quoted_ecdh,
+            chain_id: &view.chain_id(),
+            role: Role::Gatekeeper,
+            operator: &operator.account_id(),
+            endpoint: b"http://gk",
+        }
+        .report_data();
+        let quote = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), dev_measurement())
+            .quote(&data)
+            .unwrap();
+        let tx = Transaction {
+            chain_id: view.chain_id(),
+            signer: operator.account_id(),
+            nonce: 0,
+            fee: 1,
+            call: Call::RegisterWorker {
+                identity,
+                ecdh_public,
+                role: Role::Gatekeeper,
+                attestation: Box::new(quote),
+                endpoint: b"http://gk".to_vec(),
+            },
+        };
+        let mut header = view.head().clone();
+        header.parent_hash = header.hash();
+        header.height += 1;
+        header.timestamp_ms += 1_000;
+        Block {
+            header,
+            transactions: vec![sign_transaction(&operator, tx)],
+            certificate: FinalityCertificate::default(),
+        }
+    }
+
+    fn registered_events(identity: AccountId) -> Vec<EventRecord> {
+        let record = |event| EventRecord {
+            phase: Phase::Transaction(0),
+            event,
+        };
+        vec![
+            record(Event::WorkerRegistered {
+                identity,
+                operator: Keypair::dev("charlie").account_id(),
+                role: Role::Gatekeeper,
+                tee: phalanx_primitives::attestation::TeeKind::Dev,
+                measurement: phalanx_runtime::genesis::dev_measurement(),
+                confidence: phalanx_primitives::attestation::ConfidenceLevel::UpToDate,
+            }),
+            record(Event::GatekeeperElected { identity }),
+        ]
+    }
+
+    #[test]
+    fn a_genesis_of_another_chain_is_refused() {
+        let mut config = dev_config();
+        let id = config.hash();
+        config.chain_name = "forged".into();
+        assert!(matches!(
+            ChainView::from_genesis(id, &config),
+            Err(PinError::OtherChain { .. })
+        ));
+    }
+
+    #[test]
+    fn keys_come_only_from_registrations_whose_quote_verifies_here() {
+        let mut view = view();
+        let identity = Keypair::dev("gatekeeper-enclave").account_id();
+        // The chain's event says registered, but the quote covers another ECDH key than the
+        // transaction's: this view does not record the key (fail closed).
+        let forged = registration(&view, [7; 32], [8; 32]);
+        view.apply(&forged, &registered_events(identity));
+        assert!(view.enclave(&identity).is_none());
+        assert!(view.is_gatekeeper(&identity));
+
+        let good = registration(&view, [7; 32], [7; 32]);
+        assert!(view.apply(&good, &registered_events(identity)));
+        assert_eq!(view.enclave(&identity).unwrap().ecdh_public(), [7; 32]);
+        assert_eq!(view.head(), &good.header);
+    }
+
+    #[test]
+    fn holders_follow_declaration_shares_and_removals() {
+        let mut view = view();
+        let (first, second) = (
+            AccountId::from_bytes([1; 32]),
+            AccountId::from_bytes([2; 32]),
+        );
+        let block = registration(&view, [0; 32], [0; 32]);
+        let at_end = |event| EventRecord {
+            phase: Phase::Finalization,
+            event,
+        };
+        view.apply(
+            &block,
+            &[
+                at_end(Event::GatekeeperElected { identity: first }),
+                at_end(Event::GatekeeperElected { identity: second }),
+                at_end(Event::MasterKeyPublished {
+                    gatekeeper: first,
+                    epoch: 0,
+                    public_key: [9; 32],
+                }),
+            ],
+        );
+        assert!(view.is_holder(&first) && !view.is_holder(&second));
+        view.apply(
+            &block,
+            &[at_end(Event::MasterKeyShared {
+                from: first,
+                to: second,
+                epoch: 0,
+            })],
+        );
+        assert!(view.is_holder(&second));
+        view.apply(
+            &block,
+            &[at_end(Event::GatekeeperRemoved { identity: first })],
+        );
+        assert!(!view.is_holder(&first) && view.is_holder(&second));
+        // A contract's key of an older epoch never replaces a newer one.
+        let contract = AccountId::from_bytes([3; 32]);
+        let published = |epoch, key| {
+            at_end(Event::ContractKeyPublished {
+                contract,
+                epoch,
+                public_key: [key; 32],
+            })
+        };
+        view.apply(&block, &[published(1, 11), published(0, 10)]);
+        assert_eq!(view.contract_key(&contract), Some((1, [11; 32])));
+    }
+
+    #[test]
+    fn the_sealed_facts_resume_at_the_synced_header() {
+        let mut view = view();
+        let block = registration(&view, [7; 32], [7; 32]);
+        view.apply(
+            &block,
+            &registered_events(Keypair::dev("gatekeeper-enclave").account_id()),
+        );
+        let resumed = ChainView::resume(&view.sealed_facts(), Some(block.header.clone())).unwrap();
+        assert_eq!(resumed, view);
+        let at_genesis = ChainView::resume(&view.sealed_facts(), None).unwrap();
+        assert_eq!(at_genesis.head().height, 0);
+        assert!(ChainView::resume(&[1, 2, 3], None).is_err());
+    }
+}

@@ -24,7 +24,6 @@ use phalanx_attestation::{
     dev_measurement, DevProvider, Enrollment, GramineSgxProvider, QuoteProvider,
     TdxConfigfsProvider,
 };
-use phalanx_client::api::NodeApiClient;
 use phalanx_client::views::DigestView;
 use phalanx_client::{ClientError, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::Keypair;
@@ -222,28 +221,25 @@ impl RunningWorker {
     }
 }
 
-/// Registers the enclave in `role` unless the chain already knows these keys at this endpoint
-/// (a restarted worker that moved re-registers, with a fresh quote for the new endpoint); the
-/// operator pays, and also sends `fund` units to the enclave's identity when it signs
-/// transactions of its own.
+/// Registers the enclave in `role` unless its own chain view already shows these keys registered
+/// at this endpoint (a restarted worker that moved re-registers, with a fresh quote for the new
+/// endpoint; one that restarts before its view reached its registration registers again, which
+/// costs a fee and changes nothing); the operator pays, and also sends `fund` units to the
+/// enclave's identity when it signs transactions of its own.
 async fn register_if_needed(
     client: &NodeClient,
     enclave: &Enclave,
     config: &WorkerConfig,
-    chain_id: Hash,
+    view: &ChainView,
     endpoint: &str,
     role: Role,
     fund: u128,
 ) -> Result<(), WorkerError> {
     let identity = enclave.identity.account_id();
     let operator = &config.operator;
-    if let Some(known) = client
-        .rpc()
-        .worker(identity)
-        .await
-        .map_err(ClientError::from)?
-    {
-        if known.ecdh_public == hex::encode(enclave.ecdh_public()) && known.endpoint == endpoint {
+    let chain_id = view.chain_id();
+    if let Some(known) = view.enclave(&identity) {
+        if known.ecdh_public() == enclave.ecdh_public() && known.endpoint == endpoint {
             return Ok(());
         }
     }
@@ -342,7 +338,7 @@ pub(crate) async fn enroll(
         client,
         enclave,
         config,
-        view.chain_id(),
+        view,
         &listener.public_url,
         role,
         funding,

@@ -106,8 +106,9 @@ async fn until_past(worker: &str, height: u64) {
 async fn a_worker_refuses_every_lie_keeps_its_state_and_resumes() {
     let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
     let node = NodeProcess::start(dirs[0].path(), "100ms");
-    let _gatekeeper = WorkerProcess::start_as("gatekeeper", &node.url, dirs[1].path());
     let proxy = LyingNode::start(&node.url, dirs[2].path());
+    // Both enclaves behind the same lying host.
+    let gatekeeper = WorkerProcess::start_as("gatekeeper", &proxy.url, dirs[1].path());
     let worker = WorkerProcess::start(&proxy.url, dirs[3].path());
     until_past(&worker.url, 3).await;
 
@@ -130,9 +131,16 @@ async fn a_worker_refuses_every_lie_keeps_its_state_and_resumes() {
             stuck,
             "{lie}: the enclave applied a block while the node lied"
         );
+        let gatekeeper_stuck = until_refused(&gatekeeper.url, refusal).await["synced_height"]
+            .as_u64()
+            .unwrap();
         proxy.lie("honest");
         until_past(&worker.url, stuck + 2).await;
+        until_past(&gatekeeper.url, gatekeeper_stuck + 2).await;
     }
+    assert!(status(&gatekeeper.url).await["holds_master_key"]
+        .as_bool()
+        .unwrap());
 
     // Withheld blocks: nothing to refuse, nothing applied; back in step once they come.
     proxy.lie("withhold");

@@ -10,15 +10,18 @@
 
 use crate::chain_view::ChainView;
 use phalanx_client::{ClientError, NodeClient};
-use phalanx_crypto::{verify_events, verify_finalized, verify_link, verify_transactions};
+use phalanx_crypto::{check_signatures, verify_events, verify_finalized, verify_link};
 use phalanx_crypto::{BlockError, SignatureError};
-use phalanx_primitives::{AccountId, Block, BlockHeader, Call, EventRecord, Hash};
+use phalanx_primitives::{
+    AccountId, Block, BlockHeader, Call, EventRecord, Hash, SignedTransaction,
+};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
-/// Most blocks fetched ahead while behind.
-const PREFETCH: usize = 4;
+/// Most blocks fetched and checked ahead while behind (8 blocks of a replay's size are a few
+/// megabytes; deeper than 4 keeps the signature checks off the replay's critical path).
+const PREFETCH: usize = 8;
 
 type Fetched = Result<Option<(Block, Vec<EventRecord>)>, FollowError>;
 
@@ -71,14 +74,13 @@ fn check(
 ) -> Result<(), FollowError> {
     verify_finalized(block, validators)?;
     verify_events(&block.header, events)?;
-    let (indices, signed): (Vec<usize>, Vec<_>) = block
+    let (indices, acted): (Vec<usize>, Vec<&SignedTransaction>) = block
         .transactions
         .iter()
         .enumerate()
         .filter(|(_, tx)| acted_on(&tx.transaction.call))
-        .map(|(i, tx)| (i, tx.clone()))
         .unzip();
-    for (index, result) in indices.into_iter().zip(verify_transactions(signed)) {
+    for (index, result) in indices.into_iter().zip(check_signatures(&acted)) {
         if let Err(reason) = result {
             let tx = block.transactions[index].hash();
             return Err(FollowError::Unsigned {

@@ -24,6 +24,7 @@ use phalanx_attestation::{
     dev_measurement, DevProvider, Enrollment, GramineSgxProvider, QuoteProvider,
     TdxConfigfsProvider,
 };
+use phalanx_client::api::NodeApiClient;
 use phalanx_client::views::DigestView;
 use phalanx_client::{ClientError, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::Keypair;
@@ -221,11 +222,15 @@ impl RunningWorker {
     }
 }
 
-/// Registers the enclave in `role` unless its own chain view already shows these keys registered
-/// at this endpoint (a restarted worker that moved re-registers, with a fresh quote for the new
-/// endpoint; one that restarts before its view reached its registration registers again, which
-/// costs a fee and changes nothing); the operator pays, and also sends `fund` units to the
-/// enclave's identity when it signs transactions of its own.
+/// Registers the enclave in `role` unless these keys are registered at this endpoint already (a
+/// restarted worker that moved re-registers, with a fresh quote for the new endpoint); the
+/// operator pays, and also sends `fund` units to the enclave's identity when it signs
+/// transactions of its own.
+///
+/// Whether to register is a liveness decision, not a fact the enclave acts on, so the node's
+/// word is taken as a hint beside the enclave's own view (a view at genesis, after a lost store,
+/// does not know yet): a lying node can only make the enclave pay for a registration again, or
+/// skip one and get no keys, which hurts the operator who runs that node.
 async fn register_if_needed(
     client: &NodeClient,
     enclave: &Enclave,
@@ -242,6 +247,16 @@ async fn register_if_needed(
         if known.ecdh_public() == enclave.ecdh_public() && known.endpoint == endpoint {
             return Ok(());
         }
+    }
+    let hint = client
+        .rpc()
+        .worker(identity)
+        .await
+        .map_err(ClientError::from)?;
+    if hint.is_some_and(|known| {
+        known.ecdh_public == hex::encode(enclave.ecdh_public()) && known.endpoint == endpoint
+    }) {
+        return Ok(());
     }
     let data = Enrollment {
         identity: &identity,

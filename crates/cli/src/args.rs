@@ -203,6 +203,10 @@ pub struct QueryArgs {
     /// Ask this worker instead of those the chain lists.
     #[arg(long)]
     pub worker: Option<String>,
+    /// Refuse an answer about the contract's state now that a worker computed more than this
+    /// many blocks behind the node's head (a cloned or isolated worker's old state).
+    #[arg(long, default_value_t = phalanx_client::contract::DEFAULT_MAX_ANSWER_LAG)]
+    pub max_lag: u64,
 }
 
 #[derive(Subcommand, Debug)]

@@ -555,3 +555,48 @@ async fn submit_answers(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(dir: &std::path::Path, key: u8) -> MasterKeyFile {
+        MasterKeyFile {
+            path: dir.join(MASTER_KEY_FILE),
+            sealing: SealingKey::from_bytes([key; 32]),
+        }
+    }
+
+    #[test]
+    fn the_master_key_file_says_what_is_wrong_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = file(dir.path(), 1);
+        assert!(ours.load().unwrap().is_none(), "no file: a new gatekeeper");
+        let master = MasterKey::generate(0, &mut OsRng);
+        ours.store(&master).unwrap();
+        assert_eq!(
+            ours.load().unwrap().unwrap().public_key(),
+            master.public_key()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&ours.path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // Another enclave's sealing key.
+        assert!(matches!(
+            file(dir.path(), 2).load(),
+            Err(MasterKeyFileError::WrongEnclave { .. })
+        ));
+        // Truncated on disk.
+        let sealed = std::fs::read(&ours.path).unwrap();
+        std::fs::write(&ours.path, &sealed[..sealed.len() - 1]).unwrap();
+        assert!(matches!(
+            ours.load(),
+            Err(MasterKeyFileError::Damaged { length, .. }) if length == sealed.len() - 1
+        ));
+        ours.discard().unwrap();
+        assert!(ours.load().unwrap().is_none());
+    }
+}

@@ -241,7 +241,9 @@ pub async fn query(ctx: &Context, args: &QueryArgs, at: Option<u64>) -> Result<(
     let contract = ctx.keystore.resolve_account(&args.contract)?;
     let signer = ctx.keystore.keypair(&args.from, &ctx.passphrase)?;
     let node = connect(ctx).await?;
-    let client = open_contract(&node, contract, args.worker.as_deref()).await?;
+    let client = open_contract(&node, contract, args.worker.as_deref())
+        .await?
+        .with_max_lag(args.max_lag);
     let message = decode_hex(&args.msg)?;
     let request = match at {
         Some(height) => QueryRequest::ContractAt { height, message },

@@ -26,4 +26,4 @@ pub mod views;
 
 pub use api::error_codes;
 pub use contract::{seal_to_contract, ContractClient, PublicKey};
-pub use node_client::{verify_block, ClientError, Included, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
+pub use node_client::{ClientError, Included, NodeClient, DEFAULT_INCLUSION_TIMEOUT};

@@ -208,7 +208,9 @@ impl NodeClient {
         let Some(block) = self.unverified_block(height).await? else {
             return Ok(None);
         };
-        verify_block(&block, &self.info.validators, height)?;
+        // The height was checked on fetching; body and certificate by the one block verifier.
+        verify_finalized(&block, &self.info.validators)
+            .map_err(|e| ClientError::InvalidBlock(e.to_string()))?;
         Ok(Some(block))
     }
 
@@ -299,22 +301,6 @@ fn decode_raw(text: &str) -> Option<Vec<u8>> {
         bytes.push(high << 4 | low);
     }
     Some(bytes)
-}
-
-/// Checks what a client can check of a block on its own: its height, its body and its finality
-/// certificate against `validators` (the one block verifier, [`phalanx_crypto::verify_finalized`]).
-pub fn verify_block(
-    block: &Block,
-    validators: &[AccountId],
-    height: u64,
-) -> Result<(), ClientError> {
-    if block.header.height != height {
-        return Err(ClientError::InvalidBlock(format!(
-            "asked for height {height}, got {}",
-            block.header.height
-        )));
-    }
-    verify_finalized(block, validators).map_err(|e| ClientError::InvalidBlock(e.to_string()))
 }
 
 fn to_hex(tx: &SignedTransaction) -> String {

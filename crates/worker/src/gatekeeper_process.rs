@@ -14,8 +14,8 @@ use crate::chain_view::ChainView;
 use crate::follower::Follower;
 use crate::gatekeeper::open_master_share;
 use crate::process::{
-    enroll, open_enclave, status_module, RunningWorker, WorkerConfig, WorkerError, WorkerStatus,
-    RETRY_INTERVAL,
+    enroll, open_enclave, refused, status_module, RunningWorker, WorkerConfig, WorkerError,
+    WorkerStatus,
 };
 use crate::store::{Synced, WorkerStore};
 use crate::trust::pinned_view;
@@ -391,22 +391,24 @@ async fn answer_loop(
                 continue;
             }
             Err(error) => {
-                tracing::warn!("{error}; keeping this gatekeeper's state and asking again");
-                status.lock().unwrap_or_else(|p| p.into_inner()).refused = Some(error.to_string());
-                tokio::time::sleep(RETRY_INTERVAL).await;
+                refused(&status, error.to_string()).await;
                 continue;
             }
         };
         let view_changed = view.apply(&block, &events);
-        if view_changed {
-            *policy.lock().unwrap_or_else(|p| p.into_inner()) = SealingPolicy::of(&view);
+        {
+            let mut sealing = policy.lock().unwrap_or_else(|p| p.into_inner());
+            if view_changed {
+                sealing.policy = view.policy().clone();
+            }
+            sealing.block_time_secs = view.head().timestamp_ms / 1000;
         }
-        let calls = {
+        let (calls, holds) = {
             let mut custody = custody.lock().unwrap_or_else(|p| p.into_inner());
             advance_custody(&mut custody, &me, &enclave, &view, &block, &events)?;
             match &*custody {
-                Custody::Holds(gatekeeper) => answers(gatekeeper, &view, &block, &events),
-                _ => Vec::new(),
+                Custody::Holds(gatekeeper) => (answers(gatekeeper, &view, &block, &events), true),
+                _ => (Vec::new(), false),
             }
         };
         if let Err(error) = submit_answers(follower.client(), &enclave.identity, calls).await {
@@ -425,10 +427,6 @@ async fn answer_loop(
             synced,
             &mut OsRng,
         )?;
-        let holds = matches!(
-            &*custody.lock().unwrap_or_else(|p| p.into_inner()),
-            Custody::Holds(_)
-        );
         let mut status = status.lock().unwrap_or_else(|p| p.into_inner());
         status.synced_height = block.header.height;
         status.synced_hash = block.hash();

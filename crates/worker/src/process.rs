@@ -895,7 +895,7 @@ async fn catch_up_until_done(
 }
 
 /// Records and logs why the node's answer was refused, then waits before the next try.
-async fn refused(status: &Mutex<WorkerStatus>, error: String) {
+pub(crate) async fn refused(status: &Mutex<WorkerStatus>, error: String) {
     tracing::warn!("{error}; keeping this enclave's state and asking again");
     status.lock().unwrap_or_else(|p| p.into_inner()).refused = Some(error);
     tokio::time::sleep(RETRY_INTERVAL).await;

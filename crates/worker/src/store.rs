@@ -18,7 +18,8 @@
 //! u64 big-endian -> sealed SCALE [`Output`] not yet accepted by the chain), `outbox_heads`
 //! (contract -> sealed SCALE [`OutboxHead`]), `meta` (`synced` -> sealed SCALE BlockHeader of
 //! the last applied block, `executor` -> the sealed executor snapshot: cluster keys, codes,
-//! contracts).
+//! contracts, `chain` -> the pinned chain id, `view` -> the chain view's facts, see
+//! [`ChainView`]).
 
 use crate::chain_view::ChainView;
 use crate::digest::StateDigest;

@@ -15,7 +15,7 @@ use crate::chain_view::ChainView;
 use crate::follower::Follower;
 use crate::gatekeeper::open_sealing_root;
 use crate::process::WorkerError;
-use crate::trust::TrustError;
+use crate::trust::genesis_view;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
@@ -115,8 +115,7 @@ pub async fn sealing_root(
 /// The chain view at the node's head, built in memory from the genesis that hashes to
 /// `chain_id` and every block since, each verified.
 async fn verified_view(client: &NodeClient, chain_id: Hash) -> Result<ChainView, WorkerError> {
-    let genesis = client.genesis().await?;
-    let mut view = ChainView::from_genesis(chain_id, &genesis).map_err(TrustError::from)?;
+    let mut view = genesis_view(client, chain_id).await?;
     let mut follower = Follower::new(client.clone(), &view)?;
     while let Some((block, events)) = follower.next().await? {
         view.apply(&block, &events);

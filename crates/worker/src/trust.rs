@@ -62,9 +62,15 @@ pub async fn pinned_view(
     if let Some(view) = store.chain_view()? {
         return Ok(view);
     }
-    let genesis = client.genesis().await?;
-    let view = ChainView::from_genesis(chain_id, &genesis)?;
+    let view = genesis_view(client, chain_id).await?;
     store.pin(&view, &mut OsRng)?;
     tracing::info!(%chain_id, "pinned this enclave to its chain");
     Ok(view)
+}
+
+/// The view at genesis, from the node's genesis description, accepted only if it hashes to
+/// `chain_id`.
+pub async fn genesis_view(client: &NodeClient, chain_id: Hash) -> Result<ChainView, TrustError> {
+    let genesis = client.genesis().await?;
+    Ok(ChainView::from_genesis(chain_id, &genesis)?)
 }

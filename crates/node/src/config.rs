@@ -1,5 +1,6 @@
 //! How a node is started.
 
+use crate::transport::RpcLimits;
 use phalanx_crypto::Keypair;
 use phalanx_primitives::GenesisConfig;
 use phalanx_runtime::genesis;
@@ -25,6 +26,8 @@ pub struct NodeConfig {
     /// This node's validator key; must be the genesis' only validator.
     pub validator: Keypair,
     pub pool_capacity: usize,
+    /// Timeouts and per-peer caps of the RPC server.
+    pub rpc_limits: RpcLimits,
 }
 
 impl NodeConfig {
@@ -37,6 +40,7 @@ impl NodeConfig {
             genesis: genesis::dev_config(),
             validator: Keypair::dev(genesis::DEV_VALIDATOR),
             pool_capacity: DEFAULT_POOL_CAPACITY,
+            rpc_limits: RpcLimits::default(),
         }
     }
 }

@@ -25,6 +25,7 @@ mod producer;
 mod rpc;
 mod running;
 mod storage;
+pub mod transport;
 pub mod verify;
 
 pub use config::{

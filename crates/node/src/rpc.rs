@@ -3,8 +3,9 @@
 use crate::admission::{admit_batch, rejection};
 use crate::economy_views;
 use crate::running::Shared;
+use crate::transport;
 use jsonrpsee::core::{async_trait, SubscriptionResult};
-use jsonrpsee::server::{PendingSubscriptionSink, Server, ServerHandle, SubscriptionMessage};
+use jsonrpsee::server::{PendingSubscriptionSink, ServerHandle, SubscriptionMessage};
 use jsonrpsee::types::ErrorObjectOwned;
 use parity_scale_codec::Encode;
 use phalanx_client::api::{NodeApiServer, MAX_SUBMIT_BATCH};
@@ -22,25 +23,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
-/// Largest request body: a full batch of maximum-size transactions would not fit, a batch of
-/// ordinary ones does.
-const MAX_REQUEST_BODY: u32 = 64 * 1024 * 1024;
-const MAX_RESPONSE_BODY: u32 = 256 * 1024 * 1024;
-const MAX_CONNECTIONS: u32 = 1_000;
-
 pub(crate) async fn serve(
     addr: SocketAddr,
     handler: RpcHandler,
+    limits: transport::RpcLimits,
 ) -> Result<(SocketAddr, ServerHandle), String> {
-    let server = Server::builder()
-        .max_request_body_size(MAX_REQUEST_BODY)
-        .max_response_body_size(MAX_RESPONSE_BODY)
-        .max_connections(MAX_CONNECTIONS)
-        .build(addr)
+    transport::serve(addr, handler.into_rpc(), limits)
         .await
-        .map_err(|e| e.to_string())?;
-    let local = server.local_addr().map_err(|e| e.to_string())?;
-    Ok((local, server.start(handler.into_rpc())))
+        .map_err(|e| e.to_string())
 }
 
 pub(crate) struct RpcHandler {

@@ -102,12 +102,16 @@ impl RunningNode {
         });
 
         let producer_shared = shared.clone();
-        let (rpc_addr, server) = rpc::serve(config.rpc_addr, RpcHandler::new(shared.clone()))
-            .await
-            .map_err(|reason| NodeError::Rpc {
-                addr: config.rpc_addr,
-                reason,
-            })?;
+        let (rpc_addr, server) = rpc::serve(
+            config.rpc_addr,
+            RpcHandler::new(shared.clone()),
+            config.rpc_limits,
+        )
+        .await
+        .map_err(|reason| NodeError::Rpc {
+            addr: config.rpc_addr,
+            reason,
+        })?;
 
         let (stop_producer, stop_rx) = mpsc::channel();
         let (done_tx, producer_done) = oneshot::channel();

@@ -15,6 +15,8 @@ use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::{Call, Hash, Transaction, MAX_TRANSACTION_SIZE};
 use std::time::Duration;
 
+mod abuse;
+
 async fn start(dir: &std::path::Path) -> (RunningNode, NodeClient) {
     let mut config = NodeConfig::dev(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap());
     config.block_time = Duration::from_millis(100);

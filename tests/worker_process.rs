@@ -280,3 +280,112 @@ async fn a_tdx_enclave_gets_a_stable_sealing_root_from_a_gatekeeper() {
         .to_string();
     assert!(refused.contains("allow-list"), "{refused}");
 }
+
+/// Opens `count` connections from `source` (another loopback address) that each send half a
+/// request head and then nothing, and keeps opening them until `until`.
+async fn slowloris(node_addr: std::net::SocketAddr, source: &str, until: Instant) -> usize {
+    use tokio::io::AsyncWriteExt;
+    let mut opened = 0;
+    let mut held = Vec::new();
+    while Instant::now() < until {
+        let Ok(socket) = tokio::net::TcpSocket::new_v4() else {
+            break;
+        };
+        if socket.bind(format!("{source}:0").parse().unwrap()).is_err() {
+            break;
+        }
+        if let Ok(Ok(mut stream)) =
+            tokio::time::timeout(Duration::from_millis(200), socket.connect(node_addr)).await
+        {
+            if stream
+                .write_all(b"POST / HTTP/1.1\r\nHost: x\r\n")
+                .await
+                .is_ok()
+            {
+                opened += 1;
+                held.push(stream);
+            }
+        }
+        if held.len() > 2_000 {
+            held.drain(..1_000);
+        }
+        tokio::task::yield_now().await;
+    }
+    opened
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enclaves_ride_out_a_connection_flood_and_a_node_restart() {
+    let node_dir = tempfile::tempdir().unwrap();
+    let worker_dir = tempfile::tempdir().unwrap();
+    let gatekeeper_dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut node = NodeProcess::start_at(node_dir.path(), "100ms", &addr);
+    let client = NodeClient::connect(&node.url).await.unwrap();
+    let gatekeeper = WorkerProcess::start_as("gatekeeper", &node.url, gatekeeper_dir.path());
+    let worker = WorkerProcess::start(&node.url, worker_dir.path());
+
+    // Slowloris from two addresses for ten seconds: the enclaves never fall behind.
+    let until = Instant::now() + Duration::from_secs(10);
+    let node_addr: std::net::SocketAddr = addr.parse().unwrap();
+    let flood = tokio::spawn(async move {
+        let a = tokio::spawn(slowloris(node_addr, "127.0.0.2", until));
+        let b = tokio::spawn(slowloris(node_addr, "127.0.0.3", until));
+        a.await.unwrap() + b.await.unwrap()
+    });
+    let mut worst_lag = 0;
+    while Instant::now() < until {
+        let head = client.head().await.unwrap().height;
+        for url in [&worker.url, &gatekeeper.url] {
+            let synced = worker_status(url).await["synced_height"].as_u64().unwrap();
+            worst_lag = worst_lag.max(head.saturating_sub(synced));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let opened = flood.await.unwrap();
+    eprintln!("{opened} half-sent requests opened; worst lag {worst_lag} blocks");
+    assert!(opened > 1_000, "the flood ran ({opened} connections)");
+    assert!(
+        worst_lag <= 10,
+        "enclaves stayed synced (worst lag {worst_lag} blocks)"
+    );
+
+    // The node goes away: both say so, and keep their state.
+    let before = client.head().await.unwrap().height;
+    wait_synced(&worker.url, before, Duration::from_secs(30)).await;
+    node.kill_9();
+    for url in [&worker.url, &gatekeeper.url] {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let status = worker_status(url).await;
+            if status["node_unreachable_since_ms"].is_u64() {
+                assert!(status["node_error"].is_string());
+                break;
+            }
+            assert!(Instant::now() < deadline, "{url} never noticed: {status}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let printed = common::phalanx(&["--rpc", &node.url, "worker", "status", &worker.url]);
+    let printed = String::from_utf8_lossy(&printed.stdout).to_string();
+    assert!(printed.contains("NODE UNREACHABLE since"), "{printed}");
+
+    // Back on the same address after a while: they resume on their own.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let _node = NodeProcess::start_at(node_dir.path(), "100ms", &addr);
+    let client = NodeClient::connect(&format!("http://{addr}"))
+        .await
+        .unwrap();
+    let target = client.head().await.unwrap().height + 5;
+    for url in [&worker.url, &gatekeeper.url] {
+        let synced = wait_synced(url, target, Duration::from_secs(60)).await;
+        assert!(synced > before);
+        let status = worker_status(url).await;
+        assert!(status["node_unreachable_since_ms"].is_null(), "{status}");
+    }
+}

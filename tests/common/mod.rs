@@ -49,12 +49,17 @@ fn spawn_announcing(args: &[&str], announce: &'static str) -> (Child, String) {
 impl NodeProcess {
     /// Starts a dev node on a free loopback port and waits until it serves RPC.
     pub fn start(data_dir: &Path, block_time: &str) -> NodeProcess {
+        Self::start_at(data_dir, block_time, "127.0.0.1:0")
+    }
+
+    /// Serving RPC on `rpc_addr` (a restart on the same address, for workers that follow it).
+    pub fn start_at(data_dir: &Path, block_time: &str, rpc_addr: &str) -> NodeProcess {
         let dir = data_dir.to_str().expect("utf-8 path");
         let args = [
             "node",
             "--dev",
             "--rpc-addr",
-            "127.0.0.1:0",
+            rpc_addr,
             "--block-time",
             block_time,
             "--data-dir",

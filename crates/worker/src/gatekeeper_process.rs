@@ -13,9 +13,9 @@
 use crate::chain_view::ChainView;
 use crate::follower::Follower;
 use crate::gatekeeper::open_master_share;
+use crate::node_link::{self, wait_after, Backoff, Setback};
 use crate::process::{
-    enroll, open_enclave, refused, status_module, RunningWorker, WorkerConfig, WorkerError,
-    WorkerStatus,
+    enroll, open_enclave, status_module, RunningWorker, WorkerConfig, WorkerError, WorkerStatus,
 };
 use crate::store::{Synced, WorkerStore};
 use crate::trust::pinned_view;
@@ -226,6 +226,8 @@ pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, Wor
         commands_executed: 0,
         pending_outputs: 0,
         refused: None,
+        node_unreachable_since_ms: None,
+        node_error: None,
     }));
     let custody = Arc::new(Mutex::new(custody));
     let policy = Arc::new(Mutex::new(SealingPolicy::of(&view)));
@@ -381,17 +383,22 @@ async fn answer_loop(
     status: Arc<Mutex<WorkerStatus>>,
 ) -> Result<(), WorkerError> {
     let me = enclave.identity.account_id();
+    let mut backoff = Backoff::default();
     loop {
         let (block, events) = match follower.next().await {
             Ok(Some(next)) => next,
             Ok(None) => {
+                node_link::reachable(
+                    &mut status.lock().unwrap_or_else(|p| p.into_inner()),
+                    &mut backoff,
+                );
                 // Caught up with the chain: a key no verified block declared is declared now.
                 declare_if_due(&follower, &view, &custody, &enclave.identity).await;
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
             Err(error) => {
-                refused(&status, error.to_string()).await;
+                wait_after(&status, &mut backoff, Setback::of_follow(&error)).await;
                 continue;
             }
         };
@@ -431,7 +438,7 @@ async fn answer_loop(
         status.synced_height = block.header.height;
         status.synced_hash = block.hash();
         status.holds_master_key = holds;
-        status.refused = None;
+        node_link::recovered(&mut status, &mut backoff);
     }
 }
 

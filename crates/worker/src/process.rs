@@ -12,6 +12,7 @@ use crate::egress_sender::EgressSender;
 use crate::enclave::{Enclave, EnclaveError};
 use crate::follower::{fetch_checked, FollowError, Follower};
 use crate::history::{self, HistoryQuery};
+use crate::node_link::{self, connect_patiently, wait_after, Backoff, Setback};
 use crate::query::{open_query, seal_answer, NonceGuard};
 use crate::store::{CatchUp, CaughtUp, StoreError, Synced, WorkerStore};
 use crate::trust::{pinned_view, TrustError};
@@ -45,8 +46,6 @@ use std::time::Duration;
 const DEV_ATTESTATION_KEY: &str = "dev-attestation";
 /// How long to wait before asking the node again when it has no new block.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
-/// How long to wait before asking again after the node failed or served something refused.
-pub const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Which enclave the worker runs in, and where its quotes come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,6 +178,11 @@ pub struct WorkerStatus {
     /// Why the node's next block (or answer) was refused, while it is; None once blocks are
     /// accepted again. The enclave keeps its state meanwhile and asks again.
     pub refused: Option<String>,
+    /// Since when (Unix ms) the node has not answered at all, while it does not; the enclave
+    /// keeps its state and tries again with a backoff.
+    pub node_unreachable_since_ms: Option<u64>,
+    /// The last failure to reach the node, while it lasts.
+    pub node_error: Option<String>,
 }
 
 /// A started worker (or gatekeeper): its RPC address and identity, and the task that runs it.
@@ -311,7 +315,7 @@ async fn register_if_needed(
 pub(crate) async fn open_enclave(
     config: &WorkerConfig,
 ) -> Result<(Enclave, NodeClient), WorkerError> {
-    let client = NodeClient::connect(&config.node_url).await?;
+    let client = connect_patiently(&config.node_url).await?;
     let enclave = match &config.tee {
         Tee::Dev => {
             tracing::warn!(
@@ -392,7 +396,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     // Every commit that recorded a snapshot re-encrypted what its keys rotated, in the same
     // transaction: the keys it holds need no catching up.
     store.install_state_keys(executor.state_keys());
-    let follower = Follower::new(client, &view)?;
+    let follower = Follower::new(client.clone(), &view)?;
     let status = Arc::new(Mutex::new(WorkerStatus {
         identity: enclave.identity.account_id(),
         ecdh_public: hex::encode(enclave.ecdh_public()),
@@ -406,6 +410,8 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         commands_executed: 0,
         pending_outputs: 0,
         refused: None,
+        node_unreachable_since_ms: None,
+        node_error: None,
     }));
 
     let shared = Arc::new(QueryState {
@@ -416,7 +422,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         executor: Mutex::new(executor),
         store,
         nonces: Mutex::new(NonceGuard::default()),
-        node: NodeClient::connect(&config.node_url).await?,
+        node: client.clone(),
         checkpoints: Arc::new(checkpoints),
     });
     let mut module = status_module(config.rpc_addr, status.clone())?;
@@ -877,28 +883,26 @@ impl Heartbeats {
 }
 
 /// Catches up a cluster joined late, from where the store says the catch-up stands, asking
-/// again (after [`RETRY_INTERVAL`]) while the node fails or serves what the enclave refuses.
+/// again (with a backoff) while the node fails or serves what the enclave refuses.
 async fn catch_up_until_done(
     client: &NodeClient,
     shared: &QueryState,
     status: &Mutex<WorkerStatus>,
+    backoff: &mut Backoff,
 ) -> Result<(), WorkerError> {
     while let Some(progress) = shared.store.catch_up()? {
         match catch_up(client, shared, progress).await {
             Ok(()) => {}
-            Err(WorkerError::Follow(error)) => refused(status, error.to_string()).await,
-            Err(WorkerError::Node(error)) => refused(status, error.to_string()).await,
+            Err(WorkerError::Follow(error)) => {
+                wait_after(status, backoff, Setback::of_follow(&error)).await
+            }
+            Err(WorkerError::Node(error)) => {
+                wait_after(status, backoff, Setback::of_client(&error)).await
+            }
             Err(other) => return Err(other),
         }
     }
     Ok(())
-}
-
-/// Records and logs why the node's answer was refused, then waits before the next try.
-pub(crate) async fn refused(status: &Mutex<WorkerStatus>, error: String) {
-    tracing::warn!("{error}; keeping this enclave's state and asking again");
-    status.lock().unwrap_or_else(|p| p.into_inner()).refused = Some(error);
-    tokio::time::sleep(RETRY_INTERVAL).await;
 }
 
 async fn sync_loop(
@@ -909,17 +913,22 @@ async fn sync_loop(
     mut egress: EgressSender,
     status: Arc<Mutex<WorkerStatus>>,
 ) -> Result<(), WorkerError> {
+    let mut backoff = Backoff::default();
     // A catch-up a crash interrupted goes on first.
-    catch_up_until_done(follower.client(), &shared, &status).await?;
+    catch_up_until_done(follower.client(), &shared, &status, &mut backoff).await?;
     loop {
         let (block, events) = match follower.next().await {
             Ok(Some(next)) => next,
             Ok(None) => {
+                node_link::reachable(
+                    &mut status.lock().unwrap_or_else(|p| p.into_inner()),
+                    &mut backoff,
+                );
                 tokio::time::sleep(POLL_INTERVAL).await;
                 continue;
             }
             Err(error) => {
-                refused(&status, error.to_string()).await;
+                wait_after(&status, &mut backoff, Setback::of_follow(&error)).await;
                 continue;
             }
         };
@@ -944,7 +953,7 @@ async fn sync_loop(
             shared
                 .store
                 .begin_catch_up(progress, &snapshot, &mut OsRng)?;
-            catch_up_until_done(follower.client(), &shared, &status).await?;
+            catch_up_until_done(follower.client(), &shared, &status, &mut backoff).await?;
         }
         let (effects, clusters, contracts) = {
             let mut executor = shared.executor.lock().unwrap_or_else(|p| p.into_inner());
@@ -1010,7 +1019,7 @@ async fn sync_loop(
         status.contracts = contracts;
         status.commands_executed += effects.receipts.len() as u64;
         status.pending_outputs = pending_outputs;
-        status.refused = None;
+        node_link::recovered(&mut status, &mut backoff);
         *shared
             .last_block_at
             .lock()

@@ -15,10 +15,17 @@ pub async fn worker_status(ctx: &Context, worker_url: &str) -> Result<()> {
         .status()
         .await
         .with_context(|| format!("asking the worker at {worker_url}"))?;
-    let node = NodeClient::connect(&ctx.rpc)
-        .await
-        .with_context(|| format!("connecting to the node at {}", ctx.rpc))?;
-    let head = node.head().await?.height;
+    // The worker's own report matters most when the node is down: print it without the head.
+    let head = match NodeClient::connect(&ctx.rpc).await {
+        Ok(node) => Some(node.head().await?.height),
+        Err(error) => {
+            eprintln!(
+                "note: the node at {} does not answer here: {error}",
+                ctx.rpc
+            );
+            None
+        }
+    };
     let synced = status["synced_height"].as_u64().unwrap_or(0);
     let contracts: Vec<AccountId> = serde_json::from_value(status["contracts"].clone())?;
     let mut digests = Vec::new();
@@ -29,7 +36,7 @@ pub async fn worker_status(ctx: &Context, worker_url: &str) -> Result<()> {
         "worker": worker_url,
         "status": status,
         "node_head": head,
-        "lag": head.saturating_sub(synced),
+        "lag": head.map(|head| head.saturating_sub(synced)),
         "digests": digests,
     });
     emit(ctx.json, &value, || {
@@ -40,10 +47,13 @@ pub async fn worker_status(ctx: &Context, worker_url: &str) -> Result<()> {
         };
         let mut lines = vec![
             format!("worker          {}  ({worker_url})", text("identity")),
-            format!(
-                "synced          block {synced} of {head} ({} behind)",
-                head.saturating_sub(synced)
-            ),
+            match head {
+                Some(head) => format!(
+                    "synced          block {synced} of {head} ({} behind)",
+                    head.saturating_sub(synced)
+                ),
+                None => format!("synced          block {synced} (node head unknown)"),
+            },
             format!("last checkpoint {}", text("last_checkpoint")),
             format!("egress pending  {} outputs", text("pending_outputs")),
         ];
@@ -51,6 +61,14 @@ pub async fn worker_status(ctx: &Context, worker_url: &str) -> Result<()> {
             lines.push(format!(
                 "restored        from checkpoint {} at this start",
                 text("restored_from")
+            ));
+        }
+        if let Some(since) = status["node_unreachable_since_ms"].as_u64() {
+            lines.push(format!(
+                "NODE UNREACHABLE since {} ({} s): {}",
+                crate::output::utc(since),
+                crate::output::now_ms().saturating_sub(since) / 1000,
+                text("node_error")
             ));
         }
         if !status["refused"].is_null() {

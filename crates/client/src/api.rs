@@ -70,11 +70,11 @@ pub trait NodeApi {
     async fn next_nonce(&self, account: AccountId) -> Result<u64, ErrorObjectOwned>;
 
     /// Submits one signed transaction; returns its hash once it is in the pool.
-    #[method(name = "tx_submit")]
+    #[method(name = "tx_submit", with_extensions)]
     async fn submit(&self, transaction: String) -> Result<Hash, ErrorObjectOwned>;
 
     /// Submits many; each gets its own outcome, in order. Valid ones are pooled even if others fail.
-    #[method(name = "tx_submitBatch")]
+    #[method(name = "tx_submitBatch", with_extensions)]
     async fn submit_batch(
         &self,
         transactions: Vec<String>,
@@ -163,4 +163,6 @@ pub mod error_codes {
     pub const NOT_AUTHORIZED: i32 = 1013;
     /// The call's arguments are invalid (e.g. an oversized endpoint).
     pub const INVALID_CALL: i32 = 1014;
+    /// Too many of this peer's transactions were refused lately; retry after the time named.
+    pub const RATE_LIMITED: i32 = 1015;
 }

@@ -5,7 +5,7 @@ use crate::running::Shared;
 use phalanx_client::error_codes as codes;
 use phalanx_client::views::TxRejection;
 use phalanx_crypto::verify_transactions;
-use phalanx_primitives::{Hash, SignedTransaction, TxDecodeError};
+use phalanx_primitives::{Call, Hash, SignedTransaction, TxDecodeError};
 use phalanx_runtime::TxError;
 
 /// A refusal, as the API reports it.
@@ -60,8 +60,28 @@ fn ledger_rejection(error: &TxError) -> TxRejection {
     rejection(code, error.kind(), error.to_string())
 }
 
-/// Decodes, verifies (in one batch) and pools `texts`; one result per input, in order.
-pub(crate) fn admit_batch(shared: &Shared, texts: &[String]) -> Vec<Result<Hash, TxRejection>> {
+/// Checks that need no state and cost CPU: done outside the pool lock.
+fn precheck(tx: &SignedTransaction) -> Result<(), TxRejection> {
+    if let Call::UploadCode { code } = &tx.transaction.call {
+        phalanx_vm::check_code(code)
+            .map_err(|e| ledger_rejection(&TxError::InvalidCall(e.to_string())))?;
+    }
+    Ok(())
+}
+
+/// What admitting a batch gave: one result per input, in order, and what its refusals cost
+/// the node, in [`crate::refusals`] units (one a refusal, more for refused code by its size).
+pub(crate) struct Admitted {
+    pub results: Vec<Result<Hash, TxRejection>>,
+    pub refusal_cost: usize,
+}
+
+/// Refusals of code cost one unit more per this many bytes (validation is per byte).
+const REFUSED_CODE_BYTES_PER_UNIT: usize = 16 * 1024;
+
+/// Decodes, verifies (in one batch) and pools `texts`.
+pub(crate) fn admit_batch(shared: &Shared, texts: &[String]) -> Admitted {
+    let mut code_cost = 0;
     let mut results: Vec<Option<Result<Hash, TxRejection>>> = vec![None; texts.len()];
     let mut positions = Vec::with_capacity(texts.len());
     let mut decoded = Vec::with_capacity(texts.len());
@@ -74,16 +94,39 @@ pub(crate) fn admit_batch(shared: &Shared, texts: &[String]) -> Vec<Result<Hash,
             Err(r) => results[i] = Some(Err(r)),
         }
     }
+    // Code is validated here, before the pool lock: a refused upload never reaches it, and a
+    // good one is a cached verdict there.
+    let mut kept = Vec::with_capacity(decoded.len());
+    let mut kept_positions = Vec::with_capacity(decoded.len());
+    for (i, tx) in positions.into_iter().zip(decoded) {
+        match precheck(&tx) {
+            Ok(()) => {
+                kept_positions.push(i);
+                kept.push(tx);
+            }
+            Err(r) => {
+                if let Call::UploadCode { code } = &tx.transaction.call {
+                    code_cost += code.len() / REFUSED_CODE_BYTES_PER_UNIT;
+                }
+                results[i] = Some(Err(r));
+            }
+        }
+    }
+    let (positions, decoded) = (kept_positions, kept);
     let hashes: Vec<Hash> = decoded.iter().map(SignedTransaction::hash).collect();
     let verified = verify_transactions(decoded);
     let known = match shared.store.locate_transactions(&hashes) {
         Ok(known) => known,
         Err(e) => {
             let r = rejection(codes::INTERNAL, "Internal", format!("storage: {e}"));
-            return results
+            let results = results
                 .into_iter()
                 .map(|slot| slot.unwrap_or_else(|| Err(r.clone())))
                 .collect();
+            return Admitted {
+                results,
+                refusal_cost: 0,
+            };
         }
     };
     let mut pool = shared
@@ -115,8 +158,17 @@ pub(crate) fn admit_batch(shared: &Shared, texts: &[String]) -> Vec<Result<Hash,
             }),
         });
     }
-    results
+    let results: Vec<_> = results
         .into_iter()
         .map(|slot| slot.expect("every input has a result"))
-        .collect()
+        .collect();
+    // A full pool is the node's state, not the sender's fault.
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(rejection) if rejection.code != codes::POOL_FULL))
+        .count();
+    Admitted {
+        results,
+        refusal_cost: refused + code_cost,
+    }
 }

@@ -22,6 +22,7 @@ mod config;
 mod economy_views;
 mod pool;
 mod producer;
+mod refusals;
 mod rpc;
 mod running;
 mod storage;

@@ -2,11 +2,13 @@
 
 use crate::admission::{admit_batch, rejection};
 use crate::economy_views;
+use crate::refusals::RefusalBudget;
 use crate::running::Shared;
-use crate::transport;
+use crate::transport::{self, Peer};
 use jsonrpsee::core::{async_trait, SubscriptionResult};
 use jsonrpsee::server::{PendingSubscriptionSink, ServerHandle, SubscriptionMessage};
 use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::Extensions;
 use parity_scale_codec::Encode;
 use phalanx_client::api::{NodeApiServer, MAX_SUBMIT_BATCH};
 use phalanx_client::economy::{PoolView, ProposalView, RewardsView, StakesView, WorkerEconomyView};
@@ -35,11 +37,15 @@ pub(crate) async fn serve(
 
 pub(crate) struct RpcHandler {
     shared: Arc<Shared>,
+    refusals: RefusalBudget,
 }
 
 impl RpcHandler {
     pub fn new(shared: Arc<Shared>) -> Self {
-        RpcHandler { shared }
+        RpcHandler {
+            shared,
+            refusals: RefusalBudget::default(),
+        }
     }
 }
 
@@ -58,13 +64,27 @@ fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
 impl RpcHandler {
     async fn admit(
         &self,
+        ext: &Extensions,
         texts: Vec<String>,
     ) -> Result<Vec<Result<Hash, TxRejection>>, ErrorObjectOwned> {
+        let peer = ext.get::<Peer>().copied();
+        if let Err(wait) = self.refusals.check(peer) {
+            return Err(error_object(rejection(
+                codes::RATE_LIMITED,
+                "RateLimited",
+                format!(
+                    "too many of this address's transactions were refused lately; retry in {} ms",
+                    wait.as_millis().max(1)
+                ),
+            )));
+        }
         let shared = self.shared.clone();
-        // Signature checks are CPU work: keep them off the async workers.
-        tokio::task::spawn_blocking(move || admit_batch(&shared, &texts))
+        // Signature checks and code validation are CPU work: keep them off the async workers.
+        let admitted = tokio::task::spawn_blocking(move || admit_batch(&shared, &texts))
             .await
-            .map_err(internal)
+            .map_err(internal)?;
+        self.refusals.charge(peer, admitted.refusal_cost);
+        Ok(admitted.results)
     }
 }
 
@@ -139,13 +159,18 @@ impl NodeApiServer for RpcHandler {
         pool.next_nonce(&account).map_err(internal)
     }
 
-    async fn submit(&self, transaction: String) -> Result<Hash, ErrorObjectOwned> {
-        let mut results = self.admit(vec![transaction]).await?;
+    async fn submit(
+        &self,
+        ext: &Extensions,
+        transaction: String,
+    ) -> Result<Hash, ErrorObjectOwned> {
+        let mut results = self.admit(ext, vec![transaction]).await?;
         results.remove(0).map_err(error_object)
     }
 
     async fn submit_batch(
         &self,
+        ext: &Extensions,
         transactions: Vec<String>,
     ) -> Result<Vec<SubmitOutcome>, ErrorObjectOwned> {
         if transactions.len() > MAX_SUBMIT_BATCH {
@@ -158,7 +183,7 @@ impl NodeApiServer for RpcHandler {
                 ),
             )));
         }
-        let results = self.admit(transactions).await?;
+        let results = self.admit(ext, transactions).await?;
         Ok(results
             .into_iter()
             .map(|result| match result {

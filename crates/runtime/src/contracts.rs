@@ -119,10 +119,10 @@ pub(crate) fn upload(
             "code {code_hash} is already uploaded"
         )));
     }
-    // The same rules every worker's VM applies: refuse here what could never run there.
-    phalanx_vm::Vm::new()
-        .prepare(code)
-        .map_err(|e| TxError::InvalidCall(e.to_string()))?;
+    // The same rules every worker's VM applies: refuse here what could never run there. The
+    // verdict is kept per code hash, and the node asked already at admission, outside the lock
+    // block production needs: here it is a lookup.
+    phalanx_vm::check_code(code).map_err(|e| TxError::InvalidCall(e.to_string()))?;
     overlay.set(code_key(&code_hash), code.to_vec());
     Ok(Event::CodeUploaded {
         code_hash,

@@ -19,6 +19,12 @@ pub enum VmError {
         crate::MAX_MEMORY_PAGES
     )]
     MemoryTooLarge { pages: u64 },
+    #[error("contract module has {found} {what}; the limit is {limit}")]
+    Limit {
+        what: &'static str,
+        found: u64,
+        limit: u64,
+    },
     #[error("no prepared module with code hash {0}")]
     UnknownCode(phalanx_primitives::Hash),
 }

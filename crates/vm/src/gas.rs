@@ -21,6 +21,16 @@ pub struct GasSchedule {
     pub sha256: u64,
     pub sha256_per_byte: u64,
     pub ed25519_verify: u64,
+    /// Instantiating the module, which every call does before it runs (see `shape.rs`).
+    pub instantiate: u64,
+    pub instantiate_per_function: u64,
+    pub instantiate_per_table_element: u64,
+    pub instantiate_per_memory_page: u64,
+    pub instantiate_per_global: u64,
+    /// Per data or element segment.
+    pub instantiate_per_segment: u64,
+    /// Per KiB of data segments copied into memory.
+    pub instantiate_per_data_kib: u64,
 }
 
 impl Default for GasSchedule {
@@ -39,6 +49,13 @@ impl Default for GasSchedule {
             sha256: 200,
             sha256_per_byte: 4,
             ed25519_verify: 50_000,
+            instantiate: 2_000,
+            instantiate_per_function: 2,
+            instantiate_per_table_element: 1,
+            instantiate_per_memory_page: 100,
+            instantiate_per_global: 10,
+            instantiate_per_segment: 50,
+            instantiate_per_data_kib: 100,
         }
     }
 }

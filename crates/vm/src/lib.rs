@@ -32,14 +32,18 @@ mod error;
 mod gas;
 mod host;
 mod limits;
+mod shape;
 mod storage;
 mod validate;
+mod verdicts;
 mod vm;
 
 pub use error::{CallError, VmError};
 pub use gas::GasSchedule;
 pub use limits::*;
+pub use shape::ModuleShape;
 pub use storage::{ContractStorage, MemoryStorage, StorageFailure, StorageWrite};
+pub use verdicts::{check_code, CODE_VERDICT_CAPACITY};
 pub use vm::{CallContext, CallOutcome, ContractEvent, EntryPoint, MessageOut, TransferOut, Vm};
 
 #[cfg(test)]

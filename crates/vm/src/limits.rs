@@ -4,6 +4,20 @@
 pub const MAX_CODE_SIZE: usize = 512 * 1024;
 /// Most 64 KiB pages of linear memory a contract may declare or grow to (4 MiB).
 pub const MAX_MEMORY_PAGES: u64 = 64;
+/// Most functions a module may define.
+pub const MAX_FUNCTIONS: u64 = 20_000;
+/// Most tables a module may define (indirect calls need one).
+pub const MAX_TABLES: u64 = 1;
+/// Most table elements, initially and as the declared maximum (`table.grow` stops there too).
+pub const MAX_TABLE_ELEMENTS: u64 = 8_192;
+/// Most globals a module may define.
+pub const MAX_GLOBALS: u64 = 512;
+/// Most data segments, and their bytes together (copied into memory at every instantiation).
+pub const MAX_DATA_SEGMENTS: u64 = 1_024;
+pub const MAX_DATA_BYTES: u64 = 1024 * 1024;
+/// Most element segments, and their items together.
+pub const MAX_ELEMENT_SEGMENTS: u64 = 512;
+pub const MAX_ELEMENT_ITEMS: u64 = 8_192;
 /// Longest storage key.
 pub const MAX_KEY_LEN: usize = 256;
 /// Longest storage value.

@@ -3,6 +3,7 @@
 //! API with the right signatures, the three entry points, and a bounded memory.
 
 use crate::host::HOST_FUNCTIONS;
+use crate::shape::ModuleShape;
 use crate::{VmError, MAX_CODE_SIZE, MAX_MEMORY_PAGES};
 use wasmi::{CompilationMode, Config, Engine, ExternType, Module, ValType};
 
@@ -26,10 +27,12 @@ pub(crate) fn engine_config() -> Config {
     config
 }
 
-pub(crate) fn validate(engine: &Engine, code: &[u8]) -> Result<Module, VmError> {
+pub(crate) fn validate(engine: &Engine, code: &[u8]) -> Result<(Module, ModuleShape), VmError> {
     if code.len() > MAX_CODE_SIZE {
         return Err(VmError::CodeTooLarge { size: code.len() });
     }
+    // Counts first: cheap, and it refuses what would be expensive to compile or instantiate.
+    let shape = ModuleShape::of(code)?;
     let module = Module::new(engine, code).map_err(|e| VmError::Invalid(e.to_string()))?;
     for import in module.imports() {
         let unknown = || VmError::UnknownImport {
@@ -73,5 +76,5 @@ pub(crate) fn validate(engine: &Engine, code: &[u8]) -> Result<Module, VmError> 
     if !memory_ok {
         return Err(VmError::MissingExport("memory"));
     }
-    Ok(module)
+    Ok((module, shape))
 }

@@ -3,7 +3,10 @@
 use crate::host::{self, HostState, HostTrap};
 use crate::storage::{ContractStorage, PendingWrites, StorageWrite};
 use crate::validate::{engine_config, validate};
-use crate::{CallError, GasSchedule, VmError, MAX_MEMORY_PAGES, MODULE_CACHE_CAPACITY};
+use crate::{
+    CallError, GasSchedule, VmError, MAX_MEMORY_PAGES, MAX_TABLES, MAX_TABLE_ELEMENTS,
+    MODULE_CACHE_CAPACITY,
+};
 use phalanx_primitives::{sha256, AccountId, Hash};
 use std::collections::HashMap;
 use wasmi::{Engine, Module, ResourceLimiter, Store, StoreLimitsBuilder, TrapCode};
@@ -110,7 +113,8 @@ impl CallOutcome {
 /// Validates, caches and runs contract modules.
 pub struct Vm {
     engine: Engine,
-    modules: HashMap<Hash, Module>,
+    /// Compiled modules with the gas their instantiation costs.
+    modules: HashMap<Hash, (Module, u64)>,
     gas: GasSchedule,
 }
 
@@ -141,7 +145,8 @@ impl Vm {
     pub fn prepare(&mut self, code: &[u8]) -> Result<Hash, VmError> {
         let code_hash = sha256(code);
         if !self.modules.contains_key(&code_hash) {
-            let module = validate(&self.engine, code)?;
+            let (module, shape) = validate(&self.engine, code)?;
+            let module = (module, shape.instantiation_gas(&self.gas));
             if self.modules.len() >= MODULE_CACHE_CAPACITY {
                 // Any victim will do: a miss only costs a recompile, never a different result.
                 if let Some(victim) = self.modules.keys().next().copied() {
@@ -168,14 +173,19 @@ impl Vm {
         gas_limit: u64,
         storage: &mut dyn ContractStorage,
     ) -> CallOutcome {
-        let Some(module) = self.modules.get(code_hash) else {
+        let Some((module, instantiation_gas)) = self.modules.get(code_hash) else {
             return CallOutcome::failed(VmError::UnknownCode(*code_hash).into(), 0);
         };
+        // Paid before anything is allocated: a call that cannot afford its instance gets none.
+        if *instantiation_gas > gas_limit {
+            return CallOutcome::failed(CallError::OutOfGas, gas_limit);
+        }
         let limits = StoreLimitsBuilder::new()
             .memory_size(MAX_MEMORY_PAGES as usize * 65_536)
             .instances(1)
             .memories(1)
-            .tables(1)
+            .tables(MAX_TABLES as usize)
+            .table_elements(MAX_TABLE_ELEMENTS as usize)
             .build();
         let state = HostState {
             backend: &*storage,
@@ -193,7 +203,7 @@ impl Vm {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(limiter);
-        if let Err(e) = store.set_fuel(gas_limit) {
+        if let Err(e) = store.set_fuel(gas_limit - instantiation_gas) {
             return CallOutcome::failed(CallError::Trap(e.to_string()), 0);
         }
         let result = match host::linker(&self.engine) {

@@ -188,3 +188,129 @@ async fn batches_and_subscriptions_are_bounded_per_request_and_connection() {
     drop(subscriptions);
     node.stop().await.unwrap();
 }
+
+/// Sends one JSON-RPC call over HTTP from `source`; returns the answer's JSON.
+async fn call_from(
+    source: &str,
+    node: SocketAddr,
+    method: &str,
+    params: serde_json::Value,
+) -> serde_json::Value {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        .to_string();
+    let mut stream = connect_from(source, node).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(json).unwrap_or(serde_json::Value::Null)
+}
+
+/// A large module that compiles but lacks the `query` export: the most expensive refusal (the
+/// whole module is compiled before the exports are checked).
+fn expensive_invalid_module() -> Vec<u8> {
+    let mut wat = String::from("(module (memory (export \"memory\") 1)");
+    for i in 0..2_000 {
+        wat.push_str(&format!(
+            "(func $f{i} (param i64) (result i64) local.get 0 i64.const {i} i64.add i64.const {i} i64.mul local.get 0 i64.xor)"
+        ));
+    }
+    wat.push_str("(func (export \"instantiate\") (result i32) i32.const 0)");
+    wat.push_str("(func (export \"execute\") (result i32) i32.const 0))");
+    wat::parse_str(wat).unwrap()
+}
+
+/// `module` with a custom section holding `salt`: new bytes, a new code hash, the same work.
+fn salted(module: &[u8], salt: u64) -> Vec<u8> {
+    let mut code = module.to_vec();
+    // Custom section: id 0, size, name ("s", length 1), then the salt.
+    code.extend_from_slice(&[0, 10, 1, b's']);
+    code.extend_from_slice(&salt.to_le_bytes());
+    code
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_uploads_neither_stall_blocks_nor_flow_for_free() {
+    use parity_scale_codec::Encode;
+    use phalanx_crypto::{sign_transaction, Keypair};
+    use phalanx_primitives::amount::UNIT;
+    use phalanx_primitives::{Call, Transaction};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (node, client) = start(dir.path()).await;
+    let addr = node.rpc_addr();
+    // A funded key: the balance is checked before the code, and a refused upload pays nothing.
+    let mallory = Keypair::dev("mallory");
+    client
+        .transfer(&Keypair::dev("alice"), mallory.account_id(), 100 * UNIT)
+        .await
+        .unwrap();
+    let module = expensive_invalid_module();
+    let chain_id = client.info().chain_id;
+    while client.head().await.unwrap().height < 1 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let start_height = client.head().await.unwrap().height;
+
+    let attack = tokio::spawn(async move {
+        let mut codes = Vec::new();
+        // Batches of 128: under the old lock each held block production for over a second.
+        for round in 0..10u64 {
+            let batch: Vec<String> = (0..128)
+                .map(|i| {
+                    let tx = Transaction {
+                        chain_id,
+                        signer: mallory.account_id(),
+                        nonce: 0,
+                        fee: 10u128.pow(12),
+                        call: Call::UploadCode {
+                            code: salted(&module, round * 128 + i),
+                        },
+                    };
+                    format!("0x{}", hex::encode(sign_transaction(&mallory, tx).encode()))
+                })
+                .collect();
+            let answer =
+                call_from(ATTACKER, addr, "tx_submitBatch", serde_json::json!([batch])).await;
+            codes.push(match answer["error"]["code"].as_i64() {
+                Some(code) => code,
+                None => answer["result"][0]["error"]["code"].as_i64().unwrap_or(0),
+            });
+        }
+        codes
+    });
+
+    // Blocks keep coming every block time (100 ms) while the attack runs.
+    let mut last = client.head().await.unwrap();
+    let mut worst_gap_ms = 0;
+    while !attack.is_finished() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let head = client.head().await.unwrap();
+        if head.height > last.height {
+            worst_gap_ms = worst_gap_ms.max(head.timestamp_ms - last.timestamp_ms);
+            last = head;
+        }
+    }
+    let codes = attack.await.unwrap();
+    eprintln!("refusals: {codes:?}; worst gap between blocks {worst_gap_ms} ms");
+    assert!(last.height > start_height + 5);
+    // Four block times: validating under the producer's lock made it over 500 ms here.
+    assert!(worst_gap_ms < 400, "a block waited {worst_gap_ms} ms");
+    use phalanx_client::error_codes as codes_of;
+    assert_eq!(
+        codes[0],
+        codes_of::INVALID_CALL as i64,
+        "refused as invalid code"
+    );
+    assert!(
+        codes.contains(&(codes_of::RATE_LIMITED as i64)),
+        "refusals are not free for ever: {codes:?}"
+    );
+    node.stop().await.unwrap();
+}

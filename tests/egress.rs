@@ -311,3 +311,118 @@ async fn a_data_owner_sells_grants_to_a_private_record_and_withdraws_the_fees() 
     let earnings = ask(&client, &alice, Query::Earnings).await;
     assert_eq!(earnings, QueryAnswer::Ok(Answer::Earnings(0).encode()));
 }
+
+/// A contract whose every command emits one public event of the largest size the VM allows.
+fn loud_contract() -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module
+            (import "env" "emit_event" (func $emit (param i32 i32)))
+            (memory (export "memory") 1)
+            (func (export "instantiate") (result i32) i32.const 0)
+            (func (export "execute") (result i32)
+              (call $emit (i32.const 0) (i32.const {}))
+              i32.const 0)
+            (func (export "query") (result i32) i32.const 0))"#,
+        phalanx_vm::MAX_EVENT_LEN
+    ))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_larger_than_a_transaction_land_in_several_batches_with_every_refund() {
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let node_process = NodeProcess::start(dirs[0].path(), "100ms");
+    let node = NodeClient::connect(&node_process.url).await.unwrap();
+    let _gatekeeper = WorkerProcess::start_as("gatekeeper", &node_process.url, dirs[1].path());
+    let first = WorkerProcess::start(&node_process.url, dirs[2].path());
+    let second = WorkerProcess::start(&node_process.url, dirs[3].path());
+    let members = vec![
+        first.identity.parse().unwrap(),
+        second.identity.parse().unwrap(),
+    ];
+    let loud = common::cluster::deploy_code(
+        &node,
+        Hash([0xe2; 32]),
+        members,
+        loud_contract(),
+        b"",
+        b"loud",
+    )
+    .await;
+    let client = ContractClient::open(&node, loud).await.unwrap();
+
+    // Forty commands in one block: 640 KiB of public events, more than one transaction holds.
+    let bob = Keypair::dev("bob");
+    let before = free(&node, bob.account_id()).await;
+    let commands: Vec<Call> = (0..40)
+        .map(|_| {
+            client
+                .command_call(bob.account_id(), b"", 1_000_000, 0, &mut OsRng)
+                .unwrap()
+        })
+        .collect();
+    submit(&node, &bob, commands).await;
+
+    // Every event lands, once, in order; the gas is settled and the escrow emptied.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (events, refunded) = loop {
+        let all = all_events(&node).await;
+        let events: Vec<u64> = all
+            .iter()
+            .filter_map(|e| match e {
+                EventKindView::ContractEvent {
+                    contract,
+                    seq,
+                    data,
+                } if *contract == loud => {
+                    assert_eq!(data.len(), 2 * phalanx_vm::MAX_EVENT_LEN);
+                    Some(*seq)
+                }
+                _ => None,
+            })
+            .collect();
+        let refunded: Balance = all
+            .iter()
+            .filter_map(|e| match e {
+                EventKindView::GasSettled {
+                    contract,
+                    refunded_units,
+                    ..
+                } if *contract == loud => Some(*refunded_units),
+                _ => None,
+            })
+            .sum();
+        if events.len() >= 40 && refunded > 0 {
+            break (events, refunded);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of 40 events landed, {refunded} refunded",
+            events.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(events.len(), 40, "each output exactly once");
+    assert!(
+        events.windows(2).all(|w| w[0] < w[1]),
+        "in order: {events:?}"
+    );
+    assert_eq!(
+        free(&node, gas_escrow(&loud)).await,
+        0,
+        "every prepaid unit settled"
+    );
+    assert!(free(&node, bob.account_id()).await < before);
+    assert!(refunded > 0);
+    // And the workers know it: nothing is left to send.
+    for url in [&first.url, &second.url] {
+        loop {
+            let status = worker_status(url).await;
+            if status["pending_outputs"] == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "outputs still pending: {status}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -72,6 +72,19 @@ pub async fn deploy(
     init: &[u8],
     salt: &[u8],
 ) -> AccountId {
+    let code = std::fs::read(wasm).unwrap();
+    deploy_code(node, cluster, workers, code, init, salt).await
+}
+
+/// As [`deploy`], with the module's bytes.
+pub async fn deploy_code(
+    node: &NodeClient,
+    cluster: Hash,
+    workers: Vec<AccountId>,
+    code: Vec<u8>,
+    init: &[u8],
+    salt: &[u8],
+) -> AccountId {
     let alice = Keypair::dev("alice");
     submit(
         node,
@@ -80,7 +93,6 @@ pub async fn deploy(
     )
     .await;
     let cluster_key = poll_key(|| async { node.cluster_key(cluster).await.unwrap() }).await;
-    let code = std::fs::read(wasm).unwrap();
     let (token, instantiate) = Instantiation {
         code_hash: sha256(&code),
         cluster,

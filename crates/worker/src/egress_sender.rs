@@ -10,15 +10,24 @@ use crate::chain_view::ChainView;
 use crate::egress::{Output, PendingOutputs};
 use crate::process::WorkerError;
 use crate::store::WorkerStore;
+use parity_scale_codec::Encode;
 use phalanx_client::contract::{seal_to_contract, PublicKey};
 use phalanx_client::NodeClient;
 use phalanx_crypto::Keypair;
-use phalanx_primitives::{AccountId, Call, ContractOutput, Envelope, MAX_EGRESS_OUTPUTS};
+use phalanx_primitives::{
+    AccountId, Call, ContractOutput, Envelope, MAX_EGRESS_OUTPUTS, MAX_TRANSACTION_SIZE,
+};
 use rand_core::OsRng;
 use std::collections::HashMap;
 
 /// Blocks to wait for a batch to be accepted before sending it again.
 pub const RESEND_AFTER: u64 = 5;
+/// Most bytes of outputs in one egress transaction: the transaction limit, less room for the
+/// rest of the transaction (header, contract, numbering, signature).
+pub const MAX_EGRESS_BATCH_BYTES: usize = MAX_TRANSACTION_SIZE - 8 * 1024;
+/// Batches sent per contract after one block (in order, with consecutive nonces), so that a
+/// contract whose outputs outgrow one transaction a block does not fall behind for ever.
+pub const MAX_BATCHES_PER_SEND: usize = 8;
 
 pub(crate) struct EgressSender {
     identity: Keypair,
@@ -44,7 +53,7 @@ impl EgressSender {
         store: &WorkerStore,
         height: u64,
     ) -> Result<u64, WorkerError> {
-        let batches = store.pending_outputs(MAX_EGRESS_OUTPUTS)?;
+        let batches = store.pending_outputs(MAX_EGRESS_OUTPUTS * MAX_BATCHES_PER_SEND)?;
         let count = batches.iter().map(|b| b.outputs.len() as u64).sum();
         for pending in batches {
             let due = match self.sent.get(&pending.contract) {
@@ -58,7 +67,7 @@ impl EgressSender {
             }
             self.sent
                 .insert(pending.contract, (pending.first_seq, height));
-            if let Err(error) = self.send_batch(client, view, &pending).await {
+            if let Err(error) = self.send_batches(client, view, &pending).await {
                 // Usually another worker of the cluster was first: nothing is lost.
                 tracing::debug!(contract = %pending.contract, first = pending.first_seq, "egress not sent: {error}");
             }
@@ -66,7 +75,7 @@ impl EgressSender {
         Ok(count)
     }
 
-    async fn send_batch(
+    async fn send_batches(
         &self,
         client: &NodeClient,
         view: &ChainView,
@@ -95,17 +104,49 @@ impl EgressSender {
                 },
             });
         }
-        let call = Call::Egress {
-            contract: pending.contract,
-            first_seq: pending.first_seq,
-            outputs,
-        };
-        let nonce = client.next_nonce(self.identity.account_id()).await?;
-        client
-            .submit(&client.sign(&self.identity, nonce, call))
-            .await?;
+        let mut nonce = client.next_nonce(self.identity.account_id()).await?;
+        let mut first_seq = pending.first_seq;
+        for batch in split_into_batches(outputs) {
+            let count = batch.len() as u64;
+            let call = Call::Egress {
+                contract: pending.contract,
+                first_seq,
+                outputs: batch,
+            };
+            // A refusal (usually another worker was first) ends this round; the rest waits.
+            client
+                .submit(&client.sign(&self.identity, nonce, call))
+                .await?;
+            nonce += 1;
+            first_seq += count;
+        }
         Ok(())
     }
+}
+
+/// Splits `outputs`, in order, into batches of at most [`MAX_EGRESS_OUTPUTS`] outputs and
+/// [`MAX_EGRESS_BATCH_BYTES`] bytes; an output is never split (each is far below the limit:
+/// the VM bounds events and messages, the executor the refunds of one settlement).
+pub(crate) fn split_into_batches(outputs: Vec<ContractOutput>) -> Vec<Vec<ContractOutput>> {
+    let mut batches = Vec::new();
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    for output in outputs {
+        let size = output.encoded_size();
+        if !batch.is_empty()
+            && (batch.len() == MAX_EGRESS_OUTPUTS || bytes + size > MAX_EGRESS_BATCH_BYTES)
+        {
+            batches.push(std::mem::take(&mut batch));
+            bytes = 0;
+        }
+        bytes += size;
+        batch.push(output);
+    }
+    if !batch.is_empty() {
+        batches.push(batch);
+    }
+    batches.truncate(MAX_BATCHES_PER_SEND);
+    batches
 }
 
 /// Seals a message to its receiving contract's published key, as the enclave's view knows it
@@ -129,4 +170,48 @@ fn seal_message(
     };
     let key = PublicKey { bytes, epoch };
     seal_to_contract(&key, view.chain_id(), to, from, payload, &mut OsRng)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phalanx_primitives::Transaction;
+
+    #[test]
+    fn forty_large_events_go_out_in_batches_that_each_fit_a_transaction() {
+        let outputs: Vec<ContractOutput> = (0..40u8)
+            .map(|i| ContractOutput::Event(vec![i; phalanx_vm::MAX_EVENT_LEN]))
+            .collect();
+        let batches = split_into_batches(outputs.clone());
+        assert!(batches.len() >= 2);
+        assert_eq!(batches.concat(), outputs, "every output, in order, once");
+        let signer = Keypair::dev("worker");
+        let mut first_seq = 0;
+        for batch in batches {
+            let count = batch.len() as u64;
+            let tx = Transaction {
+                chain_id: phalanx_primitives::Hash([7; 32]),
+                signer: signer.account_id(),
+                nonce: u64::MAX,
+                fee: u128::MAX,
+                call: Call::Egress {
+                    contract: AccountId::from_bytes([9; 32]),
+                    first_seq,
+                    outputs: batch,
+                },
+            };
+            let signed = phalanx_crypto::sign_transaction(&signer, tx);
+            assert!(signed.encoded_size() <= MAX_TRANSACTION_SIZE);
+            first_seq += count;
+        }
+    }
+
+    #[test]
+    fn many_small_outputs_are_cut_at_the_output_count() {
+        let outputs: Vec<ContractOutput> =
+            (0..200u8).map(|i| ContractOutput::Event(vec![i])).collect();
+        let batches = split_into_batches(outputs);
+        assert_eq!(batches.len(), 4);
+        assert!(batches.iter().all(|b| b.len() <= MAX_EGRESS_OUTPUTS));
+    }
 }

@@ -707,6 +707,9 @@ enum Scope<'a> {
     CatchUp(Hash),
 }
 
+/// Most payers one `Settle` output refunds (48 bytes each: about 96 KiB).
+pub const MAX_REFUNDS_PER_SETTLE: usize = 2_048;
+
 /// The gas of one block's commands, per contract: what to give back to whom, and the fees.
 #[derive(Default)]
 struct GasLedger(BTreeMap<AccountId, (BTreeMap<AccountId, Balance>, Balance)>);
@@ -735,11 +738,23 @@ impl GasLedger {
         }
     }
 
-    /// One `Settle` output per contract, in contract order.
+    /// `Settle` outputs per contract, in contract order: one, or one per
+    /// [`MAX_REFUNDS_PER_SETTLE`] payers (the fees go with the first), so that each fits an
+    /// egress transaction.
     fn settlements(self) -> impl Iterator<Item = (AccountId, Output)> {
-        self.0.into_iter().map(|(contract, (refunds, fees))| {
-            let refunds = refunds.into_iter().collect();
-            (contract, Output::Settle { refunds, fees })
+        self.0.into_iter().flat_map(|(contract, (refunds, fees))| {
+            let refunds: Vec<(AccountId, Balance)> = refunds.into_iter().collect();
+            let mut chunks: Vec<Vec<(AccountId, Balance)>> = refunds
+                .chunks(MAX_REFUNDS_PER_SETTLE)
+                .map(<[_]>::to_vec)
+                .collect();
+            if chunks.is_empty() {
+                chunks.push(Vec::new());
+            }
+            chunks.into_iter().enumerate().map(move |(i, refunds)| {
+                let fees = if i == 0 { fees } else { 0 };
+                (contract, Output::Settle { refunds, fees })
+            })
         })
     }
 }
@@ -765,5 +780,36 @@ impl ReceiptBase {
             gas_used: 0,
             events: vec![],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_of_many_payers_settles_in_outputs_that_each_fit_a_batch() {
+        let contract = AccountId::from_bytes([1; 32]);
+        let mut ledger = GasLedger::default();
+        let payers = MAX_REFUNDS_PER_SETTLE * 2 + 5;
+        for i in 0..payers as u32 {
+            let mut payer = [0u8; 32];
+            payer[..4].copy_from_slice(&i.to_le_bytes());
+            ledger.record(contract, AccountId::from_bytes(payer), 1_000, 100, 40);
+        }
+        let settles: Vec<(Vec<(AccountId, Balance)>, Balance)> = ledger
+            .settlements()
+            .map(|(to, output)| match output {
+                Output::Settle { refunds, fees } if to == contract => (refunds, fees),
+                other => panic!("not a settlement: {other:?}"),
+            })
+            .collect();
+        assert_eq!(settles.len(), 3);
+        assert!(settles.iter().all(|(r, _)| r.len() <= MAX_REFUNDS_PER_SETTLE));
+        let refunded: usize = settles.iter().map(|(r, _)| r.len()).sum();
+        assert_eq!(refunded, payers, "every payer once");
+        // The fees, once, with the first.
+        assert_eq!(settles[0].1, 400 * payers as Balance);
+        assert!(settles[1..].iter().all(|(_, fees)| *fees == 0));
     }
 }

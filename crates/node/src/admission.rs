@@ -53,7 +53,7 @@ fn ledger_rejection(error: &TxError) -> TxRejection {
         TxError::InsufficientBalance { .. } => codes::INSUFFICIENT_BALANCE,
         TxError::Attestation(_) => codes::ATTESTATION_FAILED,
         TxError::NotSudo | TxError::NotAuthorized(_) => codes::NOT_AUTHORIZED,
-        TxError::InvalidCall(_) => codes::INVALID_CALL,
+        TxError::InvalidCall(_) | TxError::GasLimitTooHigh { .. } => codes::INVALID_CALL,
         TxError::Storage(_) => codes::INTERNAL,
         _ => codes::INTERNAL,
     };

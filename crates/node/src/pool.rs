@@ -40,7 +40,7 @@ impl Pool {
         next: BlockContext,
         capacity: usize,
     ) -> Self {
-        let view = BlockExecutor::new(committed, &params, next);
+        let view = BlockExecutor::pool_view(committed, &params, next);
         Pool {
             params,
             view,
@@ -99,7 +99,7 @@ impl Pool {
         next: BlockContext,
         settled: &HashSet<Hash>,
     ) -> Vec<(Hash, TxError)> {
-        self.view = BlockExecutor::new(committed, &self.params, next);
+        self.view = BlockExecutor::pool_view(committed, &self.params, next);
         let waiting = std::mem::take(&mut self.pending);
         self.hashes.clear();
         let mut evicted = Vec::new();

@@ -68,13 +68,28 @@ pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeade
     let mut executor = BlockExecutor::new(shared.store.state_snapshot()?, &shared.params, context);
     let mut settled = HashSet::with_capacity(candidates.len());
     let mut included = Vec::with_capacity(candidates.len());
+    // Senders with a transaction left for a later block: their next ones wait behind it.
+    let mut deferred = HashSet::new();
     for tx in candidates {
-        settled.insert(tx.hash());
+        let sender = tx.transaction().signer;
+        if deferred.contains(&sender) {
+            continue;
+        }
         match executor.apply(&tx) {
-            Ok(()) => included.push(tx.into_signed()),
+            Ok(()) => {
+                settled.insert(tx.hash());
+                included.push(tx.into_signed());
+            }
             Err(e @ TxError::Storage(_)) => return Err(storage(e)),
+            // Its cluster's gas budget for this block is used up: it stays pooled for the next.
+            Err(TxError::BlockGasFull { .. }) => {
+                deferred.insert(sender);
+            }
             // The pool admitted it against the same state, so this means a bug; leave it out.
-            Err(e) => tracing::warn!(tx = %tx.hash(), error = %e, "dropping pooled transaction"),
+            Err(e) => {
+                settled.insert(tx.hash());
+                tracing::warn!(tx = %tx.hash(), error = %e, "dropping pooled transaction");
+            }
         }
     }
     let outcome = executor

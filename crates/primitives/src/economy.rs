@@ -62,7 +62,17 @@ pub struct EconomyParams {
     /// uploads; a prepaid command keeps the price it paid.
     #[serde(with = "serde_pha")]
     pub gas_price: Balance,
+    /// Gas a cluster's commands and instantiations may reserve (their gas limits together) in
+    /// one block: what its workers can execute within a block time (`cargo bench --bench
+    /// gas_rate` measures the rate), with room to spare.
+    pub cluster_block_gas: u64,
+    /// Most gas one command, instantiation or message may reserve; at most half a cluster's
+    /// block budget (one sender's share of a block).
+    pub max_command_gas: u64,
 }
+
+/// The largest value `max_command_gas` may be set to.
+pub const MAX_COMMAND_GAS_CEILING: u64 = 1_000_000_000;
 
 /// Six-second blocks in a (365-day) year.
 pub const BLOCKS_PER_YEAR_AT_6S: u64 = 365 * 24 * 600;
@@ -92,6 +102,9 @@ impl Default for EconomyParams {
             proposal_deposit: 1_000 * UNIT,
             // 10^-9 PHA a unit of gas: a 10-million-gas command reserves 0.01 PHA.
             gas_price: 1_000,
+            // Six-second blocks; about half of the slowest measured rate (~480 M gas/s).
+            cluster_block_gas: 1_500_000_000,
+            max_command_gas: 250_000_000,
         }
     }
 }
@@ -107,6 +120,9 @@ impl EconomyParams {
             enactment_delay_blocks: 2,
             quorum: 100_000 * UNIT,
             proposal_deposit: 100 * UNIT,
+            // One-second blocks (the dev node's default).
+            cluster_block_gas: 250_000_000,
+            max_command_gas: 50_000_000,
             ..EconomyParams::default()
         }
     }
@@ -133,6 +149,8 @@ impl EconomyParams {
             ApprovalPercent => self.approval_percent.into(),
             ProposalDeposit => self.proposal_deposit,
             GasPrice => self.gas_price,
+            ClusterBlockGas => self.cluster_block_gas.into(),
+            MaxCommandGas => self.max_command_gas.into(),
         }
     }
 
@@ -194,6 +212,28 @@ impl EconomyParams {
             ApprovalPercent => self.approval_percent = percent(value)?,
             ProposalDeposit => self.proposal_deposit = value,
             GasPrice => self.gas_price = value,
+            // One sender's share of a block must hold the largest command, or it would wait
+            // for ever.
+            ClusterBlockGas => {
+                let budget = positive_u64(value)?;
+                if budget / 2 < self.max_command_gas {
+                    return Err(format!(
+                        "{value} is out of range for {parameter}: at least twice max_command_gas ({})",
+                        self.max_command_gas
+                    ));
+                }
+                self.cluster_block_gas = budget
+            }
+            MaxCommandGas => {
+                let max = positive_u64(value)?;
+                if max > MAX_COMMAND_GAS_CEILING || max > self.cluster_block_gas / 2 {
+                    return Err(format!(
+                        "{value} is out of range for {parameter}: at most {MAX_COMMAND_GAS_CEILING} and half of cluster_block_gas ({})",
+                        self.cluster_block_gas
+                    ));
+                }
+                self.max_command_gas = max
+            }
         }
         Ok(())
     }
@@ -240,10 +280,14 @@ pub enum Parameter {
     ProposalDeposit,
     #[codec(index = 18)]
     GasPrice,
+    #[codec(index = 19)]
+    ClusterBlockGas,
+    #[codec(index = 20)]
+    MaxCommandGas,
 }
 
 impl Parameter {
-    pub const ALL: [Parameter; 19] = {
+    pub const ALL: [Parameter; 21] = {
         use Parameter::*;
         [
             MinStake,
@@ -265,6 +309,8 @@ impl Parameter {
             ApprovalPercent,
             ProposalDeposit,
             GasPrice,
+            ClusterBlockGas,
+            MaxCommandGas,
         ]
     };
 
@@ -291,6 +337,8 @@ impl Parameter {
             ApprovalPercent => "approval_percent",
             ProposalDeposit => "proposal_deposit",
             GasPrice => "gas_price",
+            ClusterBlockGas => "cluster_block_gas",
+            MaxCommandGas => "max_command_gas",
         }
     }
 

@@ -14,7 +14,7 @@
 //! State layout: `egress/next/` ++ contract id -> u64 little-endian, the next output number.
 
 use crate::clusters::read_cluster;
-use crate::contracts::{self, MAX_GAS_LIMIT};
+use crate::contracts;
 use crate::{balances, StateError, StateOverlay, StateReader, TxError};
 use phalanx_primitives::{
     gas_escrow, AccountId, Balance, ContractOutput, Event, MAX_EGRESS_OUTPUTS,
@@ -54,6 +54,8 @@ pub(crate) struct Batch<'a> {
     pub treasury: AccountId,
     /// The cluster workers' percent of settled gas fees.
     pub worker_share_percent: u8,
+    /// The most gas a message may carry (`max_command_gas`).
+    pub max_message_gas: u64,
 }
 
 pub(crate) fn accept(
@@ -140,9 +142,10 @@ fn take_effect(
         ContractOutput::Message { to, gas_limit, .. } => {
             if !contracts::exists(overlay, to)? {
                 Err(format!("no contract {to} to receive the message"))
-            } else if *gas_limit == 0 || *gas_limit > MAX_GAS_LIMIT {
+            } else if *gas_limit == 0 || *gas_limit > batch.max_message_gas {
                 Err(format!(
-                    "a message's gas limit must be 1 to {MAX_GAS_LIMIT}"
+                    "a message's gas limit must be 1 to {}",
+                    batch.max_message_gas
                 ))
             } else {
                 let gas_paid = batch.gas_price.saturating_mul((*gas_limit).into());

@@ -32,6 +32,16 @@ pub enum TxError {
     NotAuthorized(String),
     #[error("invalid call: {0}")]
     InvalidCall(String),
+    #[error("gas limit {gas_limit} is above the chain's maximum for one command, {max}")]
+    GasLimitTooHigh { gas_limit: u64, max: u64 },
+    /// Not in this block: the cluster's (or this sender's share of its) gas budget is used up.
+    /// Block producers keep the transaction for a later block; clients never see this.
+    #[error("cluster {cluster} has {used} of its {budget} gas a block reserved; wait for the next block")]
+    BlockGasFull {
+        cluster: Hash,
+        used: u64,
+        budget: u64,
+    },
     #[error(transparent)]
     Storage(#[from] StateError),
 }
@@ -48,6 +58,8 @@ impl TxError {
             TxError::Attestation(_) => "AttestationFailed",
             TxError::NotSudo | TxError::NotAuthorized(_) => "NotAuthorized",
             TxError::InvalidCall(_) => "InvalidCall",
+            TxError::GasLimitTooHigh { .. } => "GasLimitTooHigh",
+            TxError::BlockGasFull { .. } => "BlockGasFull",
             TxError::Storage(_) => "Storage",
         }
     }

@@ -1,6 +1,7 @@
 //! Applying transactions: one [`BlockExecutor`] per block, fed verified transactions in order.
 
 use crate::balances::{self, AccountInfo};
+use crate::block_gas::BlockGas;
 use crate::clusters;
 use crate::contracts::{self, Instantiation};
 use crate::egress::{self, Batch};
@@ -12,7 +13,7 @@ use crate::{BlockContext, ChainParams, StateError, StateOverlay, StateReader, Tx
 use phalanx_crypto::VerifiedTransaction;
 pub use phalanx_primitives::events_root;
 use phalanx_primitives::{
-    gas_escrow, Balance, Call, Event, EventRecord, GenesisConfig, Hash, Phase,
+    gas_escrow, Balance, Call, ContractOutput, Event, EventRecord, GenesisConfig, Hash, Phase,
 };
 
 /// What a block did: its state changes and events.
@@ -41,16 +42,34 @@ pub struct BlockExecutor<R> {
     context: BlockContext,
     events: Vec<EventRecord>,
     applied: u32,
+    gas: BlockGas,
 }
 
 impl<R: StateReader> BlockExecutor<R> {
+    /// A block: its clusters' gas budgets hold (see `block_gas.rs`).
     pub fn new(parent_state: R, params: &ChainParams, context: BlockContext) -> Self {
+        Self::with_budgets(parent_state, params, context, true)
+    }
+
+    /// A transaction pool's view of everything pending, which is not one block: no block gas
+    /// budget, every other rule.
+    pub fn pool_view(parent_state: R, params: &ChainParams, context: BlockContext) -> Self {
+        Self::with_budgets(parent_state, params, context, false)
+    }
+
+    fn with_budgets(
+        parent_state: R,
+        params: &ChainParams,
+        context: BlockContext,
+        enforced: bool,
+    ) -> Self {
         BlockExecutor {
             overlay: StateOverlay::new(parent_state),
             params: params.clone(),
             context,
             events: Vec::new(),
             applied: 0,
+            gas: BlockGas::new(enforced),
         }
     }
 
@@ -71,6 +90,7 @@ impl<R: StateReader> BlockExecutor<R> {
         match self.try_apply(tx, &mut events) {
             Ok(()) => {
                 self.overlay.commit_transaction();
+                self.gas.commit_transaction();
                 self.events
                     .extend(events.into_iter().map(|event| EventRecord { phase, event }));
                 self.applied += 1;
@@ -78,6 +98,7 @@ impl<R: StateReader> BlockExecutor<R> {
             }
             Err(error) => {
                 self.overlay.revert_transaction();
+                self.gas.revert_transaction();
                 Err(error)
             }
         }
@@ -122,10 +143,14 @@ impl<R: StateReader> BlockExecutor<R> {
             _ => 0,
         };
         // The governed price, read only when there is gas to pay (not for plain transfers).
-        let gas_price = match gas_limit {
-            0 => 0,
-            _ => tokenomics::params(&self.overlay)?.gas_price,
+        let economy = match gas_limit {
+            0 => None,
+            _ => Some(tokenomics::params(&self.overlay)?),
         };
+        let gas_price = economy.as_ref().map_or(0, |e| e.gas_price);
+        if let (Some(economy), Some(cluster)) = (&economy, self.cluster_run_in(&t.call)?) {
+            self.gas.reserve(economy, cluster, t.signer, gas_limit)?;
+        }
         let gas_cost =
             gas_price
                 .checked_mul(gas_limit.into())
@@ -393,7 +418,7 @@ impl<R: StateReader> BlockExecutor<R> {
                 outputs,
             } => {
                 let economy = tokenomics::params(&self.overlay)?;
-                events.extend(egress::accept(
+                let accepted = egress::accept(
                     &mut self.overlay,
                     Batch {
                         worker: t.signer,
@@ -403,11 +428,39 @@ impl<R: StateReader> BlockExecutor<R> {
                         gas_price: economy.gas_price,
                         treasury: self.params.treasury,
                         worker_share_percent: economy.worker_gas_share_percent,
+                        max_message_gas: economy.max_command_gas,
                     },
-                )?)
+                )?;
+                // Messages run in their receivers' clusters next: their gas takes room there.
+                for event in &accepted {
+                    if let Event::ContractMessage { to, seq, .. } = event {
+                        let output = outputs.get(seq.saturating_sub(*first_seq) as usize);
+                        if let Some(ContractOutput::Message { gas_limit, .. }) = output {
+                            let cluster = contracts::read_contract(&self.overlay, to)?.cluster;
+                            self.gas.consume(cluster, *gas_limit);
+                        }
+                    }
+                }
+                events.extend(accepted)
             }
         }
         Ok(())
+    }
+
+    /// The cluster whose workers run `call` (a command or an instantiation), if it names one
+    /// that exists; the call's own checks refuse the others.
+    fn cluster_run_in(&self, call: &Call) -> Result<Option<Hash>, TxError> {
+        match call {
+            Call::Instantiate { cluster, .. } => Ok(Some(*cluster)),
+            Call::Command { contract, .. } => {
+                match contracts::read_contract(&self.overlay, contract) {
+                    Ok(info) => Ok(Some(info.cluster)),
+                    Err(TxError::InvalidCall(_)) => Ok(None),
+                    Err(other) => Err(other),
+                }
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Ends the block: pays due withdrawals, runs heartbeat challenges and computation rewards,

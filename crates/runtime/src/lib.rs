@@ -37,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 pub mod balances;
+pub mod block_gas;
 pub mod clusters;
 pub mod contracts;
 pub mod egress;

@@ -805,7 +805,9 @@ mod tests {
             })
             .collect();
         assert_eq!(settles.len(), 3);
-        assert!(settles.iter().all(|(r, _)| r.len() <= MAX_REFUNDS_PER_SETTLE));
+        assert!(settles
+            .iter()
+            .all(|(r, _)| r.len() <= MAX_REFUNDS_PER_SETTLE));
         let refunded: usize = settles.iter().map(|(r, _)| r.len()).sum();
         assert_eq!(refunded, payers, "every payer once");
         // The fees, once, with the first.

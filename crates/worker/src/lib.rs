@@ -31,6 +31,7 @@ mod keyring;
 pub mod node_link;
 pub mod process;
 pub mod query;
+pub mod query_limits;
 mod state;
 pub mod state_keys;
 pub mod store;

@@ -14,9 +14,10 @@ use crate::follower::{fetch_checked, FollowError, Follower};
 use crate::history::{self, HistoryQuery};
 use crate::node_link::{self, connect_patiently, wait_after, Backoff, Setback};
 use crate::query::{open_query, seal_answer, NonceGuard};
+use crate::query_limits::QueryLimits;
 use crate::store::{CatchUp, CaughtUp, StoreError, Synced, WorkerStore};
 use crate::trust::{pinned_view, TrustError};
-use crate::{ExecError, Executor, KeyRing};
+use crate::{BlockEffects, ExecError, Executor, KeyRing};
 use jsonrpsee::server::{RpcModule, Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::Methods;
@@ -33,7 +34,7 @@ use phalanx_primitives::attestation::Role;
 use phalanx_primitives::query::{Answered, QueryAnswer, QueryRequest};
 use phalanx_primitives::Envelope;
 use phalanx_primitives::{
-    AccountId, Call, Event, EventRecord, Hash, StateReport, MAX_STATE_REPORTS,
+    AccountId, Block, Call, Event, EventRecord, Hash, StateReport, MAX_STATE_REPORTS,
 };
 use rand_core::OsRng;
 use serde::Serialize;
@@ -153,6 +154,8 @@ pub enum WorkerError {
     NoPublicUrl(SocketAddr),
     #[error("the performance test did not finish: {0}")]
     Benchmark(String),
+    #[error("executing a block failed unexpectedly: {0}")]
+    Panicked(String),
 }
 
 /// What `worker_status` answers.
@@ -424,6 +427,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         nonces: Mutex::new(NonceGuard::default()),
         node: client.clone(),
         checkpoints: Arc::new(checkpoints),
+        limits: QueryLimits::default(),
     });
     let mut module = status_module(config.rpc_addr, status.clone())?;
     module
@@ -580,6 +584,7 @@ struct QueryState {
     /// For history queries: the blocks to replay and the checkpoints to start from.
     node: NodeClient,
     checkpoints: Arc<Checkpoints>,
+    limits: QueryLimits,
 }
 
 /// JSON-RPC error code of a refused query (bad signature, expired, replayed, ...).
@@ -598,9 +603,19 @@ fn query_module(
     module
         .register_async_method("worker_query", |params, state, _| async move {
             let (contract, sealed): (AccountId, String) = params.parse()?;
-            answer_query(&state, contract, &sealed)
-                .await
-                .map_err(|e| ErrorObjectOwned::owned(QUERY_REFUSED, e, None::<()>))
+            let refused = |e: String| ErrorObjectOwned::owned(QUERY_REFUSED, e, None::<()>);
+            let slot = state.limits.query().map_err(|e| refused(e.to_string()))?;
+            // The VM and history replays run on a blocking thread (driving the node fetches of
+            // a replay from there), never on the threads that follow the chain.
+            let runtime = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || {
+                let answer = runtime.block_on(answer_query(&state, contract, &sealed));
+                drop(slot);
+                answer
+            })
+            .await
+            .map_err(|e| refused(format!("the query failed: {e}")))?
+            .map_err(refused)
         })
         .map_err(|e| WorkerError::Rpc(addr, e.to_string()))?;
     module
@@ -688,6 +703,10 @@ async fn answer_query(
             ((synced.height, synced.hash()), answer)
         }
         QueryRequest::ContractAt { height, message } => {
+            let _replaying = state
+                .limits
+                .history(query.origin)
+                .map_err(|e| e.to_string())?;
             // The replay runs on a copy of the executor, without holding the live one.
             let (fork, cluster) = {
                 let executor = state.executor.lock().unwrap_or_else(|p| p.into_inner());
@@ -905,6 +924,40 @@ async fn catch_up_until_done(
     Ok(())
 }
 
+/// Executes one verified block and commits it, sealed, in one store transaction: state,
+/// receipts, executor snapshot, view and synced height. Returns the effects and what the
+/// worker now serves. CPU work: called on a blocking thread.
+fn apply_and_commit(
+    shared: &QueryState,
+    block: &Block,
+    events: &[EventRecord],
+    view: &ChainView,
+    view_changed: bool,
+) -> Result<(BlockEffects, Vec<Hash>, Vec<AccountId>), WorkerError> {
+    let mut executor = shared.executor.lock().unwrap_or_else(|p| p.into_inner());
+    let mut writes = shared.store.begin_block()?;
+    let effects = executor.apply_block(block, events, view, &mut writes)?;
+    let snapshot = executor.take_snapshot_if_changed();
+    install_state_keys(&shared.store, &executor, snapshot.is_some());
+    let synced = Synced {
+        header: &block.header,
+        executor_snapshot: snapshot.as_deref(),
+        view: view_changed.then_some(view),
+    };
+    shared.store.commit_block(
+        writes,
+        |contract| executor.digest_key(contract),
+        &effects,
+        synced,
+        &mut OsRng,
+    )?;
+    Ok((
+        effects,
+        executor.keys().served_clusters(),
+        executor.contracts().copied().collect::<Vec<_>>(),
+    ))
+}
+
 async fn sync_loop(
     mut follower: Follower,
     mut view: ChainView,
@@ -955,31 +1008,16 @@ async fn sync_loop(
                 .begin_catch_up(progress, &snapshot, &mut OsRng)?;
             catch_up_until_done(follower.client(), &shared, &status, &mut backoff).await?;
         }
-        let (effects, clusters, contracts) = {
-            let mut executor = shared.executor.lock().unwrap_or_else(|p| p.into_inner());
-            let mut writes = shared.store.begin_block()?;
-            let effects = executor.apply_block(&block, &events, &view, &mut writes)?;
-            let snapshot = executor.take_snapshot_if_changed();
-            install_state_keys(&shared.store, &executor, snapshot.is_some());
-            // One sealed transaction: state, receipts, executor snapshot, view and synced height.
-            let synced = Synced {
-                header: &block.header,
-                executor_snapshot: snapshot.as_deref(),
-                view: view_changed.then_some(&view),
-            };
-            shared.store.commit_block(
-                writes,
-                |contract| executor.digest_key(contract),
-                &effects,
-                synced,
-                &mut OsRng,
-            )?;
-            (
-                effects,
-                executor.keys().served_clusters(),
-                executor.contracts().copied().collect::<Vec<_>>(),
-            )
-        };
+        // Contracts run here: on a blocking thread, never on the async ones that serve RPC.
+        let applying = shared.clone();
+        let (block, events, returned_view, applied) = tokio::task::spawn_blocking(move || {
+            let applied = apply_and_commit(&applying, &block, &events, &view, view_changed);
+            (block, events, view, applied)
+        })
+        .await
+        .map_err(|e| WorkerError::Panicked(e.to_string()))?;
+        view = returned_view;
+        let (effects, clusters, contracts) = applied?;
         let height = block.header.height;
         // The node failing to take a heartbeat or an egress batch is not the enclave's failure:
         // both are sent again with a later block.

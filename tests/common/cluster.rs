@@ -2,6 +2,7 @@
 //! calls, wait for published keys, deploy a private token into a fresh cluster, read workers.
 
 use parity_scale_codec::Encode;
+use phalanx_client::api::NodeApiClient;
 use phalanx_client::contract::Instantiation;
 use phalanx_client::query::WorkerClient;
 use phalanx_client::views::DigestView;
@@ -92,8 +93,21 @@ pub async fn deploy_code(
         vec![Call::Sudo(SudoCall::CreateCluster { cluster, workers })],
     )
     .await;
+    instantiate_in(node, cluster, code, init, salt).await
+}
+
+/// Alice uploads `code` and instantiates it with `init` and `salt` in `cluster`, which exists;
+/// returns the contract's address once its key is published.
+pub async fn instantiate_in(
+    node: &NodeClient,
+    cluster: Hash,
+    code: Vec<u8>,
+    init: &[u8],
+    salt: &[u8],
+) -> AccountId {
+    let alice = Keypair::dev("alice");
     let cluster_key = poll_key(|| async { node.cluster_key(cluster).await.unwrap() }).await;
-    let (token, instantiate) = Instantiation {
+    let (contract, instantiate) = Instantiation {
         code_hash: sha256(&code),
         cluster,
         cluster_key,
@@ -103,9 +117,13 @@ pub async fn deploy_code(
     }
     .call(node.info().chain_id, alice.account_id(), &mut OsRng)
     .unwrap();
-    submit(node, &alice, vec![Call::UploadCode { code }, instantiate]).await;
-    poll_key(|| async { node.contract_key(token).await.unwrap() }).await;
-    token
+    let mut calls = vec![instantiate];
+    if node.rpc().code(sha256(&code)).await.unwrap().is_none() {
+        calls.insert(0, Call::UploadCode { code });
+    }
+    submit(node, &alice, calls).await;
+    poll_key(|| async { node.contract_key(contract).await.unwrap() }).await;
+    contract
 }
 
 /// A worker's `worker_status` report.

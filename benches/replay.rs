@@ -60,6 +60,8 @@ async fn main() {
     let _gatekeeper = WorkerProcess::start_as("gatekeeper", &node_process.url, dirs[1].path());
     let mut worker = WorkerProcess::start(&node_process.url, dirs[2].path());
 
+    // As many commands a block as before per-block gas budgets (one sender sends them all).
+    common::cluster::raise_cluster_budget(&node).await;
     // A one-worker cluster running a private token, and `commands` transfers to it.
     let alice = Keypair::dev("alice");
     let cluster = Hash([0xbe; 32]);

@@ -35,6 +35,16 @@ pub async fn submit(node: &NodeClient, signer: &Keypair, calls: Vec<Call>) {
         .unwrap();
 }
 
+/// Raises the clusters' gas budget a block so far that one sender is bound by the machine, not
+/// by its share of a block: for load generators that send everything from one account.
+pub async fn raise_cluster_budget(node: &NodeClient) {
+    let call = Call::Sudo(SudoCall::SetParameter {
+        parameter: phalanx_primitives::economy::Parameter::ClusterBlockGas,
+        value: 20_000_000_000,
+    });
+    submit(node, &Keypair::dev("alice"), vec![call]).await;
+}
+
 /// Polls `probe` until a gatekeeper has published the key it looks for.
 pub async fn poll_key<F, Fut>(probe: F) -> PublicKey
 where

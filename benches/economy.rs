@@ -87,16 +87,7 @@ impl Economy {
                 endpoint: b"",
             };
             let quote = provider.quote(&enrollment.report_data()).unwrap();
-            setup.push((
-                charlie.clone(),
-                Call::RegisterWorker {
-                    identity: worker.account_id(),
-                    ecdh_public: ecdh,
-                    role: Role::Worker,
-                    attestation: Box::new(quote),
-                    endpoint: vec![],
-                },
-            ));
+            setup.push((charlie.clone(), enrollment.register_call(worker, quote)));
             setup.push((
                 charlie.clone(),
                 Call::Transfer {

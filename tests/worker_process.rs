@@ -389,3 +389,32 @@ async fn enclaves_ride_out_a_connection_flood_and_a_node_restart() {
         assert!(status["node_unreachable_since_ms"].is_null(), "{status}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_operator_starts_several_workers_at_once() {
+    let node_dir = tempfile::tempdir().unwrap();
+    let node = NodeProcess::start(node_dir.path(), "100ms");
+    let client = NodeClient::connect(&node.url).await.unwrap();
+    // Four enclaves of charlie's, started together: each registration and funding pays from
+    // charlie's account, so they race for its nonces.
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let workers: Vec<WorkerProcess> = std::thread::scope(|scope| {
+        let started: Vec<_> = dirs
+            .iter()
+            .map(|dir| {
+                let url = node.url.clone();
+                scope.spawn(move || WorkerProcess::start(&url, dir.path()))
+            })
+            .collect();
+        started.into_iter().map(|s| s.join().unwrap()).collect()
+    });
+    for worker in &workers {
+        let identity: AccountId = worker.identity.parse().unwrap();
+        let registered = client.rpc().worker(identity).await.unwrap();
+        assert_eq!(
+            registered.expect("registered").endpoint,
+            worker.url,
+            "every worker registered itself"
+        );
+    }
+}

@@ -1,7 +1,9 @@
 //! What a registration carries: the quote (and its collateral), and what it must commit to.
 
 use parity_scale_codec::Encode;
-use phalanx_primitives::attestation::Role;
+use phalanx_crypto::Keypair;
+use phalanx_primitives::attestation::{AttestationReport, Role};
+use phalanx_primitives::Call;
 use phalanx_primitives::{sha256_parts, AccountId, Hash};
 
 /// Everything a registration claims about an enclave; its quote's report data commits to all of
@@ -44,7 +46,33 @@ impl Enrollment<'_> {
         data[32..].copy_from_slice(&binding.0);
         data
     }
+
+    /// What the enclave's identity key signs to register (`identity_proof`): the report data
+    /// under its own domain. A quote only says that *an* enclave of the measurement made the
+    /// report data, and the identity in it is just bytes; this signature says the enclave that
+    /// holds the identity key made this registration, so nobody else can re-register an
+    /// identity with other keys, another operator or another endpoint.
+    pub fn identity_message(&self) -> Vec<u8> {
+        [IDENTITY_PROOF_DOMAIN, &self.report_data()[..]].concat()
+    }
+
+    /// The `RegisterWorker` call of this enrollment, with the quote over its report data and
+    /// the proof signed by `identity_key` (whose account must be `identity`).
+    pub fn register_call(&self, identity_key: &Keypair, attestation: AttestationReport) -> Call {
+        debug_assert_eq!(identity_key.account_id(), *self.identity);
+        Call::RegisterWorker {
+            identity: *self.identity,
+            ecdh_public: *self.ecdh_public,
+            role: self.role,
+            attestation: Box::new(attestation),
+            endpoint: self.endpoint.to_vec(),
+            identity_proof: identity_key.sign(&self.identity_message()),
+        }
+    }
 }
+
+/// Domain of the identity key's signature over a registration.
+pub const IDENTITY_PROOF_DOMAIN: &[u8] = b"PHALANX_REGISTRATION_V1";
 
 /// An enclave without hardware sealing (TDX) asking a gatekeeper for its sealing root. Its quote
 /// commits to the chain, to the one-time key the root is sealed back to and to the salt that

@@ -50,6 +50,9 @@ pub enum Call {
         attestation: Box<AttestationReport>,
         /// Where the worker serves queries (a URL, at most 256 bytes of UTF-8), or empty.
         endpoint: Vec<u8>,
+        /// The identity key's signature over the registration (see the attestation crate's
+        /// `Enrollment::identity_message`): only the enclave holding the identity registers it.
+        identity_proof: Signature,
     },
     /// Privileged calls of the genesis `sudo` account (replaced by governance later).
     #[codec(index = 2)]

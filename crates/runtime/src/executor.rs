@@ -215,6 +215,7 @@ impl<R: StateReader> BlockExecutor<R> {
                 role,
                 attestation,
                 endpoint,
+                identity_proof,
             } => {
                 let registration = Registration {
                     operator: t.signer,
@@ -223,6 +224,7 @@ impl<R: StateReader> BlockExecutor<R> {
                     role: *role,
                     attestation,
                     endpoint,
+                    identity_proof,
                     chain_id: self.params.chain_id,
                     height: self.context.height,
                     timestamp_ms: self.context.timestamp_ms,
@@ -326,7 +328,7 @@ impl<R: StateReader> BlockExecutor<R> {
                     self.context.height,
                 )?);
                 if let Some(score) = performance {
-                    staking::record_benchmark(&mut self.overlay, &t.signer, *score);
+                    staking::record_benchmark(&mut self.overlay, &t.signer, *score)?;
                 }
                 events.extend(mining::answer_challenge(&mut self.overlay, t.signer)?);
             }

@@ -14,10 +14,11 @@ use crate::state::decode_entry;
 use crate::{StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_attestation::{verify, Enrollment};
+use phalanx_crypto::verify_signature;
 use phalanx_primitives::attestation::{
     AttestationPolicy, AttestationReport, ConfidenceLevel, Measurement, Role, TeeKind,
 };
-use phalanx_primitives::{AccountId, BlockHeight, Event, Hash};
+use phalanx_primitives::{AccountId, BlockHeight, Event, Hash, Signature};
 
 pub const POLICY_KEY: &[u8] = b"registry/policy";
 const GATEKEEPERS_KEY: &[u8] = b"registry/gatekeepers";
@@ -96,6 +97,7 @@ pub(crate) struct Registration<'a> {
     pub role: Role,
     pub attestation: &'a AttestationReport,
     pub endpoint: &'a [u8],
+    pub identity_proof: &'a Signature,
     pub chain_id: Hash,
     pub height: BlockHeight,
     pub timestamp_ms: u64,
@@ -116,18 +118,47 @@ pub(crate) fn register(
     let endpoint = String::from_utf8(r.endpoint.to_vec())
         .map_err(|_| TxError::InvalidCall("endpoint is not UTF-8".into()))?;
     let policy = policy(overlay)?;
-    let expected = Enrollment {
+    let enrollment = Enrollment {
         identity: &r.identity,
         ecdh_public: &r.ecdh_public,
         chain_id: &r.chain_id,
         role: r.role,
         operator: &r.operator,
         endpoint: r.endpoint,
-    }
-    .report_data();
+    };
+    // Only the holder of the identity key registers it (first time or again): a quote alone
+    // names the identity without proving it.
+    verify_signature(
+        &r.identity,
+        &enrollment.identity_message(),
+        r.identity_proof,
+    )
+    .map_err(|_| {
+        TxError::NotAuthorized(format!(
+            "the registration of {} is not signed by that identity's key",
+            r.identity
+        ))
+    })?;
     // Collateral validity is judged at the block's time, so every node agrees.
-    let verified = verify(r.attestation, &expected, r.timestamp_ms / 1000, &policy)
-        .map_err(|e| TxError::Attestation(e.to_string()))?;
+    let verified = verify(
+        r.attestation,
+        &enrollment.report_data(),
+        r.timestamp_ms / 1000,
+        &policy,
+    )
+    .map_err(|e| TxError::Attestation(e.to_string()))?;
+    // An identity is sealed to the enclave build that made it: the same identity from another
+    // measurement is a copied key, not an upgrade (an upgrade makes a new identity).
+    if let Some(known) = worker(overlay, &r.identity)? {
+        if known.measurement != verified.measurement() {
+            return Err(TxError::NotAuthorized(format!(
+                "{} is registered with measurement {}, not {}",
+                r.identity,
+                known.measurement,
+                verified.measurement()
+            )));
+        }
+    }
     let info = WorkerInfo {
         identity: r.identity,
         operator: r.operator,

@@ -188,12 +188,24 @@ pub(crate) fn write_mining(
 fn write_computing(overlay: &mut StateOverlay<impl StateReader>, workers: &[AccountId]) {
     overlay.set(COMPUTING_KEY.to_vec(), workers.encode());
 }
+/// The highest performance score a heartbeat may report: about four times what the worker's
+/// benchmark (SHA-256 of 1 KiB per millisecond) gives on the fastest server cores with SHA
+/// extensions. A higher score is not a faster machine but a broken or dishonest reporter, and
+/// it would buy rewards (P weighs in V and the reward share).
+pub const MAX_PERFORMANCE_SCORE: u32 = 10_000;
+
 pub(crate) fn record_benchmark(
     overlay: &mut StateOverlay<impl StateReader>,
     worker: &AccountId,
     score: u32,
-) {
+) -> Result<(), TxError> {
+    if score == 0 || score > MAX_PERFORMANCE_SCORE {
+        return Err(TxError::InvalidCall(format!(
+            "performance score {score} is outside what the benchmark can produce (1 to {MAX_PERFORMANCE_SCORE})"
+        )));
+    }
     overlay.set(benchmark_key(worker), score.encode());
+    Ok(())
 }
 
 pub(crate) fn create_pool(

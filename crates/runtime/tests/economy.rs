@@ -745,3 +745,20 @@ fn the_gas_price_is_governed_and_charged_at_the_new_price() {
     assert_eq!(amount, u128::from(gas) * 3_000);
     assert_eq!(net.free(&treasury) - before, amount + FEE);
 }
+
+#[test]
+fn a_performance_score_no_benchmark_can_produce_is_refused() {
+    let mut net = Net::new();
+    let worker = net.worker("boaster", 500);
+    for score in [0, staking::MAX_PERFORMANCE_SCORE + 1, u32::MAX] {
+        let beat = Call::Heartbeat {
+            performance: Some(score),
+            digests: vec![],
+        };
+        assert!(
+            matches!(net.send(&worker, beat), Err(TxError::InvalidCall(m)) if m.contains("performance score")),
+            "score {score} was taken"
+        );
+    }
+    net.heartbeat(&worker, Some(staking::MAX_PERFORMANCE_SCORE));
+}

@@ -42,19 +42,27 @@ fn dev_quote(
         .unwrap()
 }
 
+/// The enclave every test registers: its identity key signs its registrations.
+const ENCLAVE: &str = "worker-1";
+
 fn register_call(
+    chain: &Chain,
     identity: AccountId,
     ecdh: [u8; 32],
     role: Role,
     attestation: AttestationReport,
 ) -> Call {
-    Call::RegisterWorker {
-        identity,
-        ecdh_public: ecdh,
+    let enclave = Keypair::dev(ENCLAVE);
+    assert_eq!(identity, enclave.account_id(), "tests register {ENCLAVE}");
+    Enrollment {
+        identity: &identity,
+        ecdh_public: &ecdh,
+        chain_id: &chain.params.chain_id,
         role,
-        attestation: Box::new(attestation),
-        endpoint: ENDPOINT.to_vec(),
+        operator: &Keypair::dev(OPERATOR).account_id(),
+        endpoint: ENDPOINT,
     }
+    .register_call(&enclave, attestation)
 }
 
 fn dev_measurement_bytes() -> [u8; 32] {
@@ -80,7 +88,7 @@ fn an_attested_worker_is_recorded_with_its_keys_and_confidence() {
         &operator,
         0,
         FEE,
-        register_call(identity, [7; 32], Role::Worker, quote),
+        register_call(&chain, identity, [7; 32], Role::Worker, quote),
     );
     assert_eq!(chain.block(&[tx]), vec![Ok(())]);
     let worker = registry::worker(&chain.state, &identity).unwrap().unwrap();
@@ -109,18 +117,103 @@ fn a_quote_copied_into_another_registration_is_refused() {
         &Keypair::dev("alice"),
         0,
         FEE,
-        register_call(identity, [7; 32], Role::Worker, quote.clone()),
+        register_call(&chain, identity, [7; 32], Role::Worker, quote.clone()),
     );
     // ...or to point the chain's clients at their own server.
-    let mut elsewhere = register_call(identity, [7; 32], Role::Worker, quote);
+    let mut elsewhere = register_call(&chain, identity, [7; 32], Role::Worker, quote);
     if let Call::RegisterWorker { endpoint, .. } = &mut elsewhere {
         *endpoint = b"http://attacker.example".to_vec();
     }
     let redirect = chain.signed(&Keypair::dev(OPERATOR), 0, FEE, elsewhere);
+    // The identity's signature covers the operator and the endpoint as the quote does: a
+    // lifted registration fails on it before the quote is even checked.
     for result in chain.block(&[thief, redirect]) {
-        assert!(matches!(result, Err(TxError::Attestation(m)) if m.contains("report data")));
+        assert!(
+            matches!(&result, Err(TxError::NotAuthorized(m)) if m.contains("not signed by that identity")),
+            "{result:?}"
+        );
     }
     assert_eq!(registry::worker(&chain.state, &identity).unwrap(), None);
+}
+
+#[test]
+fn only_the_identity_key_re_registers_an_identity_and_only_from_its_measurement() {
+    let mut chain = Chain::dev();
+    let operator = Keypair::dev(OPERATOR);
+    let enclave = Keypair::dev(ENCLAVE);
+    let identity = enclave.account_id();
+    let quote = dev_quote(
+        &chain,
+        &identity,
+        &[7; 32],
+        Role::Worker,
+        dev_measurement_bytes(),
+    );
+    let first = chain.signed(
+        &operator,
+        0,
+        FEE,
+        register_call(&chain, identity, [7; 32], Role::Worker, quote),
+    );
+    assert!(chain.block(&[first])[0].is_ok());
+
+    // A dev quote anyone can make, for the same identity with the attacker's ECDH key, signed by
+    // the attacker's key instead of the identity's: refused, the enclave keeps its keys.
+    let attacker_ecdh = [66; 32];
+    let quote = dev_quote(
+        &chain,
+        &identity,
+        &attacker_ecdh,
+        Role::Worker,
+        dev_measurement_bytes(),
+    );
+    let enrollment = Enrollment {
+        identity: &identity,
+        ecdh_public: &attacker_ecdh,
+        chain_id: &chain.params.chain_id,
+        role: Role::Worker,
+        operator: &operator.account_id(),
+        endpoint: ENDPOINT,
+    };
+    let mut takeover = enrollment.register_call(&enclave, quote.clone());
+    if let Call::RegisterWorker { identity_proof, .. } = &mut takeover {
+        *identity_proof = Keypair::dev("mallory").sign(&enrollment.identity_message());
+    }
+    let takeover = chain.signed(&operator, 1, FEE, takeover);
+    assert!(matches!(
+        &chain.block(&[takeover])[0],
+        Err(TxError::NotAuthorized(_))
+    ));
+    let kept = registry::worker(&chain.state, &identity).unwrap().unwrap();
+    assert_eq!(kept.ecdh_public, [7; 32]);
+
+    // The identity itself moving to new keys: fine. From another build: refused.
+    let rekey = chain.signed(
+        &operator,
+        1,
+        FEE,
+        register_call(&chain, identity, attacker_ecdh, Role::Worker, quote),
+    );
+    assert!(chain.block(&[rekey])[0].is_ok());
+    let other_build = [9; 32];
+    let allow = chain.signed(
+        &Keypair::dev("alice"),
+        0,
+        FEE,
+        Call::Sudo(SudoCall::AddMeasurement(Measurement::Dev(other_build))),
+    );
+    assert!(chain.block(&[allow])[0].is_ok());
+    let quote = dev_quote(&chain, &identity, &[8; 32], Role::Worker, other_build);
+    let moved = chain.signed(
+        &operator,
+        2,
+        FEE,
+        register_call(&chain, identity, [8; 32], Role::Worker, quote),
+    );
+    assert!(matches!(
+        &chain.block(&[moved])[0],
+        Err(TxError::NotAuthorized(m)) if m.contains("measurement")
+    ));
 }
 
 #[test]
@@ -157,7 +250,7 @@ fn evidence_that_does_not_commit_to_the_registered_keys_is_refused() {
             &operator,
             0,
             FEE,
-            register_call(identity, [7; 32], Role::Worker, quote),
+            register_call(&chain, identity, [7; 32], Role::Worker, quote),
         );
         assert!(
             matches!(&chain.block(&[tx])[0], Err(TxError::Attestation(m)) if m.contains("report data"))
@@ -169,7 +262,13 @@ fn evidence_that_does_not_commit_to_the_registered_keys_is_refused() {
         &operator,
         0,
         FEE,
-        register_call(identity, [7; 32], Role::Worker, unknown_code.clone()),
+        register_call(
+            &chain,
+            identity,
+            [7; 32],
+            Role::Worker,
+            unknown_code.clone(),
+        ),
     );
     assert!(
         matches!(&chain.block(&[tx])[0], Err(TxError::Attestation(m)) if m.contains("allow-list"))
@@ -192,7 +291,7 @@ fn evidence_that_does_not_commit_to_the_registered_keys_is_refused() {
         &operator,
         0,
         FEE,
-        register_call(identity, [7; 32], Role::Worker, forged),
+        register_call(&chain, identity, [7; 32], Role::Worker, forged),
     );
     assert!(matches!(
         &chain.block(&[tx])[0],
@@ -211,7 +310,7 @@ fn evidence_that_does_not_commit_to_the_registered_keys_is_refused() {
         &operator,
         0,
         FEE,
-        register_call(identity, [7; 32], Role::Worker, unknown_code),
+        register_call(&chain, identity, [7; 32], Role::Worker, unknown_code),
     );
     assert_eq!(chain.block(&[allow, tx]), vec![Ok(()), Ok(())]);
     assert!(registry::policy(&chain.state)
@@ -233,7 +332,7 @@ fn a_real_sgx_quote_for_other_keys_is_refused() {
         &Keypair::dev("bob"),
         0,
         FEE,
-        register_call(identity, [7; 32], Role::Worker, quote),
+        register_call(&chain, identity, [7; 32], Role::Worker, quote),
     );
     // The test chain's blocks are dated 2026, after the sample collateral expired: refused
     // either way, and never recorded.

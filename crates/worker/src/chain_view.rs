@@ -13,6 +13,7 @@
 
 use parity_scale_codec::{Decode, Encode};
 use phalanx_attestation::{verify, Enrollment};
+use phalanx_crypto::verify_signature;
 use phalanx_primitives::attestation::{AttestationPolicy, Measurement, Role};
 use phalanx_primitives::{
     AccountId, Block, BlockHeader, Call, Event, EventRecord, GenesisConfig, Hash, Phase,
@@ -320,6 +321,7 @@ impl ChainView {
             role,
             attestation,
             endpoint,
+            identity_proof,
         } = &signed.transaction.call
         else {
             return false;
@@ -328,15 +330,20 @@ impl ChainView {
             return false;
         }
         let operator = signed.transaction.signer;
-        let expected = Enrollment {
+        let enrollment = Enrollment {
             identity,
             ecdh_public,
             chain_id: &self.facts.chain_id,
             role: *role,
             operator: &operator,
             endpoint,
+        };
+        if verify_signature(identity, &enrollment.identity_message(), identity_proof).is_err() {
+            tracing::error!(%identity, height = block.header.height,
+                "the chain accepted a registration its identity key did not sign");
+            return false;
         }
-        .report_data();
+        let expected = enrollment.report_data();
         let now_secs = block.header.timestamp_ms / 1000;
         let verified = match verify(attestation, &expected, now_secs, &self.facts.policy) {
             Ok(verified) => verified,
@@ -390,6 +397,17 @@ mod tests {
         let quote = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), dev_measurement())
             .quote(&data)
             .unwrap();
+        let identity_proof = enclave.sign(
+            &Enrollment {
+                identity: &identity,
+                ecdh_public: &ecdh_public,
+                chain_id: &view.chain_id(),
+                role: Role::Gatekeeper,
+                operator: &operator.account_id(),
+                endpoint: b"http://gk",
+            }
+            .identity_message(),
+        );
         let tx = Transaction {
             chain_id: view.chain_id(),
             signer: operator.account_id(),
@@ -401,6 +419,7 @@ mod tests {
                 role: Role::Gatekeeper,
                 attestation: Box::new(quote),
                 endpoint: b"http://gk".to_vec(),
+                identity_proof,
             },
         };
         let mut header = view.head().clone();
@@ -453,6 +472,16 @@ mod tests {
         view.apply(&forged, &registered_events(identity));
         assert!(view.enclave(&identity).is_none());
         assert!(view.is_gatekeeper(&identity));
+
+        // A good quote, but the identity key did not sign the registration: not recorded.
+        let mut unsigned = registration(&view, [7; 32], [7; 32]);
+        let mut tx = unsigned.transactions[0].transaction.clone();
+        if let Call::RegisterWorker { identity_proof, .. } = &mut tx.call {
+            *identity_proof = Keypair::dev("mallory").sign(b"anything");
+        }
+        unsigned.transactions[0] = sign_transaction(&Keypair::dev("charlie"), tx);
+        view.apply(&unsigned, &registered_events(identity));
+        assert!(view.enclave(&identity).is_none());
 
         let good = registration(&view, [7; 32], [7; 32]);
         assert!(view.apply(&good, &registered_events(identity)));

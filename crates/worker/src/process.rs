@@ -265,53 +265,77 @@ async fn register_if_needed(
     }) {
         return Ok(());
     }
-    let data = Enrollment {
+    let ecdh_public = enclave.ecdh_public();
+    let operator_account = operator.account_id();
+    let enrollment = Enrollment {
         identity: &identity,
-        ecdh_public: &enclave.ecdh_public(),
+        ecdh_public: &ecdh_public,
         chain_id: &chain_id,
         role,
-        operator: &operator.account_id(),
+        operator: &operator_account,
         endpoint: endpoint.as_bytes(),
-    }
-    .report_data();
-    let quote = config.tee.quote_provider().quote(&data)?;
-    let call = Call::RegisterWorker {
-        identity,
-        ecdh_public: enclave.ecdh_public(),
-        role,
-        attestation: Box::new(quote),
-        endpoint: endpoint.as_bytes().to_vec(),
     };
-    let nonce = client.next_nonce(operator.account_id()).await?;
-    let mut txs = vec![client.sign(operator, nonce, call)];
+    let quote = config
+        .tee
+        .quote_provider()
+        .quote(&enrollment.report_data())?;
+    let mut calls = vec![enrollment.register_call(&enclave.identity, quote)];
     if fund > 0 {
-        txs.push(client.sign(
-            operator,
-            nonce + 1,
-            Call::Transfer {
-                to: identity,
-                amount: fund,
-            },
-        ));
+        calls.push(Call::Transfer {
+            to: identity,
+            amount: fund,
+        });
     }
-    for outcome in client.submit_batch(&txs).await? {
-        if let Some(error) = outcome.error {
-            return Err(ClientError::Rejected {
-                code: error.code,
-                kind: error.kind,
-                message: error.message,
+    // The operator may start several enclaves at once, all paying from its account: one that
+    // loses the race for a nonce asks for the next one and tries again.
+    let mut backoff = Backoff::default();
+    let mut attempt = 0;
+    let last = loop {
+        attempt += 1;
+        let nonce = client.next_nonce(operator.account_id()).await?;
+        let txs: Vec<_> = calls
+            .iter()
+            .zip(nonce..)
+            .map(|(call, n)| client.sign(operator, n, call.clone()))
+            .collect();
+        let refused = client
+            .submit_batch(&txs)
+            .await?
+            .into_iter()
+            .find_map(|outcome| outcome.error);
+        match refused {
+            None => break txs.last().expect("one or two").hash(),
+            Some(error) if nonce_race(&error.kind) && attempt < REGISTRATION_ATTEMPTS => {
+                tracing::info!(
+                    attempt,
+                    "the operator's nonce was taken ({}); trying again",
+                    error.message
+                );
+                tokio::time::sleep(backoff.step()).await;
             }
-            .into());
+            Some(error) => {
+                return Err(ClientError::Rejected {
+                    code: error.code,
+                    kind: error.kind,
+                    message: error.message,
+                }
+                .into())
+            }
         }
-    }
+    };
     client
-        .wait_for_inclusion(
-            txs.last().expect("one or two").hash(),
-            DEFAULT_INCLUSION_TIMEOUT,
-        )
+        .wait_for_inclusion(last, DEFAULT_INCLUSION_TIMEOUT)
         .await?;
     tracing::info!(%identity, ?role, endpoint, "registered with the chain");
     Ok(())
+}
+
+/// Tries at registering before a lost nonce race is an error.
+const REGISTRATION_ATTEMPTS: u32 = 20;
+
+/// Whether a refusal means another transaction of the same account took the nonce first.
+fn nonce_race(kind: &str) -> bool {
+    matches!(kind, "StaleNonce" | "FutureNonce" | "Duplicate")
 }
 
 /// Opens the enclave (a dev one loudly insecure) and connects to the node.

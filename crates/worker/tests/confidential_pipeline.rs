@@ -152,22 +152,16 @@ impl Enclave {
             unreachable!()
         };
         let provider = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), measurement);
-        let data = Enrollment {
+        let enrollment = Enrollment {
             identity: &self.identity.account_id(),
             ecdh_public: &self.ecdh_public(),
             chain_id: &chain.params.chain_id,
             role,
             operator: &Keypair::dev("charlie").account_id(),
             endpoint: b"",
-        }
-        .report_data();
-        Call::RegisterWorker {
-            identity: self.identity.account_id(),
-            ecdh_public: self.ecdh_public(),
-            role,
-            attestation: Box::new(provider.quote(&data).unwrap()),
-            endpoint: vec![],
-        }
+        };
+        let quote = provider.quote(&enrollment.report_data()).unwrap();
+        enrollment.register_call(&self.identity, quote)
     }
 }
 

@@ -124,24 +124,14 @@ pub fn dev_registration(
         unreachable!("the dev measurement is a dev measurement")
     };
     let provider = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), measurement);
-    let quote = provider
-        .quote(
-            &Enrollment {
-                identity: &identity.account_id(),
-                ecdh_public: &ecdh,
-                chain_id,
-                role,
-                operator,
-                endpoint: b"",
-            }
-            .report_data(),
-        )
-        .unwrap();
-    Call::RegisterWorker {
-        identity: identity.account_id(),
-        ecdh_public: ecdh,
+    let enrollment = Enrollment {
+        identity: &identity.account_id(),
+        ecdh_public: &ecdh,
+        chain_id,
         role,
-        attestation: Box::new(quote),
-        endpoint: vec![],
-    }
+        operator,
+        endpoint: b"",
+    };
+    let quote = provider.quote(&enrollment.report_data()).unwrap();
+    enrollment.register_call(identity, quote)
 }

@@ -6,6 +6,7 @@ use phalanx_client::error_codes as codes;
 use phalanx_client::views::TxRejection;
 use phalanx_crypto::verify_transactions;
 use phalanx_primitives::{Call, Hash, SignedTransaction, TxDecodeError};
+use phalanx_runtime::registry::{self, Registration};
 use phalanx_runtime::TxError;
 
 /// A refusal, as the API reports it.
@@ -60,13 +61,51 @@ fn ledger_rejection(error: &TxError) -> TxRejection {
     rejection(code, error.kind(), error.to_string())
 }
 
-/// Checks that need no state and cost CPU: done outside the pool lock.
-fn precheck(tx: &SignedTransaction) -> Result<(), TxRejection> {
-    if let Call::UploadCode { code } = &tx.transaction.call {
-        phalanx_vm::check_code(code)
-            .map_err(|e| ledger_rejection(&TxError::InvalidCall(e.to_string())))?;
+/// Checks that cost CPU and read at most committed state: done outside the pool lock, so that
+/// what they refuse never reaches it. The block applies them again (code verdicts are cached).
+fn precheck(shared: &Shared, tx: &SignedTransaction) -> Result<(), TxRejection> {
+    let t = &tx.transaction;
+    match &t.call {
+        Call::UploadCode { code } => {
+            phalanx_vm::check_code(code)
+                .map_err(|e| ledger_rejection(&TxError::InvalidCall(e.to_string())))?;
+        }
+        Call::RegisterWorker {
+            identity,
+            ecdh_public,
+            role,
+            attestation,
+            endpoint,
+            identity_proof,
+        } => {
+            let state = shared.store.state_snapshot().map_err(|e| {
+                rejection(codes::INTERNAL, "Internal", format!("storage: {e}"))
+            })?;
+            let registration = Registration {
+                operator: t.signer,
+                identity: *identity,
+                ecdh_public: *ecdh_public,
+                role: *role,
+                attestation,
+                endpoint,
+                identity_proof,
+                chain_id: shared.params.chain_id,
+                height: 0,
+                timestamp_ms: now_ms(),
+            };
+            registry::check_registration(&state, &registration)
+                .map_err(|e| ledger_rejection(&e))?;
+        }
+        _ => {}
     }
     Ok(())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// What admitting a batch gave: one result per input, in order, and what its refusals cost
@@ -99,7 +138,7 @@ pub(crate) fn admit_batch(shared: &Shared, texts: &[String]) -> Admitted {
     let mut kept = Vec::with_capacity(decoded.len());
     let mut kept_positions = Vec::with_capacity(decoded.len());
     for (i, tx) in positions.into_iter().zip(decoded) {
-        match precheck(&tx) {
+        match precheck(shared, &tx) {
             Ok(()) => {
                 kept_positions.push(i);
                 kept.push(tx);

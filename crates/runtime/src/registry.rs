@@ -13,7 +13,7 @@
 use crate::state::decode_entry;
 use crate::{StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
-use phalanx_attestation::{verify, Enrollment};
+use phalanx_attestation::{verify, Enrollment, VerifiedAttestation};
 use phalanx_crypto::verify_signature;
 use phalanx_primitives::attestation::{
     AttestationPolicy, AttestationReport, ConfidenceLevel, Measurement, Role, TeeKind,
@@ -90,7 +90,7 @@ pub fn all(state: &impl StateReader) -> Result<Vec<AccountId>, StateError> {
 }
 
 /// Everything a registration needs to know about its context.
-pub(crate) struct Registration<'a> {
+pub struct Registration<'a> {
     pub operator: AccountId,
     pub identity: AccountId,
     pub ecdh_public: [u8; 32],
@@ -103,12 +103,14 @@ pub(crate) struct Registration<'a> {
     pub timestamp_ms: u64,
 }
 
-/// Registers an enclave whose quote verifies under the policy, at the block's time. Emits
-/// `WorkerRegistered`, and `GatekeeperElected` for the chain's first gatekeeper.
-pub(crate) fn register(
-    overlay: &mut StateOverlay<impl StateReader>,
-    r: Registration<'_>,
-) -> Result<Vec<Event>, TxError> {
+/// The checks of a registration that depend only on the attestation policy: the endpoint, the
+/// identity key's signature and the quote, at the registration's time. A node runs them when it
+/// admits the transaction, outside the lock that block production needs (so refused ones never
+/// reach it); the block runs them again. Returns the endpoint and what the quote proved.
+pub fn check_registration(
+    state: &impl StateReader,
+    r: &Registration<'_>,
+) -> Result<(String, VerifiedAttestation), TxError> {
     if r.endpoint.len() > MAX_ENDPOINT_LEN {
         return Err(TxError::InvalidCall(format!(
             "endpoint is {} bytes; the limit is {MAX_ENDPOINT_LEN}",
@@ -117,7 +119,7 @@ pub(crate) fn register(
     }
     let endpoint = String::from_utf8(r.endpoint.to_vec())
         .map_err(|_| TxError::InvalidCall("endpoint is not UTF-8".into()))?;
-    let policy = policy(overlay)?;
+    let policy = policy(state)?;
     let enrollment = Enrollment {
         identity: &r.identity,
         ecdh_public: &r.ecdh_public,
@@ -147,6 +149,16 @@ pub(crate) fn register(
         &policy,
     )
     .map_err(|e| TxError::Attestation(e.to_string()))?;
+    Ok((endpoint, verified))
+}
+
+/// Registers an enclave whose quote verifies under the policy, at the block's time. Emits
+/// `WorkerRegistered`, and `GatekeeperElected` for the chain's first gatekeeper.
+pub(crate) fn register(
+    overlay: &mut StateOverlay<impl StateReader>,
+    r: Registration<'_>,
+) -> Result<Vec<Event>, TxError> {
+    let (endpoint, verified) = check_registration(overlay, &r)?;
     // An identity is sealed to the enclave build that made it: the same identity from another
     // measurement is a copied key, not an upgrade (an upgrade makes a new identity).
     if let Some(known) = worker(overlay, &r.identity)? {

@@ -357,6 +357,9 @@ pub struct NodeArgs {
     /// Time between blocks, e.g. 1s or 250ms.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub block_time: Duration,
+    /// Serve Prometheus metrics at http://ADDR/metrics (off unless given).
+    #[arg(long)]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 #[derive(Args, Debug)]
@@ -428,6 +431,9 @@ pub struct WorkerArgs {
     /// Key name (or dev name) of the operator that pays for the registration.
     #[arg(long, default_value = "charlie")]
     pub operator: String,
+    /// Serve Prometheus metrics at http://ADDR/metrics (off unless given).
+    #[arg(long)]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 #[derive(Args, Debug)]

@@ -28,6 +28,8 @@ pub struct NodeConfig {
     pub pool_capacity: usize,
     /// Timeouts and per-peer caps of the RPC server.
     pub rpc_limits: RpcLimits,
+    /// Where to serve Prometheus metrics (`/metrics`); none unless asked.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl NodeConfig {
@@ -41,6 +43,7 @@ impl NodeConfig {
             validator: Keypair::dev(genesis::DEV_VALIDATOR),
             pool_capacity: DEFAULT_POOL_CAPACITY,
             rpc_limits: RpcLimits::default(),
+            metrics_addr: None,
         }
     }
 }

@@ -20,6 +20,7 @@
 mod admission;
 mod config;
 mod economy_views;
+mod metrics;
 mod pool;
 mod producer;
 mod refusals;

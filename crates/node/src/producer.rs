@@ -49,6 +49,7 @@ fn now_ms() -> u64 {
 
 /// Builds, signs and commits one block; returns its header.
 pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeader, NodeError> {
+    let started = Instant::now();
     let storage = |e: TxError| NodeError::Producer(e.to_string());
     let mut pool = shared
         .pool
@@ -92,6 +93,7 @@ pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeade
             }
         }
     }
+    let cluster_gas = executor.cluster_gas();
     let outcome = executor
         .finish()
         .map_err(|e| NodeError::Producer(e.to_string()))?;
@@ -128,6 +130,11 @@ pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeade
     );
     *shared.head.write().unwrap_or_else(|p| p.into_inner()) = block.header.clone();
     drop(pool);
+    shared.metrics.block(
+        block.transactions.len(),
+        started.elapsed().as_secs_f64(),
+        &cluster_gas,
+    );
     let _ = shared.heads.send(HeaderView::from(&block.header));
     Ok(block.header)
 }

@@ -69,6 +69,7 @@ impl RpcHandler {
     ) -> Result<Vec<Result<Hash, TxRejection>>, ErrorObjectOwned> {
         let peer = ext.get::<Peer>().copied();
         if let Err(wait) = self.refusals.check(peer) {
+            self.shared.metrics.refused("RateLimited");
             return Err(error_object(rejection(
                 codes::RATE_LIMITED,
                 "RateLimited",
@@ -84,6 +85,9 @@ impl RpcHandler {
             .await
             .map_err(internal)?;
         self.refusals.charge(peer, admitted.refusal_cost);
+        for refusal in admitted.results.iter().filter_map(|r| r.as_ref().err()) {
+            self.shared.metrics.refused(&refusal.kind);
+        }
         Ok(admitted.results)
     }
 }

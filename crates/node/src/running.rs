@@ -1,6 +1,7 @@
 //! A started node: the shared state, the producer thread and the RPC server, and how they stop.
 
 use crate::config::NodeConfig;
+use crate::metrics::NodeMetrics;
 use crate::pool::Pool;
 use crate::producer;
 use crate::rpc::{self, RpcHandler};
@@ -39,10 +40,13 @@ pub(crate) struct Shared {
     pub info: ChainInfo,
     /// The genesis description, SCALE-encoded (served as is by `chain_getGenesis`).
     pub genesis: Vec<u8>,
+    pub metrics: NodeMetrics,
 }
 
 pub struct RunningNode {
     shared: Arc<Shared>,
+    /// The metrics endpoint's address and task, when asked for.
+    metrics_server: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
     rpc_addr: SocketAddr,
     server: jsonrpsee::server::ServerHandle,
     stop_producer: mpsc::Sender<()>,
@@ -69,6 +73,31 @@ fn chain_info(config: &GenesisConfig, genesis_block_hash: phalanx_primitives::Ha
     }
 }
 
+/// Serves the node's metrics at `addr`; gauges of shared state are read at each scrape.
+async fn serve_metrics(
+    addr: SocketAddr,
+    registry: phalanx_telemetry::prometheus_client::registry::Registry,
+    shared: Arc<Shared>,
+    data_dir: &std::path::Path,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let database = data_dir.join(crate::storage::DATABASE_FILE);
+    // A weak handle: the endpoint must not keep the node's state alive after `stop`.
+    let weak = Arc::downgrade(&shared);
+    let refresh: phalanx_telemetry::Refresh = Arc::new(move || {
+        let Some(shared) = weak.upgrade() else { return };
+        let m = &shared.metrics;
+        m.head_height
+            .set(shared.head.read().unwrap_or_else(|p| p.into_inner()).height as i64);
+        m.pool_pending
+            .set(shared.pool.lock().unwrap_or_else(|p| p.into_inner()).len() as i64);
+        m.store_bytes
+            .set(phalanx_telemetry::file_bytes(&database) as i64);
+        m.resident_bytes
+            .set(phalanx_telemetry::resident_memory_bytes().unwrap_or(0) as i64);
+    });
+    phalanx_telemetry::serve(addr, Arc::new(registry), refresh).await
+}
+
 impl RunningNode {
     /// Opens the data directory, starts producing blocks and serving RPC.
     pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
@@ -91,6 +120,7 @@ impl RunningNode {
             config.pool_capacity,
         );
         let (heads, _) = broadcast::channel(1024);
+        let (metrics, registry) = NodeMetrics::new();
         let shared = Arc::new(Shared {
             store,
             pool: Mutex::new(pool),
@@ -99,7 +129,19 @@ impl RunningNode {
             params,
             info: chain_info(&config.genesis, genesis_block.header.hash()),
             genesis: parity_scale_codec::Encode::encode(&config.genesis),
+            metrics,
         });
+        let metrics_server = match config.metrics_addr {
+            Some(addr) => Some(
+                serve_metrics(addr, registry, shared.clone(), &config.data_dir)
+                    .await
+                    .map_err(|e| NodeError::Rpc {
+                        addr,
+                        reason: format!("metrics: {e}"),
+                    })?,
+            ),
+            None => None,
+        };
 
         let producer_shared = shared.clone();
         let (rpc_addr, server) = rpc::serve(
@@ -127,6 +169,7 @@ impl RunningNode {
         tracing::info!(%rpc_addr, "node started");
         Ok(RunningNode {
             shared,
+            metrics_server,
             rpc_addr,
             server,
             stop_producer,
@@ -140,6 +183,11 @@ impl RunningNode {
         self.rpc_addr
     }
 
+    /// Where the metrics are served (`--metrics-addr`), if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_server.as_ref().map(|(addr, _)| *addr)
+    }
+
     /// Resolves when block production ends on its own, which only happens on a fatal error.
     pub async fn failed(&mut self) -> NodeError {
         match (&mut self.producer_done).await {
@@ -151,6 +199,10 @@ impl RunningNode {
 
     /// Stops producing (after the block in progress is committed) and stops serving.
     pub async fn stop(mut self) -> Result<(), NodeError> {
+        if let Some((_, task)) = self.metrics_server.take() {
+            task.abort();
+            let _ = task.await;
+        }
         let _ = self.stop_producer.send(());
         let _ = self.server.stop();
         self.server.clone().stopped().await;

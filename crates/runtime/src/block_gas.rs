@@ -94,6 +94,11 @@ impl BlockGas {
         self.pending.push((cluster, None, gas));
     }
 
+    /// Gas reserved so far in this block, per cluster.
+    pub fn reserved(&self) -> Vec<(Hash, u64)> {
+        self.clusters.iter().map(|(c, g)| (*c, *g)).collect()
+    }
+
     pub fn commit_transaction(&mut self) {
         for (cluster, sender, gas) in self.pending.drain(..) {
             let total = self.clusters.entry(cluster).or_default();

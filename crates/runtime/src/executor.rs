@@ -73,6 +73,11 @@ impl<R: StateReader> BlockExecutor<R> {
         }
     }
 
+    /// Gas this block's transactions reserved so far, per cluster (see `block_gas.rs`).
+    pub fn cluster_gas(&self) -> Vec<(Hash, u64)> {
+        self.gas.reserved()
+    }
+
     /// Number of transactions applied so far.
     pub fn applied(&self) -> u32 {
         self.applied

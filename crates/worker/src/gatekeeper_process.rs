@@ -254,9 +254,26 @@ pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, Wor
         store,
         status.clone(),
     ));
+    let (metrics_addr, metrics_task) = match config.metrics_addr {
+        Some(addr) => {
+            let sources = crate::metrics::MetricsSources {
+                status: status.clone(),
+                since_block: None,
+                store: config.data_dir.join("worker.redb"),
+                queries: None,
+            };
+            let (addr, task) = crate::metrics::serve(addr, sources)
+                .await
+                .map_err(|e| WorkerError::Rpc(addr, format!("metrics: {e}")))?;
+            (Some(addr), Some(task))
+        }
+        None => (None, None),
+    };
     Ok(RunningWorker {
         rpc_addr,
         identity,
+        metrics_addr,
+        metrics_task,
         status,
         server,
         task,

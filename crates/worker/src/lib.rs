@@ -28,6 +28,7 @@ pub mod gatekeeper;
 pub mod gatekeeper_process;
 pub mod history;
 mod keyring;
+mod metrics;
 pub mod node_link;
 pub mod process;
 pub mod query;

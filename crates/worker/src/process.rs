@@ -14,6 +14,7 @@ use crate::follower::{fetch_checked, FollowError, Follower};
 use crate::history::{self, HistoryQuery};
 use crate::node_link::{self, connect_patiently, wait_after, Backoff, Setback};
 use crate::query::{open_query, seal_answer, NonceGuard};
+use crate::metrics::{MetricsSources, QueryMetrics};
 use crate::query_limits::QueryLimits;
 use crate::store::{CatchUp, CaughtUp, StoreError, Synced, WorkerStore};
 use crate::trust::{pinned_view, TrustError};
@@ -109,6 +110,8 @@ pub struct WorkerConfig {
     pub heartbeat_every: u64,
     /// Answer queries about state `Stale` once no new final block came for this long.
     pub stale_after: Duration,
+    /// Where to serve Prometheus metrics (`/metrics`); none unless asked.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Default of [`WorkerConfig::stale_after`]: many block times, few enough that a permit revoked
@@ -192,6 +195,9 @@ pub struct WorkerStatus {
 pub struct RunningWorker {
     pub rpc_addr: SocketAddr,
     pub identity: AccountId,
+    /// Where the metrics are served, when asked for.
+    pub metrics_addr: Option<SocketAddr>,
+    pub(crate) metrics_task: Option<tokio::task::JoinHandle<()>>,
     pub(crate) status: Arc<Mutex<WorkerStatus>>,
     pub(crate) server: ServerHandle,
     pub(crate) task: tokio::task::JoinHandle<Result<(), WorkerError>>,
@@ -223,6 +229,9 @@ impl RunningWorker {
     }
 
     pub async fn stop(self) {
+        if let Some(metrics) = &self.metrics_task {
+            metrics.abort();
+        }
         self.task.abort();
         let _ = self.server.stop();
         self.server.stopped().await;
@@ -452,6 +461,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         node: client.clone(),
         checkpoints: Arc::new(checkpoints),
         limits: QueryLimits::default(),
+        metrics: QueryMetrics::default(),
     });
     let mut module = status_module(config.rpc_addr, status.clone())?;
     module
@@ -460,6 +470,30 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     let (rpc_addr, server) = listener.serve(module);
 
     let identity = enclave.identity.account_id();
+    let metrics = match config.metrics_addr {
+        Some(addr) => {
+            let clock = shared.clone();
+            let sources = MetricsSources {
+                status: status.clone(),
+                since_block: Some(Box::new(move || {
+                    clock
+                        .last_block_at
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .elapsed()
+                        .as_secs()
+                })),
+                store: config.data_dir.join("worker.redb"),
+                queries: Some(shared.metrics.clone()),
+            };
+            Some(
+                crate::metrics::serve(addr, sources)
+                    .await
+                    .map_err(|e| WorkerError::Rpc(addr, format!("metrics: {e}")))?,
+            )
+        }
+        None => None,
+    };
     // 200 ms of one core: off the async threads, which are already serving RPC.
     let performance = tokio::task::spawn_blocking(crate::benchmark::run)
         .await
@@ -479,9 +513,12 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         EgressSender::new(enclave.identity.clone()),
         status.clone(),
     ));
+    let (metrics_addr, metrics_task) = metrics.unzip();
     Ok(RunningWorker {
         rpc_addr,
         identity,
+        metrics_addr,
+        metrics_task,
         status,
         server,
         task,
@@ -609,6 +646,7 @@ struct QueryState {
     node: NodeClient,
     checkpoints: Arc<Checkpoints>,
     limits: QueryLimits,
+    metrics: QueryMetrics,
 }
 
 /// JSON-RPC error code of a refused query (bad signature, expired, replayed, ...).
@@ -627,19 +665,27 @@ fn query_module(
     module
         .register_async_method("worker_query", |params, state, _| async move {
             let (contract, sealed): (AccountId, String) = params.parse()?;
-            let refused = |e: String| ErrorObjectOwned::owned(QUERY_REFUSED, e, None::<()>);
+            let started = std::time::Instant::now();
+            let metrics = state.metrics.clone();
+            let refused = |e: String| {
+                metrics.record("refused", started);
+                ErrorObjectOwned::owned(QUERY_REFUSED, e, None::<()>)
+            };
             let slot = state.limits.query().map_err(|e| refused(e.to_string()))?;
             // The VM and history replays run on a blocking thread (driving the node fetches of
             // a replay from there), never on the threads that follow the chain.
             let runtime = tokio::runtime::Handle::current();
-            tokio::task::spawn_blocking(move || {
-                let answer = runtime.block_on(answer_query(&state, contract, &sealed));
+            let answering = state.clone();
+            let answer = tokio::task::spawn_blocking(move || {
+                let answer = runtime.block_on(answer_query(&answering, contract, &sealed));
                 drop(slot);
                 answer
             })
             .await
             .map_err(|e| refused(format!("the query failed: {e}")))?
-            .map_err(refused)
+            .map_err(refused)?;
+            state.metrics.record("answered", started);
+            Ok::<_, ErrorObjectOwned>(answer)
         })
         .map_err(|e| WorkerError::Rpc(addr, e.to_string()))?;
     module

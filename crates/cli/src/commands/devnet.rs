@@ -68,6 +68,7 @@ fn worker_config(node_url: &str, chain_id: Hash, dir: &Path, rpc_addr: SocketAdd
         keep_checkpoints: phalanx_worker::process::DEFAULT_KEEP_CHECKPOINTS,
         heartbeat_every: phalanx_worker::process::DEFAULT_HEARTBEAT_EVERY,
         stale_after: phalanx_worker::process::DEFAULT_STALE_AFTER,
+        metrics_addr: None,
     }
 }
 

@@ -69,8 +69,12 @@ pub async fn run_node(_ctx: &Context, args: NodeArgs) -> Result<()> {
         config
     };
     config.block_time = args.block_time;
+    config.metrics_addr = args.metrics_addr;
     let node = RunningNode::start(config).await?;
     let addr = node.rpc_addr();
+    if let Some(metrics) = node.metrics_addr() {
+        eprintln!("phalanx node: metrics on http://{metrics}/metrics");
+    }
     eprintln!("phalanx node: JSON-RPC on http://{addr} and ws://{addr}");
     run_until_signal(node).await
 }
@@ -111,6 +115,7 @@ pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<(
         keep_checkpoints: args.keep_checkpoints,
         heartbeat_every: args.heartbeat_every,
         stale_after: args.stale_after,
+        metrics_addr: args.metrics_addr,
     };
     let (mut worker, name) = match role {
         Role::Worker => (
@@ -126,6 +131,9 @@ pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<(
             "gatekeeper",
         ),
     };
+    if let Some(metrics) = worker.metrics_addr {
+        eprintln!("phalanx {name}: metrics on http://{metrics}/metrics");
+    }
     eprintln!(
         "phalanx {name}: identity {}, JSON-RPC on http://{}",
         worker.identity, worker.rpc_addr

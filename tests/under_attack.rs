@@ -9,6 +9,7 @@ use common::cluster::{
 };
 use common::{NodeProcess, WorkerProcess};
 use parity_scale_codec::Encode;
+use phalanx_client::api::NodeApiClient;
 use phalanx_client::{ClientError, ContractClient, NodeClient};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::amount::UNIT;
@@ -301,4 +302,401 @@ async fn a_flood_of_history_queries_leaves_the_workers_synced() {
             1_000_000 - 5
         );
     }
+}
+
+/// A loopback address nothing listens on (bound and let go, so the kernel will not hand it out
+/// again right away).
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+/// Sends one JSON-RPC call over HTTP from `source` (another loopback address); the answer is
+/// not read beyond its first bytes.
+async fn post_from(source: &str, node: std::net::SocketAddr, body: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(socket) = tokio::net::TcpSocket::new_v4() else {
+        return;
+    };
+    if socket.bind(format!("{source}:0").parse().unwrap()).is_err() {
+        return;
+    }
+    let Ok(Ok(mut stream)) =
+        tokio::time::timeout(Duration::from_secs(2), socket.connect(node)).await
+    else {
+        return;
+    };
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    if stream.write_all(head.as_bytes()).await.is_err()
+        || stream.write_all(body.as_bytes()).await.is_err()
+    {
+        return;
+    }
+    let mut first = [0u8; 512];
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut first)).await;
+}
+
+fn metric(samples: &[(String, f64)], name: &str) -> f64 {
+    samples
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| *v)
+        .unwrap_or_else(|| panic!("no metric {name}"))
+}
+
+/// The soak: for `PHALANX_SOAK_SECONDS` (default 40), plain and confidential transfers and
+/// queries at a steady rate while attackers run (slowloris, free invalid uploads, loops at the
+/// gas maximum, history floods), a worker and then the node are killed -9 and restarted. At the
+/// end nothing final is lost, both workers agree on the state, and memory and disk stayed within
+/// bounds, as the processes' own metrics say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_with_attackers_and_kill_9() {
+    let seconds: u64 = std::env::var("PHALANX_SOAK_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let (node_addr, node_metrics) = (free_addr(), free_addr());
+    let node_args = ["--metrics-addr", node_metrics.as_str()];
+    let mut node_process = NodeProcess::start_with(dirs[0].path(), "200ms", &node_addr, &node_args);
+    let url = node_process.url.clone();
+    let node = NodeClient::connect(&url).await.unwrap();
+    let _gatekeeper = WorkerProcess::start_as("gatekeeper", &url, dirs[1].path());
+    let (a_metrics, b_metrics, b_addr) = (free_addr(), free_addr(), free_addr());
+    let a = WorkerProcess::start_with(
+        "worker",
+        &url,
+        dirs[2].path(),
+        "127.0.0.1:0",
+        &["--metrics-addr", &a_metrics],
+    );
+    let mut b = WorkerProcess::start_with(
+        "worker",
+        &url,
+        dirs[3].path(),
+        &b_addr,
+        &["--metrics-addr", &b_metrics],
+    );
+    let members = vec![a.identity.parse().unwrap(), b.identity.parse().unwrap()];
+    let token = deploy_private_token(
+        &node,
+        CLUSTER,
+        members,
+        private_token::Init {
+            name: "Soak".into(),
+            symbol: "SOAK".into(),
+            initial_supply: 1_000_000_000,
+            pha_backed: false,
+        },
+        b"soak",
+    )
+    .await;
+    let burner = instantiate_in(&node, CLUSTER, burner(), b"", b"burner").await;
+    let mallory = Keypair::dev("mallory");
+    submit(
+        &node,
+        &Keypair::dev("alice"),
+        vec![
+            Call::Transfer {
+                to: mallory.account_id(),
+                amount: 1_000 * UNIT,
+            },
+            Call::Sudo(SudoCall::SetParameter {
+                parameter: Parameter::MaxCommandGas,
+                value: MAX_COMMAND_GAS.into(),
+            }),
+            Call::Sudo(SudoCall::SetParameter {
+                parameter: Parameter::ClusterBlockGas,
+                value: CLUSTER_BLOCK_GAS.into(),
+            }),
+        ],
+    )
+    .await;
+
+    let started = Instant::now();
+    let until = started + Duration::from_secs(seconds);
+    let node_socket: std::net::SocketAddr = node_addr.parse().unwrap();
+    let mut tasks = Vec::new();
+    // Honest load: confidential transfers of 1 token from alice to bob, 4 a second, and plain
+    // transfers from charlie, 10 a second. Hashes are kept to check, at the end, which are final.
+    let bob = Keypair::dev("bob");
+    let bob_sdk = phalanx_sdk::AccountId(*bob.account_id().as_bytes());
+    let confidential = {
+        let node = node.clone();
+        tokio::spawn(async move {
+            let alice = Keypair::dev("alice");
+            let mut sent = Vec::new();
+            let Ok(contract) = ContractClient::open(&node, token).await else {
+                return sent;
+            };
+            while Instant::now() < until {
+                let message = private_token::Command::Transfer {
+                    to: bob_sdk,
+                    amount: 1,
+                }
+                .encode();
+                if let (Ok(call), Ok(nonce)) = (
+                    contract.command_call(alice.account_id(), &message, 1_000_000, 0, &mut OsRng),
+                    node.next_nonce(alice.account_id()).await,
+                ) {
+                    let tx = node.sign(&alice, nonce, call);
+                    if node.submit(&tx).await.is_ok() {
+                        sent.push(tx.hash());
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            sent
+        })
+    };
+    let plain = {
+        let node = node.clone();
+        tokio::spawn(async move {
+            let charlie = Keypair::dev("charlie");
+            let mut sent = Vec::new();
+            while Instant::now() < until {
+                if let Ok(nonce) = node.next_nonce(charlie.account_id()).await {
+                    let tx = node.sign(
+                        &charlie,
+                        nonce,
+                        Call::Transfer {
+                            to: Keypair::dev("dave").account_id(),
+                            amount: 1,
+                        },
+                    );
+                    if node.submit(&tx).await.is_ok() {
+                        sent.push(tx.hash());
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            sent
+        })
+    };
+    // Attackers.
+    tasks.push(tokio::spawn(async move {
+        // Slowloris: half-sent requests, opened as fast as the node lets them in.
+        use tokio::io::AsyncWriteExt;
+        let mut held = Vec::new();
+        while Instant::now() < until {
+            if let Ok(socket) = tokio::net::TcpSocket::new_v4() {
+                if socket.bind("127.0.0.2:0".parse().unwrap()).is_ok() {
+                    if let Ok(Ok(mut s)) = tokio::time::timeout(
+                        Duration::from_millis(200),
+                        socket.connect(node_socket),
+                    )
+                    .await
+                    {
+                        let _ = s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n").await;
+                        held.push(s);
+                    }
+                }
+            }
+            if held.len() > 500 {
+                held.drain(..250);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }));
+    let chain_id = node.info().chain_id;
+    tasks.push(tokio::spawn(async move {
+        // Invalid uploads, free to send but for the per-peer refusal budget.
+        let forger = Keypair::dev("forger");
+        let mut salt = 0u64;
+        while Instant::now() < until {
+            let batch: Vec<String> = (0..16)
+                .map(|_| {
+                    salt += 1;
+                    let mut code = vec![0, b'a', b's', b'm', 1, 0, 0, 0];
+                    code.extend_from_slice(&salt.to_le_bytes());
+                    let tx = phalanx_primitives::Transaction {
+                        chain_id,
+                        signer: forger.account_id(),
+                        nonce: 0,
+                        fee: UNIT,
+                        call: Call::UploadCode { code },
+                    };
+                    format!("0x{}", hex::encode(phalanx_crypto::sign_transaction(&forger, tx).encode()))
+                })
+                .collect();
+            let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tx_submitBatch", "params": [batch]}).to_string();
+            post_from("127.0.0.3", node_socket, &body).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }));
+    {
+        let node = node.clone();
+        tasks.push(tokio::spawn(async move {
+            // Loops at the gas maximum, a few a second.
+            let Ok(burn) = ContractClient::open(&node, burner).await else {
+                return;
+            };
+            while Instant::now() < until {
+                if let (Ok(call), Ok(nonce)) = (
+                    burn.command_call(mallory.account_id(), b"", MAX_COMMAND_GAS, 0, &mut OsRng),
+                    node.next_nonce(mallory.account_id()).await,
+                ) {
+                    let _ = node.submit(&node.sign(&mallory, nonce, call)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }));
+    }
+    for i in 0..4 {
+        let node = node.clone();
+        tasks.push(tokio::spawn(async move {
+            // History floods.
+            let who = Keypair::dev(&format!("historian-{i}"));
+            let Ok(contract) = ContractClient::open(&node, token).await else {
+                return;
+            };
+            let balance = private_token::Query::Balance {
+                account: phalanx_sdk::AccountId(*who.account_id().as_bytes()),
+            }
+            .encode();
+            while Instant::now() < until {
+                let query = QueryRequest::ContractAt {
+                    height: 1,
+                    message: balance.clone(),
+                };
+                let _ = contract.query(&who, query, &mut OsRng).await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }));
+    }
+
+    // Chaos: a third in, worker B dies and comes back; two thirds in, the node does.
+    tokio::time::sleep(Duration::from_secs(seconds / 3)).await;
+    b.kill_9();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let b = WorkerProcess::start_with(
+        "worker",
+        &url,
+        dirs[3].path(),
+        &b_addr,
+        &["--metrics-addr", &b_metrics],
+    );
+    tokio::time::sleep(until.saturating_duration_since(Instant::now()) / 2).await;
+    let final_before = node.head().await.unwrap();
+    node_process.kill_9();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _node_process = NodeProcess::start_with(dirs[0].path(), "200ms", &node_addr, &node_args);
+    let node = NodeClient::connect(&url).await.unwrap();
+    let kept = node
+        .rpc()
+        .header(final_before.height)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        kept.hash, final_before.hash,
+        "a final block survives kill -9"
+    );
+
+    let confidential_sent = confidential.await.unwrap();
+    let plain_sent = plain.await.unwrap();
+    for task in tasks {
+        task.await.unwrap();
+    }
+
+    // Everything admitted is final, or was lost with the pool of a killed node (never applied).
+    let mut confidential_final = 0;
+    for hash in &confidential_sent {
+        if matches!(
+            node.tx_status(*hash).await.unwrap(),
+            phalanx_client::views::TxStatus::Included { .. }
+        ) {
+            confidential_final += 1;
+        }
+    }
+    let mut plain_final = 0;
+    for hash in &plain_sent {
+        if matches!(
+            node.tx_status(*hash).await.unwrap(),
+            phalanx_client::views::TxStatus::Included { .. }
+        ) {
+            plain_final += 1;
+        }
+    }
+    let head = node.head().await.unwrap().height;
+    for url in [&a.url, &b.url] {
+        wait_synced(url, head, Duration::from_secs(60)).await;
+        assert_eq!(
+            balance_from(&node, url, token, &bob).await,
+            confidential_final as u128,
+            "{url} executed every final confidential transfer, once"
+        );
+    }
+    let digests: Vec<_> = [&a.url, &b.url]
+        .iter()
+        .map(|url| common::cluster::digest(url, token, head))
+        .collect();
+    let digests = futures_join(digests).await;
+    assert_eq!(
+        digests[0].digest, digests[1].digest,
+        "the workers agree at block {head}"
+    );
+
+    // Bounds, from the processes' own metrics.
+    let node_samples = phalanx_telemetry::scrape(node_metrics.parse().unwrap())
+        .await
+        .unwrap();
+    let node_rss = metric(&node_samples, "phalanx_node_resident_memory_bytes");
+    let node_store = metric(&node_samples, "phalanx_node_store_bytes");
+    let refusals: f64 = node_samples
+        .iter()
+        .filter(|(n, _)| n.starts_with("phalanx_node_refusals_total"))
+        .map(|(_, v)| *v)
+        .sum();
+    let mut worker_rss = 0f64;
+    let mut worker_store = 0f64;
+    for addr in [&a_metrics, &b_metrics] {
+        let samples = phalanx_telemetry::scrape(addr.parse().unwrap())
+            .await
+            .unwrap();
+        worker_rss = worker_rss.max(metric(&samples, "phalanx_worker_resident_memory_bytes"));
+        worker_store = worker_store.max(metric(&samples, "phalanx_worker_store_bytes"));
+        assert_eq!(metric(&samples, "phalanx_worker_node_unreachable"), 0.0);
+    }
+    eprintln!(
+        "soak {seconds} s: {confidential_final}/{} confidential and {plain_final}/{} plain transfers final; \
+         node {:.0} MiB resident, store {:.1} MiB, {refusals} refusals since its restart; \
+         workers at most {:.0} MiB resident, store {:.1} MiB",
+        confidential_sent.len(),
+        plain_sent.len(),
+        node_rss / 1048576.0,
+        node_store / 1048576.0,
+        worker_rss / 1048576.0,
+        worker_store / 1048576.0,
+    );
+    assert!(
+        confidential_final * 2 >= confidential_sent.len(),
+        "most honest commands were final"
+    );
+    assert!(
+        plain_final * 2 >= plain_sent.len(),
+        "most honest transfers were final"
+    );
+    assert!(node_rss < SOAK_MAX_RESIDENT, "node used {node_rss} bytes");
+    assert!(
+        worker_rss < SOAK_MAX_RESIDENT,
+        "a worker used {worker_rss} bytes"
+    );
+    assert!(node_store < SOAK_MAX_STORE && worker_store < SOAK_MAX_STORE);
+}
+
+/// Memory any process of the soak may hold at its end.
+const SOAK_MAX_RESIDENT: f64 = 1024.0 * 1024.0 * 1024.0;
+/// Disk any store of the soak may take.
+const SOAK_MAX_STORE: f64 = 512.0 * 1024.0 * 1024.0;
+
+async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut out = Vec::with_capacity(futures.len());
+    for future in futures {
+        out.push(future.await);
+    }
+    out
 }

@@ -54,8 +54,18 @@ impl NodeProcess {
 
     /// Serving RPC on `rpc_addr` (a restart on the same address, for workers that follow it).
     pub fn start_at(data_dir: &Path, block_time: &str, rpc_addr: &str) -> NodeProcess {
+        Self::start_with(data_dir, block_time, rpc_addr, &[])
+    }
+
+    /// With `extra` arguments, e.g. `["--metrics-addr", "127.0.0.1:9615"]`.
+    pub fn start_with(
+        data_dir: &Path,
+        block_time: &str,
+        rpc_addr: &str,
+        extra: &[&str],
+    ) -> NodeProcess {
         let dir = data_dir.to_str().expect("utf-8 path");
-        let args = [
+        let mut args = vec![
             "node",
             "--dev",
             "--rpc-addr",
@@ -65,6 +75,7 @@ impl NodeProcess {
             "--data-dir",
             dir,
         ];
+        args.extend_from_slice(extra);
         let (child, rest) = spawn_announcing(&args, "phalanx node: JSON-RPC on ");
         let url = rest
             .split_whitespace()

@@ -78,9 +78,10 @@ fn precheck(shared: &Shared, tx: &SignedTransaction) -> Result<(), TxRejection> 
             endpoint,
             identity_proof,
         } => {
-            let state = shared.store.state_snapshot().map_err(|e| {
-                rejection(codes::INTERNAL, "Internal", format!("storage: {e}"))
-            })?;
+            let state = shared
+                .store
+                .state_snapshot()
+                .map_err(|e| rejection(codes::INTERNAL, "Internal", format!("storage: {e}")))?;
             let registration = Registration {
                 operator: t.signer,
                 identity: *identity,

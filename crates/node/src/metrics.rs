@@ -41,8 +41,16 @@ impl NodeMetrics {
         };
         let mut registry = Registry::with_prefix("phalanx_node");
         let m = metrics.clone();
-        registry.register("head_height", "Height of the newest final block", m.head_height);
-        registry.register("pool_pending", "Transactions waiting in the pool", m.pool_pending);
+        registry.register(
+            "head_height",
+            "Height of the newest final block",
+            m.head_height,
+        );
+        registry.register(
+            "pool_pending",
+            "Transactions waiting in the pool",
+            m.pool_pending,
+        );
         registry.register("blocks", "Blocks produced since this start", m.blocks);
         registry.register(
             "block_transactions",
@@ -64,7 +72,11 @@ impl NodeMetrics {
             "Gas the newest block reserved per cluster (commands, instantiations, messages)",
             m.cluster_gas,
         );
-        registry.register("store_bytes", "Size of the chain database file", m.store_bytes);
+        registry.register(
+            "store_bytes",
+            "Size of the chain database file",
+            m.store_bytes,
+        );
         registry.register(
             "resident_memory_bytes",
             "Resident memory of the node process",

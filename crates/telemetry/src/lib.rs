@@ -53,10 +53,11 @@ pub async fn serve(
             let registry = registry.clone();
             let refresh = refresh.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-                    let answer = answer(&registry, &refresh, request.uri().path());
-                    async move { Ok::<_, std::convert::Infallible>(answer) }
-                });
+                let service =
+                    hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+                        let answer = answer(&registry, &refresh, request.uri().path());
+                        async move { Ok::<_, std::convert::Infallible>(answer) }
+                    });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(SCRAPE_HEADER_TIMEOUT)

@@ -62,7 +62,11 @@ pub(crate) async fn serve(
         registry.register(name, help, g.clone());
         g
     };
-    let synced = gauge(&mut registry, "synced_height", "Height of the newest block applied");
+    let synced = gauge(
+        &mut registry,
+        "synced_height",
+        "Height of the newest block applied",
+    );
     let since_block = gauge(
         &mut registry,
         "seconds_since_block",
@@ -88,7 +92,11 @@ pub(crate) async fn serve(
         "refusing_node",
         "1 while the node serves blocks or answers this enclave refuses",
     );
-    let store_bytes = gauge(&mut registry, "store_bytes", "Size of the sealed store file");
+    let store_bytes = gauge(
+        &mut registry,
+        "store_bytes",
+        "Size of the sealed store file",
+    );
     let resident = gauge(
         &mut registry,
         "resident_memory_bytes",

@@ -44,6 +44,12 @@ pub enum CallError {
     /// A Wasm trap (unreachable, bad memory access, division by zero, ...) or a host check.
     #[error("contract trapped: {0}")]
     Trap(String),
+    /// The call would grow its contract's storage past [`crate::MAX_CONTRACT_STORAGE_BYTES`].
+    #[error(
+        "contract storage would grow to {size} bytes; the limit is {}",
+        crate::MAX_CONTRACT_STORAGE_BYTES
+    )]
+    StorageFull { size: u64 },
     /// A query tried to change state.
     #[error("a query cannot {0}")]
     ReadOnly(&'static str),

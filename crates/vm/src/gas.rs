@@ -31,6 +31,10 @@ pub struct GasSchedule {
     pub instantiate_per_segment: u64,
     /// Per KiB of data segments copied into memory.
     pub instantiate_per_data_kib: u64,
+    /// Per byte a call adds to its contract's storage (net of what it frees), paid once: every
+    /// worker of the cluster keeps those bytes until they are removed. At the dev gas price
+    /// (10^-9 PHA) one PHA stores one million bytes.
+    pub storage_per_new_byte: u64,
 }
 
 impl Default for GasSchedule {
@@ -56,6 +60,7 @@ impl Default for GasSchedule {
             instantiate_per_global: 10,
             instantiate_per_segment: 50,
             instantiate_per_data_kib: 100,
+            storage_per_new_byte: 1_000,
         }
     }
 }

@@ -181,6 +181,17 @@ fn output(mut caller: Ctx, ptr: i32, len: i32) -> Result<(), Error> {
     Ok(())
 }
 
+/// A key a contract may use: any but the VM's own (see `storage::STORAGE_SIZE_KEY`).
+fn contract_key(caller: &Ctx, ptr: i32, len: i32) -> Result<Vec<u8>, Error> {
+    let key = read(caller, ptr, len, MAX_KEY_LEN, "storage key")?;
+    if key.starts_with(crate::storage::RESERVED_KEY_PREFIX) {
+        return Err(trap(CallError::Trap(
+            "storage keys starting with 0xff 'phalanx' are the VM's".into(),
+        )));
+    }
+    Ok(key)
+}
+
 fn storage_get(mut caller: Ctx, key_ptr: i32, key_len: i32) -> Result<i32, Error> {
     let g = caller.data().gas;
     charge(
@@ -191,7 +202,7 @@ fn storage_get(mut caller: Ctx, key_ptr: i32, key_len: i32) -> Result<i32, Error
             declared(key_len),
         ),
     )?;
-    let key = read(&caller, key_ptr, key_len, MAX_KEY_LEN, "storage key")?;
+    let key = contract_key(&caller, key_ptr, key_len)?;
     let state = caller.data();
     let value = state
         .pending
@@ -226,7 +237,7 @@ fn storage_set(
             bytes,
         ),
     )?;
-    let key = read(&caller, key_ptr, key_len, MAX_KEY_LEN, "storage key")?;
+    let key = contract_key(&caller, key_ptr, key_len)?;
     let value = read(
         &caller,
         value_ptr,
@@ -249,7 +260,7 @@ fn storage_remove(mut caller: Ctx, key_ptr: i32, key_len: i32) -> Result<(), Err
             declared(key_len),
         ),
     )?;
-    let key = read(&caller, key_ptr, key_len, MAX_KEY_LEN, "storage key")?;
+    let key = contract_key(&caller, key_ptr, key_len)?;
     caller.data_mut().pending.remove(key);
     Ok(())
 }

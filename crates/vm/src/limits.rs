@@ -18,6 +18,8 @@ pub const MAX_DATA_BYTES: u64 = 1024 * 1024;
 /// Most element segments, and their items together.
 pub const MAX_ELEMENT_SEGMENTS: u64 = 512;
 pub const MAX_ELEMENT_ITEMS: u64 = 8_192;
+/// Most bytes (keys plus values) one contract may store: its share of every worker's disk.
+pub const MAX_CONTRACT_STORAGE_BYTES: u64 = 256 * 1024 * 1024;
 /// Longest storage key.
 pub const MAX_KEY_LEN: usize = 256;
 /// Longest storage value.

@@ -56,12 +56,26 @@ impl ContractStorage for MemoryStorage {
     }
 }
 
+/// Keys starting with this are the VM's, never a contract's.
+pub(crate) const RESERVED_KEY_PREFIX: &[u8] = b"\xffphalanx";
+/// Where the VM keeps a contract's storage size (keys plus values, in bytes, LE u64), inside
+/// the contract's own storage: sealed, digested and replayed with it, equal on every worker.
+pub(crate) const STORAGE_SIZE_KEY: &[u8] = b"\xffphalanx/size";
+
+/// A stored entry's size, as the VM counts it.
+fn entry_bytes(key: &[u8], value: &[u8]) -> u64 {
+    (key.len() + value.len()) as u64
+}
+
 /// The writes of the call in progress, over the backend: reads see them, nothing reaches the
 /// backend until [`PendingWrites::apply`].
 #[derive(Default)]
 pub(crate) struct PendingWrites {
     latest: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     log: Vec<StorageWrite>,
+    /// Sizes of backend entries this call read, so that counting its growth reads only the
+    /// keys it wrote blind.
+    seen: std::cell::RefCell<BTreeMap<Vec<u8>, u64>>,
 }
 
 impl PendingWrites {
@@ -72,7 +86,12 @@ impl PendingWrites {
     ) -> Result<Option<Vec<u8>>, StorageFailure> {
         match self.latest.get(key) {
             Some(value) => Ok(value.clone()),
-            None => backend.get(key),
+            None => {
+                let value = backend.get(key)?;
+                let size = value.as_ref().map_or(0, |v| entry_bytes(key, v));
+                self.seen.borrow_mut().insert(key.to_vec(), size);
+                Ok(value)
+            }
         }
     }
 
@@ -84,6 +103,33 @@ impl PendingWrites {
     pub fn remove(&mut self, key: Vec<u8>) {
         self.latest.insert(key.clone(), None);
         self.log.push(StorageWrite::Remove { key });
+    }
+
+    /// The contract's storage size before this call and after it, were it applied.
+    pub fn sizes(&self, backend: &dyn ContractStorage) -> Result<(u64, u64), StorageFailure> {
+        let before = match backend.get(STORAGE_SIZE_KEY)? {
+            Some(bytes) => u64::from_le_bytes(bytes.as_slice().try_into().map_err(|_| {
+                StorageFailure("the contract's storage size entry is corrupt".into())
+            })?),
+            None => 0,
+        };
+        let (mut added, mut freed) = (0u64, 0u64);
+        let seen = self.seen.borrow();
+        for (key, new) in &self.latest {
+            let old = match seen.get(key) {
+                Some(size) => *size,
+                None => backend.get(key)?.map_or(0, |v| entry_bytes(key, &v)),
+            };
+            let new = new.as_ref().map_or(0, |v| entry_bytes(key, v));
+            added += new.saturating_sub(old);
+            freed += old.saturating_sub(new);
+        }
+        Ok((before, (before + added).saturating_sub(freed)))
+    }
+
+    /// Records the contract's new storage size with the call's writes.
+    pub fn record_size(&mut self, size: u64) {
+        self.set(STORAGE_SIZE_KEY.to_vec(), size.to_le_bytes().to_vec());
     }
 
     pub fn apply(

@@ -10,12 +10,14 @@ fn module(body: &str) -> Vec<u8> {
   (import "env" "output" (func $output (param i32 i32)))
   (import "env" "storage_get" (func $storage_get (param i32 i32) (result i32)))
   (import "env" "storage_set" (func $storage_set (param i32 i32 i32 i32)))
+  (import "env" "storage_remove" (func $storage_remove (param i32 i32)))
   (import "env" "emit_event" (func $emit_event (param i32 i32)))
   (import "env" "panic" (func $panic (param i32 i32)))
   (memory (export "memory") 1)
   (data (i32.const 0) "key")
   (data (i32.const 16) "value")
   (data (i32.const 32) "boom")
+  (data (i32.const 200) "\ffphalanx/size")
   (func (export "instantiate") (result i32) i32.const 0)
   (func (export "query") (result i32) {body})
   (func (export "execute") (result i32) {body}))"#
@@ -39,12 +41,15 @@ fn successful_call_applies_writes_and_returns_output() {
     assert_eq!(outcome.result, Ok(b"value".to_vec()));
     assert_eq!(storage.0.get(&b"key"[..]), Some(&b"value".to_vec()));
     assert_eq!(
-        outcome.writes,
-        vec![StorageWrite::Set {
+        outcome.writes[0],
+        StorageWrite::Set {
             key: b"key".to_vec(),
             value: b"value".to_vec()
-        }]
+        }
     );
+    // The contract's storage size, kept by the VM beside its entries: "key" plus "value".
+    assert_eq!(outcome.writes.len(), 2);
+    assert_eq!(stored_size(&storage), 8);
     assert_eq!(outcome.events.len(), 1);
 }
 
@@ -108,7 +113,7 @@ fn the_vm_stays_usable_after_running_out_of_gas() {
         .call(&fine, EntryPoint::Execute, &ctx, b"", 50_000, &mut storage)
         .result
         .is_ok());
-    assert_eq!(storage.0.len(), 1);
+    assert_eq!(storage.0.len(), 2, "the entry and the VM's size entry");
 }
 
 #[test]
@@ -173,10 +178,103 @@ fn host_calls_cost_more_for_more_bytes() {
         .gas_used
     };
     let schedule = GasSchedule::default();
+    // Writing costs per byte, and storing new bytes costs more, once.
     assert_eq!(
         gas_for(105) - gas_for(5),
-        100 * schedule.storage_write_per_byte
+        100 * (schedule.storage_write_per_byte + schedule.storage_per_new_byte)
     );
+}
+
+/// The contract's storage size as the VM recorded it.
+fn stored_size(storage: &MemoryStorage) -> u64 {
+    let bytes = storage
+        .0
+        .get(&b"\xffphalanx/size"[..])
+        .expect("a size entry");
+    u64::from_le_bytes(bytes.as_slice().try_into().unwrap())
+}
+
+#[test]
+fn storage_growth_is_paid_once_counted_net_and_capped() {
+    let mut storage = MemoryStorage::default();
+    let set = |len: i32| {
+        format!("(call $storage_set (i32.const 0) (i32.const 3) (i32.const 16) (i32.const {len})) i32.const 0")
+    };
+    let first = run(
+        &module(&set(100)),
+        EntryPoint::Execute,
+        1_000_000,
+        &mut storage,
+    );
+    assert!(first.result.is_ok());
+    assert_eq!(stored_size(&storage), 103);
+    // The same entry again, same size: no growth, no deposit.
+    let again = run(
+        &module(&set(100)),
+        EntryPoint::Execute,
+        1_000_000,
+        &mut storage,
+    );
+    assert!(again.gas_used < first.gas_used - 100 * GasSchedule::default().storage_per_new_byte);
+    // Smaller, then removed: the size follows.
+    assert!(run(
+        &module(&set(10)),
+        EntryPoint::Execute,
+        1_000_000,
+        &mut storage
+    )
+    .result
+    .is_ok());
+    assert_eq!(stored_size(&storage), 13);
+    let remove = "(call $storage_remove (i32.const 0) (i32.const 3)) i32.const 0";
+    assert!(run(
+        &module(remove),
+        EntryPoint::Execute,
+        1_000_000,
+        &mut storage
+    )
+    .result
+    .is_ok());
+    assert_eq!(stored_size(&storage), 0);
+    // Growth the gas cannot pay for is out of gas, and writes nothing.
+    let mut empty = MemoryStorage::default();
+    let poor = run(
+        &module(&set(1000)),
+        EntryPoint::Execute,
+        200_000,
+        &mut empty,
+    );
+    assert_eq!(poor.result, Err(CallError::OutOfGas));
+    assert!(empty.0.is_empty());
+    // A contract near the cap cannot pass it.
+    let mut full = MemoryStorage::default();
+    full.0.insert(
+        b"\xffphalanx/size".to_vec(),
+        (crate::MAX_CONTRACT_STORAGE_BYTES - 50)
+            .to_le_bytes()
+            .to_vec(),
+    );
+    let over = run(
+        &module(&set(100)),
+        EntryPoint::Execute,
+        1_000_000,
+        &mut full,
+    );
+    assert!(
+        matches!(over.result, Err(CallError::StorageFull { .. })),
+        "{:?}",
+        over.result
+    );
+}
+
+#[test]
+fn the_vms_own_keys_are_out_of_a_contracts_reach() {
+    let mut storage = MemoryStorage::default();
+    // Memory at 200 holds "\xffphalanx/size".
+    let body = "(call $storage_set (i32.const 200) (i32.const 13) (i32.const 16) (i32.const 1)) i32.const 0";
+    let outcome = run(&module(body), EntryPoint::Execute, 1_000_000, &mut storage);
+    assert!(matches!(outcome.result, Err(CallError::Trap(m)) if m.contains("VM's")));
+    assert!(storage.0.is_empty());
 }
 
 #[test]

@@ -4,8 +4,8 @@ use crate::host::{self, HostState, HostTrap};
 use crate::storage::{ContractStorage, PendingWrites, StorageWrite};
 use crate::validate::{engine_config, validate};
 use crate::{
-    CallError, GasSchedule, VmError, MAX_MEMORY_PAGES, MAX_TABLES, MAX_TABLE_ELEMENTS,
-    MODULE_CACHE_CAPACITY,
+    CallError, GasSchedule, VmError, MAX_CONTRACT_STORAGE_BYTES, MAX_MEMORY_PAGES, MAX_TABLES,
+    MAX_TABLE_ELEMENTS, MODULE_CACHE_CAPACITY,
 };
 use phalanx_primitives::{sha256, AccountId, Hash};
 use std::collections::HashMap;
@@ -215,9 +215,10 @@ impl Vm {
                 .and_then(|func| func.call(&mut store, ())),
             Err(e) => return CallOutcome::failed(CallError::Trap(e.to_string()), 0),
         };
-        let gas_used = gas_limit.saturating_sub(store.get_fuel().unwrap_or(0));
+        let fuel_left = store.get_fuel().unwrap_or(0);
+        let gas_used = gas_limit.saturating_sub(fuel_left);
         let HostState {
-            pending,
+            mut pending,
             output,
             events,
             transfers,
@@ -225,17 +226,38 @@ impl Vm {
             ..
         } = store.into_data();
         match result {
-            Ok(0) => match pending.apply(storage) {
-                Ok(writes) => CallOutcome {
-                    result: Ok(output),
-                    gas_used,
-                    writes,
-                    events,
-                    transfers,
-                    messages,
-                },
-                Err(e) => CallOutcome::failed(CallError::Storage(e.0), gas_used),
-            },
+            Ok(0) => {
+                // What the call adds to storage is paid for here, and bounded, before any of
+                // it reaches the backend (a failure leaves storage untouched).
+                let (before, after) = match pending.sizes(&*storage) {
+                    Ok(sizes) => sizes,
+                    Err(e) => return CallOutcome::failed(CallError::Storage(e.0), gas_used),
+                };
+                if after > MAX_CONTRACT_STORAGE_BYTES {
+                    return CallOutcome::failed(CallError::StorageFull { size: after }, gas_used);
+                }
+                let deposit = after
+                    .saturating_sub(before)
+                    .saturating_mul(self.gas.storage_per_new_byte);
+                if deposit > fuel_left {
+                    return CallOutcome::failed(CallError::OutOfGas, gas_limit);
+                }
+                if after != before {
+                    pending.record_size(after);
+                }
+                let gas_used = gas_used + deposit;
+                match pending.apply(storage) {
+                    Ok(writes) => CallOutcome {
+                        result: Ok(output),
+                        gas_used,
+                        writes,
+                        events,
+                        transfers,
+                        messages,
+                    },
+                    Err(e) => CallOutcome::failed(CallError::Storage(e.0), gas_used),
+                }
+            }
             Ok(_) => CallOutcome::failed(CallError::Contract(output), gas_used),
             Err(error) => match classify(error) {
                 // Running out burns the whole limit, whatever fraction of an instruction was left.

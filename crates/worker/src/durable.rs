@@ -8,23 +8,36 @@ use std::path::Path;
 /// The extension of the temporary file beside the target while it is written.
 pub const TEMPORARY_EXTENSION: &str = "tmp";
 
+type StepError = (std::path::PathBuf, std::io::Error);
+
+fn at(p: &Path) -> impl FnOnce(std::io::Error) -> StepError {
+    let p = p.to_path_buf();
+    move |e| (p, e)
+}
+
+/// Creates (or truncates) `path` for writing, readable by this user only.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
 /// Replaces `path` with `bytes` durably and atomically. The error is the step's, with its path.
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), (std::path::PathBuf, std::io::Error)> {
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), StepError> {
     let temporary = path.with_extension(TEMPORARY_EXTENSION);
-    let at = |p: &Path| {
-        let p = p.to_path_buf();
-        move |e| (p, e)
-    };
     {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&temporary).map_err(at(&temporary))?;
+        let mut file = create_private(&temporary).map_err(at(&temporary))?;
         file.write_all(bytes).map_err(at(&temporary))?;
         file.sync_all().map_err(at(&temporary))?;
     }
-    std::fs::rename(&temporary, path).map_err(at(path))?;
+    finish(&temporary, path)
+}
+
+/// Renames the written and synced `temporary` over `path`, then syncs the directory.
+pub fn finish(temporary: &Path, path: &Path) -> Result<(), StepError> {
+    std::fs::rename(temporary, path).map_err(at(path))?;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

@@ -12,7 +12,7 @@
 
 use crate::checkpoint::{CheckpointError, Checkpoints};
 use crate::follower::{fetch_checked, FollowError};
-use crate::store::{CaughtUp, StoreError, StoreImage, WorkerStore};
+use crate::store::{CaughtUp, StoreError, WorkerStore};
 use crate::{ExecError, Executor};
 use phalanx_client::{ClientError, NodeClient};
 use phalanx_primitives::{AccountId, Hash};
@@ -57,23 +57,6 @@ pub struct HistoryQuery<'a> {
     pub message: &'a [u8],
 }
 
-/// The newest intact checkpoint at or below `height`, or genesis (height 0, empty).
-fn starting_point(
-    checkpoints: &Checkpoints,
-    height: u64,
-) -> Result<(u64, StoreImage), CheckpointError> {
-    for at in checkpoints.heights()?.into_iter().rev() {
-        if at > height {
-            continue;
-        }
-        match checkpoints.load(at) {
-            Ok(image) => return Ok((at, image)),
-            Err(error) => tracing::warn!("history: skipping checkpoint: {error}"),
-        }
-    }
-    Ok((0, StoreImage::default()))
-}
-
 /// Rebuilds the state as of `query.height` and runs the query on it; returns the answer with the
 /// hash of the block it is as of. `executor` is a copy of the
 /// worker's (its keys, code and contracts), used up by the replay; `live` is the worker's store,
@@ -94,7 +77,8 @@ pub async fn answer_at(
             synced,
         });
     }
-    let (from, image) = starting_point(checkpoints, query.height)?;
+    // On disk, not in memory: a store can be far larger than what a query may hold.
+    let (from, scratch) = checkpoints.scratch_at(live, query.height)?;
     let distance = query.height - from;
     if distance > MAX_HISTORY_REPLAY {
         return Err(HistoryError::TooFar {
@@ -103,7 +87,7 @@ pub async fn answer_at(
             distance,
         });
     }
-    let scratch = live.scratch_from_image(&image)?;
+    let scratch = &scratch.store;
     let mut last = None;
     for height in from + 1..=query.height {
         let (block, events) = fetch_checked(node, validators, height)

@@ -558,14 +558,10 @@ fn open_or_restore(
     } else {
         tracing::error!("the worker store is gone; restoring the newest intact checkpoint");
     }
-    match checkpoints.newest_intact()? {
-        Some((height, image)) => {
-            let store = WorkerStore::create_from_image(
-                path,
-                enclave.sealing_key(),
-                enclave.tag_key(),
-                &image,
-            )?;
+    let open =
+        |at: &std::path::Path| WorkerStore::open(at, enclave.sealing_key(), enclave.tag_key());
+    match checkpoints.restore_newest(path, open)? {
+        Some((height, store)) => {
             tracing::info!(
                 height,
                 "restored the checkpoint; replaying the blocks after it"
@@ -1117,8 +1113,12 @@ async fn sync_loop(
             }
         };
         if shared.checkpoints.due(height) {
-            // Queries go on meanwhile: the image is one read transaction of the committed store.
-            shared.checkpoints.write(height, &shared.store.image()?)?;
+            // Queries go on meanwhile: the image is one read transaction of the committed store,
+            // streamed to the file a chunk at a time, off the async threads.
+            let writing = shared.clone();
+            tokio::task::spawn_blocking(move || writing.checkpoints.write(height, &writing.store))
+                .await
+                .map_err(|e| WorkerError::Panicked(e.to_string()))??;
         }
         let mut status = status.lock().unwrap_or_else(|p| p.into_inner());
         status.synced_height = height;

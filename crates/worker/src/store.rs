@@ -103,32 +103,47 @@ fn storage_err<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
-/// Every table's entries exactly as stored (values sealed, state keys tagged), read in one
-/// transaction: a consistent copy of the store at one synced height, for checkpoints.
+/// Entries of a store, in table order, a bounded number of bytes at a time: `(table, key,
+/// value)` exactly as stored (values sealed, state keys tagged). A checkpoint is a sequence of
+/// them, written and read one at a time, so that neither holds the store in memory.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
-pub struct StoreImage {
-    pub state: Vec<RawEntry>,
-    pub receipts: Vec<RawEntry>,
-    pub digests: Vec<RawEntry>,
-    pub outbox: Vec<RawEntry>,
-    pub outbox_heads: Vec<RawEntry>,
-    pub meta: Vec<(String, Vec<u8>)>,
+pub struct ImageChunk(pub Vec<(u8, Vec<u8>, Vec<u8>)>);
+
+/// Bytes of keys and values one [`ImageChunk`] carries at most (one entry may pass it alone).
+pub const IMAGE_CHUNK_BYTES: usize = 4 * 1024 * 1024;
+
+/// The tables an image holds, by the number it names them with; `meta` (string keys) is 5.
+type BytesTable = TableDefinition<'static, &'static [u8], &'static [u8]>;
+const IMAGE_TABLES: [(u8, BytesTable); 5] = [
+    (0, STATE),
+    (1, RECEIPTS),
+    (2, DIGESTS),
+    (3, OUTBOX),
+    (4, OUTBOX_HEADS),
+];
+const IMAGE_META: u8 = 5;
+
+/// Collects entries into chunks of at most [`IMAGE_CHUNK_BYTES`] and hands each to `sink`.
+struct Chunker<'s, E> {
+    chunk: ImageChunk,
+    bytes: usize,
+    sink: &'s mut dyn FnMut(ImageChunk) -> Result<(), E>,
 }
 
-/// A table entry as stored: key and (sealed) value.
-pub type RawEntry = (Vec<u8>, Vec<u8>);
+impl<E> Chunker<'_, E> {
+    fn push(&mut self, table: u8, key: &[u8], value: &[u8]) -> Result<(), E> {
+        if self.bytes + key.len() + value.len() > IMAGE_CHUNK_BYTES && !self.chunk.0.is_empty() {
+            self.flush()?;
+        }
+        self.bytes += key.len() + value.len();
+        self.chunk.0.push((table, key.to_vec(), value.to_vec()));
+        Ok(())
+    }
 
-fn read_all(
-    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
-) -> Result<Vec<RawEntry>, StoreError> {
-    table
-        .iter()
-        .map_err(storage_err)?
-        .map(|entry| {
-            let (k, v) = entry.map_err(storage_err)?;
-            Ok((k.value().to_vec(), v.value().to_vec()))
-        })
-        .collect()
+    fn flush(&mut self) -> Result<(), E> {
+        self.bytes = 0;
+        (self.sink)(std::mem::take(&mut self.chunk))
+    }
 }
 
 pub struct WorkerStore {
@@ -266,34 +281,70 @@ impl WorkerStore {
         Ok(rewritten)
     }
 
-    /// A consistent copy of every table (see [`StoreImage`]).
-    pub fn image(&self) -> Result<StoreImage, StoreError> {
+    /// Hands a consistent copy of every table (one read transaction: the committed store at one
+    /// synced height) to `sink`, one [`ImageChunk`] at a time; sync and queries go on meanwhile.
+    pub fn stream_image<E: From<StoreError>>(
+        &self,
+        mut sink: impl FnMut(ImageChunk) -> Result<(), E>,
+    ) -> Result<(), E> {
         let txn = self.db.begin_read().map_err(storage_err)?;
-        let meta = txn.open_table(META).map_err(storage_err)?;
-        let meta = meta
-            .iter()
-            .map_err(storage_err)?
-            .map(|entry| {
+        let mut chunker = Chunker {
+            chunk: ImageChunk::default(),
+            bytes: 0,
+            sink: &mut sink,
+        };
+        for (id, definition) in IMAGE_TABLES {
+            let table = txn.open_table(definition).map_err(storage_err)?;
+            for entry in table.iter().map_err(storage_err)? {
                 let (k, v) = entry.map_err(storage_err)?;
-                Ok((k.value().to_string(), v.value().to_vec()))
-            })
-            .collect::<Result<_, StoreError>>()?;
-        Ok(StoreImage {
-            state: read_all(&txn.open_table(STATE).map_err(storage_err)?)?,
-            receipts: read_all(&txn.open_table(RECEIPTS).map_err(storage_err)?)?,
-            digests: read_all(&txn.open_table(DIGESTS).map_err(storage_err)?)?,
-            outbox: read_all(&txn.open_table(OUTBOX).map_err(storage_err)?)?,
-            outbox_heads: read_all(&txn.open_table(OUTBOX_HEADS).map_err(storage_err)?)?,
-            meta,
-        })
+                chunker.push(id, k.value(), v.value())?;
+            }
+        }
+        let meta = txn.open_table(META).map_err(storage_err)?;
+        for entry in meta.iter().map_err(storage_err)? {
+            let (k, v) = entry.map_err(storage_err)?;
+            chunker.push(IMAGE_META, k.value().as_bytes(), v.value())?;
+        }
+        chunker.flush()
     }
 
-    /// Creates a store at `path` (which must not exist) holding `image`, in one transaction.
-    pub fn create_from_image(
+    /// Adds the entries of `chunk` (from [`WorkerStore::stream_image`]), in one transaction.
+    pub fn load_chunk(&self, chunk: &ImageChunk) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(storage_err)?;
+        {
+            let mut tables = Vec::with_capacity(IMAGE_TABLES.len());
+            for (_, definition) in IMAGE_TABLES {
+                tables.push(txn.open_table(definition).map_err(storage_err)?);
+            }
+            let mut meta = txn.open_table(META).map_err(storage_err)?;
+            for (table, key, value) in &chunk.0 {
+                match *table {
+                    IMAGE_META => {
+                        let key = std::str::from_utf8(key).map_err(|_| {
+                            StoreError::Corrupt("an image's meta key is not UTF-8".into())
+                        })?;
+                        meta.insert(key, value.as_slice()).map_err(storage_err)?;
+                    }
+                    id => {
+                        let table = tables.get_mut(id as usize).ok_or_else(|| {
+                            StoreError::Corrupt(format!("an image names table {id}"))
+                        })?;
+                        table
+                            .insert(key.as_slice(), value.as_slice())
+                            .map_err(storage_err)?;
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(storage_err)
+    }
+
+    /// Creates an empty store at `path`, which must not exist (a restore fills it chunk by
+    /// chunk).
+    pub fn create_new(
         path: &Path,
         sealing: SealingKey,
         tag_key: [u8; 32],
-        image: &StoreImage,
     ) -> Result<Self, StoreError> {
         if path.exists() {
             return Err(StoreError::Database(format!(
@@ -301,46 +352,16 @@ impl WorkerStore {
                 path.display()
             )));
         }
-        let store = Self::open(path, sealing, tag_key)?;
-        store.load_image(image)?;
-        Ok(store)
+        Self::open(path, sealing, tag_key)
     }
 
-    /// A store in memory holding `image`, under this store's keys: scratch space to rebuild an
-    /// earlier state in (history queries). Nothing of it reaches the disk.
-    pub fn scratch_from_image(&self, image: &StoreImage) -> Result<Self, StoreError> {
-        let db = Database::builder()
-            .create_with_backend(redb::backends::InMemoryBackend::new())
-            .map_err(storage_err)?;
-        let store = Self::with_tables(db, self.sealing.clone(), self.tag_key)?;
+    /// An empty store at `path` (a scratch file) under this store's keys: room to rebuild an
+    /// earlier state in (history queries), on disk so that a large store is never held in
+    /// memory. The caller removes the file.
+    pub fn scratch_at(&self, path: &Path) -> Result<Self, StoreError> {
+        let store = Self::create_new(path, self.sealing.clone(), self.tag_key)?;
         *store.state_keys.write().unwrap_or_else(|p| p.into_inner()) = self.state_keys().clone();
-        store.load_image(image)?;
         Ok(store)
-    }
-
-    fn load_image(&self, image: &StoreImage) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(storage_err)?;
-        for (definition, entries) in [
-            (STATE, &image.state),
-            (RECEIPTS, &image.receipts),
-            (DIGESTS, &image.digests),
-            (OUTBOX, &image.outbox),
-            (OUTBOX_HEADS, &image.outbox_heads),
-        ] {
-            let mut table = txn.open_table(definition).map_err(storage_err)?;
-            for (k, v) in entries {
-                table
-                    .insert(k.as_slice(), v.as_slice())
-                    .map_err(storage_err)?;
-            }
-        }
-        {
-            let mut meta = txn.open_table(META).map_err(storage_err)?;
-            for (k, v) in &image.meta {
-                meta.insert(k.as_str(), v.as_slice()).map_err(storage_err)?;
-            }
-        }
-        txn.commit().map_err(storage_err)
     }
 
     /// Checks what a restart relies on: the synced header and the executor snapshot unseal.
@@ -1057,10 +1078,11 @@ mod tests {
         );
         // An image carries the outbox to a rebuilt store.
         let copy = dir.path().join("copy.redb");
-        let image = store.image().unwrap();
         let rebuilt =
-            WorkerStore::create_from_image(&copy, SealingKey::from_bytes([7; 32]), [8; 32], &image)
-                .unwrap();
+            WorkerStore::create_new(&copy, SealingKey::from_bytes([7; 32]), [8; 32]).unwrap();
+        store
+            .stream_image(|chunk| rebuilt.load_chunk(&chunk))
+            .unwrap();
         assert_eq!(rebuilt.pending_outputs(64).unwrap(), pending);
     }
 }

@@ -971,12 +971,20 @@ impl Heartbeats {
 /// again (with a backoff) while the node fails or serves what the enclave refuses.
 async fn catch_up_until_done(
     client: &NodeClient,
-    shared: &QueryState,
+    shared: &Arc<QueryState>,
     status: &Mutex<WorkerStatus>,
     backoff: &mut Backoff,
 ) -> Result<(), WorkerError> {
     while let Some(progress) = shared.store.catch_up()? {
-        match catch_up(client, shared, progress).await {
+        // The replay executes contracts: on a blocking thread, fetching blocks from there.
+        let (client, replaying) = (client.clone(), shared.clone());
+        let runtime = tokio::runtime::Handle::current();
+        let replayed = tokio::task::spawn_blocking(move || {
+            runtime.block_on(catch_up(&client, &replaying, progress))
+        })
+        .await
+        .map_err(|e| WorkerError::Panicked(e.to_string()))?;
+        match replayed {
             Ok(()) => {}
             Err(WorkerError::Follow(error)) => {
                 wait_after(status, backoff, Setback::of_follow(&error)).await

@@ -77,22 +77,7 @@ async fn cluster() -> Cluster {
     )
     .await;
     let burner = instantiate_in(&node, CLUSTER, burner(), b"", b"burner").await;
-    // Then the budgets (the maximum first: it must stay within half the block budget).
-    let set = |parameter, value: u64| {
-        Call::Sudo(SudoCall::SetParameter {
-            parameter,
-            value: value.into(),
-        })
-    };
-    submit(
-        &node,
-        &Keypair::dev("alice"),
-        vec![
-            set(Parameter::MaxCommandGas, MAX_COMMAND_GAS),
-            set(Parameter::ClusterBlockGas, CLUSTER_BLOCK_GAS),
-        ],
-    )
-    .await;
+    set_budgets(&node, vec![]).await;
     Cluster {
         _node: node_process,
         node,
@@ -102,6 +87,20 @@ async fn cluster() -> Cluster {
         burner,
         _dirs: dirs,
     }
+}
+
+/// Sets the budgets above (the maximum first: it must stay within half the block budget at
+/// every step), after `calls` from alice.
+async fn set_budgets(node: &NodeClient, mut calls: Vec<Call>) {
+    let set = |parameter, value: u64| {
+        Call::Sudo(SudoCall::SetParameter {
+            parameter,
+            value: value.into(),
+        })
+    };
+    calls.push(set(Parameter::MaxCommandGas, MAX_COMMAND_GAS));
+    calls.push(set(Parameter::ClusterBlockGas, CLUSTER_BLOCK_GAS));
+    submit(node, &Keypair::dev("alice"), calls).await;
 }
 
 /// The largest number of blocks any worker was behind the node, sampled every 100 ms until
@@ -396,25 +395,11 @@ async fn soak_with_attackers_and_kill_9() {
     .await;
     let burner = instantiate_in(&node, CLUSTER, burner(), b"", b"burner").await;
     let mallory = Keypair::dev("mallory");
-    submit(
-        &node,
-        &Keypair::dev("alice"),
-        vec![
-            Call::Transfer {
-                to: mallory.account_id(),
-                amount: 1_000 * UNIT,
-            },
-            Call::Sudo(SudoCall::SetParameter {
-                parameter: Parameter::MaxCommandGas,
-                value: MAX_COMMAND_GAS.into(),
-            }),
-            Call::Sudo(SudoCall::SetParameter {
-                parameter: Parameter::ClusterBlockGas,
-                value: CLUSTER_BLOCK_GAS.into(),
-            }),
-        ],
-    )
-    .await;
+    let fund = Call::Transfer {
+        to: mallory.account_id(),
+        amount: 1_000 * UNIT,
+    };
+    set_budgets(&node, vec![fund]).await;
 
     let started = Instant::now();
     let until = started + Duration::from_secs(seconds);

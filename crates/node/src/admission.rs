@@ -70,30 +70,14 @@ fn precheck(shared: &Shared, tx: &SignedTransaction) -> Result<(), TxRejection> 
             phalanx_vm::check_code(code)
                 .map_err(|e| ledger_rejection(&TxError::InvalidCall(e.to_string())))?;
         }
-        Call::RegisterWorker {
-            identity,
-            ecdh_public,
-            role,
-            attestation,
-            endpoint,
-            identity_proof,
-        } => {
+        call @ Call::RegisterWorker { .. } => {
             let state = shared
                 .store
                 .state_snapshot()
                 .map_err(|e| rejection(codes::INTERNAL, "Internal", format!("storage: {e}")))?;
-            let registration = Registration {
-                operator: t.signer,
-                identity: *identity,
-                ecdh_public: *ecdh_public,
-                role: *role,
-                attestation,
-                endpoint,
-                identity_proof,
-                chain_id: shared.params.chain_id,
-                height: 0,
-                timestamp_ms: now_ms(),
-            };
+            let registration =
+                Registration::of_call(call, t.signer, shared.params.chain_id, 0, now_ms())
+                    .expect("a RegisterWorker call");
             registry::check_registration(&state, &registration)
                 .map_err(|e| ledger_rejection(&e))?;
         }

@@ -214,26 +214,15 @@ impl<R: StateReader> BlockExecutor<R> {
                     amount: *amount,
                 });
             }
-            Call::RegisterWorker {
-                identity,
-                ecdh_public,
-                role,
-                attestation,
-                endpoint,
-                identity_proof,
-            } => {
-                let registration = Registration {
-                    operator: t.signer,
-                    identity: *identity,
-                    ecdh_public: *ecdh_public,
-                    role: *role,
-                    attestation,
-                    endpoint,
-                    identity_proof,
-                    chain_id: self.params.chain_id,
-                    height: self.context.height,
-                    timestamp_ms: self.context.timestamp_ms,
-                };
+            call @ Call::RegisterWorker { .. } => {
+                let registration = Registration::of_call(
+                    call,
+                    t.signer,
+                    self.params.chain_id,
+                    self.context.height,
+                    self.context.timestamp_ms,
+                )
+                .expect("a RegisterWorker call");
                 events.extend(registry::register(&mut self.overlay, registration)?);
             }
             Call::Sudo(call) => {

@@ -18,7 +18,7 @@ use phalanx_crypto::verify_signature;
 use phalanx_primitives::attestation::{
     AttestationPolicy, AttestationReport, ConfidenceLevel, Measurement, Role, TeeKind,
 };
-use phalanx_primitives::{AccountId, BlockHeight, Event, Hash, Signature};
+use phalanx_primitives::{AccountId, BlockHeight, Call, Event, Hash, Signature};
 
 pub const POLICY_KEY: &[u8] = b"registry/policy";
 const GATEKEEPERS_KEY: &[u8] = b"registry/gatekeepers";
@@ -101,6 +101,42 @@ pub struct Registration<'a> {
     pub chain_id: Hash,
     pub height: BlockHeight,
     pub timestamp_ms: u64,
+}
+
+impl<'a> Registration<'a> {
+    /// The registration `call` makes if it is a `RegisterWorker`, signed by `operator`, for a
+    /// block of `chain_id` at `height` and `timestamp_ms`.
+    pub fn of_call(
+        call: &'a Call,
+        operator: AccountId,
+        chain_id: Hash,
+        height: BlockHeight,
+        timestamp_ms: u64,
+    ) -> Option<Self> {
+        let Call::RegisterWorker {
+            identity,
+            ecdh_public,
+            role,
+            attestation,
+            endpoint,
+            identity_proof,
+        } = call
+        else {
+            return None;
+        };
+        Some(Registration {
+            operator,
+            identity: *identity,
+            ecdh_public: *ecdh_public,
+            role: *role,
+            attestation,
+            endpoint,
+            identity_proof,
+            chain_id,
+            height,
+            timestamp_ms,
+        })
+    }
 }
 
 /// The checks of a registration that depend only on the attestation policy: the endpoint, the

@@ -119,4 +119,29 @@ async fn only_the_owner_reads_a_private_balance() {
         matches!(&refused, Err(ClientError::Rejected { message, .. }) if message.contains("decrypt")),
         "{refused:?}"
     );
+    // Sealed for an epoch the worker holds no key of, or in an envelope version it does not
+    // know: each refusal says which.
+    let later_epoch = prepare_query(
+        chain_id,
+        token,
+        &key,
+        published.epoch + 5,
+        &alice,
+        QueryRequest::Contract(alice_balance.clone()),
+        now_ms(),
+        &mut OsRng,
+    )
+    .unwrap();
+    let refused = worker.query(token, &later_epoch).await;
+    assert!(
+        matches!(&refused, Err(ClientError::Rejected { message, .. }) if message.contains(&format!("epoch {}", published.epoch + 5))),
+        "{refused:?}"
+    );
+    let mut next_version = ask(&alice, now_ms());
+    next_version.envelope.version = 2;
+    let refused = worker.query(token, &next_version).await;
+    assert!(
+        matches!(&refused, Err(ClientError::Rejected { message, .. }) if message.contains("version 2 is not supported")),
+        "{refused:?}"
+    );
 }

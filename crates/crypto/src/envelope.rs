@@ -51,6 +51,14 @@ pub enum EnvelopeError {
     Undecryptable,
     #[error("the envelope's key epoch {found} is not available (have {available:?})")]
     UnknownEpoch { found: u32, available: Vec<u32> },
+    /// It decrypts, but the plaintext is not padded to its size bucket with zeros: a sender
+    /// that pads otherwise lets ciphertext lengths say more than they should.
+    #[error("the envelope's plaintext of {length} bytes is padded to {padded} bytes, not its bucket of {bucket} with zeros")]
+    BadPadding {
+        length: usize,
+        padded: usize,
+        bucket: usize,
+    },
 }
 
 fn aad(context: &EnvelopeContext, version: u8, epoch: u32, ephemeral: &[u8; 32]) -> Vec<u8> {
@@ -93,10 +101,18 @@ fn unpad(framed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
         .and_then(|b| b.try_into().ok())
         .ok_or(EnvelopeError::Undecryptable)?;
     let len = u32::from_le_bytes(len_bytes) as usize;
-    framed
-        .get(4..4 + len)
-        .map(<[u8]>::to_vec)
-        .ok_or(EnvelopeError::Undecryptable)
+    let plaintext = framed
+        .get(4..4usize.saturating_add(len))
+        .ok_or(EnvelopeError::Undecryptable)?;
+    let padding = &framed[4 + len..];
+    if framed.len() != bucket_size(len) || padding.iter().any(|b| *b != 0) {
+        return Err(EnvelopeError::BadPadding {
+            length: len,
+            padded: framed.len(),
+            bucket: bucket_size(len),
+        });
+    }
+    Ok(plaintext.to_vec())
 }
 
 /// Encrypts to recipients with one ephemeral key (a session). A session sealing many envelopes
@@ -274,6 +290,59 @@ mod tests {
 
     fn recipient() -> Opener {
         Opener::new(StaticSecret::from([42u8; 32]), 0)
+    }
+
+    /// An envelope to `to` whose framed plaintext is `framed` exactly (padded or not).
+    fn sealed_as_is(to: &[u8; 32], framed: &[u8]) -> Envelope {
+        let sealer = Sealer::new(&mut OsRng);
+        let key = sealer.key_for(to);
+        let aad = aad(&context(), ENVELOPE_VERSION, 0, &sealer.public);
+        let cipher = Aes256Gcm::new_from_slice(key.as_slice()).unwrap();
+        let nonce = [9u8; 12];
+        let ciphertext = cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: framed,
+                    aad: &aad,
+                },
+            )
+            .unwrap();
+        Envelope {
+            version: ENVELOPE_VERSION,
+            epoch: 0,
+            ephemeral: sealer.public,
+            nonce,
+            ciphertext,
+        }
+    }
+
+    #[test]
+    fn a_plaintext_not_padded_to_its_bucket_is_refused() {
+        let mut opener = recipient();
+        let to = opener.public_key();
+        let framed = |len: u32, body: &[u8], pad_to: usize, fill: u8| {
+            let mut f = len.to_le_bytes().to_vec();
+            f.extend_from_slice(body);
+            f.resize(pad_to, fill);
+            f
+        };
+        // Unpadded, padded to the wrong bucket, padded with something else than zeros.
+        for bad in [
+            framed(5, b"hello", 9, 0),
+            framed(5, b"hello", 128, 0),
+            framed(5, b"hello", 64, 7),
+        ] {
+            assert!(matches!(
+                opener.open(&context(), &sealed_as_is(&to, &bad)),
+                Err(EnvelopeError::BadPadding { length: 5, .. })
+            ));
+        }
+        let good = framed(5, b"hello", 64, 0);
+        assert_eq!(
+            opener.open(&context(), &sealed_as_is(&to, &good)).unwrap(),
+            b"hello"
+        );
     }
 
     proptest! {

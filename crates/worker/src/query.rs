@@ -7,7 +7,7 @@
 
 use crate::Executor;
 use parity_scale_codec::{DecodeAll, Encode};
-use phalanx_crypto::envelope::{EnvelopeContext, Opener, Sealer};
+use phalanx_crypto::envelope::{EnvelopeContext, EnvelopeError, Opener, Sealer, ENVELOPE_VERSION};
 use phalanx_crypto::verify_signature;
 use phalanx_primitives::query::{Answered, Query, SignedQuery, MAX_QUERY_LIFETIME_MS};
 use phalanx_primitives::{AccountId, Envelope, Hash};
@@ -22,6 +22,14 @@ const NONCE_SWEEP_THRESHOLD: usize = 100_000;
 pub enum QueryError {
     #[error("this worker does not run contract {0}")]
     UnknownContract(AccountId),
+    #[error("the query is sealed to contract {contract}'s key of epoch {epoch}, which this worker does not hold (the contract's key on chain names its epoch)")]
+    UnknownEpoch { contract: AccountId, epoch: u32 },
+    #[error(
+        "envelope version {0} is not supported (this worker opens version {ENVELOPE_VERSION})"
+    )]
+    UnsupportedVersion(u8),
+    #[error("the query does not keep to the envelope format: {0}")]
+    BadEnvelope(String),
     #[error("the query does not decrypt with this contract's key (wrong key, epoch or contract)")]
     Undecryptable,
     #[error("the query is malformed")]
@@ -73,12 +81,27 @@ pub fn open_query(
     now_ms: u64,
     nonces: &mut NonceGuard,
 ) -> Result<Query, QueryError> {
-    let keys = executor
-        .contract_keys(contract, envelope.epoch)
-        .ok_or(QueryError::UnknownContract(*contract))?;
+    if envelope.version != ENVELOPE_VERSION {
+        return Err(QueryError::UnsupportedVersion(envelope.version));
+    }
+    let keys = match executor.contract_keys(contract, envelope.epoch) {
+        Some(keys) => keys,
+        None if executor.cluster_of(contract).is_some() => {
+            return Err(QueryError::UnknownEpoch {
+                contract: *contract,
+                epoch: envelope.epoch,
+            })
+        }
+        None => return Err(QueryError::UnknownContract(*contract)),
+    };
     let plaintext = Opener::new(keys.ecdh_secret().clone(), envelope.epoch)
         .open(&query_context(executor.chain_id(), *contract), envelope)
-        .map_err(|_| QueryError::Undecryptable)?;
+        .map_err(|e| match e {
+            e @ (EnvelopeError::BadPadding { .. } | EnvelopeError::TooLarge(_)) => {
+                QueryError::BadEnvelope(e.to_string())
+            }
+            _ => QueryError::Undecryptable,
+        })?;
     let signed = SignedQuery::decode_all(&mut &plaintext[..]).map_err(|_| QueryError::Malformed)?;
     let query = signed.query;
     verify_signature(&query.origin, &query.signing_message(), &signed.signature)

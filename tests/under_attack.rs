@@ -67,25 +67,7 @@ async fn cluster() -> Cluster {
         WorkerProcess::start(&node_process.url, dirs[2].path()),
         WorkerProcess::start(&node_process.url, dirs[3].path()),
     ];
-    let members = workers
-        .iter()
-        .map(|w| w.identity.parse().unwrap())
-        .collect();
-    let token = deploy_private_token(
-        &node,
-        CLUSTER,
-        members,
-        private_token::Init {
-            name: "Token".into(),
-            symbol: "TOK".into(),
-            initial_supply: 1_000_000,
-            pha_backed: false,
-        },
-        b"attack",
-    )
-    .await;
-    let burner = instantiate_in(&node, CLUSTER, burner(), b"", b"burner").await;
-    set_budgets(&node, vec![]).await;
+    let (token, burner) = deploy(&node, &workers, 1_000_000, vec![]).await;
     Cluster {
         _node: node_process,
         node,
@@ -95,6 +77,30 @@ async fn cluster() -> Cluster {
         burner,
         _dirs: dirs,
     }
+}
+
+/// Alice deploys, in a new cluster of `workers`, a private token (she holds its `supply`) and the
+/// burner, then makes `calls` and sets the budgets above; returns the token and the burner.
+async fn deploy<'w>(
+    node: &NodeClient,
+    workers: impl IntoIterator<Item = &'w WorkerProcess>,
+    supply: u128,
+    calls: Vec<Call>,
+) -> (AccountId, AccountId) {
+    let members = workers
+        .into_iter()
+        .map(|w| w.identity.parse().unwrap())
+        .collect();
+    let init = private_token::Init {
+        name: "Token".into(),
+        symbol: "TOK".into(),
+        initial_supply: supply,
+        pha_backed: false,
+    };
+    let token = deploy_private_token(node, CLUSTER, members, init, b"attack").await;
+    let burner = instantiate_in(node, CLUSTER, burner(), b"", b"burner").await;
+    set_budgets(node, calls).await;
+    (token, burner)
 }
 
 /// Sets the budgets above (the maximum first: it must stay within half the block budget at
@@ -374,7 +380,14 @@ async fn soak_with_attackers_and_kill_9() {
     let mut node_process = NodeProcess::start_with(dirs[0].path(), "200ms", &node_addr, &node_args);
     let url = node_process.url.clone();
     let node = NodeClient::connect(&url).await.unwrap();
-    let _gatekeeper = WorkerProcess::start_as("gatekeeper", &url, dirs[1].path());
+    let gatekeeper_metrics = free_addr();
+    let _gatekeeper = WorkerProcess::start_with(
+        "gatekeeper",
+        &url,
+        dirs[1].path(),
+        "127.0.0.1:0",
+        &["--metrics-addr", &gatekeeper_metrics],
+    );
     let (a_metrics, b_metrics, b_addr) = (free_addr(), free_addr(), free_addr());
     let a = WorkerProcess::start_with(
         "worker",
@@ -390,27 +403,12 @@ async fn soak_with_attackers_and_kill_9() {
         &b_addr,
         &["--metrics-addr", &b_metrics],
     );
-    let members = vec![a.identity.parse().unwrap(), b.identity.parse().unwrap()];
-    let token = deploy_private_token(
-        &node,
-        CLUSTER,
-        members,
-        private_token::Init {
-            name: "Soak".into(),
-            symbol: "SOAK".into(),
-            initial_supply: 1_000_000_000,
-            pha_backed: false,
-        },
-        b"soak",
-    )
-    .await;
-    let burner = instantiate_in(&node, CLUSTER, burner(), b"", b"burner").await;
     let mallory = Keypair::dev("mallory");
     let fund = Call::Transfer {
         to: mallory.account_id(),
         amount: 1_000 * UNIT,
     };
-    set_budgets(&node, vec![fund]).await;
+    let (token, burner) = deploy(&node, [&a, &b], 1_000_000_000, vec![fund]).await;
 
     let started = Instant::now();
     let until = started + Duration::from_secs(seconds);
@@ -649,12 +647,14 @@ async fn soak_with_attackers_and_kill_9() {
         .sum();
     let mut worker_rss = 0f64;
     let mut worker_store = 0f64;
-    for addr in [&a_metrics, &b_metrics] {
+    for addr in [&a_metrics, &b_metrics, &gatekeeper_metrics] {
         let samples = phalanx_telemetry::scrape(addr.parse().unwrap())
             .await
             .unwrap();
         worker_rss = worker_rss.max(metric(&samples, "phalanx_worker_resident_memory_bytes"));
-        worker_store = worker_store.max(metric(&samples, "phalanx_worker_store_bytes"));
+        let store = metric(&samples, "phalanx_worker_store_bytes");
+        assert!(store > 0.0, "{addr} reports the size of its own store");
+        worker_store = worker_store.max(store);
         assert_eq!(metric(&samples, "phalanx_worker_node_unreachable"), 0.0);
     }
     eprintln!(

@@ -1,6 +1,7 @@
 //! Turning client bytes into pooled transactions, with a precise reason for every refusal.
 
 use crate::pool::PoolError;
+use crate::producer;
 use crate::running::Shared;
 use phalanx_client::error_codes as codes;
 use phalanx_client::views::TxRejection;
@@ -75,22 +76,20 @@ fn precheck(shared: &Shared, tx: &SignedTransaction) -> Result<(), TxRejection> 
                 .store
                 .state_snapshot()
                 .map_err(|e| rejection(codes::INTERNAL, "Internal", format!("storage: {e}")))?;
-            let registration =
-                Registration::of_call(call, t.signer, shared.params.chain_id, 0, now_ms())
-                    .expect("a RegisterWorker call");
+            let registration = Registration::of_call(
+                call,
+                t.signer,
+                shared.params.chain_id,
+                0,
+                producer::now_ms(),
+            )
+            .expect("a RegisterWorker call");
             registry::check_registration(&state, &registration)
                 .map_err(|e| ledger_rejection(&e))?;
         }
         _ => {}
     }
     Ok(())
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// What admitting a batch gave: one result per input, in order, and what its refusals cost

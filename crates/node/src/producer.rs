@@ -40,7 +40,8 @@ pub(crate) fn next_block_context(head: &BlockHeader) -> BlockContext {
     }
 }
 
-fn now_ms() -> u64 {
+/// The producer's clock, in Unix milliseconds.
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

@@ -21,8 +21,9 @@ const OF_CLUSTER_PREFIX: &[u8] = b"contracts/of/";
 pub const MAX_SALT_LEN: usize = 32;
 /// Gas an upload pays per byte of code (validation and compilation, done by every node).
 pub const UPLOAD_GAS_PER_BYTE: u64 = 10;
-/// Most gas one command or instantiation may reserve.
-pub const MAX_GAS_LIMIT: u64 = 1_000_000_000;
+/// Most gas one command or instantiation may ever reserve; the governed `max_command_gas` (at
+/// most this) is the bound in force.
+pub const MAX_GAS_LIMIT: u64 = phalanx_primitives::economy::MAX_COMMAND_GAS_CEILING;
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ContractInfo {

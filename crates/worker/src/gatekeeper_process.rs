@@ -37,6 +37,9 @@ use x25519_dalek::StaticSecret;
 
 const MASTER_KEY_FILE: &str = "master-key.sealed";
 const MASTER_KEY_AAD: &[u8] = b"PHALANX_MASTER_KEY_V1";
+
+/// The gatekeeper's store (its synced header and chain view) in the data directory.
+const GATEKEEPER_STORE_FILE: &str = "gatekeeper.redb";
 /// PHA (in units) the operator gives the gatekeeper identity for its transaction fees.
 pub const GATEKEEPER_FUNDING: u128 = 1_000 * phalanx_primitives::amount::UNIT;
 /// Blocks to wait for this gatekeeper's declaration of the master key to show in a verified
@@ -193,7 +196,7 @@ fn establish_custody(
 pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     let (enclave, client) = open_enclave(&config).await?;
     let store = WorkerStore::open(
-        &config.data_dir.join("gatekeeper.redb"),
+        &config.data_dir.join(GATEKEEPER_STORE_FILE),
         enclave.sealing_key(),
         enclave.tag_key(),
     )?;
@@ -254,21 +257,13 @@ pub async fn start_gatekeeper(config: WorkerConfig) -> Result<RunningWorker, Wor
         store,
         status.clone(),
     ));
-    let (metrics_addr, metrics_task) = match config.metrics_addr {
-        Some(addr) => {
-            let sources = crate::metrics::MetricsSources {
-                status: status.clone(),
-                since_block: None,
-                store: config.data_dir.join("worker.redb"),
-                queries: None,
-            };
-            let (addr, task) = crate::metrics::serve(addr, sources)
-                .await
-                .map_err(|e| WorkerError::Rpc(addr, format!("metrics: {e}")))?;
-            (Some(addr), Some(task))
-        }
-        None => (None, None),
+    let sources = crate::metrics::MetricsSources {
+        status: status.clone(),
+        since_block: None,
+        store: config.data_dir.join(GATEKEEPER_STORE_FILE),
+        queries: None,
     };
+    let (metrics_addr, metrics_task) = crate::metrics::start(config.metrics_addr, sources).await?;
     Ok(RunningWorker {
         rpc_addr,
         identity,

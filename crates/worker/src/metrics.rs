@@ -3,7 +3,7 @@
 //! egress, queries by outcome and their latency, its store's size and its memory. Nothing about
 //! what contracts hold or users asked: counts, heights, sizes and durations only.
 
-use crate::process::WorkerStatus;
+use crate::process::{WorkerError, WorkerStatus};
 use phalanx_telemetry::prometheus_client::metrics::counter::Counter;
 use phalanx_telemetry::prometheus_client::metrics::family::Family;
 use phalanx_telemetry::prometheus_client::metrics::gauge::Gauge;
@@ -51,8 +51,22 @@ pub(crate) struct MetricsSources {
     pub queries: Option<QueryMetrics>,
 }
 
-/// Serves the metrics of `sources` at `addr`.
-pub(crate) async fn serve(
+/// Serves the metrics of `sources` at `addr` when there is one (`--metrics-addr`); returns
+/// where, and the task serving them.
+pub(crate) async fn start(
+    addr: Option<SocketAddr>,
+    sources: MetricsSources,
+) -> Result<(Option<SocketAddr>, Option<tokio::task::JoinHandle<()>>), WorkerError> {
+    let Some(addr) = addr else {
+        return Ok((None, None));
+    };
+    let (bound, task) = serve(addr, sources)
+        .await
+        .map_err(|e| WorkerError::Rpc(addr, format!("metrics: {e}")))?;
+    Ok((Some(bound), Some(task)))
+}
+
+async fn serve(
     addr: SocketAddr,
     sources: MetricsSources,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {

@@ -6,10 +6,10 @@
 //! to [`RETRY_MAX`] and starts again from the bottom once an answer is accepted.
 
 use crate::follower::FollowError;
-use crate::process::WorkerStatus;
+use crate::process::{now_ms, WorkerStatus};
 use phalanx_client::{ClientError, NodeClient};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// First wait after a failure.
 pub const RETRY_INITIAL: Duration = Duration::from_millis(250);
@@ -66,13 +66,6 @@ impl Setback {
             other => Setback::Refused(other.to_string()),
         }
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Records and logs `setback` in `status`, then waits out the backoff.

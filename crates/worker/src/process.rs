@@ -118,6 +118,9 @@ pub struct WorkerConfig {
 /// is honoured within about that long everywhere.
 pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(30);
 
+/// The sealed store's file in the data directory.
+pub const STORE_FILE: &str = "worker.redb";
+
 /// Default heartbeat interval, in blocks.
 pub const DEFAULT_HEARTBEAT_EVERY: u64 = 10;
 /// PHA (in units) the operator gives a worker's identity for its heartbeats' fees.
@@ -157,7 +160,7 @@ pub enum WorkerError {
     NoPublicUrl(SocketAddr),
     #[error("the performance test did not finish: {0}")]
     Benchmark(String),
-    #[error("executing a block failed unexpectedly: {0}")]
+    #[error("work on a blocking thread failed unexpectedly: {0}")]
     Panicked(String),
 }
 
@@ -412,7 +415,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         config.keep_checkpoints,
     )?;
     let (store, restored_from) =
-        open_or_restore(&config.data_dir.join("worker.redb"), &enclave, &checkpoints)?;
+        open_or_restore(&config.data_dir.join(STORE_FILE), &enclave, &checkpoints)?;
     let view = pinned_view(&store, config.chain_id, &client).await?;
     let chain_id = view.chain_id();
     let listener = enroll(
@@ -470,30 +473,21 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
     let (rpc_addr, server) = listener.serve(module);
 
     let identity = enclave.identity.account_id();
-    let metrics = match config.metrics_addr {
-        Some(addr) => {
-            let clock = shared.clone();
-            let sources = MetricsSources {
-                status: status.clone(),
-                since_block: Some(Box::new(move || {
-                    clock
-                        .last_block_at
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .elapsed()
-                        .as_secs()
-                })),
-                store: config.data_dir.join("worker.redb"),
-                queries: Some(shared.metrics.clone()),
-            };
-            Some(
-                crate::metrics::serve(addr, sources)
-                    .await
-                    .map_err(|e| WorkerError::Rpc(addr, format!("metrics: {e}")))?,
-            )
-        }
-        None => None,
+    let clock = shared.clone();
+    let sources = MetricsSources {
+        status: status.clone(),
+        since_block: Some(Box::new(move || {
+            clock
+                .last_block_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .elapsed()
+                .as_secs()
+        })),
+        store: config.data_dir.join(STORE_FILE),
+        queries: Some(shared.metrics.clone()),
     };
+    let (metrics_addr, metrics_task) = crate::metrics::start(config.metrics_addr, sources).await?;
     // 200 ms of one core: off the async threads, which are already serving RPC.
     let performance = tokio::task::spawn_blocking(crate::benchmark::run)
         .await
@@ -513,7 +507,6 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         EgressSender::new(enclave.identity.clone()),
         status.clone(),
     ));
-    let (metrics_addr, metrics_task) = metrics.unzip();
     Ok(RunningWorker {
         rpc_addr,
         identity,
@@ -670,15 +663,14 @@ fn query_module(
             let slot = state.limits.query().map_err(|e| refused(e.to_string()))?;
             // The VM and history replays run on a blocking thread (driving the node fetches of
             // a replay from there), never on the threads that follow the chain.
-            let runtime = tokio::runtime::Handle::current();
             let answering = state.clone();
-            let answer = tokio::task::spawn_blocking(move || {
-                let answer = runtime.block_on(answer_query(&answering, contract, &sealed));
+            let answer = on_blocking_thread_async(async move {
+                let answer = answer_query(&answering, contract, &sealed).await;
                 drop(slot);
                 answer
             })
             .await
-            .map_err(|e| refused(format!("the query failed: {e}")))?
+            .map_err(|e| refused(e.to_string()))?
             .map_err(refused)?;
             state.metrics.record("answered", started);
             Ok::<_, ErrorObjectOwned>(answer)
@@ -724,7 +716,8 @@ fn state_digest(
     })
 }
 
-fn now_ms() -> u64 {
+/// The enclave host's clock, in Unix milliseconds.
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -978,12 +971,9 @@ async fn catch_up_until_done(
     while let Some(progress) = shared.store.catch_up()? {
         // The replay executes contracts: on a blocking thread, fetching blocks from there.
         let (client, replaying) = (client.clone(), shared.clone());
-        let runtime = tokio::runtime::Handle::current();
-        let replayed = tokio::task::spawn_blocking(move || {
-            runtime.block_on(catch_up(&client, &replaying, progress))
-        })
-        .await
-        .map_err(|e| WorkerError::Panicked(e.to_string()))?;
+        let replayed =
+            on_blocking_thread_async(async move { catch_up(&client, &replaying, progress).await })
+                .await?;
         match replayed {
             Ok(()) => {}
             Err(WorkerError::Follow(error)) => {
@@ -996,6 +986,25 @@ async fn catch_up_until_done(
         }
     }
     Ok(())
+}
+
+/// Runs `work` on a blocking thread: contract execution, replays and checkpoints never run on
+/// the async threads that follow the chain and serve RPC.
+async fn on_blocking_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, WorkerError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| WorkerError::Panicked(e.to_string()))
+}
+
+/// Drives `work` to completion on a blocking thread: for work that is mostly CPU but waits on
+/// the node now and then (history queries and catch-up replays fetch blocks as they go).
+async fn on_blocking_thread_async<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, WorkerError> {
+    let runtime = tokio::runtime::Handle::current();
+    on_blocking_thread(move || runtime.block_on(work)).await
 }
 
 /// Executes one verified block and commits it, sealed, in one store transaction: state,
@@ -1084,12 +1093,11 @@ async fn sync_loop(
         }
         // Contracts run here: on a blocking thread, never on the async ones that serve RPC.
         let applying = shared.clone();
-        let (block, events, returned_view, applied) = tokio::task::spawn_blocking(move || {
+        let (block, events, returned_view, applied) = on_blocking_thread(move || {
             let applied = apply_and_commit(&applying, &block, &events, &view, view_changed);
             (block, events, view, applied)
         })
-        .await
-        .map_err(|e| WorkerError::Panicked(e.to_string()))?;
+        .await?;
         view = returned_view;
         let (effects, clusters, contracts) = applied?;
         let height = block.header.height;
@@ -1124,9 +1132,7 @@ async fn sync_loop(
             // Queries go on meanwhile: the image is one read transaction of the committed store,
             // streamed to the file a chunk at a time, off the async threads.
             let writing = shared.clone();
-            tokio::task::spawn_blocking(move || writing.checkpoints.write(height, &writing.store))
-                .await
-                .map_err(|e| WorkerError::Panicked(e.to_string()))??;
+            on_blocking_thread(move || writing.checkpoints.write(height, &writing.store)).await??;
         }
         let mut status = status.lock().unwrap_or_else(|p| p.into_inner());
         status.synced_height = height;

@@ -1,9 +1,9 @@
-//! `client`: the node's JSON-RPC API — its method names, JSON shapes and error codes — and a typed
-//! client for it that builds, signs and submits transactions and verifies the blocks it reads.
+//! `client`: a typed client of the node's JSON-RPC API (defined in `phalanx-api`, re-exported
+//! here) that builds, signs and submits transactions and verifies the blocks it reads, and the
+//! encryption helpers for contracts and their workers.
 //!
-//! The API trait here is the single definition both sides use: `phalanx-node` implements the
-//! generated server trait, the CLI, tests and benchmarks call the generated client. This crate
-//! never holds key files or decides policy; callers hand it keys.
+//! The CLI, tests and benchmarks use it. This crate never holds key files or decides policy;
+//! callers hand it keys.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), phalanx_client::ClientError> {
@@ -17,13 +17,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
-pub mod api;
 pub mod contract;
-pub mod economy;
 mod node_client;
 pub mod query;
-pub mod views;
 
-pub use api::error_codes;
 pub use contract::{seal_to_contract, ContractClient, PublicKey};
 pub use node_client::{ClientError, Included, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
+pub use phalanx_api::{economy, error_codes, rpc as api, views};

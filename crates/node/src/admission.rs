@@ -3,8 +3,8 @@
 use crate::pool::PoolError;
 use crate::producer;
 use crate::running::Shared;
-use phalanx_client::error_codes as codes;
-use phalanx_client::views::TxRejection;
+use phalanx_api::error_codes as codes;
+use phalanx_api::views::TxRejection;
 use phalanx_crypto::verify_transactions;
 use phalanx_primitives::{Call, Hash, SignedTransaction, TxDecodeError};
 use phalanx_runtime::registry::{self, Registration};

@@ -1,10 +1,10 @@
 //! The economy as the RPC shows it: views built from a state snapshot, read-only.
 
-use phalanx_client::economy::{
+use phalanx_api::economy::{
     PoolView, ProposalView, RewardsView, StakeView, StakesView, VoteView, WithdrawalView,
     WorkerEconomyView,
 };
-use phalanx_client::views::describe_sudo_call;
+use phalanx_api::views::describe_sudo_call;
 use phalanx_primitives::attestation::Role;
 use phalanx_primitives::genesis::MINING_POOL_SUPPLY;
 use phalanx_primitives::{AccountId, BlockHeight, GenesisConfig};

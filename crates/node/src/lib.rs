@@ -1,6 +1,6 @@
 //! `node`: the Phalanx ledger node — it stores the chain in redb, admits transactions into its
 //! pool, produces and finalises blocks as the (single) validator, and serves the JSON-RPC API of
-//! `phalanx-client` over HTTP and WebSocket.
+//! `phalanx-api` over HTTP and WebSocket.
 //!
 //! It owns all of the ledger's I/O: the disk, the clock (block timestamps), the network. It never
 //! decides what a transaction does: that is `phalanx-runtime`, called with the same inputs on

@@ -3,7 +3,7 @@
 
 use crate::config::{MAX_BLOCK_BYTES, MAX_BLOCK_TRANSACTIONS};
 use crate::running::{NodeError, Shared};
-use phalanx_client::views::HeaderView;
+use phalanx_api::views::HeaderView;
 use phalanx_crypto::{sign_finality, Keypair};
 use phalanx_primitives::{Block, BlockHeader, FinalityCertificate};
 use phalanx_runtime::{BlockContext, BlockExecutor, TxError};

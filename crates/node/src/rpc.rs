@@ -1,4 +1,4 @@
-//! The JSON-RPC server: `phalanx_client::api::NodeApi` over the node's shared state.
+//! The JSON-RPC server: `phalanx_api::rpc::NodeApi` over the node's shared state.
 
 use crate::admission::{admit_batch, rejection};
 use crate::economy_views;
@@ -10,10 +10,10 @@ use jsonrpsee::server::{PendingSubscriptionSink, ServerHandle, SubscriptionMessa
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::Extensions;
 use parity_scale_codec::Encode;
-use phalanx_client::api::{NodeApiServer, MAX_SUBMIT_BATCH};
-use phalanx_client::economy::{PoolView, ProposalView, RewardsView, StakesView, WorkerEconomyView};
-use phalanx_client::error_codes as codes;
-use phalanx_client::views::{
+use phalanx_api::economy::{PoolView, ProposalView, RewardsView, StakesView, WorkerEconomyView};
+use phalanx_api::error_codes as codes;
+use phalanx_api::rpc::{NodeApiServer, MAX_SUBMIT_BATCH};
+use phalanx_api::views::{
     AccountView, BlockView, ChainInfo, ClusterView, CodeView, ContractView, EventView, HeaderView,
     MasterKeyView, PublishedKey, SubmitOutcome, TxRejection, TxStatus, WorkerView,
 };

@@ -6,7 +6,7 @@ use crate::pool::Pool;
 use crate::producer;
 use crate::rpc::{self, RpcHandler};
 use crate::storage::{StorageError, Store};
-use phalanx_client::views::{ChainInfo, HeaderView, TokenInfo};
+use phalanx_api::views::{ChainInfo, HeaderView, TokenInfo};
 use phalanx_primitives::amount::{DECIMALS, TOTAL_SUPPLY};
 use phalanx_primitives::{BlockHeader, GenesisConfig, MAX_TRANSACTION_SIZE};
 use phalanx_runtime::{genesis, ChainParams};

@@ -104,19 +104,22 @@ impl<'de> serde::Deserialize<'de> for Measurement {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[serde(rename_all = "snake_case")]
 pub enum ConfidenceLevel {
     /// `UpToDate` (and simulated dev quotes).
     #[codec(index = 1)]
+    #[serde(rename = "up_to_date")]
     UpToDate = 1,
     /// `SWHardeningNeeded`.
     #[codec(index = 2)]
+    #[serde(rename = "sw_hardening_needed")]
     SwHardeningNeeded = 2,
     /// `ConfigurationNeeded` or `ConfigurationAndSWHardeningNeeded`.
     #[codec(index = 3)]
+    #[serde(rename = "configuration_needed")]
     ConfigurationNeeded = 3,
     /// `OutOfDate` or `OutOfDateConfigurationNeeded`.
     #[codec(index = 4)]
+    #[serde(rename = "out_of_date")]
     OutOfDate = 4,
 }
 

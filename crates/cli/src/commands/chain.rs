@@ -3,7 +3,7 @@
 use super::Context;
 use crate::output::emit;
 use anyhow::{Context as _, Result};
-use phalanx_client::views::{BlockView, CallView, EventKindView, EventView};
+use phalanx_client::views::BlockView;
 use phalanx_client::NodeClient;
 use phalanx_primitives::amount::{format_pha, parse_pha};
 use phalanx_primitives::Call;
@@ -127,174 +127,10 @@ pub async fn block(ctx: &Context, height: Option<u64>) -> Result<()> {
             format!("transactions {}", view.transactions.len()),
         ];
         for tx in &view.transactions {
-            lines.push(format!(
-                "  {} {} (by {}, nonce {}, fee {} PHA)",
-                tx.hash,
-                describe_call(&tx.call),
-                tx.signer,
-                tx.nonce,
-                format_pha(tx.fee_units)
-            ));
+            lines.push(format!("  {tx}"));
         }
         lines.join("\n")
     })
-}
-
-fn describe_call(call: &CallView) -> String {
-    match call {
-        CallView::Transfer { to, amount_units } => {
-            format!("transfer {} PHA to {to}", format_pha(*amount_units))
-        }
-        CallView::RegisterWorker {
-            identity,
-            role,
-            evidence,
-            endpoint,
-        } => {
-            format!("register {role} {identity} ({evidence} quote, endpoint `{endpoint}`)")
-        }
-        CallView::AddMeasurement { measurement } => {
-            format!("sudo: allow measurement {measurement}")
-        }
-        CallView::RemoveMeasurement { measurement } => {
-            format!("sudo: disallow measurement {measurement}")
-        }
-        // The rest read well enough as their JSON view.
-        other => compact_json(other),
-    }
-}
-
-fn compact_json(value: &impl serde::Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
-
-fn describe(event: &EventView) -> String {
-    match &event.event {
-        EventKindView::Endowed {
-            account,
-            amount_units,
-        } => format!("endowed {account} with {} PHA", format_pha(*amount_units)),
-        EventKindView::Transfer {
-            from,
-            to,
-            amount_units,
-        } => format!("transfer {} PHA {from} -> {to}", format_pha(*amount_units)),
-        EventKindView::FeePaid { payer, fee_units } => {
-            format!("fee {} PHA paid by {payer}", format_pha(*fee_units))
-        }
-        EventKindView::WorkerRegistered {
-            identity,
-            operator,
-            role,
-            tee,
-            measurement,
-            confidence,
-        } => {
-            format!("{role} {identity} registered by {operator}: {tee}, {measurement}, confidence {confidence:?}")
-        }
-        EventKindView::MeasurementAdded { measurement } => {
-            format!("measurement {measurement} allowed")
-        }
-        EventKindView::MeasurementRemoved { measurement } => {
-            format!("measurement {measurement} disallowed")
-        }
-        EventKindView::StateDivergence {
-            contract,
-            height,
-            worker,
-            digest,
-            other_worker,
-            other_digest,
-        } => format!(
-            "STATE DIVERGENCE in {contract} at block {height}: {worker} has {digest}, {other_worker} has {other_digest}"
-        ),
-        EventKindView::EgressAccepted {
-            contract,
-            worker,
-            first_seq,
-            count,
-        } => format!(
-            "egress of {contract}: outputs {first_seq}..{} sent by worker {worker}",
-            first_seq + u64::from(*count)
-        ),
-        EventKindView::ContractEvent {
-            contract,
-            seq,
-            data,
-        } => format!("event #{seq} of {contract}: 0x{data}"),
-        EventKindView::ContractMessage { from, to, seq, .. } => {
-            format!("message #{seq} from contract {from} to contract {to}")
-        }
-        EventKindView::GasSettled {
-            contract,
-            refunded_units,
-            to_workers_units,
-            to_treasury_units,
-        } => format!(
-            "gas of {contract} settled: {} PHA refunded, {} PHA to its workers, {} PHA to the treasury",
-            format_pha(*refunded_units),
-            format_pha(*to_workers_units),
-            format_pha(*to_treasury_units)
-        ),
-        EventKindView::OutputFailed {
-            contract,
-            seq,
-            reason,
-        } => format!("output #{seq} of {contract} failed: {reason}"),
-        EventKindView::MasterKeyRotated { epoch } => {
-            format!("KEY ROTATION: epoch {epoch} starts; gatekeepers publish its keys")
-        }
-        EventKindView::ClusterRekeyed {
-            cluster,
-            epoch,
-            workers,
-        } => format!(
-            "cluster {cluster} due keys of epoch {epoch} for {} workers",
-            workers.len()
-        ),
-        EventKindView::ContractRekeyed {
-            contract, epoch, ..
-        } => format!("contract {contract} due a key of epoch {epoch}"),
-        EventKindView::WorkerRemoved { worker, clusters } => format!(
-            "worker {worker} deregistered, removed from {} clusters",
-            clusters.len()
-        ),
-        EventKindView::RewardsDistributed {
-            to_pools_units,
-            to_treasury_units,
-            workers,
-        } => format!(
-            "REWARDS {} PHA to the pools of {workers} workers, {} PHA to the treasury",
-            format_pha(*to_pools_units),
-            format_pha(*to_treasury_units)
-        ),
-        EventKindView::WorkerChallenged { worker, deadline } => {
-            format!("CHALLENGE worker {worker} must send a heartbeat by block {deadline}")
-        }
-        EventKindView::WorkerUnresponsive { worker } => {
-            format!("worker {worker} missed its challenge: UNRESPONSIVE, earns nothing")
-        }
-        EventKindView::WorkerResponsive { worker } => {
-            format!("worker {worker} answered: responsive again")
-        }
-        EventKindView::ProposalCreated {
-            proposal,
-            call,
-            voting_ends,
-            ..
-        } => format!("proposal #{proposal}: {call} (voting until block {voting_ends})"),
-        EventKindView::ProposalPassed {
-            proposal, enact_at, ..
-        } => format!("proposal #{proposal} PASSED, enacted at block {enact_at}"),
-        EventKindView::ProposalRejected {
-            proposal, reason, ..
-        } => format!("proposal #{proposal} REJECTED: {reason}"),
-        EventKindView::ProposalEnacted { proposal } => format!("proposal #{proposal} ENACTED"),
-        EventKindView::ProposalFailed { proposal, reason } => {
-            format!("proposal #{proposal} passed but FAILED when enacted: {reason}")
-        }
-        other => compact_json(other),
-    }
 }
 
 pub async fn events(ctx: &Context, height: Option<u64>) -> Result<()> {
@@ -314,11 +150,7 @@ pub async fn events(ctx: &Context, height: Option<u64>) -> Result<()> {
         &serde_json::json!({ "height": height, "events": events }),
         || {
             let mut lines = vec![format!("block {height}: {} event(s)", events.len())];
-            lines.extend(events.iter().map(|e| match e.transaction_index {
-                Some(i) => format!("  tx {i}: {}", describe(e)),
-                None if e.end_of_block => format!("  end of block: {}", describe(e)),
-                None => format!("  genesis: {}", describe(e)),
-            }));
+            lines.extend(events.iter().map(|event| format!("  {event}")));
             lines.join("\n")
         },
     )

@@ -5,7 +5,7 @@ use jsonrpsee::core::client::{ClientT, SubscriptionClientT};
 use jsonrpsee::core::params::BatchRequestBuilder;
 use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::WsClientBuilder;
-use phalanx_client::views::HeaderView;
+use phalanx_api::views::HeaderView;
 use phalanx_client::NodeClient;
 use phalanx_node::transport::{RpcLimits, MAX_BATCH_LEN, MAX_SUBSCRIPTIONS_PER_CONNECTION};
 use phalanx_node::{NodeConfig, RunningNode};
@@ -312,7 +312,7 @@ async fn invalid_uploads_neither_stall_blocks_nor_flow_for_free() {
     assert!(last.height > start_height + 5);
     // Four block times: validating under the producer's lock made it over 500 ms here.
     assert!(worst_gap_ms < 400, "a block waited {worst_gap_ms} ms");
-    use phalanx_client::error_codes as codes_of;
+    use phalanx_api::error_codes as codes_of;
     assert_eq!(
         codes[0],
         codes_of::INVALID_CALL as i64,

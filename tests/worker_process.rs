@@ -245,8 +245,8 @@ async fn a_second_gatekeeper_receives_the_master_key_and_carries_on_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tdx_enclave_gets_a_stable_sealing_root_from_a_gatekeeper() {
     use phalanx_attestation::{dev_measurement, DevProvider};
-    use phalanx_worker::enclave::Enclave;
-    use phalanx_worker::tdx::sealing_root;
+    use phalanx_worker::sealing_root;
+    use phalanx_worker::Enclave;
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let node = NodeProcess::start(dirs[0].path(), "100ms");
     let client = NodeClient::connect(&node.url).await.unwrap();

@@ -325,9 +325,9 @@ async fn a_corrupted_worker_is_caught_by_its_heartbeat() {
     // (what a bug or tampering inside would look like), then restart it.
     suspect.kill_9();
     {
-        use phalanx_worker::enclave::Enclave;
-        use phalanx_worker::store::{Synced, WorkerStore};
-        use phalanx_worker::{ContractStates, Executor, KeyRing};
+        use phalanx_executor::{ContractStates, Executor, KeyRing};
+        use phalanx_worker::Enclave;
+        use phalanx_worker::{Synced, WorkerStore};
         let enclave = Enclave::open_dev(dirs[3].path(), &mut OsRng).unwrap();
         let store = WorkerStore::open(
             &dirs[3].path().join("worker.redb"),

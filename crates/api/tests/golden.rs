@@ -625,12 +625,29 @@ fn header() -> BlockHeader {
     }
 }
 
-/// Compares `value`'s pretty JSON (and, if given, its lines in words) with the golden file
-/// `name`, or rewrites the file when `PHALANX_UPDATE_GOLDEN` is set.
+/// Compares `value`'s pretty JSON, keys sorted, with the golden file `name`, or rewrites the
+/// file when `PHALANX_UPDATE_GOLDEN` is set.
 fn check_golden(name: &str, value: &impl Serialize) {
-    let mut text = serde_json::to_string_pretty(value).expect("views serialize");
+    let value = sorted(serde_json::to_value(value).expect("views serialize"));
+    let mut text = serde_json::to_string_pretty(&value).expect("views serialize");
     text.push('\n');
     check_text(name, &text);
+}
+
+/// `value` with every object's keys in order, whether or not serde_json keeps insertion order
+/// (a feature another crate of the workspace may turn on).
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted).collect())
+        }
+        other => other,
+    }
 }
 
 fn check_text(name: &str, text: &str) {

@@ -404,13 +404,13 @@ pub struct WorkerArgs {
     #[arg(long)]
     pub public_url: Option<String>,
     /// Write a sealed checkpoint after every this many blocks (0: never).
-    #[arg(long, default_value_t = phalanx_worker::process::DEFAULT_CHECKPOINT_EVERY)]
+    #[arg(long, default_value_t = phalanx_worker::DEFAULT_CHECKPOINT_EVERY)]
     pub checkpoint_every: u64,
     /// How many checkpoints to keep; restores and history queries start from them.
-    #[arg(long, default_value_t = phalanx_worker::process::DEFAULT_KEEP_CHECKPOINTS)]
+    #[arg(long, default_value_t = phalanx_worker::DEFAULT_KEEP_CHECKPOINTS)]
     pub keep_checkpoints: usize,
     /// Report this worker's state digests on chain after every this many blocks (0: never).
-    #[arg(long, default_value_t = phalanx_worker::process::DEFAULT_HEARTBEAT_EVERY)]
+    #[arg(long, default_value_t = phalanx_worker::DEFAULT_HEARTBEAT_EVERY)]
     pub heartbeat_every: u64,
     /// Answer queries about state "stale" once no new final block came for this long (a worker
     /// cut off from the chain must not serve what a revoked permit or an expired grant guards).

@@ -93,10 +93,6 @@ impl Checkpoints {
         })
     }
 
-    pub fn every(&self) -> u64 {
-        self.every
-    }
-
     /// Whether the block at `height` is followed by a checkpoint.
     pub fn due(&self, height: u64) -> bool {
         self.every > 0 && height > 0 && height.is_multiple_of(self.every)

@@ -6,14 +6,14 @@
 //! loser pays nothing). A batch not accepted after [`RESEND_AFTER`] blocks is sent again: the
 //! node may have dropped it, or the worker that won may have died before its batch landed.
 
-use crate::chain_view::ChainView;
-use crate::egress::{Output, PendingOutputs};
 use crate::process::WorkerError;
 use crate::store::WorkerStore;
 use parity_scale_codec::Encode;
 use phalanx_client::contract::{seal_to_contract, PublicKey};
 use phalanx_client::NodeClient;
 use phalanx_crypto::Keypair;
+use phalanx_executor::ChainView;
+use phalanx_executor::{Output, PendingOutputs};
 use phalanx_primitives::{
     AccountId, Call, ContractOutput, Envelope, MAX_EGRESS_OUTPUTS, MAX_TRANSACTION_SIZE,
 };

@@ -8,10 +8,10 @@
 //! the network, decoding and hashing of block N+1 overlap the execution of block N; the link to
 //! the previous block is still checked in order.
 
-use crate::chain_view::ChainView;
 use phalanx_client::{ClientError, NodeClient};
 use phalanx_crypto::{check_signatures, verify_events, verify_finalized, verify_link};
 use phalanx_crypto::{BlockError, SignatureError};
+use phalanx_executor::ChainView;
 use phalanx_primitives::{
     AccountId, Block, BlockHeader, Call, EventRecord, Hash, SignedTransaction,
 };

@@ -13,8 +13,8 @@
 use crate::checkpoint::{CheckpointError, Checkpoints};
 use crate::follower::{fetch_checked, FollowError};
 use crate::store::{CaughtUp, StoreError, WorkerStore};
-use crate::{ExecError, Executor};
 use phalanx_client::{ClientError, NodeClient};
+use phalanx_executor::{ExecError, Executor};
 use phalanx_primitives::{AccountId, Hash};
 use phalanx_vm::CallError;
 use std::sync::Arc;

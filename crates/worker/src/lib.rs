@@ -1,48 +1,54 @@
-//! `worker`: the confidential runtime (Phala's pRuntime). It follows finalized blocks, takes the
-//! cluster keys gatekeepers send it, decrypts the commands of its clusters' contracts, runs them
-//! in the VM and keeps their state; the command's sender reads the receipt through a query.
+//! `worker`: the worker process (Phala's pRuntime host), and what every enclave process shares.
 //!
-//! [`follower::Follower`] fetches and verifies finalized blocks and their events from a node;
-//! [`store::WorkerStore`] keeps contract state, receipts and the synced height sealed in redb,
-//! one transaction per block. A gatekeeper is a worker elected to hold the master key: [`Gatekeeper`] decides which keys
-//! it publishes and to whom it sends cluster keys; `phalanx_crypto::verify_next_block` is how a
-//! worker accepts a block from the node.
+//! A worker follows finalized blocks from a node it does not trust ([`Follower`] verifies each
+//! against the validators its sealed trust root pinned), feeds them to the pure
+//! `phalanx_executor::Executor`, and commits each block's effects in one transaction of its
+//! sealed redb store ([`WorkerStore`]): contract state, receipts, digests, outputs not yet on
+//! chain, the synced header. It serves encrypted queries (bounded per account, [`QUERY_REFUSED`]),
+//! sends heartbeats and its contracts' outputs (egress), writes sealed checkpoints and restores
+//! from the newest intact one, and replays history for queries about past blocks.
 //!
-//! This crate's core, [`Executor`], is pure: given its keys, the contracts' state and a block (with
-//! its events), it computes the new state and the receipts — the same on every worker holding the
-//! same keys. It never reads a clock, draws randomness or touches the network; the worker process
-//! (sync, sealed storage, query server) wires it to the world in later work.
+//! [`host`] holds what the gatekeeper process (`phalanx-gatekeeper`) shares with it: opening the
+//! enclave, enrolling on chain, the trust root, the node link with its backoff, the status RPC,
+//! metrics, and [`HeaderStore`], the small store a gatekeeper keeps.
+//!
+//! It never decides what a command does (that is the executor's, the same on every worker),
+//! never believes the node beyond what it verified, and never writes anything in clear that the
+//! host could read or alter unnoticed: everything on disk is sealed under the enclave's key.
 #![forbid(unsafe_code)]
 
-pub mod benchmark;
-pub mod chain_view;
-pub mod checkpoint;
-pub mod digest;
+mod benchmark;
+mod checkpoint;
 mod durable;
-pub mod egress;
 mod egress_sender;
-pub mod enclave;
-mod executor;
-pub mod follower;
-pub mod gatekeeper;
-pub mod gatekeeper_process;
-pub mod history;
-mod keyring;
+mod enclave;
+mod follower;
+mod history;
 mod metrics;
-pub mod node_link;
-pub mod process;
-pub mod query;
-pub mod query_limits;
-mod state;
-pub mod state_keys;
-pub mod store;
-pub mod tdx;
-pub mod trust;
+mod node_link;
+mod process;
+mod query_limits;
+mod store;
+mod tdx;
+mod trust;
 
-pub use digest::StateDigest;
-pub use egress::{BlockEffects, Output};
-pub use executor::{ExecError, Executor, QUERY_GAS_LIMIT};
-pub use gatekeeper::Gatekeeper;
-pub use keyring::KeyRing;
-pub use phalanx_primitives::query::{Receipt, ReceiptOutcome};
-pub use state::{ContractStates, MemoryContractStates};
+pub use checkpoint::CheckpointError;
+pub use enclave::Enclave;
+pub use follower::{FollowError, Follower};
+pub use process::{
+    start, Running, RunningWorker, Started, StatusWatch, Tee, WorkerConfig, WorkerError,
+    WorkerStatus, DEFAULT_CHECKPOINT_EVERY, DEFAULT_HEARTBEAT_EVERY, DEFAULT_KEEP_CHECKPOINTS,
+    DEFAULT_STALE_AFTER, NOT_SYNCED, QUERY_REFUSED, STORE_FILE, WORKER_FUNDING,
+};
+pub use store::{HeaderStore, PinnedStore, StoreError, Synced, WorkerStore};
+pub use tdx::sealing_root;
+pub use trust::TrustError;
+
+/// What every enclave process does, worker or gatekeeper, beside its own work.
+pub mod host {
+    pub use crate::durable::write_file;
+    pub use crate::metrics::{start as serve_metrics, MetricsSources};
+    pub use crate::node_link::{reachable, recovered, wait_after, Backoff, Setback};
+    pub use crate::process::{enroll, open_enclave, status_module, RpcListener};
+    pub use crate::trust::pinned_view;
+}

@@ -43,17 +43,29 @@ impl QueryMetrics {
 }
 
 /// What a metrics scrape reads from the running process.
-pub(crate) struct MetricsSources {
-    pub status: Arc<Mutex<WorkerStatus>>,
+pub struct MetricsSources {
+    pub(crate) status: Arc<Mutex<WorkerStatus>>,
     /// Seconds since the sync loop last accepted a block (workers).
-    pub since_block: Option<Box<dyn Fn() -> u64 + Send + Sync>>,
-    pub store: PathBuf,
-    pub queries: Option<QueryMetrics>,
+    pub(crate) since_block: Option<Box<dyn Fn() -> u64 + Send + Sync>>,
+    pub(crate) store: PathBuf,
+    pub(crate) queries: Option<QueryMetrics>,
+}
+
+impl MetricsSources {
+    /// What an enclave without contracts reports: its status and the size of its store.
+    pub fn of_status(status: Arc<Mutex<WorkerStatus>>, store: PathBuf) -> Self {
+        MetricsSources {
+            status,
+            since_block: None,
+            store,
+            queries: None,
+        }
+    }
 }
 
 /// Serves the metrics of `sources` at `addr` when there is one (`--metrics-addr`); returns
 /// where, and the task serving them.
-pub(crate) async fn start(
+pub async fn start(
     addr: Option<SocketAddr>,
     sources: MetricsSources,
 ) -> Result<(Option<SocketAddr>, Option<tokio::task::JoinHandle<()>>), WorkerError> {

@@ -69,11 +69,7 @@ impl Setback {
 }
 
 /// Records and logs `setback` in `status`, then waits out the backoff.
-pub(crate) async fn wait_after(
-    status: &Mutex<WorkerStatus>,
-    backoff: &mut Backoff,
-    setback: Setback,
-) {
+pub async fn wait_after(status: &Mutex<WorkerStatus>, backoff: &mut Backoff, setback: Setback) {
     let wait = backoff.step();
     {
         let mut status = status.lock().unwrap_or_else(|p| p.into_inner());
@@ -101,7 +97,7 @@ pub(crate) async fn wait_after(
 }
 
 /// Marks the node as answering (it had nothing new, or something the enclave took).
-pub(crate) fn reachable(status: &mut WorkerStatus, backoff: &mut Backoff) {
+pub fn reachable(status: &mut WorkerStatus, backoff: &mut Backoff) {
     if status.node_unreachable_since_ms.take().is_some() {
         tracing::info!("the node answers again");
     }
@@ -110,7 +106,7 @@ pub(crate) fn reachable(status: &mut WorkerStatus, backoff: &mut Backoff) {
 }
 
 /// Marks the node as serving blocks the enclave accepts.
-pub(crate) fn recovered(status: &mut WorkerStatus, backoff: &mut Backoff) {
+pub fn recovered(status: &mut WorkerStatus, backoff: &mut Backoff) {
     reachable(status, backoff);
     status.refused = None;
 }

@@ -6,7 +6,6 @@
 //! changes, receipts, executor snapshot and the synced height in one sealed redb transaction.
 //! A `worker_status` JSON-RPC method reports progress.
 
-use crate::chain_view::ChainView;
 use crate::checkpoint::{CheckpointError, Checkpoints};
 use crate::egress_sender::EgressSender;
 use crate::enclave::{Enclave, EnclaveError};
@@ -14,11 +13,9 @@ use crate::follower::{fetch_checked, FollowError, Follower};
 use crate::history::{self, HistoryQuery};
 use crate::metrics::{MetricsSources, QueryMetrics};
 use crate::node_link::{self, connect_patiently, wait_after, Backoff, Setback};
-use crate::query::{open_query, seal_answer, NonceGuard};
 use crate::query_limits::QueryLimits;
 use crate::store::{CatchUp, CaughtUp, StoreError, Synced, WorkerStore};
 use crate::trust::{pinned_view, TrustError};
-use crate::{BlockEffects, ExecError, Executor, KeyRing};
 use jsonrpsee::server::{RpcModule, Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::Methods;
@@ -31,6 +28,9 @@ use phalanx_client::api::NodeApiClient;
 use phalanx_client::views::DigestView;
 use phalanx_client::{ClientError, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::Keypair;
+use phalanx_executor::ChainView;
+use phalanx_executor::{open_query, seal_answer, NonceGuard};
+use phalanx_executor::{BlockEffects, ExecError, Executor, KeyRing};
 use phalanx_primitives::attestation::Role;
 use phalanx_primitives::query::{Answered, QueryAnswer, QueryRequest};
 use phalanx_primitives::Envelope;
@@ -152,8 +152,6 @@ pub enum WorkerError {
     NoSealingRoot(String),
     #[error("the enclave cannot produce a quote: {0}")]
     Quote(#[from] phalanx_attestation::ProviderError),
-    #[error(transparent)]
-    MasterKey(#[from] crate::gatekeeper_process::MasterKeyFileError),
     #[error("cannot serve RPC on {0}: {1}")]
     Rpc(SocketAddr, String),
     #[error("the RPC address {0} binds every interface, so clients cannot be told where to reach it: pass --public-url")]
@@ -194,16 +192,31 @@ pub struct WorkerStatus {
     pub node_error: Option<String>,
 }
 
-/// A started worker (or gatekeeper): its RPC address and identity, and the task that runs it.
-pub struct RunningWorker {
+/// A started enclave process (a worker, or with its own error type a gatekeeper): its RPC
+/// address and identity, and the task that runs it, which fails with `E`.
+pub struct Running<E> {
     pub rpc_addr: SocketAddr,
     pub identity: AccountId,
     /// Where the metrics are served, when asked for.
     pub metrics_addr: Option<SocketAddr>,
-    pub(crate) metrics_task: Option<tokio::task::JoinHandle<()>>,
-    pub(crate) status: Arc<Mutex<WorkerStatus>>,
-    pub(crate) server: ServerHandle,
-    pub(crate) task: tokio::task::JoinHandle<Result<(), WorkerError>>,
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
+    status: Arc<Mutex<WorkerStatus>>,
+    server: ServerHandle,
+    task: tokio::task::JoinHandle<Result<(), E>>,
+}
+
+/// A started worker.
+pub type RunningWorker = Running<WorkerError>;
+
+/// The parts of a started enclave process (see [`Running::new`]).
+pub struct Started<E> {
+    pub rpc_addr: SocketAddr,
+    pub identity: AccountId,
+    pub metrics: (Option<SocketAddr>, Option<tokio::task::JoinHandle<()>>),
+    pub status: Arc<Mutex<WorkerStatus>>,
+    pub server: ServerHandle,
+    /// The process's main loop: it ends only on a fatal error.
+    pub task: tokio::task::JoinHandle<Result<(), E>>,
 }
 
 /// A handle on a running worker's status, for watching it from beside.
@@ -217,17 +230,32 @@ impl StatusWatch {
     }
 }
 
-impl RunningWorker {
+impl<E: From<WorkerError>> Running<E> {
+    pub fn new(started: Started<E>) -> Self {
+        let (metrics_addr, metrics_task) = started.metrics;
+        Running {
+            rpc_addr: started.rpc_addr,
+            identity: started.identity,
+            metrics_addr,
+            metrics_task,
+            status: started.status,
+            server: started.server,
+            task: started.task,
+        }
+    }
+
     pub fn status(&self) -> StatusWatch {
         StatusWatch(self.status.clone())
     }
 
-    /// Resolves when the worker stops on its own, which only happens on a fatal error.
-    pub async fn failed(&mut self) -> WorkerError {
+    /// Resolves when the process stops on its own, which only happens on a fatal error.
+    pub async fn failed(&mut self) -> E {
         match (&mut self.task).await {
             Ok(Err(error)) => error,
-            Ok(Ok(())) => WorkerError::Rpc(self.rpc_addr, "worker loop ended".into()),
-            Err(join) => WorkerError::Rpc(self.rpc_addr, format!("worker task failed: {join}")),
+            Ok(Ok(())) => WorkerError::Rpc(self.rpc_addr, "the main loop ended".into()).into(),
+            Err(join) => {
+                WorkerError::Rpc(self.rpc_addr, format!("the main task failed: {join}")).into()
+            }
         }
     }
 
@@ -351,9 +379,7 @@ fn nonce_race(kind: &str) -> bool {
 }
 
 /// Opens the enclave (a dev one loudly insecure) and connects to the node.
-pub(crate) async fn open_enclave(
-    config: &WorkerConfig,
-) -> Result<(Enclave, NodeClient), WorkerError> {
+pub async fn open_enclave(config: &WorkerConfig) -> Result<(Enclave, NodeClient), WorkerError> {
     let client = connect_patiently(&config.node_url).await?;
     let enclave = match &config.tee {
         Tee::Dev => {
@@ -383,7 +409,7 @@ pub(crate) async fn open_enclave(
 /// What every enclave process does once it knows its chain: bind its RPC socket (so the
 /// endpoint it publishes names the real port) and register in `role` on `view`'s chain, the
 /// operator funding its identity with `funding`.
-pub(crate) async fn enroll(
+pub async fn enroll(
     config: &WorkerConfig,
     enclave: &Enclave,
     client: &NodeClient,
@@ -487,7 +513,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         store: config.data_dir.join(STORE_FILE),
         queries: Some(shared.metrics.clone()),
     };
-    let (metrics_addr, metrics_task) = crate::metrics::start(config.metrics_addr, sources).await?;
+    let metrics = crate::metrics::start(config.metrics_addr, sources).await?;
     // 200 ms of one core: off the async threads, which are already serving RPC.
     let performance = tokio::task::spawn_blocking(crate::benchmark::run)
         .await
@@ -507,15 +533,14 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         EgressSender::new(enclave.identity.clone()),
         status.clone(),
     ));
-    Ok(RunningWorker {
+    Ok(Running::new(Started {
         rpc_addr,
         identity,
-        metrics_addr,
-        metrics_task,
+        metrics,
         status,
         server,
         task,
-    })
+    }))
 }
 
 /// Opens the sealed store; if it is missing what a restart needs or damaged, moves it aside and
@@ -570,7 +595,7 @@ fn open_or_restore(
 }
 
 /// The `worker_status` method.
-pub(crate) fn status_module(
+pub fn status_module(
     addr: SocketAddr,
     status: Arc<Mutex<WorkerStatus>>,
 ) -> Result<RpcModule<Arc<Mutex<WorkerStatus>>>, WorkerError> {
@@ -585,15 +610,15 @@ pub(crate) fn status_module(
 }
 
 /// The RPC socket, bound before registration so the published endpoint names the real port.
-pub(crate) struct RpcListener {
+pub struct RpcListener {
     server: Server,
     addr: SocketAddr,
     /// What the chain will tell clients.
-    pub(crate) public_url: String,
+    pub public_url: String,
 }
 
 impl RpcListener {
-    pub(crate) async fn bind(config: &WorkerConfig) -> Result<Self, WorkerError> {
+    pub async fn bind(config: &WorkerConfig) -> Result<Self, WorkerError> {
         let rpc_error =
             |e: &dyn std::fmt::Display| WorkerError::Rpc(config.rpc_addr, e.to_string());
         let server = Server::builder()
@@ -614,7 +639,7 @@ impl RpcListener {
     }
 
     /// Starts serving `methods`; returns the bound address.
-    pub(crate) fn serve(self, methods: impl Into<Methods>) -> (SocketAddr, ServerHandle) {
+    pub fn serve(self, methods: impl Into<Methods>) -> (SocketAddr, ServerHandle) {
         (self.addr, self.server.start(methods))
     }
 }

@@ -11,9 +11,7 @@
 //! the gatekeepers that view shows holding the master key, at the endpoints they registered. A
 //! root from anyone else would not open: it is sealed by the gatekeeper's identity.
 
-use crate::chain_view::ChainView;
 use crate::follower::Follower;
-use crate::gatekeeper::open_sealing_root;
 use crate::process::WorkerError;
 use crate::trust::genesis_view;
 use jsonrpsee::core::client::ClientT;
@@ -22,6 +20,8 @@ use jsonrpsee::rpc_params;
 use parity_scale_codec::{Decode, Encode};
 use phalanx_attestation::{QuoteProvider, SealingRequest};
 use phalanx_client::NodeClient;
+use phalanx_executor::open_sealing_root;
+use phalanx_executor::ChainView;
 use phalanx_primitives::attestation::SealingRootRequest;
 use phalanx_primitives::{AccountId, Envelope, Hash};
 use rand_core::{OsRng, RngCore};

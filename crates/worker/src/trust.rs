@@ -8,10 +8,10 @@
 //! pin, and the operator must name the chain again; an operator who names another chain gets an
 //! enclave of that chain, whose keys open nothing of this one (every envelope binds the chain id).
 
-use crate::chain_view::{ChainView, PinError};
 use crate::follower::FollowError;
-use crate::store::{StoreError, WorkerStore};
+use crate::store::{PinnedStore, StoreError};
 use phalanx_client::{ClientError, NodeClient};
+use phalanx_executor::{ChainView, PinError};
 use phalanx_primitives::Hash;
 use rand_core::OsRng;
 
@@ -34,7 +34,7 @@ pub enum TrustError {
 /// The chain view this enclave continues from: the sealed one, or at the first start the one
 /// built from the genesis that hashes to `requested`. `client` is checked to serve that chain.
 pub async fn pinned_view(
-    store: &WorkerStore,
+    store: &impl PinnedStore,
     requested: Option<Hash>,
     client: &NodeClient,
 ) -> Result<ChainView, TrustError> {

@@ -11,6 +11,8 @@ use phalanx_crypto::hierarchy::MasterKey;
 use phalanx_crypto::sealing::SealingKey;
 use phalanx_crypto::verify_next_block;
 use phalanx_crypto::{sign_finality, sign_transaction, verify_transactions, Keypair, Sealer};
+use phalanx_executor::ChainView;
+use phalanx_executor::{Executor, Gatekeeper, KeyRing, MemoryContractStates, ReceiptOutcome};
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::attestation::{Measurement, Role};
 use phalanx_primitives::{
@@ -21,10 +23,8 @@ use phalanx_runtime::genesis::{self, dev_measurement, DEV_ATTESTATION_KEY};
 use phalanx_runtime::{
     clusters, contracts, registry, BlockContext, BlockExecutor, ChainParams, MemoryState,
 };
-use phalanx_worker::chain_view::ChainView;
-use phalanx_worker::store::Synced;
-use phalanx_worker::store::WorkerStore;
-use phalanx_worker::{Executor, Gatekeeper, KeyRing, MemoryContractStates, ReceiptOutcome};
+use phalanx_worker::Synced;
+use phalanx_worker::WorkerStore;
 use private_token::{Command as TokenCommand, Init as TokenInit, Query as TokenQuery};
 use rand_core::OsRng;
 use std::collections::HashMap;
@@ -518,8 +518,8 @@ const PINGER: &str = r#"(module
 
 #[test]
 fn a_message_from_one_contract_runs_in_the_other_as_its_caller() {
+    use phalanx_executor::{message_id, Output};
     use phalanx_primitives::ContractOutput;
-    use phalanx_worker::egress::{message_id, Output};
     let mut chain = TestChain::new();
     let (alice, operator) = (Keypair::dev("alice"), Keypair::dev("charlie"));
     let gatekeeper = Enclave::new("gatekeeper-1");

@@ -3,11 +3,11 @@
 
 use phalanx_client::NodeClient;
 use phalanx_crypto::Keypair;
+use phalanx_executor::ChainView;
 use phalanx_node::{NodeConfig, RunningNode};
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::Event;
-use phalanx_worker::chain_view::ChainView;
-use phalanx_worker::follower::{FollowError, Follower};
+use phalanx_worker::{FollowError, Follower};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

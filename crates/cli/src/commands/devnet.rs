@@ -13,7 +13,7 @@ use phalanx_client::{ClientError, NodeClient, PublicKey, DEFAULT_INCLUSION_TIMEO
 use phalanx_crypto::{Keypair, DEV_ACCOUNT_NAMES};
 use phalanx_node::{NodeConfig, RunningNode};
 use phalanx_primitives::{sha256, AccountId, Call, Hash, SignedTransaction, SudoCall};
-use phalanx_worker::process::{RunningWorker, Tee, WorkerConfig};
+use phalanx_worker::{RunningWorker, Tee, WorkerConfig};
 use rand_core::OsRng;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -64,10 +64,10 @@ fn worker_config(node_url: &str, chain_id: Hash, dir: &Path, rpc_addr: SocketAdd
         tee: Tee::Dev,
         operator: Keypair::dev("charlie"),
         public_url: None,
-        checkpoint_every: phalanx_worker::process::DEFAULT_CHECKPOINT_EVERY,
-        keep_checkpoints: phalanx_worker::process::DEFAULT_KEEP_CHECKPOINTS,
-        heartbeat_every: phalanx_worker::process::DEFAULT_HEARTBEAT_EVERY,
-        stale_after: phalanx_worker::process::DEFAULT_STALE_AFTER,
+        checkpoint_every: phalanx_worker::DEFAULT_CHECKPOINT_EVERY,
+        keep_checkpoints: phalanx_worker::DEFAULT_KEEP_CHECKPOINTS,
+        heartbeat_every: phalanx_worker::DEFAULT_HEARTBEAT_EVERY,
+        stale_after: phalanx_worker::DEFAULT_STALE_AFTER,
         metrics_addr: None,
     }
 }
@@ -267,7 +267,7 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
     let addr = node.rpc_addr();
     let url = format!("http://{addr}");
 
-    let gatekeeper = phalanx_worker::gatekeeper_process::start_gatekeeper(worker_config(
+    let gatekeeper = phalanx_gatekeeper::start_gatekeeper(worker_config(
         &url,
         chain_id,
         &data_dir.join("gatekeeper"),
@@ -277,7 +277,7 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
     .context("starting the gatekeeper")?;
     let mut workers: Vec<RunningWorker> = Vec::new();
     for i in 1..=2 {
-        let worker = phalanx_worker::process::start(worker_config(
+        let worker = phalanx_worker::start(worker_config(
             &url,
             chain_id,
             &data_dir.join(format!("worker-{i}")),

@@ -8,7 +8,7 @@ use phalanx_crypto::Keypair;
 use phalanx_node::{verify::replay_data_dir, NodeConfig, RunningNode};
 use phalanx_primitives::attestation::Role;
 use phalanx_primitives::GenesisConfig;
-use phalanx_worker::process::{Tee, WorkerConfig};
+use phalanx_worker::{Tee, WorkerConfig};
 use std::path::Path;
 
 pub(super) fn init_logging() {
@@ -117,40 +117,51 @@ pub async fn run_worker(ctx: &Context, args: WorkerArgs, role: Role) -> Result<(
         stale_after: args.stale_after,
         metrics_addr: args.metrics_addr,
     };
-    let (mut worker, name) = match role {
-        Role::Worker => (
-            phalanx_worker::process::start(config)
+    match role {
+        Role::Worker => {
+            let worker = phalanx_worker::start(config)
                 .await
-                .context("starting the worker")?,
-            "worker",
-        ),
-        Role::Gatekeeper => (
-            phalanx_worker::gatekeeper_process::start_gatekeeper(config)
+                .context("starting the worker")?;
+            serve_until_stopped(worker, "worker", &node_url).await
+        }
+        Role::Gatekeeper => {
+            let gatekeeper = phalanx_gatekeeper::start_gatekeeper(config)
                 .await
-                .context("starting the gatekeeper")?,
-            "gatekeeper",
-        ),
-    };
-    if let Some(metrics) = worker.metrics_addr {
+                .context("starting the gatekeeper")?;
+            serve_until_stopped(gatekeeper, "gatekeeper", &node_url).await
+        }
+    }
+}
+
+/// Runs a started enclave process until a signal, or until it fails.
+async fn serve_until_stopped<E>(
+    mut enclave: phalanx_worker::Running<E>,
+    name: &str,
+    node_url: &str,
+) -> Result<()>
+where
+    E: From<phalanx_worker::WorkerError> + std::error::Error + Send + Sync + 'static,
+{
+    if let Some(metrics) = enclave.metrics_addr {
         eprintln!("phalanx {name}: metrics on http://{metrics}/metrics");
     }
     eprintln!(
         "phalanx {name}: identity {}, JSON-RPC on http://{}",
-        worker.identity, worker.rpc_addr
+        enclave.identity, enclave.rpc_addr
     );
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let outcome = {
-        let progress = super::progress::show_replay_progress(worker.status(), &node_url);
+        let progress = super::progress::show_replay_progress(enclave.status(), node_url);
         tokio::pin!(progress);
         tokio::select! {
             _ = tokio::signal::ctrl_c() => Ok(()),
             _ = terminate.recv() => Ok(()),
             _ = &mut progress => Ok(()),
-            error = worker.failed() => Err(error),
+            error = enclave.failed() => Err(error),
         }
     };
     outcome?;
-    worker.stop().await;
+    enclave.stop().await;
     Ok(())
 }
 

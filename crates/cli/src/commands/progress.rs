@@ -6,7 +6,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use phalanx_client::NodeClient;
-use phalanx_worker::process::{StatusWatch, WorkerStatus};
+use phalanx_worker::{StatusWatch, WorkerStatus};
 use std::time::{Duration, Instant};
 
 /// Behind by more than this many blocks counts as replaying.

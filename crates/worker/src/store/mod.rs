@@ -21,14 +21,18 @@
 //! contracts, `chain` -> the pinned chain id, `view` -> the chain view's facts, see
 //! [`ChainView`]).
 
-use crate::chain_view::ChainView;
-use crate::digest::StateDigest;
-use crate::egress::{BlockEffects, OutboxHead, Output, PendingOutputs};
-use crate::state_keys::StateKeys;
-use crate::{ContractStates, Receipt};
+mod meta;
+
 use hmac::{Hmac, Mac};
+pub use meta::{HeaderStore, PinnedStore};
+use meta::{Meta, META, SYNCED, VIEW};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_crypto::sealing::SealingKey;
+use phalanx_executor::ChainView;
+use phalanx_executor::StateDigest;
+use phalanx_executor::StateKeys;
+use phalanx_executor::{BlockEffects, OutboxHead, Output, PendingOutputs};
+use phalanx_executor::{ContractStates, Receipt};
 use phalanx_primitives::{AccountId, BlockHeader, Hash};
 use phalanx_vm::{ContractStorage, StorageFailure};
 use rand_core::CryptoRngCore;
@@ -46,14 +50,8 @@ const RECEIPTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("receipts")
 const DIGESTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("digests");
 const OUTBOX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("outbox");
 const OUTBOX_HEADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("outbox_heads");
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
-const SYNCED: &str = "synced";
 const EXECUTOR: &str = "executor";
 const CATCH_UP: &str = "catch-up";
-/// The chain id this store is pinned to (written once, at the first start).
-const CHAIN: &str = "chain";
-/// The sealed [`ChainView`] as of the synced block.
-const VIEW: &str = "view";
 
 /// One caught-up block's bookkeeping.
 pub struct CaughtUp<'a> {
@@ -99,7 +97,7 @@ pub struct Synced<'a> {
     pub view: Option<&'a ChainView>,
 }
 
-fn storage_err<E: std::fmt::Display>(e: E) -> StoreError {
+pub(crate) fn storage_err<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
@@ -379,26 +377,20 @@ impl WorkerStore {
     }
 
     /// A sealed `meta` entry, unsealed.
+    fn meta(&self) -> Meta<'_> {
+        Meta {
+            db: &self.db,
+            sealing: &self.sealing,
+        }
+    }
+
     fn read_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.db.begin_read().map_err(storage_err)?;
-        let meta = txn.open_table(META).map_err(storage_err)?;
-        let Some(sealed) = meta.get(key).map_err(storage_err)? else {
-            return Ok(None);
-        };
-        let bytes = self
-            .sealing
-            .unseal(sealed.value(), key.as_bytes())
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        Ok(Some(bytes.to_vec()))
+        self.meta().read(key)
     }
 
     /// The header of the last block whose effects are committed.
     pub fn synced(&self) -> Result<Option<BlockHeader>, StoreError> {
-        self.read_meta(SYNCED)?
-            .map(|bytes| {
-                BlockHeader::decode(&mut &bytes[..]).map_err(|e| StoreError::Corrupt(e.to_string()))
-            })
-            .transpose()
+        self.meta().synced()
     }
 
     /// The executor snapshot committed with the last block that changed it.
@@ -408,52 +400,17 @@ impl WorkerStore {
 
     /// The chain id this store was pinned to at its first start, if it was.
     pub fn pinned_chain(&self) -> Result<Option<Hash>, StoreError> {
-        self.read_meta(CHAIN)?
-            .map(|bytes| {
-                Hash::decode(&mut &bytes[..]).map_err(|e| StoreError::Corrupt(e.to_string()))
-            })
-            .transpose()
+        self.meta().pinned_chain()
     }
 
-    /// The chain view as of the synced block: its sealed facts, at the synced header (both are
-    /// written in one transaction).
+    /// The chain view as of the synced block (see [`PinnedStore::chain_view`]).
     pub fn chain_view(&self) -> Result<Option<ChainView>, StoreError> {
-        let synced = self.synced()?;
-        let Some(bytes) = self.read_meta(VIEW)? else {
-            if synced.is_some() {
-                return Err(StoreError::Unpinned);
-            }
-            return Ok(None);
-        };
-        ChainView::resume(&bytes, synced)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(format!("chain view: {e}")))
+        self.meta().chain_view()
     }
 
-    /// Pins a new store to `view`'s chain, with `view` (at genesis) as its first view. A store
-    /// pinned before keeps its pin: pinning it to another chain is refused.
+    /// Pins a new store to `view`'s chain (see [`PinnedStore::pin`]).
     pub fn pin(&self, view: &ChainView, rng: &mut impl CryptoRngCore) -> Result<(), StoreError> {
-        if let Some(stored) = self.pinned_chain()? {
-            if stored != view.chain_id() {
-                return Err(StoreError::OtherChain {
-                    stored,
-                    expected: view.chain_id(),
-                });
-            }
-            return Ok(());
-        }
-        let txn = self.db.begin_write().map_err(storage_err)?;
-        {
-            let mut table = txn.open_table(META).map_err(storage_err)?;
-            for (key, value) in [
-                (CHAIN, view.chain_id().encode()),
-                (VIEW, view.sealed_facts()),
-            ] {
-                let sealed = self.sealing.seal(&value, key.as_bytes(), rng);
-                table.insert(key, sealed.as_slice()).map_err(storage_err)?;
-            }
-        }
-        txn.commit().map_err(storage_err)
+        self.meta().pin(view, rng)
     }
 
     pub fn receipt(&self, tx_hash: &Hash) -> Result<Option<Receipt>, StoreError> {
@@ -660,14 +617,8 @@ impl WorkerStore {
                     .map_err(storage_err)?;
             }
             self.commit_outputs(&txn, effects, rng)?;
-            let mut table = txn.open_table(META).map_err(storage_err)?;
-            let mut put = |key: &str, value: &[u8]| {
-                let sealed = self.sealing.seal(value, key.as_bytes(), rng);
-                table
-                    .insert(key, sealed.as_slice())
-                    .map(drop)
-                    .map_err(storage_err)
-            };
+            let meta_table = self.meta();
+            let mut put = |key: &str, value: &[u8]| meta_table.put(&txn, key, value, rng);
             let (key, record, executor_snapshot) = match meta {
                 MetaUpdate::Synced(synced) => {
                     if let Some(view) = synced.view {
@@ -885,10 +836,28 @@ impl ContractStorage for ContractView<'_> {
     }
 }
 
+impl PinnedStore for WorkerStore {
+    fn pinned_chain(&self) -> Result<Option<Hash>, StoreError> {
+        WorkerStore::pinned_chain(self)
+    }
+
+    fn chain_view(&self) -> Result<Option<ChainView>, StoreError> {
+        WorkerStore::chain_view(self)
+    }
+
+    fn pin(
+        &self,
+        view: &ChainView,
+        mut rng: &mut dyn rand_core::CryptoRngCore,
+    ) -> Result<(), StoreError> {
+        WorkerStore::pin(self, view, &mut rng)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ReceiptOutcome;
+    use phalanx_executor::ReceiptOutcome;
     use rand_core::OsRng;
 
     fn synced<'a>(header: &'a BlockHeader, snapshot: Option<&'a [u8]>) -> Synced<'a> {

@@ -6,10 +6,6 @@
 //! Run: `cargo bench --bench confidential_load` (knobs: PHALANX_CONF_COMMANDS, default 20,000;
 //! PHALANX_CONF_QUERIES, default 2,000; PHALANX_CONF_BLOCK_TIME, default 500ms).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
-use common::DevnetProcess;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
@@ -19,6 +15,8 @@ use phalanx_client::{ContractClient, NodeClient};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::query::{QueryAnswer, QueryRequest, ReceiptOutcome};
 use phalanx_primitives::AccountId;
+use phalanx_testkit::knob;
+use phalanx_testkit::DevnetProcess;
 use rand_core::OsRng;
 use std::time::{Duration, Instant};
 
@@ -26,13 +24,6 @@ use std::time::{Duration, Instant};
 const BATCH: usize = 1_000;
 /// Gas reserved per transfer (one uses about 33,400).
 const GAS_LIMIT: u64 = 100_000;
-
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn sdk_account(account: AccountId) -> phalanx_sdk::AccountId {
     phalanx_sdk::AccountId(*account.as_bytes())
@@ -77,7 +68,7 @@ async fn main() {
     let alice = Keypair::dev("alice");
     // One sender may take half a cluster's block budget, which would bound this run (one
     // sender) below what the pipeline does: raise the budget, so the machine is the bound.
-    common::cluster::raise_cluster_budget(&node).await;
+    phalanx_testkit::cluster::raise_cluster_budget(&node).await;
 
     // Alice (who holds the supply) pays 1 SCRT to each of many recipients.
     let first_nonce = node.next_nonce(alice.account_id()).await.unwrap();

@@ -8,40 +8,18 @@
 //! delivered it, decrypting and executing every command, committing sealed state per block —
 //! until it reaches the head. Reported: blocks/s and commands/s of that replay.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
-use common::{NodeProcess, WorkerProcess};
 use parity_scale_codec::Encode;
 use phalanx_client::contract::Instantiation;
 use phalanx_client::query::WorkerClient;
-use phalanx_client::{ContractClient, NodeClient, PublicKey};
+use phalanx_client::{ContractClient, NodeClient};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{sha256, AccountId, Call, Hash, SudoCall};
+use phalanx_testkit::knob;
+use phalanx_testkit::{NodeProcess, WorkerProcess};
 use rand_core::OsRng;
 use std::time::{Duration, Instant};
 
 const BATCH: usize = 1_000;
-
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-async fn until_key<F, Fut>(probe: F) -> PublicKey
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Option<PublicKey>>,
-{
-    loop {
-        if let Some(key) = probe().await {
-            return key;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn synced(worker: &WorkerClient) -> (u64, u64) {
     let status = worker.status().await.unwrap();
@@ -61,7 +39,7 @@ async fn main() {
     let mut worker = WorkerProcess::start(&node_process.url, dirs[2].path());
 
     // As many commands a block as before per-block gas budgets (one sender sends them all).
-    common::cluster::raise_cluster_budget(&node).await;
+    phalanx_testkit::cluster::raise_cluster_budget(&node).await;
     // A one-worker cluster running a private token, and `commands` transfers to it.
     let alice = Keypair::dev("alice");
     let cluster = Hash([0xbe; 32]);
@@ -78,7 +56,9 @@ async fn main() {
     node.wait_for_inclusion(node.submit(&create).await.unwrap(), Duration::from_secs(30))
         .await
         .unwrap();
-    let cluster_key = until_key(|| async { node.cluster_key(cluster).await.unwrap() }).await;
+    let cluster_key =
+        phalanx_testkit::cluster::poll_key(|| async { node.cluster_key(cluster).await.unwrap() })
+            .await;
     let code = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/contracts/private_token/private_token.wasm"
@@ -107,7 +87,8 @@ async fn main() {
     ];
     nonce += 2;
     node.submit_batch(&setup).await.unwrap();
-    until_key(|| async { node.contract_key(token).await.ok().flatten() }).await;
+    phalanx_testkit::cluster::poll_key(|| async { node.contract_key(token).await.ok().flatten() })
+        .await;
     let contract = ContractClient::open(&node, token).await.unwrap();
     let mut last = setup[1].hash();
     for chunk in (0..commands).collect::<Vec<_>>().chunks(BATCH) {

@@ -6,23 +6,14 @@
 //! client's cost, not the node's), then submits them in batches over several HTTP connections and
 //! waits until the last one is final. Each client owns its own senders so nonces arrive in order.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
-use common::NodeProcess;
 use phalanx_client::views::TxStatus;
 use phalanx_client::NodeClient;
 use phalanx_crypto::Keypair;
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::{Call, SignedTransaction};
+use phalanx_testkit::knob;
+use phalanx_testkit::NodeProcess;
 use std::time::{Duration, Instant};
-
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 const BATCH: usize = 500;
 

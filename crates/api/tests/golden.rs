@@ -794,7 +794,8 @@ fn chain_views_have_pinned_json() {
                     hash: None,
                     error: Some(TxRejection {
                         code: 1003,
-                        kind: "stale_nonce".into(),
+                        kind: "StaleNonce".into(),
+                        cause: "stale_nonce".into(),
                         message: "nonce 2 is stale: the account's next nonce is 3".into(),
                     }),
                 },

@@ -29,6 +29,8 @@ pub enum ClientError {
     Rejected {
         code: i32,
         kind: String,
+        /// The precise cause (`data.cause`), e.g. `no_pool`; empty if the node sent none.
+        cause: String,
         message: String,
     },
     #[error("timed out after {0:?} waiting for transaction {1} to become final")]
@@ -45,18 +47,20 @@ impl From<RpcError> for ClientError {
     fn from(error: RpcError) -> Self {
         match error {
             RpcError::Call(object) => {
-                let kind = object
+                let data = object
                     .data()
-                    .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
-                    .and_then(|data| {
-                        data.get("kind")
-                            .and_then(|k| k.as_str())
-                            .map(str::to_string)
-                    })
-                    .unwrap_or_default();
+                    .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok());
+                let field = |name: &str| {
+                    data.as_ref()
+                        .and_then(|data| data.get(name))
+                        .and_then(|value| value.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                };
                 ClientError::Rejected {
                     code: object.code(),
-                    kind,
+                    kind: field("kind"),
+                    cause: field("cause"),
                     message: object.message().to_string(),
                 }
             }

@@ -7,16 +7,34 @@ use phalanx_api::error_codes as codes;
 use phalanx_api::views::TxRejection;
 use phalanx_crypto::verify_transactions;
 use phalanx_primitives::{Call, Hash, SignedTransaction, TxDecodeError};
+use phalanx_runtime::contracts::ContractError;
 use phalanx_runtime::registry::{self, Registration};
-use phalanx_runtime::TxError;
+use phalanx_runtime::{Refusal, TxError};
 
 /// A refusal, as the API reports it.
+/// A refusal whose kind is its whole cause (`TooLarge` -> cause `too_large`).
 pub(crate) fn rejection(code: i32, kind: &str, message: impl Into<String>) -> TxRejection {
     TxRejection {
         code,
         kind: kind.to_string(),
+        cause: snake_case(kind),
         message: message.into(),
     }
+}
+
+fn snake_case(kind: &str) -> String {
+    let mut out = String::with_capacity(kind.len() + 4);
+    for (i, c) in kind.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn decode(text: &str) -> Result<SignedTransaction, TxRejection> {
@@ -54,12 +72,19 @@ fn ledger_rejection(error: &TxError) -> TxRejection {
         TxError::FeeTooLow { .. } => codes::FEE_TOO_LOW,
         TxError::InsufficientBalance { .. } => codes::INSUFFICIENT_BALANCE,
         TxError::Attestation(_) => codes::ATTESTATION_FAILED,
-        TxError::NotSudo | TxError::NotAuthorized(_) => codes::NOT_AUTHORIZED,
-        TxError::InvalidCall(_) | TxError::GasLimitTooHigh { .. } => codes::INVALID_CALL,
         TxError::Storage(_) => codes::INTERNAL,
-        _ => codes::INTERNAL,
+        other => match other.refusal() {
+            Some(Refusal::NotAuthorized) => codes::NOT_AUTHORIZED,
+            Some(Refusal::InvalidCall) => codes::INVALID_CALL,
+            None => codes::INTERNAL,
+        },
     };
-    rejection(code, error.kind(), error.to_string())
+    TxRejection {
+        code,
+        kind: error.kind().to_string(),
+        cause: error.cause().to_string(),
+        message: error.to_string(),
+    }
 }
 
 /// Checks that cost CPU and read at most committed state: done outside the pool lock, so that
@@ -69,7 +94,7 @@ fn precheck(shared: &Shared, tx: &SignedTransaction) -> Result<(), TxRejection> 
     match &t.call {
         Call::UploadCode { code } => {
             phalanx_vm::check_code(code)
-                .map_err(|e| ledger_rejection(&TxError::InvalidCall(e.to_string())))?;
+                .map_err(|e| ledger_rejection(&ContractError::BadCode(e).into()))?;
         }
         call @ Call::RegisterWorker { .. } => {
             let state = shared

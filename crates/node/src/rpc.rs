@@ -53,7 +53,7 @@ fn error_object(r: TxRejection) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(
         r.code,
         r.message,
-        Some(serde_json::json!({ "kind": r.kind })),
+        Some(serde_json::json!({ "kind": r.kind, "cause": r.cause })),
     )
 }
 

@@ -35,7 +35,7 @@ pub const DATABASE_FILE: &str = "chain.redb";
 pub enum StorageError {
     /// Boxed: redb's error is large and this one travels through every storage call.
     #[error("database: {0}")]
-    Database(Box<redb::Error>),
+    Database(#[source] Box<redb::Error>),
     #[error("database is corrupt: {0}")]
     Corrupt(String),
     #[error("this data directory belongs to chain {found}, but the node was started for chain {expected}; use another --data-dir")]

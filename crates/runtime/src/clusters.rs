@@ -11,6 +11,7 @@
 //! and send the new cluster keys to the clusters' members at that moment. A worker removed
 //! before the rotation is no member, so it receives nothing of the new epoch.
 
+use crate::error::{Cause, Refusal};
 use crate::master_key::require_holder;
 use crate::registry;
 use crate::state::decode_entry;
@@ -25,6 +26,78 @@ const ALL_CLUSTERS: &[u8] = b"clusters/all";
 const DELIVERED_PREFIX: &[u8] = b"clusters/delivered/";
 /// Most workers one cluster may have.
 pub const MAX_CLUSTER_WORKERS: usize = 64;
+
+/// Why a cluster or key call is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    #[error("no cluster {0}")]
+    NoCluster(Hash),
+    #[error("cluster {0} exists")]
+    Exists(Hash),
+    #[error("a cluster has at most {MAX_CLUSTER_WORKERS} workers")]
+    TooManyWorkers,
+    #[error("a worker is listed twice")]
+    ListedTwice,
+    #[error("{worker} is already in cluster {cluster}")]
+    AlreadyMember { worker: AccountId, cluster: Hash },
+    #[error("{account} is not a registered {}", role_name(*role))]
+    NotInRole { account: AccountId, role: Role },
+    #[error("{0} is a gatekeeper enclave not (or no longer) elected")]
+    NotElected(AccountId),
+    #[error("no master key is declared yet: there is nothing to rotate")]
+    NothingToRotate,
+    #[error("key epoch {epoch} is not the current epoch {current}")]
+    NotCurrentEpoch { epoch: u32, current: u32 },
+    #[error("key epoch {epoch} is after the current epoch {current}")]
+    FutureEpoch { epoch: u32, current: u32 },
+    #[error("{owner} already has a key for epoch {epoch}")]
+    KeyPublished { owner: String, epoch: u32 },
+    #[error("{recipient} is not a worker of cluster {cluster}; it gets no key")]
+    NotMember { recipient: AccountId, cluster: Hash },
+    #[error("{recipient} already received the key of cluster {cluster} for epoch {epoch}")]
+    KeyDelivered {
+        recipient: AccountId,
+        cluster: Hash,
+        epoch: u32,
+    },
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Worker => "worker",
+        Role::Gatekeeper => "gatekeeper",
+    }
+}
+
+impl Cause for ClusterError {
+    fn cause(&self) -> &'static str {
+        match self {
+            ClusterError::NoCluster(_) => "no_cluster",
+            ClusterError::Exists(_) => "cluster_exists",
+            ClusterError::TooManyWorkers => "too_many_cluster_workers",
+            ClusterError::ListedTwice => "worker_listed_twice",
+            ClusterError::AlreadyMember { .. } => "already_in_cluster",
+            ClusterError::NotInRole { .. } => "not_in_role",
+            ClusterError::NotElected(_) => "gatekeeper_not_elected",
+            ClusterError::NothingToRotate => "nothing_to_rotate",
+            ClusterError::NotCurrentEpoch { .. } => "not_current_epoch",
+            ClusterError::FutureEpoch { .. } => "future_epoch",
+            ClusterError::KeyPublished { .. } => "key_already_published",
+            ClusterError::NotMember { .. } => "not_a_cluster_member",
+            ClusterError::KeyDelivered { .. } => "key_already_delivered",
+        }
+    }
+
+    fn refusal(&self) -> Refusal {
+        match self {
+            ClusterError::NotInRole { .. }
+            | ClusterError::NotElected(_)
+            | ClusterError::NotMember { .. } => Refusal::NotAuthorized,
+            _ => Refusal::InvalidCall,
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ClusterInfo {
@@ -47,7 +120,7 @@ pub(crate) fn read_cluster(
     id: &Hash,
 ) -> Result<ClusterInfo, TxError> {
     decode_entry(overlay.get(&cluster_key(id))?, "cluster")?
-        .ok_or_else(|| TxError::InvalidCall(format!("no cluster {id}")))
+        .ok_or(ClusterError::NoCluster(*id).into())
 }
 
 fn decode_epoch(bytes: Option<Vec<u8>>) -> Result<u32, StateError> {
@@ -79,9 +152,7 @@ fn all_clusters(overlay: &StateOverlay<impl StateReader>) -> Result<Vec<Hash>, T
 /// and per contract.
 pub(crate) fn rotate(overlay: &mut StateOverlay<impl StateReader>) -> Result<Vec<Event>, TxError> {
     if crate::master_key::read_info(overlay)?.is_none() {
-        return Err(TxError::InvalidCall(
-            "no master key is declared yet: there is nothing to rotate".into(),
-        ));
+        return Err(ClusterError::NothingToRotate.into());
     }
     let epoch = current_epoch(overlay)?
         .checked_add(1)
@@ -135,9 +206,11 @@ fn require_role(
 ) -> Result<(), TxError> {
     match registry::enclave_in_role(overlay, account, role)? {
         Some(_) => Ok(()),
-        None => Err(TxError::NotAuthorized(
-            format!("{account} is not a registered {role:?}").to_lowercase(),
-        )),
+        None => Err(ClusterError::NotInRole {
+            account: *account,
+            role,
+        }
+        .into()),
     }
 }
 
@@ -155,9 +228,7 @@ pub(crate) fn require_gatekeeper(
 ) -> Result<(), TxError> {
     require_role(overlay, account, Role::Gatekeeper)?;
     if !registry::gatekeepers(overlay)?.contains(account) {
-        return Err(TxError::NotAuthorized(format!(
-            "{account} is a gatekeeper enclave not (or no longer) elected"
-        )));
+        return Err(ClusterError::NotElected(*account).into());
     }
     Ok(())
 }
@@ -168,18 +239,16 @@ pub(crate) fn create(
     workers: Vec<AccountId>,
 ) -> Result<Event, TxError> {
     if overlay.get(&cluster_key(&id))?.is_some() {
-        return Err(TxError::InvalidCall(format!("cluster {id} exists")));
+        return Err(ClusterError::Exists(id).into());
     }
     if workers.len() > MAX_CLUSTER_WORKERS {
-        return Err(TxError::InvalidCall(format!(
-            "a cluster has at most {MAX_CLUSTER_WORKERS} workers"
-        )));
+        return Err(ClusterError::TooManyWorkers.into());
     }
     let mut unique = workers.clone();
     unique.sort();
     unique.dedup();
     if unique.len() != workers.len() {
-        return Err(TxError::InvalidCall("a worker is listed twice".into()));
+        return Err(ClusterError::ListedTwice.into());
     }
     for worker in &workers {
         require_role(overlay, worker, Role::Worker)?;
@@ -206,14 +275,14 @@ pub(crate) fn add_worker(
     let mut info = read_cluster(overlay, &id)?;
     require_role(overlay, &worker, Role::Worker)?;
     if info.workers.contains(&worker) {
-        return Err(TxError::InvalidCall(format!(
-            "{worker} is already in cluster {id}"
-        )));
+        return Err(ClusterError::AlreadyMember {
+            worker,
+            cluster: id,
+        }
+        .into());
     }
     if info.workers.len() >= MAX_CLUSTER_WORKERS {
-        return Err(TxError::InvalidCall(format!(
-            "a cluster has at most {MAX_CLUSTER_WORKERS} workers"
-        )));
+        return Err(ClusterError::TooManyWorkers.into());
     }
     info.workers.push(worker);
     overlay.set(cluster_key(&id), info.encode());
@@ -233,14 +302,14 @@ pub(crate) fn accept_key(
 ) -> Result<(), TxError> {
     let current = current_epoch(overlay)?;
     if epoch != current {
-        return Err(TxError::InvalidCall(format!(
-            "key epoch {epoch} is not the current epoch {current}"
-        )));
+        return Err(ClusterError::NotCurrentEpoch { epoch, current }.into());
     }
     if matches!(slot, Some((_, e)) if *e == epoch) {
-        return Err(TxError::InvalidCall(format!(
-            "{owner} already has a key for epoch {epoch}"
-        )));
+        return Err(ClusterError::KeyPublished {
+            owner: owner.to_string(),
+            epoch,
+        }
+        .into());
     }
     *slot = Some((public_key, epoch));
     Ok(())
@@ -282,17 +351,20 @@ pub(crate) fn key_message(
     require_holder(overlay, signer)?;
     let info = read_cluster(overlay, &id)?;
     if !info.workers.contains(&recipient) {
-        return Err(TxError::NotAuthorized(format!(
-            "{recipient} is not a worker of cluster {id}; it gets no key"
-        )));
+        return Err(ClusterError::NotMember {
+            recipient,
+            cluster: id,
+        }
+        .into());
     }
     // Keys of earlier epochs too: a worker joining late needs them to replay the history.
     let current = current_epoch(overlay)?;
     if envelope.epoch > current {
-        return Err(TxError::InvalidCall(format!(
-            "key epoch {} is after the current epoch {current}",
-            envelope.epoch
-        )));
+        return Err(ClusterError::FutureEpoch {
+            epoch: envelope.epoch,
+            current,
+        }
+        .into());
     }
     let delivered = [
         DELIVERED_PREFIX,
@@ -302,10 +374,12 @@ pub(crate) fn key_message(
     ]
     .concat();
     if overlay.get(&delivered)?.is_some() {
-        return Err(TxError::InvalidCall(format!(
-            "{recipient} already received the key of cluster {id} for epoch {}",
-            envelope.epoch
-        )));
+        return Err(ClusterError::KeyDelivered {
+            recipient,
+            cluster: id,
+            epoch: envelope.epoch,
+        }
+        .into());
     }
     overlay.set(delivered, Vec::new());
     Ok(Event::KeyMessageSent {

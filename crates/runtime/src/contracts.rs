@@ -7,11 +7,65 @@
 //! `contracts/of/` ++ cluster id -> `SCALE(Vec<contract id>)` in instantiation order.
 
 use crate::clusters;
+use crate::error::{Cause, Refusal};
 use crate::master_key::require_holder;
 use crate::{StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
 pub use phalanx_primitives::contract_id;
 use phalanx_primitives::{AccountId, BlockHeight, Envelope, Event, Hash};
+
+/// Why an upload, instantiation or command is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContractError {
+    #[error("no contract {0}")]
+    NoContract(AccountId),
+    #[error("gas limit {0} is outside 1 to {MAX_GAS_LIMIT}")]
+    GasLimit(u64),
+    #[error("code {0} is already uploaded")]
+    CodeExists(Hash),
+    #[error("the code is refused: {0}")]
+    BadCode(#[source] phalanx_vm::VmError),
+    #[error("salt is {0} bytes, longer than {MAX_SALT_LEN}")]
+    SaltTooLong(usize),
+    #[error("no code {0}")]
+    NoCode(Hash),
+    #[error("cluster {0} has no public key yet")]
+    ClusterUnkeyed(Hash),
+    #[error("init is encrypted for epoch {epoch}, the cluster key is epoch {key_epoch}")]
+    StaleInit { epoch: u32, key_epoch: u32 },
+    #[error("contract {0} exists; use another salt")]
+    ContractExists(AccountId),
+    #[error("contract {0} has no public key yet")]
+    ContractUnkeyed(AccountId),
+    #[error("command is encrypted for epoch {epoch}, the contract key is epoch {key_epoch}")]
+    StaleCommand { epoch: u32, key_epoch: u32 },
+    #[error("this command envelope was already submitted (replay)")]
+    Replay,
+}
+
+impl Cause for ContractError {
+    fn cause(&self) -> &'static str {
+        match self {
+            ContractError::NoContract(_) => "no_contract",
+            ContractError::GasLimit(_) => "gas_limit_out_of_range",
+            ContractError::CodeExists(_) => "code_exists",
+            ContractError::BadCode(_) => "code_refused",
+            ContractError::SaltTooLong(_) => "salt_too_long",
+            ContractError::NoCode(_) => "no_code",
+            ContractError::ClusterUnkeyed(_) => "cluster_has_no_key",
+            ContractError::StaleInit { .. } => "init_wrong_epoch",
+            ContractError::ContractExists(_) => "contract_exists",
+            ContractError::ContractUnkeyed(_) => "contract_has_no_key",
+            ContractError::StaleCommand { .. } => "command_wrong_epoch",
+            ContractError::Replay => "command_replayed",
+        }
+    }
+
+    fn refusal(&self) -> Refusal {
+        Refusal::InvalidCall
+    }
+}
 
 const CODE_PREFIX: &[u8] = b"contracts/code/";
 const INFO_PREFIX: &[u8] = b"contracts/info/";
@@ -75,7 +129,7 @@ pub(crate) fn read_contract(
                 .map_err(|e| StateError(format!("corrupt contract entry: {e}")))
         })
         .transpose()?
-        .ok_or_else(|| TxError::InvalidCall(format!("no contract {id}")))
+        .ok_or(ContractError::NoContract(*id).into())
 }
 
 fn of_cluster_key(cluster: &Hash) -> Vec<u8> {
@@ -102,9 +156,7 @@ pub(crate) fn exists(
 
 fn check_gas(gas_limit: u64) -> Result<(), TxError> {
     if gas_limit == 0 || gas_limit > MAX_GAS_LIMIT {
-        return Err(TxError::InvalidCall(format!(
-            "gas limit must be 1 to {MAX_GAS_LIMIT}"
-        )));
+        return Err(ContractError::GasLimit(gas_limit).into());
     }
     Ok(())
 }
@@ -116,14 +168,12 @@ pub(crate) fn upload(
 ) -> Result<Event, TxError> {
     let code_hash = phalanx_primitives::sha256(code);
     if overlay.get(&code_key(&code_hash))?.is_some() {
-        return Err(TxError::InvalidCall(format!(
-            "code {code_hash} is already uploaded"
-        )));
+        return Err(ContractError::CodeExists(code_hash).into());
     }
     // The same rules every worker's VM applies: refuse here what could never run there. The
     // verdict is kept per code hash, and the node asked already at admission, outside the lock
     // block production needs: here it is a lookup.
-    phalanx_vm::check_code(code).map_err(|e| TxError::InvalidCall(e.to_string()))?;
+    phalanx_vm::check_code(code).map_err(ContractError::BadCode)?;
     overlay.set(code_key(&code_hash), code.to_vec());
     Ok(Event::CodeUploaded {
         code_hash,
@@ -148,31 +198,25 @@ pub(crate) fn instantiate(
 ) -> Result<Event, TxError> {
     check_gas(i.gas_limit)?;
     if i.salt.len() > MAX_SALT_LEN {
-        return Err(TxError::InvalidCall(format!(
-            "salt is longer than {MAX_SALT_LEN} bytes"
-        )));
+        return Err(ContractError::SaltTooLong(i.salt.len()).into());
     }
     if overlay.get(&code_key(&i.code_hash))?.is_none() {
-        return Err(TxError::InvalidCall(format!("no code {}", i.code_hash)));
+        return Err(ContractError::NoCode(i.code_hash).into());
     }
     let cluster = clusters::read_cluster(overlay, &i.cluster)?;
     let Some((_, epoch)) = cluster.public_key else {
-        return Err(TxError::InvalidCall(format!(
-            "cluster {} has no public key yet",
-            i.cluster
-        )));
+        return Err(ContractError::ClusterUnkeyed(i.cluster).into());
     };
     if i.init.epoch != epoch {
-        return Err(TxError::InvalidCall(format!(
-            "init is encrypted for epoch {}, the cluster key is epoch {epoch}",
-            i.init.epoch
-        )));
+        return Err(ContractError::StaleInit {
+            epoch: i.init.epoch,
+            key_epoch: epoch,
+        }
+        .into());
     }
     let contract = contract_id(&i.code_hash, &i.cluster, &i.deployer, i.salt);
     if overlay.get(&info_key(&contract))?.is_some() {
-        return Err(TxError::InvalidCall(format!(
-            "contract {contract} exists; use another salt"
-        )));
+        return Err(ContractError::ContractExists(contract).into());
     }
     let info = ContractInfo {
         code_hash: i.code_hash,
@@ -228,15 +272,14 @@ pub(crate) fn command(
     check_gas(gas_limit)?;
     let mut info = read_contract(overlay, &contract)?;
     let Some((_, epoch)) = info.public_key else {
-        return Err(TxError::InvalidCall(format!(
-            "contract {contract} has no public key yet"
-        )));
+        return Err(ContractError::ContractUnkeyed(contract).into());
     };
     if envelope.epoch != epoch {
-        return Err(TxError::InvalidCall(format!(
-            "command is encrypted for epoch {}, the contract key is epoch {epoch}",
-            envelope.epoch
-        )));
+        return Err(ContractError::StaleCommand {
+            epoch: envelope.epoch,
+            key_epoch: epoch,
+        }
+        .into());
     }
     // The same ciphertext twice is a replay: refuse it, whoever sends it.
     let seen = [
@@ -246,9 +289,7 @@ pub(crate) fn command(
     ]
     .concat();
     if overlay.get(&seen)?.is_some() {
-        return Err(TxError::InvalidCall(
-            "this command envelope was already submitted (replay)".into(),
-        ));
+        return Err(ContractError::Replay.into());
     }
     overlay.set(seen, Vec::new());
     let sequence = info.commands;

@@ -15,10 +15,54 @@
 
 use crate::clusters::read_cluster;
 use crate::contracts;
+use crate::error::{Cause, Refusal};
 use crate::{balances, StateError, StateOverlay, StateReader, TxError};
 use phalanx_primitives::{
     gas_escrow, AccountId, Balance, ContractOutput, Event, MAX_EGRESS_OUTPUTS,
 };
+
+/// Why an egress batch is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EgressError {
+    #[error("an egress carries 1 to {MAX_EGRESS_OUTPUTS} outputs, not {0}")]
+    OutputCount(usize),
+    #[error("{worker} is not a worker of contract {contract}'s cluster")]
+    NotClusterWorker {
+        worker: AccountId,
+        contract: AccountId,
+    },
+    #[error("outputs from {first} of contract {contract} were already accepted (next is {next}): a replay")]
+    Replay {
+        contract: AccountId,
+        first: u64,
+        next: u64,
+    },
+    #[error("outputs of contract {contract} must continue at {next}, not {first}")]
+    Gap {
+        contract: AccountId,
+        first: u64,
+        next: u64,
+    },
+}
+
+impl Cause for EgressError {
+    fn cause(&self) -> &'static str {
+        match self {
+            EgressError::OutputCount(_) => "egress_output_count",
+            EgressError::NotClusterWorker { .. } => "not_a_cluster_worker",
+            EgressError::Replay { .. } => "egress_replayed",
+            EgressError::Gap { .. } => "egress_gap",
+        }
+    }
+
+    fn refusal(&self) -> Refusal {
+        match self {
+            EgressError::NotClusterWorker { .. } => Refusal::NotAuthorized,
+            _ => Refusal::InvalidCall,
+        }
+    }
+}
 
 const NEXT_PREFIX: &[u8] = b"egress/next/";
 /// Longest public event payload (the VM's own limit).
@@ -66,31 +110,31 @@ pub(crate) fn accept(
         worker, contract, ..
     } = batch;
     if batch.outputs.is_empty() || batch.outputs.len() > MAX_EGRESS_OUTPUTS {
-        return Err(TxError::InvalidCall(format!(
-            "an egress carries 1 to {MAX_EGRESS_OUTPUTS} outputs"
-        )));
+        return Err(EgressError::OutputCount(batch.outputs.len()).into());
     }
     let info = contracts::read_contract(overlay, &contract)?;
     if !read_cluster(overlay, &info.cluster)?
         .workers
         .contains(&worker)
     {
-        return Err(TxError::NotAuthorized(format!(
-            "{worker} is not a worker of contract {contract}'s cluster"
-        )));
+        return Err(EgressError::NotClusterWorker { worker, contract }.into());
     }
     let next = decode_next(overlay.get(&next_key(&contract))?)?;
     if batch.first_seq < next {
-        return Err(TxError::InvalidCall(format!(
-            "outputs from {} of contract {contract} were already accepted (next is {next}): a replay",
-            batch.first_seq
-        )));
+        return Err(EgressError::Replay {
+            contract,
+            first: batch.first_seq,
+            next,
+        }
+        .into());
     }
     if batch.first_seq > next {
-        return Err(TxError::InvalidCall(format!(
-            "outputs of contract {contract} must continue at {next}, not {}",
-            batch.first_seq
-        )));
+        return Err(EgressError::Gap {
+            contract,
+            first: batch.first_seq,
+            next,
+        }
+        .into());
     }
     let mut events = vec![Event::EgressAccepted {
         contract,

@@ -451,7 +451,9 @@ impl<R: StateReader> BlockExecutor<R> {
             Call::Command { contract, .. } => {
                 match contracts::read_contract(&self.overlay, contract) {
                     Ok(info) => Ok(Some(info.cluster)),
-                    Err(TxError::InvalidCall(_)) => Ok(None),
+                    Err(TxError::Contract(crate::contracts::ContractError::NoContract(_))) => {
+                        Ok(None)
+                    }
                     Err(other) => Err(other),
                 }
             }

@@ -14,12 +14,57 @@
 //! SCALE(Proposal); `governance/open` -> SCALE(`Vec<ProposalId>`), voting or awaiting enactment.
 //! Locked PHA waits in the keyless [`governance_account`].
 
+use crate::error::{Cause, Refusal};
 use crate::state::decode_entry;
 use crate::tokenomics::{self, mul_div};
 use crate::{balances, privileged, StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_primitives::economy::{EconomyParams, ProposalId};
 use phalanx_primitives::{AccountId, Balance, BlockHeight, Event, SudoCall};
+
+/// Why a proposal, a vote or a parameter change is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GovernanceError {
+    #[error("there is no proposal {0}")]
+    NoProposal(ProposalId),
+    #[error("{MAX_OPEN_PROPOSALS} proposals are open already")]
+    TooManyOpen,
+    #[error("proposal {0} is not open for votes")]
+    VotingClosed(ProposalId),
+    #[error("a vote must lock more than 0 PHA")]
+    EmptyVote,
+    #[error("{voter} already voted on proposal {proposal}")]
+    AlreadyVoted {
+        voter: AccountId,
+        proposal: ProposalId,
+    },
+    #[error("proposal {0} has {MAX_VOTES} votes already")]
+    TooManyVotes(ProposalId),
+    #[error("{parameter} cannot be set so: {reason}")]
+    InvalidParameter {
+        parameter: phalanx_primitives::economy::Parameter,
+        reason: String,
+    },
+}
+
+impl Cause for GovernanceError {
+    fn cause(&self) -> &'static str {
+        match self {
+            GovernanceError::NoProposal(_) => "no_proposal",
+            GovernanceError::TooManyOpen => "too_many_open_proposals",
+            GovernanceError::VotingClosed(_) => "voting_closed",
+            GovernanceError::EmptyVote => "empty_vote",
+            GovernanceError::AlreadyVoted { .. } => "already_voted",
+            GovernanceError::TooManyVotes(_) => "too_many_votes",
+            GovernanceError::InvalidParameter { .. } => "invalid_parameter",
+        }
+    }
+
+    fn refusal(&self) -> Refusal {
+        Refusal::InvalidCall
+    }
+}
 
 const NEXT_KEY: &[u8] = b"governance/next";
 const PROPOSAL_PREFIX: &[u8] = b"governance/proposal/";
@@ -82,7 +127,7 @@ pub fn proposal_count(state: &impl StateReader) -> Result<ProposalId, StateError
 }
 
 fn read(overlay: &StateOverlay<impl StateReader>, id: ProposalId) -> Result<Proposal, TxError> {
-    proposal(overlay, id)?.ok_or_else(|| TxError::InvalidCall(format!("there is no proposal {id}")))
+    proposal(overlay, id)?.ok_or(GovernanceError::NoProposal(id).into())
 }
 fn write(overlay: &mut StateOverlay<impl StateReader>, proposal: &Proposal) {
     overlay.set(proposal_key(proposal.id), proposal.encode());
@@ -99,9 +144,7 @@ pub(crate) fn propose(
 ) -> Result<Event, TxError> {
     let mut open = read_open(overlay)?;
     if open.len() >= MAX_OPEN_PROPOSALS {
-        return Err(TxError::InvalidCall(format!(
-            "{MAX_OPEN_PROPOSALS} proposals are open already"
-        )));
+        return Err(GovernanceError::TooManyOpen.into());
     }
     let params = tokenomics::params(overlay)?;
     balances::transfer(
@@ -148,24 +191,20 @@ pub(crate) fn vote(
 ) -> Result<Event, TxError> {
     let mut proposal = read(overlay, id)?;
     if proposal.status != ProposalStatus::Voting || height > proposal.voting_ends {
-        return Err(TxError::InvalidCall(format!(
-            "proposal {id} is not open for votes"
-        )));
+        return Err(GovernanceError::VotingClosed(id).into());
     }
     if amount == 0 {
-        return Err(TxError::InvalidCall(
-            "a vote must lock more than 0 PHA".into(),
-        ));
+        return Err(GovernanceError::EmptyVote.into());
     }
     if proposal.votes.iter().any(|v| v.voter == voter) {
-        return Err(TxError::InvalidCall(format!(
-            "{voter} already voted on proposal {id}"
-        )));
+        return Err(GovernanceError::AlreadyVoted {
+            voter,
+            proposal: id,
+        }
+        .into());
     }
     if proposal.votes.len() >= MAX_VOTES {
-        return Err(TxError::InvalidCall(format!(
-            "proposal {id} has {MAX_VOTES} votes already"
-        )));
+        return Err(GovernanceError::TooManyVotes(id).into());
     }
     balances::transfer(overlay, &voter, &governance_account(), amount)?;
     if aye {

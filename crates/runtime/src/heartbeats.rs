@@ -12,10 +12,56 @@
 
 use crate::clusters::read_cluster;
 use crate::contracts;
+use crate::error::{Cause, Refusal};
 use crate::state::decode_entry;
 use crate::{StateOverlay, StateReader, TxError};
 use parity_scale_codec::Encode;
 use phalanx_primitives::{AccountId, BlockHeight, Event, Hash, StateReport};
+
+/// Why a heartbeat's digest reports are refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeartbeatError {
+    #[error("block {0} is older than the {KEPT_HEIGHTS} heights the chain keeps reports of")]
+    TooOld(BlockHeight),
+    #[error("a heartbeat carries at most {MAX_REPORTS} reports, not {0}")]
+    TooManyReports(usize),
+    #[error("a report for block {reported} must come after that block (this is {current})")]
+    TooEarly {
+        reported: BlockHeight,
+        current: BlockHeight,
+    },
+    #[error("{worker} is not a worker of contract {contract}'s cluster")]
+    NotClusterWorker {
+        worker: AccountId,
+        contract: AccountId,
+    },
+    #[error("{worker} already reported contract {contract} at block {height}")]
+    AlreadyReported {
+        worker: AccountId,
+        contract: AccountId,
+        height: BlockHeight,
+    },
+}
+
+impl Cause for HeartbeatError {
+    fn cause(&self) -> &'static str {
+        match self {
+            HeartbeatError::TooOld(_) => "report_too_old",
+            HeartbeatError::TooManyReports(_) => "too_many_reports",
+            HeartbeatError::TooEarly { .. } => "report_too_early",
+            HeartbeatError::NotClusterWorker { .. } => "not_a_cluster_worker",
+            HeartbeatError::AlreadyReported { .. } => "already_reported",
+        }
+    }
+
+    fn refusal(&self) -> Refusal {
+        match self {
+            HeartbeatError::NotClusterWorker { .. } => Refusal::NotAuthorized,
+            _ => Refusal::InvalidCall,
+        }
+    }
+}
 
 const PREFIX: &[u8] = b"heartbeats/";
 const HEIGHTS_PREFIX: &[u8] = b"heartbeats/heights/";
@@ -47,9 +93,7 @@ fn keep_height(
         decode_entry(overlay.get(&heights_key(contract))?, "heartbeat heights")?
             .unwrap_or_default();
     if heights.len() >= KEPT_HEIGHTS && heights.first().is_some_and(|oldest| height < *oldest) {
-        return Err(TxError::InvalidCall(format!(
-            "block {height} is older than the {KEPT_HEIGHTS} heights the chain keeps reports of"
-        )));
+        return Err(HeartbeatError::TooOld(height).into());
     }
     let at = heights.partition_point(|h| *h < height);
     heights.insert(at, height);
@@ -78,9 +122,7 @@ pub(crate) fn record(
 ) -> Result<Vec<Event>, TxError> {
     // No reports is fine: the heartbeat is then only a sign of life, answering a challenge.
     if digests.len() > MAX_REPORTS {
-        return Err(TxError::InvalidCall(format!(
-            "a heartbeat carries at most {MAX_REPORTS} reports"
-        )));
+        return Err(HeartbeatError::TooManyReports(digests.len()).into());
     }
     let mut events = vec![Event::Heartbeat {
         worker,
@@ -88,18 +130,20 @@ pub(crate) fn record(
     }];
     for report in digests {
         if report.height >= current_height {
-            return Err(TxError::InvalidCall(format!(
-                "a report for block {} must come after that block (this is {current_height})",
-                report.height
-            )));
+            return Err(HeartbeatError::TooEarly {
+                reported: report.height,
+                current: current_height,
+            }
+            .into());
         }
         let info = contracts::read_contract(overlay, &report.contract)?;
         let cluster = read_cluster(overlay, &info.cluster)?;
         if !cluster.workers.contains(&worker) {
-            return Err(TxError::NotAuthorized(format!(
-                "{worker} is not a worker of contract {}'s cluster",
-                report.contract
-            )));
+            return Err(HeartbeatError::NotClusterWorker {
+                worker,
+                contract: report.contract,
+            }
+            .into());
         }
         let entry = key(&report.contract, report.height);
         let mut reported: Vec<(AccountId, Hash)> =
@@ -108,10 +152,12 @@ pub(crate) fn record(
             keep_height(overlay, &report.contract, report.height)?;
         }
         if reported.iter().any(|(w, _)| *w == worker) {
-            return Err(TxError::InvalidCall(format!(
-                "{worker} already reported contract {} at block {}",
-                report.contract, report.height
-            )));
+            return Err(HeartbeatError::AlreadyReported {
+                worker,
+                contract: report.contract,
+                height: report.height,
+            }
+            .into());
         }
         if let Some((other_worker, other_digest)) =
             reported.iter().find(|(_, d)| *d != report.digest)

@@ -55,7 +55,7 @@ pub mod staking;
 mod state;
 pub mod tokenomics;
 
-pub use error::{StateError, TxError};
+pub use error::{Cause, Refusal, StateError, TxError};
 pub use executor::{events_root, BlockExecutor, BlockOutcome};
 pub use params::{BlockContext, ChainParams};
 pub use state::{state_root, MemoryState, StateOverlay, StateReader, WriteSet};

@@ -7,10 +7,46 @@
 //! State layout: `keys/master` -> SCALE(MasterKeyInfo).
 
 use crate::clusters::{current_epoch, require_gatekeeper};
+use crate::error::{Cause, Refusal};
 use crate::state::decode_entry;
 use crate::{StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_primitives::{AccountId, Envelope, Event};
+
+/// Why a declaration or share of the master key is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MasterKeyError {
+    #[error("gatekeeper {0} does not hold the master key")]
+    NotHolder(AccountId),
+    #[error("the master key is already declared (epoch {epoch}, by {}); a further gatekeeper receives it from a holder", by.map(|a| a.to_string()).unwrap_or_default())]
+    AlreadyDeclared { epoch: u32, by: Option<AccountId> },
+    #[error("key epoch {epoch} is not the current epoch {current}")]
+    NotCurrentEpoch { epoch: u32, current: u32 },
+    #[error("gatekeeper {0} already holds the master key")]
+    AlreadyHolds(AccountId),
+    #[error("key epoch {epoch} is not the master key's epoch {master}")]
+    WrongEpoch { epoch: u32, master: u32 },
+}
+
+impl Cause for MasterKeyError {
+    fn cause(&self) -> &'static str {
+        match self {
+            MasterKeyError::NotHolder(_) => "not_master_key_holder",
+            MasterKeyError::AlreadyDeclared { .. } => "master_key_declared",
+            MasterKeyError::NotCurrentEpoch { .. } => "not_current_epoch",
+            MasterKeyError::AlreadyHolds(_) => "already_holds_master_key",
+            MasterKeyError::WrongEpoch { .. } => "wrong_master_key_epoch",
+        }
+    }
+
+    fn refusal(&self) -> Refusal {
+        match self {
+            MasterKeyError::NotHolder(_) => Refusal::NotAuthorized,
+            _ => Refusal::InvalidCall,
+        }
+    }
+}
 
 const MASTER_KEY: &[u8] = b"keys/master";
 
@@ -46,9 +82,7 @@ pub(crate) fn require_holder(
     require_gatekeeper(overlay, account)?;
     match read(overlay)? {
         Some(info) if info.holders.contains(account) => Ok(()),
-        _ => Err(TxError::NotAuthorized(format!(
-            "gatekeeper {account} does not hold the master key"
-        ))),
+        _ => Err(MasterKeyError::NotHolder(*account).into()),
     }
 }
 
@@ -60,17 +94,15 @@ pub(crate) fn publish(
 ) -> Result<Event, TxError> {
     require_gatekeeper(overlay, &signer)?;
     if let Some(info) = read(overlay)? {
-        return Err(TxError::InvalidCall(format!(
-            "the master key is already declared (epoch {}, by {}); a further gatekeeper receives it from a holder",
-            info.epoch,
-            info.holders.first().map(ToString::to_string).unwrap_or_default()
-        )));
+        return Err(MasterKeyError::AlreadyDeclared {
+            epoch: info.epoch,
+            by: info.holders.first().copied(),
+        }
+        .into());
     }
     let current = current_epoch(overlay)?;
     if epoch != current {
-        return Err(TxError::InvalidCall(format!(
-            "key epoch {epoch} is not the current epoch {current}"
-        )));
+        return Err(MasterKeyError::NotCurrentEpoch { epoch, current }.into());
     }
     let info = MasterKeyInfo {
         epoch,
@@ -110,15 +142,14 @@ pub(crate) fn share(
     let mut info =
         read(overlay)?.ok_or_else(|| StateError("holder without a master key".into()))?;
     if info.holders.contains(&recipient) {
-        return Err(TxError::InvalidCall(format!(
-            "gatekeeper {recipient} already holds the master key"
-        )));
+        return Err(MasterKeyError::AlreadyHolds(recipient).into());
     }
     if envelope.epoch != info.epoch {
-        return Err(TxError::InvalidCall(format!(
-            "key epoch {} is not the master key's epoch {}",
-            envelope.epoch, info.epoch
-        )));
+        return Err(MasterKeyError::WrongEpoch {
+            epoch: envelope.epoch,
+            master: info.epoch,
+        }
+        .into());
     }
     info.holders.push(recipient);
     let epoch = info.epoch;

@@ -14,6 +14,7 @@
 //!
 //! State layout: `mining/seed` -> Hash; `mining/seed_height` -> u64, the block that last mixed.
 
+use crate::error::{Cause, Refusal};
 use crate::staking::{self, pool_account, MiningInfo};
 use crate::state::decode_entry;
 use crate::tokenomics::{self, mul_div};
@@ -21,6 +22,26 @@ use crate::{balances, master_key, StateOverlay, StateReader, TxError};
 use parity_scale_codec::Encode;
 use phalanx_primitives::economy::{ComputingState, EconomyParams};
 use phalanx_primitives::{sha256_parts, AccountId, Balance, BlockHeight, Event, Hash};
+
+/// Why a mining call is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MiningError {
+    #[error("randomness was already mixed in block {0}")]
+    RandomnessMixed(BlockHeight),
+}
+
+impl Cause for MiningError {
+    fn cause(&self) -> &'static str {
+        match self {
+            MiningError::RandomnessMixed(_) => "randomness_already_mixed",
+        }
+    }
+
+    fn refusal(&self) -> Refusal {
+        Refusal::InvalidCall
+    }
+}
 
 const SEED_KEY: &[u8] = b"mining/seed";
 const SEED_HEIGHT_KEY: &[u8] = b"mining/seed_height";
@@ -39,9 +60,7 @@ pub(crate) fn mix_randomness(
     master_key::require_holder(overlay, &gatekeeper)?;
     let last: Option<u64> = decode_entry(overlay.get(SEED_HEIGHT_KEY)?, "seed height")?;
     if last == Some(height) {
-        return Err(TxError::InvalidCall(
-            "randomness was already mixed in this block".into(),
-        ));
+        return Err(MiningError::RandomnessMixed(height).into());
     }
     let old = seed(overlay)?;
     let new = sha256_parts(&[b"PHALANX_CHALLENGE_SEED_V1", &old.0, &value.0]);

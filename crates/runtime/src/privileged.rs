@@ -40,9 +40,12 @@ pub(crate) fn dispatch(
         SudoCall::RotateMasterKey => clusters::rotate(overlay)?,
         SudoCall::SetParameter { parameter, value } => {
             let mut params = tokenomics::params(overlay)?;
-            params
-                .set(*parameter, *value)
-                .map_err(TxError::InvalidCall)?;
+            params.set(*parameter, *value).map_err(|reason| {
+                crate::governance::GovernanceError::InvalidParameter {
+                    parameter: *parameter,
+                    reason,
+                }
+            })?;
             tokenomics::write_params(overlay, &params);
             vec![Event::ParameterChanged {
                 parameter: *parameter,

@@ -10,6 +10,7 @@
 //! elected by its registration (someone must hold the master key before governance can vote on
 //! anything confidential); every later one waits for an `ElectGatekeeper` call.
 
+use crate::error::{Cause, Refusal};
 use crate::state::decode_entry;
 use crate::{StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
@@ -19,6 +20,60 @@ use phalanx_primitives::attestation::{
     AttestationPolicy, AttestationReport, ConfidenceLevel, Measurement, Role, TeeKind,
 };
 use phalanx_primitives::{AccountId, BlockHeight, Call, Event, Hash, Signature};
+
+/// Why a registration, an allow-list change or a gatekeeper election is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    #[error("endpoint is {0} bytes; the limit is {MAX_ENDPOINT_LEN}")]
+    EndpointTooLong(usize),
+    #[error("endpoint is not UTF-8")]
+    EndpointNotUtf8,
+    #[error("the registration of {0} is not signed by that identity's key")]
+    IdentityProof(AccountId),
+    #[error("{identity} is registered with measurement {registered}, not {quoted}")]
+    OtherMeasurement {
+        identity: AccountId,
+        /// Boxed, with `quoted`: they would double the size of every `TxError`.
+        registered: Box<Measurement>,
+        quoted: Box<Measurement>,
+    },
+    #[error("measurement {0} is already allowed")]
+    AlreadyAllowed(Measurement),
+    #[error("measurement {0} is not on the allow-list")]
+    NotAllowed(Measurement),
+    #[error("{0} is not a registered gatekeeper enclave")]
+    NotGatekeeperEnclave(AccountId),
+    #[error("{0} is already a gatekeeper")]
+    AlreadyElected(AccountId),
+    #[error("{0} is not a gatekeeper")]
+    NotElected(AccountId),
+}
+
+impl Cause for RegistryError {
+    fn cause(&self) -> &'static str {
+        match self {
+            RegistryError::EndpointTooLong(_) => "endpoint_too_long",
+            RegistryError::EndpointNotUtf8 => "endpoint_not_utf8",
+            RegistryError::IdentityProof(_) => "bad_identity_proof",
+            RegistryError::OtherMeasurement { .. } => "other_measurement",
+            RegistryError::AlreadyAllowed(_) => "measurement_already_allowed",
+            RegistryError::NotAllowed(_) => "measurement_not_allowed",
+            RegistryError::NotGatekeeperEnclave(_) => "not_a_gatekeeper_enclave",
+            RegistryError::AlreadyElected(_) => "already_elected",
+            RegistryError::NotElected(_) => "not_elected",
+        }
+    }
+
+    fn refusal(&self) -> Refusal {
+        match self {
+            RegistryError::IdentityProof(_) | RegistryError::OtherMeasurement { .. } => {
+                Refusal::NotAuthorized
+            }
+            _ => Refusal::InvalidCall,
+        }
+    }
+}
 
 pub const POLICY_KEY: &[u8] = b"registry/policy";
 const GATEKEEPERS_KEY: &[u8] = b"registry/gatekeepers";
@@ -148,13 +203,10 @@ pub fn check_registration(
     r: &Registration<'_>,
 ) -> Result<(String, VerifiedAttestation), TxError> {
     if r.endpoint.len() > MAX_ENDPOINT_LEN {
-        return Err(TxError::InvalidCall(format!(
-            "endpoint is {} bytes; the limit is {MAX_ENDPOINT_LEN}",
-            r.endpoint.len()
-        )));
+        return Err(RegistryError::EndpointTooLong(r.endpoint.len()).into());
     }
-    let endpoint = String::from_utf8(r.endpoint.to_vec())
-        .map_err(|_| TxError::InvalidCall("endpoint is not UTF-8".into()))?;
+    let endpoint =
+        String::from_utf8(r.endpoint.to_vec()).map_err(|_| RegistryError::EndpointNotUtf8)?;
     let policy = policy(state)?;
     let enrollment = Enrollment {
         identity: &r.identity,
@@ -171,12 +223,7 @@ pub fn check_registration(
         &enrollment.identity_message(),
         r.identity_proof,
     )
-    .map_err(|_| {
-        TxError::NotAuthorized(format!(
-            "the registration of {} is not signed by that identity's key",
-            r.identity
-        ))
-    })?;
+    .map_err(|_| RegistryError::IdentityProof(r.identity))?;
     // Collateral validity is judged at the block's time, so every node agrees.
     let verified = verify(
         r.attestation,
@@ -199,12 +246,12 @@ pub(crate) fn register(
     // measurement is a copied key, not an upgrade (an upgrade makes a new identity).
     if let Some(known) = worker(overlay, &r.identity)? {
         if known.measurement != verified.measurement() {
-            return Err(TxError::NotAuthorized(format!(
-                "{} is registered with measurement {}, not {}",
-                r.identity,
-                known.measurement,
-                verified.measurement()
-            )));
+            return Err(RegistryError::OtherMeasurement {
+                identity: r.identity,
+                registered: Box::new(known.measurement),
+                quoted: Box::new(verified.measurement()),
+            }
+            .into());
         }
     }
     let info = WorkerInfo {
@@ -254,9 +301,7 @@ pub(crate) fn add_measurement(
 ) -> Result<Event, TxError> {
     let mut policy = policy(overlay)?;
     if policy.measurements.contains(&measurement) {
-        return Err(TxError::InvalidCall(format!(
-            "measurement {measurement} is already allowed"
-        )));
+        return Err(RegistryError::AlreadyAllowed(measurement).into());
     }
     policy.measurements.push(measurement);
     overlay.set(POLICY_KEY.to_vec(), policy.encode());
@@ -271,9 +316,7 @@ pub(crate) fn remove_measurement(
     let before = policy.measurements.len();
     policy.measurements.retain(|m| *m != measurement);
     if policy.measurements.len() == before {
-        return Err(TxError::InvalidCall(format!(
-            "measurement {measurement} is not on the allow-list"
-        )));
+        return Err(RegistryError::NotAllowed(measurement).into());
     }
     overlay.set(POLICY_KEY.to_vec(), policy.encode());
     Ok(Event::MeasurementRemoved(measurement))
@@ -289,15 +332,11 @@ pub(crate) fn elect_gatekeeper(
     identity: AccountId,
 ) -> Result<Event, TxError> {
     if enclave_in_role(overlay, &identity, Role::Gatekeeper)?.is_none() {
-        return Err(TxError::InvalidCall(format!(
-            "{identity} is not a registered gatekeeper enclave"
-        )));
+        return Err(RegistryError::NotGatekeeperEnclave(identity).into());
     }
     let mut elected = gatekeepers(overlay)?;
     if elected.contains(&identity) {
-        return Err(TxError::InvalidCall(format!(
-            "{identity} is already a gatekeeper"
-        )));
+        return Err(RegistryError::AlreadyElected(identity).into());
     }
     elected.push(identity);
     overlay.set(GATEKEEPERS_KEY.to_vec(), elected.encode());
@@ -310,9 +349,7 @@ pub(crate) fn remove_gatekeeper(
 ) -> Result<Event, TxError> {
     let mut elected = gatekeepers(overlay)?;
     if !elected.contains(&identity) {
-        return Err(TxError::InvalidCall(format!(
-            "{identity} is not a gatekeeper"
-        )));
+        return Err(RegistryError::NotElected(identity).into());
     }
     elected.retain(|g| *g != identity);
     overlay.set(GATEKEEPERS_KEY.to_vec(), elected.encode());

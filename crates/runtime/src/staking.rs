@@ -15,6 +15,7 @@
 //! unresponsive; `staking/withdrawals` -> `SCALE(Vec<Withdrawal>)`; `staking/benchmark/` ++
 //! identity -> u32, the performance score the worker reported last.
 
+use crate::error::{Cause, Refusal};
 use crate::registry::{self, WorkerInfo};
 use crate::state::decode_entry;
 use crate::tokenomics::{self, mul_div};
@@ -24,6 +25,98 @@ use phalanx_primitives::amount::format_pha;
 use phalanx_primitives::attestation::Role;
 use phalanx_primitives::economy::{ComputingState, PoolId};
 use phalanx_primitives::{AccountId, Balance, BlockHeight, Event};
+
+/// Why a pool, stake or computing call is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StakingError {
+    #[error("there is no pool {0}")]
+    NoPool(PoolId),
+    #[error("performance score {0} is outside what the benchmark can produce (1 to {MAX_PERFORMANCE_SCORE})")]
+    ImpossibleScore(u32),
+    #[error("a commission is 0 to 100 percent, not {0}")]
+    Commission(u8),
+    #[error("a deposit must be more than 0")]
+    EmptyDeposit,
+    #[error("the deposit is worth less than one share")]
+    BelowOneShare,
+    #[error("cannot withdraw {shares} shares of pool {pool}: {who} holds {held}")]
+    SharesHeld {
+        pool: PoolId,
+        who: AccountId,
+        shares: Balance,
+        held: Balance,
+    },
+    #[error("too many withdrawals are waiting; try again later")]
+    WithdrawalsFull,
+    #[error("only pool {0}'s owner may do this")]
+    NotOwner(PoolId),
+    #[error("worker {worker} is operated by {operator}, not by the pool's owner")]
+    NotOperator {
+        worker: AccountId,
+        operator: AccountId,
+    },
+    #[error("worker {worker} is already bound to pool {pool}")]
+    AlreadyBound { worker: AccountId, pool: PoolId },
+    #[error("a pool binds at most {MAX_POOL_WORKERS} workers")]
+    PoolFull,
+    #[error("worker {0} is bound to no pool")]
+    Unbound(AccountId),
+    #[error("{0} is not a registered worker")]
+    NotWorker(AccountId),
+    #[error("worker {0} is computing; stop it first")]
+    StillComputing(AccountId),
+    #[error("worker {0} is already computing")]
+    AlreadyComputing(AccountId),
+    #[error("worker {0} has not reported its benchmark yet (its first heartbeat does)")]
+    NoBenchmark(AccountId),
+    #[error("a worker needs at least the minimum stake of {} PHA, not {} PHA", format_pha(*min_stake), format_pha(*stake))]
+    BelowMinStake { stake: Balance, min_stake: Balance },
+    #[error("pool {pool} has {} PHA of stake not backing a worker; {} PHA asked", format_pha(*free), format_pha(*asked))]
+    StakeUnavailable {
+        pool: PoolId,
+        free: Balance,
+        asked: Balance,
+    },
+    #[error("the network has as many computing workers as it pays")]
+    ComputingFull,
+    #[error("worker {0} is not computing")]
+    NotComputing(AccountId),
+}
+
+impl Cause for StakingError {
+    fn cause(&self) -> &'static str {
+        match self {
+            StakingError::NoPool(_) => "no_pool",
+            StakingError::ImpossibleScore(_) => "impossible_score",
+            StakingError::Commission(_) => "commission_out_of_range",
+            StakingError::EmptyDeposit => "empty_deposit",
+            StakingError::BelowOneShare => "below_one_share",
+            StakingError::SharesHeld { .. } => "shares_not_held",
+            StakingError::WithdrawalsFull => "withdrawals_full",
+            StakingError::NotOwner(_) => "not_pool_owner",
+            StakingError::NotOperator { .. } => "not_worker_operator",
+            StakingError::AlreadyBound { .. } => "already_bound",
+            StakingError::PoolFull => "pool_full",
+            StakingError::Unbound(_) => "worker_unbound",
+            StakingError::NotWorker(_) => "not_a_worker",
+            StakingError::StillComputing(_) => "still_computing",
+            StakingError::AlreadyComputing(_) => "already_computing",
+            StakingError::NoBenchmark(_) => "no_benchmark",
+            StakingError::BelowMinStake { .. } => "below_min_stake",
+            StakingError::StakeUnavailable { .. } => "stake_unavailable",
+            StakingError::ComputingFull => "computing_full",
+            StakingError::NotComputing(_) => "not_computing",
+        }
+    }
+
+    fn refusal(&self) -> Refusal {
+        match self {
+            StakingError::NotOwner(_) | StakingError::NotOperator { .. } => Refusal::NotAuthorized,
+            _ => Refusal::InvalidCall,
+        }
+    }
+}
 
 const NEXT_POOL_KEY: &[u8] = b"staking/next_pool";
 const POOL_PREFIX: &[u8] = b"staking/pool/";
@@ -161,7 +254,7 @@ pub(crate) fn read_pool(
     overlay: &StateOverlay<impl StateReader>,
     id: PoolId,
 ) -> Result<Pool, TxError> {
-    pool(overlay, id)?.ok_or_else(|| TxError::InvalidCall(format!("there is no pool {id}")))
+    pool(overlay, id)?.ok_or(StakingError::NoPool(id).into())
 }
 pub(crate) fn write_pool(overlay: &mut StateOverlay<impl StateReader>, pool: &Pool) {
     overlay.set(pool_key(pool.id), pool.encode());
@@ -200,9 +293,7 @@ pub(crate) fn record_benchmark(
     score: u32,
 ) -> Result<(), TxError> {
     if score == 0 || score > MAX_PERFORMANCE_SCORE {
-        return Err(TxError::InvalidCall(format!(
-            "performance score {score} is outside what the benchmark can produce (1 to {MAX_PERFORMANCE_SCORE})"
-        )));
+        return Err(StakingError::ImpossibleScore(score).into());
     }
     overlay.set(benchmark_key(worker), score.encode());
     Ok(())
@@ -214,9 +305,7 @@ pub(crate) fn create_pool(
     commission_percent: u8,
 ) -> Result<Event, TxError> {
     if commission_percent > 100 {
-        return Err(TxError::InvalidCall(
-            "a commission is 0 to 100 percent".into(),
-        ));
+        return Err(StakingError::Commission(commission_percent).into());
     }
     let id = pool_count(overlay)?;
     overlay.set(NEXT_POOL_KEY.to_vec(), (id + 1).encode());
@@ -248,7 +337,7 @@ pub(crate) fn deposit(
 ) -> Result<Event, TxError> {
     let mut pool = read_pool(overlay, id)?;
     if amount == 0 {
-        return Err(TxError::InvalidCall("a deposit must be more than 0".into()));
+        return Err(StakingError::EmptyDeposit.into());
     }
     // Shares at the current price; the first deposit (or one into an emptied pool) sets 1:1.
     let shares = if pool.total_shares == 0 || pool.total_stake == 0 {
@@ -257,9 +346,7 @@ pub(crate) fn deposit(
         mul_div(amount, pool.total_shares, pool.total_stake)
     };
     if shares == 0 {
-        return Err(TxError::InvalidCall(
-            "the deposit is worth less than one share".into(),
-        ));
+        return Err(StakingError::BelowOneShare.into());
     }
     balances::transfer(overlay, &who, &pool_account(id), amount)?;
     pool.total_stake += amount;
@@ -285,15 +372,17 @@ pub(crate) fn withdraw(
     read_pool(overlay, id)?;
     let held = self::shares(overlay, id, &who)?;
     if shares == 0 || shares > held {
-        return Err(TxError::InvalidCall(format!(
-            "cannot withdraw {shares} shares of pool {id}: {who} holds {held}"
-        )));
+        return Err(StakingError::SharesHeld {
+            pool: id,
+            who,
+            shares,
+            held,
+        }
+        .into());
     }
     let mut queue = withdrawals(overlay)?;
     if queue.len() >= MAX_PENDING_WITHDRAWALS {
-        return Err(TxError::InvalidCall(
-            "too many withdrawals are waiting; try again later".into(),
-        ));
+        return Err(StakingError::WithdrawalsFull.into());
     }
     let cooldown = tokenomics::params(overlay)?.withdraw_cooldown_ms;
     let release_at_ms = now_ms.saturating_add(cooldown);
@@ -315,10 +404,7 @@ pub(crate) fn withdraw(
 
 fn require_owner(pool: &Pool, signer: &AccountId) -> Result<(), TxError> {
     if pool.owner != *signer {
-        return Err(TxError::NotAuthorized(format!(
-            "only pool {}'s owner may do this",
-            pool.id
-        )));
+        return Err(StakingError::NotOwner(pool.id).into());
     }
     Ok(())
 }
@@ -333,21 +419,21 @@ pub(crate) fn bind(
     require_owner(&pool, &signer)?;
     let info = registered_worker(overlay, &worker)?;
     if info.operator != signer {
-        return Err(TxError::NotAuthorized(format!(
-            "worker {worker} is operated by {}, not by the pool's owner",
-            info.operator
-        )));
+        return Err(StakingError::NotOperator {
+            worker,
+            operator: info.operator,
+        }
+        .into());
     }
     if let Some(mining) = mining(overlay, &worker)? {
-        return Err(TxError::InvalidCall(format!(
-            "worker {worker} is already bound to pool {}",
-            mining.pool
-        )));
+        return Err(StakingError::AlreadyBound {
+            worker,
+            pool: mining.pool,
+        }
+        .into());
     }
     if pool.workers.len() >= MAX_POOL_WORKERS {
-        return Err(TxError::InvalidCall(format!(
-            "a pool binds at most {MAX_POOL_WORKERS} workers"
-        )));
+        return Err(StakingError::PoolFull.into());
     }
     pool.workers.push(worker);
     write_pool(overlay, &pool);
@@ -376,8 +462,7 @@ fn owned_worker(
     signer: &AccountId,
     worker: &AccountId,
 ) -> Result<(MiningInfo, Pool), TxError> {
-    let mining = mining(overlay, worker)?
-        .ok_or_else(|| TxError::InvalidCall(format!("worker {worker} is bound to no pool")))?;
+    let mining = mining(overlay, worker)?.ok_or(StakingError::Unbound(*worker))?;
     let pool = read_pool(overlay, mining.pool)?;
     require_owner(&pool, signer)?;
     Ok((mining, pool))
@@ -388,7 +473,7 @@ fn registered_worker(
     worker: &AccountId,
 ) -> Result<WorkerInfo, TxError> {
     registry::enclave_in_role(overlay, worker, Role::Worker)?
-        .ok_or_else(|| TxError::InvalidCall(format!("{worker} is not a registered worker")))
+        .ok_or(StakingError::NotWorker(*worker).into())
 }
 
 /// The stake backing a pool's computing workers, together.
@@ -412,9 +497,7 @@ pub(crate) fn unbind(
 ) -> Result<Event, TxError> {
     let (mining, mut pool) = owned_worker(overlay, &signer, &worker)?;
     if mining.state != ComputingState::Idle {
-        return Err(TxError::InvalidCall(format!(
-            "worker {worker} is computing; stop it first"
-        )));
+        return Err(StakingError::StillComputing(worker).into());
     }
     pool.workers.retain(|w| *w != worker);
     write_pool(overlay, &pool);
@@ -434,39 +517,32 @@ pub(crate) fn start_computing(
 ) -> Result<Event, TxError> {
     let (mut mining, pool) = owned_worker(overlay, &signer, &worker)?;
     if mining.state != ComputingState::Idle {
-        return Err(TxError::InvalidCall(format!(
-            "worker {worker} is already computing"
-        )));
+        return Err(StakingError::AlreadyComputing(worker).into());
     }
     registered_worker(overlay, &worker)?;
-    let performance = benchmark(overlay, &worker)?.ok_or_else(|| {
-        TxError::InvalidCall(format!(
-            "worker {worker} has not reported its benchmark yet (its first heartbeat does)"
-        ))
-    })?;
+    let performance = benchmark(overlay, &worker)?.ok_or(StakingError::NoBenchmark(worker))?;
     let params = tokenomics::params(overlay)?;
     if stake < params.min_stake {
-        return Err(TxError::InvalidCall(format!(
-            "a worker needs at least the minimum stake of {} PHA",
-            format_pha(params.min_stake)
-        )));
+        return Err(StakingError::BelowMinStake {
+            stake,
+            min_stake: params.min_stake,
+        }
+        .into());
     }
     let free = pool
         .total_stake
         .saturating_sub(committed_stake(overlay, &pool)?);
     if stake > free {
-        return Err(TxError::InvalidCall(format!(
-            "pool {} has {} PHA of stake not backing a worker; {} PHA asked",
-            pool.id,
-            format_pha(free),
-            format_pha(stake)
-        )));
+        return Err(StakingError::StakeUnavailable {
+            pool: pool.id,
+            free,
+            asked: stake,
+        }
+        .into());
     }
     let mut all = computing(overlay)?;
     if all.len() >= MAX_COMPUTING_WORKERS {
-        return Err(TxError::InvalidCall(
-            "the network has as many computing workers as it pays".into(),
-        ));
+        return Err(StakingError::ComputingFull.into());
     }
     mining.state = ComputingState::Computing;
     mining.performance = performance;
@@ -492,9 +568,7 @@ pub(crate) fn stop_computing(
 ) -> Result<Event, TxError> {
     let (mining, _) = owned_worker(overlay, &signer, &worker)?;
     if mining.state == ComputingState::Idle {
-        return Err(TxError::InvalidCall(format!(
-            "worker {worker} is not computing"
-        )));
+        return Err(StakingError::NotComputing(worker).into());
     }
     Ok(stop(
         overlay,

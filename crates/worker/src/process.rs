@@ -357,6 +357,7 @@ async fn register_if_needed(
                 return Err(ClientError::Rejected {
                     code: error.code,
                     kind: error.kind,
+                    cause: error.cause,
                     message: error.message,
                 }
                 .into())
@@ -568,7 +569,10 @@ fn open_or_restore(
             "the worker store is damaged ({error}); moving it to {} and restoring the newest intact checkpoint",
             aside.display()
         );
-        std::fs::rename(path, &aside).map_err(|e| StoreError::Database(e.to_string()))?;
+        std::fs::rename(path, &aside).map_err(|source| StoreError::File {
+            path: path.to_path_buf(),
+            source,
+        })?;
     } else if checkpoints.heights()?.is_empty() {
         // A first start.
         let store = WorkerStore::open(path, enclave.sealing_key(), enclave.tag_key())?;

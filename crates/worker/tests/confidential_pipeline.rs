@@ -5,170 +5,27 @@
 //! and on the state; the third, outside the cluster, never gets a key and runs nothing.
 
 use parity_scale_codec::{Decode, Encode};
-use phalanx_attestation::{DevProvider, Enrollment, QuoteProvider};
 use phalanx_crypto::envelope::EnvelopeContext;
 use phalanx_crypto::hierarchy::MasterKey;
 use phalanx_crypto::sealing::SealingKey;
 use phalanx_crypto::verify_next_block;
-use phalanx_crypto::{sign_finality, sign_transaction, verify_transactions, Keypair, Sealer};
-use phalanx_executor::ChainView;
+use phalanx_crypto::{Keypair, Sealer};
 use phalanx_executor::{Executor, Gatekeeper, KeyRing, MemoryContractStates, ReceiptOutcome};
 use phalanx_primitives::amount::UNIT;
-use phalanx_primitives::attestation::{Measurement, Role};
-use phalanx_primitives::{
-    AccountId, Block, BlockHeader, Call, Envelope, EventRecord, FinalityCertificate, Hash,
-    SudoCall, Transaction,
-};
-use phalanx_runtime::genesis::{self, dev_measurement, DEV_ATTESTATION_KEY};
-use phalanx_runtime::{
-    clusters, contracts, registry, BlockContext, BlockExecutor, ChainParams, MemoryState,
-};
+use phalanx_primitives::attestation::Role;
+use phalanx_primitives::{AccountId, Call, Envelope, Hash, SudoCall};
+use phalanx_runtime::genesis::{self};
+use phalanx_runtime::{clusters, contracts};
+use phalanx_testkit::{MemoryChain, TestEnclave};
 use phalanx_worker::Synced;
 use phalanx_worker::WorkerStore;
 use private_token::{Command as TokenCommand, Init as TokenInit, Query as TokenQuery};
 use rand_core::OsRng;
-use std::collections::HashMap;
-use x25519_dalek::{PublicKey, StaticSecret};
-
-/// A single-validator chain in memory, producing real blocks with their events.
-struct TestChain {
-    params: ChainParams,
-    state: MemoryState,
-    head: BlockHeader,
-    nonces: HashMap<AccountId, u64>,
-    blocks: Vec<(Block, Vec<EventRecord>)>,
-}
-
-impl TestChain {
-    fn new() -> Self {
-        let config = genesis::dev_config();
-        let built = genesis::build(&config).unwrap();
-        let mut state = MemoryState::default();
-        state.apply(&built.write_set);
-        TestChain {
-            params: ChainParams::from_genesis(&config),
-            state,
-            head: built.header,
-            nonces: HashMap::new(),
-            blocks: vec![],
-        }
-    }
-
-    /// A worker's chain view after each block so far, built as a worker builds it.
-    fn views(&self) -> Vec<ChainView> {
-        let config = genesis::dev_config();
-        let mut view = ChainView::from_genesis(config.hash(), &config).unwrap();
-        let mut views = Vec::new();
-        for (block, events) in &self.blocks {
-            view.apply(block, events);
-            views.push(view.clone());
-        }
-        views
-    }
-
-    /// Lets the gatekeeper answer the last block's events, in the next block.
-    fn respond(&mut self, gatekeeper: &Gatekeeper, identity: &Keypair) {
-        let events = self.blocks.last().unwrap().1.clone();
-        let state = self.state.clone();
-        let ecdh_of = |worker: &AccountId| {
-            registry::worker(&state, worker)
-                .unwrap()
-                .map(|w| w.ecdh_public)
-        };
-        let epoch = clusters::key_epoch(&state).unwrap();
-        let calls = gatekeeper.respond(&events, epoch, ecdh_of, &mut OsRng);
-        assert!(!calls.is_empty());
-        self.block(calls.into_iter().map(|call| (identity, call)).collect());
-    }
-
-    /// Puts the calls in one block; every one must apply.
-    fn block(&mut self, calls: Vec<(&Keypair, Call)>) {
-        let context = BlockContext {
-            height: self.head.height + 1,
-            timestamp_ms: self.head.timestamp_ms + 1_000,
-        };
-        let mut executor = BlockExecutor::new(&self.state, &self.params, context);
-        let mut included = vec![];
-        for (signer, call) in calls {
-            let nonce = self.nonces.entry(signer.account_id()).or_default();
-            let tx = Transaction {
-                chain_id: self.params.chain_id,
-                signer: signer.account_id(),
-                nonce: *nonce,
-                fee: UNIT,
-                call,
-            };
-            let verified = verify_transactions(vec![sign_transaction(signer, tx)])
-                .remove(0)
-                .unwrap();
-            executor.apply(&verified).unwrap();
-            *nonce += 1;
-            included.push(verified.into_signed());
-        }
-        let outcome = executor.finish().expect("the block ends");
-        let header = BlockHeader {
-            height: context.height,
-            parent_hash: self.head.hash(),
-            state_root: outcome.state_root(&self.head.state_root),
-            transactions_root: Block::transactions_root(&included),
-            events_root: outcome.events_root(),
-            timestamp_ms: context.timestamp_ms,
-            proposer: self.params.validators[0],
-        };
-        self.state.apply(&outcome.write_set);
-        self.head = header.clone();
-        let validator = Keypair::dev(genesis::DEV_VALIDATOR);
-        let certificate = FinalityCertificate {
-            signatures: vec![sign_finality(&validator, &header)],
-        };
-        self.blocks.push((
-            Block {
-                header,
-                transactions: included,
-                certificate,
-            },
-            outcome.events,
-        ));
-    }
-}
-
-struct Enclave {
-    identity: Keypair,
-    ecdh: StaticSecret,
-}
-
-impl Enclave {
-    fn new(name: &str) -> Self {
-        Enclave {
-            identity: Keypair::dev(name),
-            ecdh: StaticSecret::random_from_rng(OsRng),
-        }
-    }
-    fn ecdh_public(&self) -> [u8; 32] {
-        PublicKey::from(&self.ecdh).to_bytes()
-    }
-    fn registration(&self, chain: &TestChain, role: Role) -> Call {
-        let Measurement::Dev(measurement) = dev_measurement() else {
-            unreachable!()
-        };
-        let provider = DevProvider::new_insecure(Keypair::dev(DEV_ATTESTATION_KEY), measurement);
-        let enrollment = Enrollment {
-            identity: &self.identity.account_id(),
-            ecdh_public: &self.ecdh_public(),
-            chain_id: &chain.params.chain_id,
-            role,
-            operator: &Keypair::dev("charlie").account_id(),
-            endpoint: b"",
-        };
-        let quote = provider.quote(&enrollment.report_data()).unwrap();
-        enrollment.register_call(&self.identity, quote)
-    }
-}
 
 fn seal(
     to: &[u8; 32],
     epoch: u32,
-    chain: &TestChain,
+    chain: &MemoryChain,
     contract: AccountId,
     sender: AccountId,
     plaintext: &[u8],
@@ -185,17 +42,17 @@ fn seal(
 
 #[test]
 fn cluster_workers_agree_and_outsiders_learn_nothing() {
-    let mut chain = TestChain::new();
+    let mut chain = MemoryChain::dev();
     let (alice, bob, operator) = (
         Keypair::dev("alice"),
         Keypair::dev("bob"),
         Keypair::dev("charlie"),
     );
-    let gatekeeper = Enclave::new("gatekeeper-1");
+    let gatekeeper = TestEnclave::new("gatekeeper-1");
     let workers = [
-        Enclave::new("worker-1"),
-        Enclave::new("worker-2"),
-        Enclave::new("worker-3"),
+        TestEnclave::new("worker-1"),
+        TestEnclave::new("worker-2"),
+        TestEnclave::new("worker-3"),
     ];
     let cluster = Hash([0xc1; 32]);
 
@@ -520,10 +377,10 @@ const PINGER: &str = r#"(module
 fn a_message_from_one_contract_runs_in_the_other_as_its_caller() {
     use phalanx_executor::{message_id, Output};
     use phalanx_primitives::ContractOutput;
-    let mut chain = TestChain::new();
+    let mut chain = MemoryChain::dev();
     let (alice, operator) = (Keypair::dev("alice"), Keypair::dev("charlie"));
-    let gatekeeper = Enclave::new("gatekeeper-1");
-    let worker = Enclave::new("worker-1");
+    let gatekeeper = TestEnclave::new("gatekeeper-1");
+    let worker = TestEnclave::new("worker-1");
     let cluster = Hash([0xc2; 32]);
     let gatekeeper_logic = Gatekeeper::new(
         gatekeeper.identity.account_id(),

@@ -156,7 +156,11 @@ impl AccountView {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TxRejection {
     pub code: i32,
+    /// What kind of refusal (e.g. `StaleNonce`, `InvalidCall`): it decides `code`.
     pub kind: String,
+    /// The precise cause in snake_case (e.g. `stale_nonce`, `no_cluster`, `not_pool_owner`),
+    /// stable across releases: what a client matches on.
+    pub cause: String,
     pub message: String,
 }
 

@@ -144,6 +144,30 @@ async fn transfers_become_final_and_bad_input_is_refused_without_effect() {
         codes::DUPLICATE
     );
 
+    // A call the ledger refuses names its precise cause.
+    let no_pool = client.sign(
+        &alice,
+        nonce,
+        Call::Deposit {
+            pool: 99,
+            amount: UNIT,
+        },
+    );
+    match client.submit(&no_pool).await {
+        Err(ClientError::Rejected {
+            code,
+            kind,
+            cause,
+            message,
+        }) => {
+            assert_eq!(code, codes::INVALID_CALL);
+            assert_eq!(kind, "InvalidCall");
+            assert_eq!(cause, "no_pool");
+            assert!(message.contains("no pool 99"), "{message}");
+        }
+        other => panic!("a deposit into no pool was not refused: {other:?}"),
+    }
+
     // Nothing of that changed anything.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(client.account(alice.account_id()).await.unwrap(), before);

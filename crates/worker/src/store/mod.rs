@@ -76,8 +76,17 @@ pub struct CatchUp {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// Boxed: redb's error is large and this one travels through every store call.
     #[error("worker store: {0}")]
-    Database(String),
+    Database(#[source] Box<redb::Error>),
+    #[error("worker store file {path}: {source}")]
+    File {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0} exists; refusing to overwrite it")]
+    Exists(std::path::PathBuf),
     #[error("worker store is corrupt or sealed by another enclave: {0}")]
     Corrupt(String),
     #[error(
@@ -97,8 +106,8 @@ pub struct Synced<'a> {
     pub view: Option<&'a ChainView>,
 }
 
-pub(crate) fn storage_err<E: std::fmt::Display>(e: E) -> StoreError {
-    StoreError::Database(e.to_string())
+pub(crate) fn storage_err(e: impl Into<redb::Error>) -> StoreError {
+    StoreError::Database(Box::new(e.into()))
 }
 
 /// Entries of a store, in table order, a bounded number of bytes at a time: `(table, key,
@@ -345,10 +354,7 @@ impl WorkerStore {
         tag_key: [u8; 32],
     ) -> Result<Self, StoreError> {
         if path.exists() {
-            return Err(StoreError::Database(format!(
-                "{} exists; refusing to overwrite it",
-                path.display()
-            )));
+            return Err(StoreError::Exists(path.to_path_buf()));
         }
         Self::open(path, sealing, tag_key)
     }

@@ -1,14 +1,12 @@
 //! The worker as a real process beside a real node: it registers its (dev) enclave with the chain,
 //! follows finalized blocks, and after a kill -9 resumes from its sealed store where it was.
 
-mod common;
-
-use common::cluster::{wait_synced, worker_status};
-use common::{NodeProcess, WorkerProcess};
 use phalanx_client::api::NodeApiClient;
 use phalanx_client::NodeClient;
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{AccountId, Call, Hash, SudoCall};
+use phalanx_testkit::cluster::{wait_synced, worker_status};
+use phalanx_testkit::{NodeProcess, WorkerProcess};
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -371,7 +369,7 @@ async fn enclaves_ride_out_a_connection_flood_and_a_node_restart() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-    let printed = common::phalanx(&["--rpc", &node.url, "worker", "status", &worker.url]);
+    let printed = phalanx_testkit::phalanx(&["--rpc", &node.url, "worker", "status", &worker.url]);
     let printed = String::from_utf8_lossy(&printed.stdout).to_string();
     assert!(printed.contains("NODE UNREACHABLE since"), "{printed}");
 

@@ -1,8 +1,6 @@
 //! The `phalanx` command line as a user drives it, against a real node process.
 
-mod common;
-
-use common::{phalanx, DevnetProcess, NodeProcess};
+use phalanx_testkit::{phalanx, DevnetProcess, NodeProcess};
 use serde_json::Value;
 
 fn json(args: &[&str]) -> Value {
@@ -270,7 +268,7 @@ fn hardware_enclaves_refuse_clearly_where_they_cannot_run() {
             "--collateral".into(),
             collateral.clone(),
             "--chain-id".into(),
-            common::dev_chain_id(),
+            phalanx_testkit::dev_chain_id(),
         ]
     };
     let args = base(worker_dir.path(), nowhere.path());
@@ -298,7 +296,7 @@ fn hardware_enclaves_refuse_clearly_where_they_cannot_run() {
 
     // TDX outside a TD: no configfs-tsm to quote with, said plainly.
     let tsm = nowhere.path().join("tsm");
-    let chain_id = common::dev_chain_id();
+    let chain_id = phalanx_testkit::dev_chain_id();
     let args = [
         "worker",
         "--node",

@@ -6,11 +6,6 @@
 //! - both workers hold the same state digest for every contract at every height;
 //! - the same command envelope submitted again is refused as a replay.
 
-mod common;
-
-use common::cli_json as cli;
-use common::cluster::digest;
-use common::{phalanx, DevnetProcess};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
@@ -18,6 +13,9 @@ use phalanx_client::api::NodeApiClient;
 use phalanx_client::{ClientError, ContractClient, NodeClient};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{AccountId, Call};
+use phalanx_testkit::cli_json as cli;
+use phalanx_testkit::cluster::digest;
+use phalanx_testkit::{phalanx, DevnetProcess};
 use rand_core::OsRng;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -3,10 +3,6 @@
 //! chain. Each output lands exactly once although both workers send it; a failed command's PHA
 //! comes back; the payments go on when one worker is gone; forged and replayed batches are refused.
 
-mod common;
-
-use common::cluster::{deploy, deploy_private_token, submit, wait_synced, worker_status};
-use common::{NodeProcess, WorkerProcess};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_client::views::EventKindView;
 use phalanx_client::{ClientError, ContractClient, NodeClient};
@@ -14,6 +10,8 @@ use phalanx_crypto::Keypair;
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::query::{QueryAnswer, QueryRequest, ReceiptOutcome};
 use phalanx_primitives::{gas_escrow, AccountId, Balance, Call, ContractOutput, Hash};
+use phalanx_testkit::cluster::{deploy, deploy_private_token, submit, wait_synced, worker_status};
+use phalanx_testkit::{NodeProcess, WorkerProcess};
 use rand_core::OsRng;
 use std::time::{Duration, Instant};
 
@@ -340,7 +338,7 @@ async fn outputs_larger_than_a_transaction_land_in_several_batches_with_every_re
         first.identity.parse().unwrap(),
         second.identity.parse().unwrap(),
     ];
-    let loud = common::cluster::deploy_code(
+    let loud = phalanx_testkit::cluster::deploy_code(
         &node,
         Hash([0xe2; 32]),
         members,

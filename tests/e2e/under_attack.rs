@@ -2,12 +2,6 @@
 //! contracts that burn all the gas they may, and floods of history queries. The chain keeps its
 //! cadence, the workers stay synced, and honest users are served within a block or two.
 
-mod common;
-
-use common::cluster::{
-    balance_from, deploy_private_token, instantiate_in, submit, wait_synced, worker_status,
-};
-use common::{NodeProcess, WorkerProcess};
 use parity_scale_codec::Encode;
 use phalanx_client::api::NodeApiClient;
 use phalanx_client::{ClientError, ContractClient, NodeClient};
@@ -16,6 +10,10 @@ use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::economy::Parameter;
 use phalanx_primitives::query::{QueryAnswer, QueryRequest};
 use phalanx_primitives::{AccountId, Call, Hash, SudoCall};
+use phalanx_testkit::cluster::{
+    balance_from, deploy_private_token, instantiate_in, submit, wait_synced, worker_status,
+};
+use phalanx_testkit::{NodeProcess, WorkerProcess};
 use rand_core::OsRng;
 use std::time::{Duration, Instant};
 
@@ -626,7 +624,7 @@ async fn soak_with_attackers_and_kill_9() {
     }
     let digests: Vec<_> = [&a.url, &b.url]
         .iter()
-        .map(|url| common::cluster::digest(url, token, head))
+        .map(|url| phalanx_testkit::cluster::digest(url, token, head))
         .collect();
     let digests = futures_join(digests).await;
     assert_eq!(

@@ -8,13 +8,11 @@
 //! that a full replay from genesis reproduces the head's state root and the stored state, and
 //! that the restarted node goes on producing blocks.
 
-mod common;
-
-use common::{phalanx, NodeProcess};
 use parity_scale_codec::Encode;
 use phalanx_client::NodeClient;
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{Call, Hash};
+use phalanx_testkit::{phalanx, NodeProcess};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

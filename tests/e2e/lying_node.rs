@@ -3,14 +3,12 @@
 //! lie the enclave refuses with an error naming what failed, keeps its state, sends no key to
 //! anyone unverified, and resumes once the node is honest again.
 
-mod common;
-
-use common::cluster::{submit, worker_status};
-use common::{dev_chain_id, NodeProcess, WorkerProcess};
 use phalanx_client::NodeClient;
 use phalanx_crypto::envelope::{EnvelopeContext, Opener};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{sha256, AccountId, Call, SudoCall};
+use phalanx_testkit::cluster::{submit, worker_status};
+use phalanx_testkit::{dev_chain_id, NodeProcess, WorkerProcess};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -224,7 +222,7 @@ async fn a_gatekeeper_encrypts_keys_only_to_attested_keys() {
 
 /// Runs an enclave expected to refuse to start; returns what it said.
 fn refusal(args: &[&str]) -> String {
-    let out = Command::new(common::PHALANX)
+    let out = Command::new(phalanx_testkit::phalanx_binary())
         .args(args)
         .env("RUST_LOG", "off")
         .output()
@@ -273,10 +271,10 @@ async fn an_enclave_refuses_another_chain_its_genesis_its_node_and_its_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_kept_from_new_blocks_is_refused_by_clients_then_says_it_is_stale() {
-    use common::cluster::deploy_private_token;
     use parity_scale_codec::{Decode, Encode};
     use phalanx_client::ContractClient;
     use phalanx_primitives::query::{QueryAnswer, QueryRequest};
+    use phalanx_testkit::cluster::deploy_private_token;
     use rand_core::OsRng;
 
     let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();

@@ -1,15 +1,33 @@
-//! Helpers for end-to-end tests: run the real `phalanx` binary as child processes on loopback.
-#![allow(dead_code)]
-
-pub mod cluster;
+//! The real `phalanx` binary as child processes on loopback: a node, workers and gatekeepers, a
+//! whole devnet, and one-shot CLI calls.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-pub const PHALANX: &str = env!("CARGO_BIN_EXE_phalanx");
+/// The `phalanx` binary: `PHALANX_BIN` if set, else the one cargo built beside the running test
+/// or benchmark (`target/<profile>/phalanx`; cargo builds a package's binaries before its tests
+/// and benches run).
+pub fn phalanx_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("PHALANX_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the test's own path");
+    // target/<profile>/deps/<test>-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps");
+    let binary = profile_dir.join(format!("phalanx{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} does not exist: run the tests of the `phalanx` package, or set PHALANX_BIN",
+        binary.display()
+    );
+    binary
+}
 
 /// A `phalanx node` child process; killed with SIGKILL when dropped.
 pub struct NodeProcess {
@@ -20,7 +38,7 @@ pub struct NodeProcess {
 /// Spawns `phalanx ARGS`, drains its stderr, and returns once it printed a line starting with
 /// `announce`; gives the rest of that line.
 fn spawn_announcing(args: &[&str], announce: &'static str) -> (Child, String) {
-    let mut child = Command::new(PHALANX)
+    let mut child = Command::new(phalanx_binary())
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -100,7 +118,7 @@ impl Drop for NodeProcess {
 
 /// Runs the `phalanx` CLI and returns its output.
 pub fn phalanx(args: &[&str]) -> Output {
-    Command::new(PHALANX)
+    Command::new(phalanx_binary())
         .args(args)
         .output()
         .expect("run phalanx")
@@ -220,7 +238,7 @@ pub struct DevnetProcess {
 impl DevnetProcess {
     /// Starts a devnet on free ports and waits for its summary (printed once it is deployed).
     pub fn start(block_time: &str) -> DevnetProcess {
-        let mut child = Command::new(PHALANX)
+        let mut child = Command::new(phalanx_binary())
             .args([
                 "--json",
                 "devnet",

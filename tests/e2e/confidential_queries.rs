@@ -3,9 +3,6 @@
 //! session key. `private_token` answers a balance only to its owner; a replayed, expired or
 //! forged query is refused with a clear error.
 
-mod common;
-
-use common::DevnetProcess;
 use parity_scale_codec::{Decode, Encode};
 use phalanx_client::api::NodeApiClient;
 use phalanx_client::query::{prepare_query, WorkerClient};
@@ -13,6 +10,7 @@ use phalanx_client::{ClientError, NodeClient};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::query::{QueryAnswer, QueryRequest};
 use phalanx_primitives::AccountId;
+use phalanx_testkit::DevnetProcess;
 use private_token::Query as TokenQuery;
 use rand_core::OsRng;
 use std::time::{SystemTime, UNIX_EPOCH};

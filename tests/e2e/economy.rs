@@ -5,10 +5,8 @@
 //! answering and earning; a governance proposal pays from the treasury once voted through; bob's
 //! withdrawal is paid after the cool-down, with his share of the rewards.
 
-mod common;
-
-use common::cli_json as cli;
-use common::{phalanx, NodeProcess, WorkerProcess};
+use phalanx_testkit::cli_json as cli;
+use phalanx_testkit::{phalanx, NodeProcess, WorkerProcess};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

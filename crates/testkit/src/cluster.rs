@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 const TOKEN_WASM: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/contracts/private_token/private_token.wasm"
+    "/../../contracts/private_token/private_token.wasm"
 );
 
 /// Signs `calls` as `signer` with consecutive nonces, submits them and waits until the last one

@@ -4,16 +4,14 @@
 //! the removed worker cannot decrypt them; a worker added afterwards receives every epoch's key
 //! and replays the whole history, old-epoch commands included, to the same state.
 
-mod common;
-
-use common::cluster::{balance_from, deploy_private_token, digest, wait_synced};
-use common::{phalanx, NodeProcess, WorkerProcess};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_client::query::{prepare_query, WorkerClient};
 use phalanx_client::{ContractClient, NodeClient, PublicKey};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::query::{QueryAnswer, QueryRequest, Receipt, ReceiptOutcome};
 use phalanx_primitives::{AccountId, Hash};
+use phalanx_testkit::cluster::{balance_from, deploy_private_token, digest, wait_synced};
+use phalanx_testkit::{phalanx, NodeProcess, WorkerProcess};
 use rand_core::OsRng;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

@@ -2,16 +2,14 @@
 //! and sometimes restarted with its store damaged or gone, always comes back to exactly the state
 //! of a worker that never stopped: their keyed state digests agree at every height.
 
-mod common;
-
-use common::cluster::{
-    balance_from, deploy_private_token, digest, submit, wait_synced, worker_status,
-};
-use common::{NodeProcess, WorkerProcess};
 use parity_scale_codec::Encode;
 use phalanx_client::{ContractClient, NodeClient};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{sha256, AccountId, Call, Hash, SudoCall};
+use phalanx_testkit::cluster::{
+    balance_from, deploy_private_token, digest, submit, wait_synced, worker_status,
+};
+use phalanx_testkit::{NodeProcess, WorkerProcess};
 use rand_core::{OsRng, RngCore};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -6,9 +6,7 @@
 //! says so and checks only that the record matches the artifact. (`.ci/run` installs the Debian
 //! toolchain, so CI always rebuilds.)
 
-mod common;
-
-use common::phalanx;
+use phalanx_testkit::phalanx;
 use std::path::Path;
 use std::process::Command;
 

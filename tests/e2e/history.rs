@@ -2,15 +2,13 @@
 //! block, rebuilding that state from its newest checkpoint at or below the block (or genesis) and
 //! the chain; the contract's own rule (only the owner reads a balance) holds for the past too.
 
-mod common;
-
-use common::cluster::{deploy_private_token, submit, wait_synced, worker_status};
-use common::{phalanx, NodeProcess, WorkerProcess};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_client::{ContractClient, NodeClient};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::query::{QueryAnswer, QueryRequest};
 use phalanx_primitives::Hash;
+use phalanx_testkit::cluster::{deploy_private_token, submit, wait_synced, worker_status};
+use phalanx_testkit::{phalanx, NodeProcess, WorkerProcess};
 use rand_core::OsRng;
 use std::time::Duration;
 

@@ -1,0 +1,29 @@
+//! `testkit`: what the tests and benchmarks of several crates share, so that none of them reaches
+//! into another's `tests/` folder by path.
+//!
+//! - [`MemoryChain`]: a dev chain in memory, producing real signed blocks with their events, and
+//!   [`TestEnclave`], an enclave's keys and dev registration without a process;
+//! - [`processes`]: the real `phalanx` binary as child processes on loopback (node, worker,
+//!   gatekeeper, devnet, one-shot CLI calls), killed when dropped;
+//! - [`cluster`]: async helpers against running processes: submit calls, wait for keys,
+//!   deploy a private token in a fresh cluster, read workers' status and digests;
+//! - [`knob`]: a benchmark's size from the environment.
+//!
+//! Test code only: it panics on anything unexpected, and nothing in the network depends on it.
+
+pub mod cluster;
+mod memory_chain;
+pub mod processes;
+
+pub use memory_chain::{MemoryChain, TestEnclave};
+pub use processes::{
+    cli_json, dev_chain_id, phalanx, phalanx_binary, DevnetProcess, NodeProcess, WorkerProcess,
+};
+
+/// The number in environment variable `name`, else `default` (load generators' sizes).
+pub fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

@@ -1,6 +1,6 @@
 //! `lying-node`: a test tool, not part of the network. A JSON-RPC proxy that sits between an
 //! enclave (worker or gatekeeper) and its node and lies the way a hostile host would, so that the
-//! end-to-end tests in `tests/lying_node.rs` can show the enclave believes none of it.
+//! end-to-end tests in `tests/e2e/lying_node.rs` can show the enclave believes none of it.
 //!
 //! Usage: `lying-node --listen ADDR --upstream URL --mode-file FILE`. It prints
 //! `lying-node: listening on http://ADDR` once bound. It reads FILE before every request (so a

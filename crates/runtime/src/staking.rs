@@ -97,7 +97,7 @@ impl Cause for StakingError {
             StakingError::NotOwner(_) => "not_pool_owner",
             StakingError::NotOperator { .. } => "not_worker_operator",
             StakingError::AlreadyBound { .. } => "already_bound",
-            StakingError::PoolFull => "pool_full",
+            StakingError::PoolFull => "pool_has_max_workers",
             StakingError::Unbound(_) => "worker_unbound",
             StakingError::NotWorker(_) => "not_a_worker",
             StakingError::StillComputing(_) => "still_computing",

@@ -39,7 +39,7 @@ fn burner() -> Vec<u8> {
             (memory (export "memory") 1)
             (func (export "instantiate") (result i32) i32.const 0)
             (func (export "execute") (result i32) (loop $l (br $l)) i32.const 0)
-            (func (export "query") (result i32) i32.const 0))"#,
+            (func (export "query") (result i32) (loop $l (br $l)) i32.const 0))"#,
     )
     .unwrap()
 }
@@ -315,6 +315,73 @@ async fn a_flood_of_history_queries_leaves_the_workers_synced() {
             1_000_000 - 5
         );
     }
+}
+
+/// Queries that burn their whole gas, from 16 clients for 8 s: the workers' sync never waits for
+/// them (queries run on their own copy of the executor), so the workers stay synced while every
+/// such query is answered with its trap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_burning_their_whole_gas_leave_the_workers_synced() {
+    let _alone = one_at_a_time().await;
+    let cluster = cluster().await;
+    let node = &cluster.node;
+    let urls: Vec<String> = cluster.workers.iter().map(|w| w.url.clone()).collect();
+    let until = Instant::now() + Duration::from_secs(8);
+    let mut clients = Vec::new();
+    for i in 0..16 {
+        let node = node.clone();
+        let burner = cluster.burner;
+        clients.push(tokio::spawn(async move {
+            let burn = ContractClient::open(&node, burner).await.unwrap();
+            let who = Keypair::dev(&format!("burning-asker-{i}"));
+            let (mut trapped, mut other) = (0, 0);
+            while Instant::now() < until {
+                match burn
+                    .query(&who, QueryRequest::Contract(Vec::new()), &mut OsRng)
+                    .await
+                {
+                    Ok(QueryAnswer::Refused(_)) => trapped += 1,
+                    Ok(_) | Err(_) => other += 1,
+                }
+            }
+            (trapped, other)
+        }));
+    }
+    // Blocks keep coming with a command in each now and then, so the sync has work to do.
+    let alice = Keypair::dev("alice");
+    let token = ContractClient::open(node, cluster.token).await.unwrap();
+    let sender = {
+        let node = node.clone();
+        tokio::spawn(async move {
+            while Instant::now() < until {
+                let transfer = private_token::Command::Transfer {
+                    to: phalanx_sdk::AccountId([7; 32]),
+                    amount: 1,
+                };
+                let call = token
+                    .command_call(
+                        alice.account_id(),
+                        &transfer.encode(),
+                        1_000_000,
+                        0,
+                        &mut OsRng,
+                    )
+                    .unwrap();
+                submit(&node, &alice, vec![call]).await;
+            }
+        })
+    };
+    let lag = worst_lag(node, &urls, || Instant::now() >= until).await;
+    let (mut trapped, mut other) = (0, 0);
+    for client in clients {
+        let (t, o) = client.await.unwrap();
+        trapped += t;
+        other += o;
+    }
+    sender.await.unwrap();
+    eprintln!("burning queries: {trapped} trapped, {other} refused or failed; worst lag {lag}");
+    assert!(trapped > 0, "burning queries were run");
+    assert!(lag <= 5, "workers fell {lag} blocks behind");
 }
 
 /// A loopback address nothing listens on (bound and let go, so the kernel will not hand it out

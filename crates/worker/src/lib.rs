@@ -18,17 +18,23 @@
 #![forbid(unsafe_code)]
 
 mod benchmark;
+mod blocking;
 mod checkpoint;
 mod durable;
 mod egress_sender;
 mod enclave;
+mod enrollment;
 mod follower;
 mod history;
 mod metrics;
 mod node_link;
 mod process;
 mod query_limits;
+mod query_server;
+mod reporter;
+mod running;
 mod store;
+mod sync;
 mod tdx;
 mod trust;
 
@@ -36,10 +42,12 @@ pub use checkpoint::CheckpointError;
 pub use enclave::Enclave;
 pub use follower::{FollowError, Follower};
 pub use process::{
-    start, Running, RunningWorker, Started, StatusWatch, Tee, WorkerConfig, WorkerError,
-    WorkerStatus, DEFAULT_CHECKPOINT_EVERY, DEFAULT_HEARTBEAT_EVERY, DEFAULT_KEEP_CHECKPOINTS,
-    DEFAULT_STALE_AFTER, NOT_SYNCED, QUERY_REFUSED, STORE_FILE, WORKER_FUNDING,
+    start, Tee, WorkerConfig, WorkerError, WorkerStatus, DEFAULT_CHECKPOINT_EVERY,
+    DEFAULT_HEARTBEAT_EVERY, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_STALE_AFTER, STORE_FILE,
+    WORKER_FUNDING,
 };
+pub use query_server::{NOT_SYNCED, QUERY_REFUSED};
+pub use running::{Running, RunningWorker, Started, StatusWatch};
 pub use store::{HeaderStore, PinnedStore, StoreError, Synced, WorkerStore};
 pub use tdx::sealing_root;
 pub use trust::TrustError;
@@ -47,8 +55,8 @@ pub use trust::TrustError;
 /// What every enclave process does, worker or gatekeeper, beside its own work.
 pub mod host {
     pub use crate::durable::write_file;
+    pub use crate::enrollment::{enroll, open_enclave, status_module, RpcListener};
     pub use crate::metrics::{start as serve_metrics, MetricsSources};
     pub use crate::node_link::{reachable, recovered, wait_after, Backoff, Setback};
-    pub use crate::process::{enroll, open_enclave, status_module, RpcListener};
     pub use crate::trust::pinned_view;
 }

@@ -29,6 +29,15 @@ pub(super) struct Meta<'a> {
 impl Meta<'_> {
     pub(super) fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.db.begin_read().map_err(storage_err)?;
+        self.read_in(&txn, key)
+    }
+
+    /// `key` as of the read transaction `txn`.
+    pub(super) fn read_in(
+        &self,
+        txn: &redb::ReadTransaction,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let meta = txn.open_table(META).map_err(storage_err)?;
         let Some(sealed) = meta.get(key).map_err(storage_err)? else {
             return Ok(None);
@@ -57,11 +66,15 @@ impl Meta<'_> {
     }
 
     pub(super) fn synced(&self) -> Result<Option<BlockHeader>, StoreError> {
-        self.read(SYNCED)?
-            .map(|bytes| {
-                BlockHeader::decode(&mut &bytes[..]).map_err(|e| StoreError::Corrupt(e.to_string()))
-            })
-            .transpose()
+        decode_header(self.read(SYNCED)?)
+    }
+
+    /// The synced header as of the read transaction `txn`.
+    pub(super) fn synced_in(
+        &self,
+        txn: &redb::ReadTransaction,
+    ) -> Result<Option<BlockHeader>, StoreError> {
+        decode_header(self.read_in(txn, SYNCED)?)
     }
 
     pub(super) fn pinned_chain(&self) -> Result<Option<Hash>, StoreError> {
@@ -104,6 +117,14 @@ impl Meta<'_> {
         self.put(&txn, VIEW, &view.sealed_facts(), rng)?;
         txn.commit().map_err(storage_err)
     }
+}
+
+fn decode_header(bytes: Option<Vec<u8>>) -> Result<Option<BlockHeader>, StoreError> {
+    bytes
+        .map(|bytes| {
+            BlockHeader::decode(&mut &bytes[..]).map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+        .transpose()
 }
 
 /// What an enclave's trust root is read from and written to at start (see

@@ -472,6 +472,24 @@ impl WorkerStore {
         Ok(Some(StateDigest::from_bytes(digest)))
     }
 
+    /// The synced header and a view of the state committed with it, from one read transaction
+    /// (what a query reads: a commit meanwhile changes neither); None before the first block.
+    pub fn committed(&self) -> Result<Option<(BlockHeader, BlockWrites<'_>)>, StoreError> {
+        let txn = self.db.begin_read().map_err(storage_err)?;
+        let Some(synced) = self.meta().synced_in(&txn)? else {
+            return Ok(None);
+        };
+        let table = Arc::new(txn.open_table(STATE).map_err(storage_err)?);
+        Ok(Some((
+            synced,
+            BlockWrites {
+                store: self,
+                table,
+                contracts: HashMap::new(),
+            },
+        )))
+    }
+
     /// A view of the committed state that buffers one block's writes.
     pub fn begin_block(&self) -> Result<BlockWrites<'_>, StoreError> {
         let txn = self.db.begin_read().map_err(storage_err)?;

@@ -115,6 +115,23 @@ async fn set_budgets(node: &NodeClient, mut calls: Vec<Call>) {
     submit(node, &Keypair::dev("alice"), calls).await;
 }
 
+/// The command by which alice sends `amount` of the token to `to`, sealed to the token.
+fn token_transfer(token: &ContractClient, to: [u8; 32], amount: u128) -> Call {
+    let transfer = private_token::Command::Transfer {
+        to: phalanx_sdk::AccountId(to),
+        amount,
+    };
+    token
+        .command_call(
+            Keypair::dev("alice").account_id(),
+            &transfer.encode(),
+            1_000_000,
+            0,
+            &mut OsRng,
+        )
+        .unwrap()
+}
+
 /// The largest number of blocks any worker was behind the node, sampled every 100 ms until
 /// `done` says stop.
 async fn worst_lag(node: &NodeClient, workers: &[String], mut done: impl FnMut() -> bool) -> u64 {
@@ -179,20 +196,8 @@ async fn contracts_burning_their_whole_gas_delay_no_honest_command() {
     // Right after them, an honest transfer in the same cluster.
     let token = ContractClient::open(node, cluster.token).await.unwrap();
     let bob = Keypair::dev("bob");
-    let transfer = private_token::Command::Transfer {
-        to: phalanx_sdk::AccountId(*bob.account_id().as_bytes()),
-        amount: 5,
-    };
     let submitted_at = node.head().await.unwrap().height;
-    let honest = token
-        .command_call(
-            alice.account_id(),
-            &transfer.encode(),
-            1_000_000,
-            0,
-            &mut OsRng,
-        )
-        .unwrap();
+    let honest = token_transfer(&token, *bob.account_id().as_bytes(), 5);
     let honest_tx = node.sign(
         &alice,
         node.next_nonce(alice.account_id()).await.unwrap(),
@@ -252,20 +257,7 @@ async fn a_flood_of_history_queries_leaves_the_workers_synced() {
     // Some history to replay.
     let token = ContractClient::open(node, cluster.token).await.unwrap();
     for _ in 0..5 {
-        let transfer = private_token::Command::Transfer {
-            to: phalanx_sdk::AccountId([9; 32]),
-            amount: 1,
-        };
-        let call = token
-            .command_call(
-                alice.account_id(),
-                &transfer.encode(),
-                1_000_000,
-                0,
-                &mut OsRng,
-            )
-            .unwrap();
-        submit(node, &alice, vec![call]).await;
+        submit(node, &alice, vec![token_transfer(&token, [9; 32], 1)]).await;
     }
     let head = node.head().await.unwrap().height;
 
@@ -354,20 +346,7 @@ async fn queries_burning_their_whole_gas_leave_the_workers_synced() {
         let node = node.clone();
         tokio::spawn(async move {
             while Instant::now() < until {
-                let transfer = private_token::Command::Transfer {
-                    to: phalanx_sdk::AccountId([7; 32]),
-                    amount: 1,
-                };
-                let call = token
-                    .command_call(
-                        alice.account_id(),
-                        &transfer.encode(),
-                        1_000_000,
-                        0,
-                        &mut OsRng,
-                    )
-                    .unwrap();
-                submit(&node, &alice, vec![call]).await;
+                submit(&node, &alice, vec![token_transfer(&token, [7; 32], 1)]).await;
             }
         })
     };

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 /// The `phalanx` binary: `PHALANX_BIN` if set, else the one cargo built beside the running test
 /// or benchmark (`target/<profile>/phalanx`; cargo builds a package's binaries before its tests
-/// and benches run).
+/// and benches run). Two checkouts sharing one `CARGO_TARGET_DIR` overwrite each other's
+/// binary there: give each its own target directory, or set `PHALANX_BIN`.
 pub fn phalanx_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("PHALANX_BIN") {
         return PathBuf::from(path);

@@ -7,6 +7,11 @@
 //! here, never derived from a Rust identifier, and `tests/golden.rs` pins the JSON of every call
 //! and event, so that an API change is always a visible diff.
 //!
+//! The views are types of their own, filled from the primitives by exhaustive `From` impls,
+//! rather than serde derives on the primitives: they show envelopes as sizes and amounts as
+//! decimal strings, and a view never turns back into a call. A variant added to the primitives
+//! fails to compile here (and in the golden test) until it has a view.
+//!
 //! This crate owns no I/O, no keys and no policy: it converts the primitives' types into their
 //! JSON views and describes them in words ([`std::fmt::Display`]), and nothing else.
 #![forbid(unsafe_code)]

@@ -145,6 +145,49 @@ async fn a_private_token_journey_leaks_nothing_and_workers_agree() {
         ],
     );
     assert_eq!(sent["ok"], true, "{sent}");
+    // The transfer's event for alice reaches alice, as a notification; bob's receipt holds only
+    // the one addressed to him, and a third account reads nothing.
+    assert_eq!(sent["events"], 1, "{sent}");
+    let alice_events = cli(&rpc, &["contract", "events", &token, "--from", "alice"]);
+    let notifications = alice_events["notifications"].as_array().unwrap();
+    assert_eq!(notifications.len(), 1, "{alice_events}");
+    assert_eq!(notifications[0]["seq"], 0);
+    assert_eq!(notifications[0]["tx_hash"], sent["hash"]);
+    let charlie_events = cli(&rpc, &["contract", "events", &token, "--from", "charlie"]);
+    assert_eq!(
+        charlie_events["notifications"].as_array().unwrap().len(),
+        0,
+        "{charlie_events}"
+    );
+    // A command the contract refuses exits non-zero and says why.
+    let too_much = cli(
+        &rpc,
+        &[
+            "contract",
+            "encode",
+            "private-token",
+            "transfer",
+            "alice",
+            &u128::MAX.to_string(),
+        ],
+    );
+    let refused = phalanx(&[
+        "--rpc",
+        &rpc,
+        "contract",
+        "command",
+        &token,
+        "--from",
+        "charlie",
+        "--msg",
+        too_much["message"].as_str().unwrap(),
+    ]);
+    assert!(!refused.status.success(), "a failed command exited 0");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("the command failed in the contract"),
+        "{said}"
+    );
     let balance = cli(
         &rpc,
         &["contract", "encode", "private-token", "balance", "alice"],

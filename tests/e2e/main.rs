@@ -12,6 +12,7 @@ mod egress;
 mod history;
 mod key_rotation;
 mod lying_node;
+mod notifications;
 mod under_attack;
 mod worker_process;
 mod worker_recovery;

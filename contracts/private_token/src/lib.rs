@@ -247,6 +247,14 @@ mod tests {
             })),
             Ok(700)
         );
+        // The sender's receipt holds only its own copy; the recipient gets its notification.
+        let receipt: Vec<_> = testing::receipt_events()
+            .iter()
+            .map(|(to, _)| *to)
+            .collect();
+        assert_eq!(receipt, [Some(account(1))]);
+        assert_eq!(testing::notifications(&account(2)).len(), 1);
+        assert_eq!(testing::notifications(&account(1)).len(), 1);
         let events = testing::take_events();
         let recipients: Vec<_> = events.iter().map(|(to, _)| *to).collect();
         assert_eq!(recipients, [Some(account(2)), Some(account(1))]);

@@ -328,6 +328,23 @@ pub enum ContractCommand {
         #[command(flatten)]
         query: QueryArgs,
     },
+    /// The events a contract addressed to `--from` (its notifications), read from a worker with
+    /// a query signed by `--from`: nobody else can read them.
+    Events {
+        contract: String,
+        /// Key name (or dev name) whose notifications to read; it signs the query.
+        #[arg(long)]
+        from: String,
+        /// The first notification number to show.
+        #[arg(long, default_value_t = 0)]
+        since: u64,
+        /// Keep printing new ones as they come (until Ctrl-C).
+        #[arg(long)]
+        follow: bool,
+        /// Ask this worker instead of those the chain lists.
+        #[arg(long)]
+        worker: Option<String>,
+    },
     /// Encode a message of the example contracts as hex, e.g.
     /// `private-token transfer bob 12`, `private-token balance alice`, `counter increment 5`.
     Encode {

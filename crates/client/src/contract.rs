@@ -10,7 +10,7 @@ use crate::{ClientError, NodeClient};
 use parity_scale_codec::DecodeAll;
 use phalanx_crypto::envelope::EnvelopeContext;
 use phalanx_crypto::{Keypair, Sealer};
-use phalanx_primitives::query::{Answered, QueryAnswer, QueryRequest, Receipt};
+use phalanx_primitives::query::{Answered, Notification, QueryAnswer, QueryRequest, Receipt};
 use phalanx_primitives::{contract_id, AccountId, Balance, Call, Envelope, Hash};
 use rand_core::CryptoRngCore;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -359,6 +359,28 @@ impl ContractClient {
             }
         }
         Ok(())
+    }
+
+    /// The events this contract addressed to `signer`, numbered from `since` on (a bounded
+    /// page: ask again from the last number plus one for more). Only `signer`'s own are ever
+    /// answered: the worker takes the account from the query's signature.
+    pub async fn notifications(
+        &self,
+        signer: &Keypair,
+        since: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Vec<Notification>, ClientError> {
+        match self
+            .query(signer, QueryRequest::Notifications { since }, rng)
+            .await?
+        {
+            QueryAnswer::Ok(bytes) => Vec::<Notification>::decode_all(&mut &bytes[..])
+                .map_err(|e| ClientError::Contract(format!("malformed notifications: {e}"))),
+            QueryAnswer::Refused(reason) => Err(ClientError::Contract(reason)),
+            QueryAnswer::Stale { .. } => Err(ClientError::Contract(
+                "the worker answered a notification query as stale".into(),
+            )),
+        }
     }
 
     /// The receipt of `tx_hash` (sent by `signer`), waiting up to `timeout` for a worker to have

@@ -42,6 +42,18 @@ pub struct BlockEffects {
     pub outputs: Vec<(AccountId, Output)>,
     /// Per contract, the number of the first output the chain has not taken yet, as of this block.
     pub accepted: Vec<(AccountId, u64)>,
+    /// Events addressed to one account, in order: kept for that account alone.
+    pub notifications: Vec<Addressed>,
+}
+
+/// An event a contract addressed to one account, before the store numbers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Addressed {
+    pub contract: AccountId,
+    pub recipient: AccountId,
+    pub block: u64,
+    pub tx_hash: Hash,
+    pub data: Vec<u8>,
 }
 
 /// Outputs of one contract not yet taken by the chain, starting at number `first_seq`.

@@ -6,7 +6,7 @@
 //! Anything that cannot be decrypted yields a failed receipt and changes no state.
 
 use crate::chain_view::ChainView;
-use crate::egress::{message_id, BlockEffects, Output};
+use crate::egress::{message_id, Addressed, BlockEffects, Output};
 use crate::gas_ledger::GasLedger;
 use crate::{ContractStates, KeyRing, Receipt, ReceiptOutcome};
 use parity_scale_codec::{Decode, Encode};
@@ -410,6 +410,7 @@ impl Executor {
             }
         }
         effects.outputs.extend(gas.settlements());
+        effects.notifications = address_notifications(&mut effects.receipts);
         Ok(effects)
     }
 
@@ -697,6 +698,30 @@ impl Executor {
             )
             .result
     }
+}
+
+/// Takes the events addressed to an account out of the receipts (each sender keeps only the
+/// public ones and those addressed to itself) and returns them, in order, for their recipients.
+fn address_notifications(receipts: &mut [Receipt]) -> Vec<Addressed> {
+    let mut notifications = Vec::new();
+    for receipt in receipts {
+        for (recipient, data) in &receipt.events {
+            if let Some(recipient) = recipient {
+                notifications.push(Addressed {
+                    contract: receipt.contract,
+                    recipient: *recipient,
+                    block: receipt.block,
+                    tx_hash: receipt.tx_hash,
+                    data: data.clone(),
+                });
+            }
+        }
+        let sender = receipt.sender;
+        receipt
+            .events
+            .retain(|(recipient, _)| recipient.is_none_or(|r| r == sender));
+    }
+    notifications
 }
 
 /// Which of a block's work an application does.

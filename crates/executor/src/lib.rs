@@ -29,7 +29,7 @@ mod state_keys;
 
 pub use chain_view::{AttestedEnclave, ChainView, DeclaredMasterKey, Facts, PinError};
 pub use digest::StateDigest;
-pub use egress::{message_id, BlockEffects, OutboxHead, Output, PendingOutputs};
+pub use egress::{message_id, Addressed, BlockEffects, OutboxHead, Output, PendingOutputs};
 pub use executor::{ExecError, Executor, QUERY_GAS_LIMIT};
 pub use gas_ledger::MAX_REFUNDS_PER_SETTLE;
 pub use gatekeeper::{

@@ -25,6 +25,29 @@ pub enum QueryRequest {
     /// `height` (a history query; the contract's own rules decide who may ask).
     #[codec(index = 2)]
     ContractAt { height: u64, message: Vec<u8> },
+    /// The events the contract addressed to the origin, numbered from `since` on (at most
+    /// [`MAX_NOTIFICATIONS_PER_ANSWER`] of them, or [`MAX_NOTIFICATION_BYTES_PER_ANSWER`]):
+    /// answered `Ok(SCALE(Vec<Notification>))`. Only the origin's own are ever answered.
+    #[codec(index = 3)]
+    Notifications { since: u64 },
+}
+
+/// Most notifications one answer carries.
+pub const MAX_NOTIFICATIONS_PER_ANSWER: usize = 256;
+/// Most bytes of notification data one answer carries (one notification always fits).
+pub const MAX_NOTIFICATION_BYTES_PER_ANSWER: usize = 1024 * 1024;
+
+/// An event a contract addressed to one account (`emit_event_to`): the workers keep it sealed
+/// for that account alone, numbered per account and contract from 0.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Notification {
+    /// Its number among the events this contract addressed to this account.
+    pub seq: u64,
+    pub block: u64,
+    /// The command (or instantiation, or delivered message's egress) whose run emitted it.
+    pub tx_hash: Hash,
+    /// The contract's own encoding.
+    pub data: Vec<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -105,6 +128,7 @@ pub struct Receipt {
     pub block: u64,
     pub outcome: ReceiptOutcome,
     pub gas_used: u64,
-    /// Events the contract emitted: public (`None`) or for one account.
+    /// Events the contract emitted that the sender may read: the public ones (`None`) and those
+    /// addressed to the sender. Events addressed to others reach only them, as notifications.
     pub events: Vec<(Option<AccountId>, Vec<u8>)>,
 }

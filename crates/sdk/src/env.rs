@@ -33,7 +33,9 @@ pub fn emit_event<T: Encode>(event: &T) {
     sys::emit_event(None, &event.encode())
 }
 
-/// Emits an event only `recipient` can read (the worker encrypts it to them).
+/// Emits an event only `recipient` can read: the workers keep it sealed as `recipient`'s
+/// notification, read with a query only `recipient` can sign (`phalanx contract events`). The
+/// command's sender sees it in its receipt only if it is the recipient.
 pub fn emit_event_to<T: Encode>(recipient: &AccountId, event: &T) {
     sys::emit_event(Some(&recipient.0), &event.encode())
 }

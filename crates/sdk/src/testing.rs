@@ -19,6 +19,12 @@ pub struct TestEnv {
     pub output: Vec<u8>,
     /// Events, each with its recipient (`None`: public).
     pub events: Vec<(Option<AccountId>, Vec<u8>)>,
+    /// What the last successful command's receipt holds, as its sender reads it: the public
+    /// events and those addressed to the sender.
+    pub receipt_events: Vec<(Option<AccountId>, Vec<u8>)>,
+    /// Every event addressed to an account by a successful command, per account, in order: what
+    /// that account reads with a notification query (numbered from 0 by position).
+    pub notifications: BTreeMap<AccountId, Vec<Vec<u8>>>,
     pub transfers: Vec<(AccountId, u128)>,
     /// Messages to other contracts: recipient, payload, gas limit.
     pub messages: Vec<(AccountId, Vec<u8>, u64)>,
@@ -39,6 +45,8 @@ impl Default for TestEnv {
             input: Vec::new(),
             output: Vec::new(),
             events: Vec::new(),
+            receipt_events: Vec::new(),
+            notifications: BTreeMap::new(),
             transfers: Vec::new(),
             messages: Vec::new(),
             value: 0,
@@ -107,6 +115,21 @@ pub fn execute_with_value<R, E>(
             env.events.truncate(before.1);
             env.transfers.truncate(before.2);
             env.messages.truncate(before.3);
+            env.receipt_events.clear();
+        } else {
+            // As the workers do: the sender's receipt keeps the public events and its own; each
+            // addressed event goes to its recipient alone.
+            let emitted = env.events[before.1..].to_vec();
+            env.receipt_events = emitted
+                .iter()
+                .filter(|(to, _)| to.is_none_or(|to| to == caller))
+                .cloned()
+                .collect();
+            for (to, data) in emitted {
+                if let Some(to) = to {
+                    env.notifications.entry(to).or_default().push(data);
+                }
+            }
         }
     });
     result
@@ -126,6 +149,17 @@ pub fn query<R>(caller: AccountId, handler: impl FnOnce() -> R) -> R {
 /// Takes the events emitted so far.
 pub fn take_events() -> Vec<(Option<AccountId>, Vec<u8>)> {
     with_env(|env| std::mem::take(&mut env.events))
+}
+
+/// The events the last successful command's sender reads in its receipt (public ones and those
+/// addressed to it).
+pub fn receipt_events() -> Vec<(Option<AccountId>, Vec<u8>)> {
+    with_env(|env| env.receipt_events.clone())
+}
+
+/// The events addressed to `account` so far, in order: its notifications.
+pub fn notifications(account: &AccountId) -> Vec<Vec<u8>> {
+    with_env(|env| env.notifications.get(account).cloned().unwrap_or_default())
 }
 
 /// Takes the messages sent so far: recipient, payload, gas limit.

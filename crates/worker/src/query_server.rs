@@ -18,7 +18,10 @@ use parity_scale_codec::{DecodeAll, Encode};
 use phalanx_client::views::DigestView;
 use phalanx_client::NodeClient;
 use phalanx_executor::{open_query, seal_answer, Executor, NonceGuard};
-use phalanx_primitives::query::{Answered, QueryAnswer, QueryRequest};
+use phalanx_primitives::query::{
+    Answered, QueryAnswer, QueryRequest, MAX_NOTIFICATIONS_PER_ANSWER,
+    MAX_NOTIFICATION_BYTES_PER_ANSWER,
+};
 use phalanx_primitives::{AccountId, Envelope, Hash};
 use rand_core::OsRng;
 use std::net::SocketAddr;
@@ -207,7 +210,11 @@ async fn answer_query(
         .ok_or("this worker has not synced yet")?;
     let silent = state.since_block();
     let stale = silent > state.stale_after;
-    let reads_state = !matches!(query.request, QueryRequest::Receipt(_));
+    // Receipts and notifications are facts of past blocks, served however long the node is silent.
+    let reads_state = !matches!(
+        query.request,
+        QueryRequest::Receipt(_) | QueryRequest::Notifications { .. }
+    );
     let (at, answer) = match query.request {
         _ if stale && reads_state => {
             let answer = QueryAnswer::Stale {
@@ -266,6 +273,23 @@ async fn answer_query(
                 Err(error) => QueryAnswer::Refused(error.to_string()),
             };
             ((synced.height, synced.hash()), answer)
+        }
+        QueryRequest::Notifications { since } => {
+            // Only the origin's own: the query's signature proved who asks.
+            let notifications = state
+                .store
+                .notifications(
+                    &contract,
+                    &query.origin,
+                    since,
+                    MAX_NOTIFICATIONS_PER_ANSWER,
+                    MAX_NOTIFICATION_BYTES_PER_ANSWER,
+                )
+                .map_err(|e| e.to_string())?;
+            (
+                (synced.height, synced.hash()),
+                QueryAnswer::Ok(notifications.encode()),
+            )
         }
         QueryRequest::Receipt(tx_hash) => {
             let answer = match state.store.receipt(&tx_hash).map_err(|e| e.to_string())? {

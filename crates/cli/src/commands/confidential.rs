@@ -12,7 +12,7 @@ use parity_scale_codec::{Decode, Encode};
 use phalanx_client::contract::Instantiation;
 use phalanx_client::{ContractClient, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::Keypair;
-use phalanx_primitives::query::{QueryAnswer, QueryRequest, Receipt, ReceiptOutcome};
+use phalanx_primitives::query::{Notification, QueryAnswer, QueryRequest, Receipt, ReceiptOutcome};
 use phalanx_primitives::{sha256, AccountId, Balance, Call, Hash};
 use rand_core::OsRng;
 use std::path::Path;
@@ -233,6 +233,80 @@ pub async fn command(
             "command {hash} final in block {height}\n{outcome} (gas used {})",
             receipt.gas_used
         )
+    })?;
+    if !ok {
+        bail!("the command failed in the contract: {output}");
+    }
+    Ok(())
+}
+
+/// How often `contract events --follow` asks again.
+const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+
+pub async fn events(
+    ctx: &Context,
+    contract: &str,
+    from: &str,
+    since: u64,
+    follow: bool,
+    worker: Option<&str>,
+) -> Result<()> {
+    let contract = ctx.keystore.resolve_account(contract)?;
+    let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
+    let node = connect(ctx).await?;
+    let client = open_contract(&node, contract, worker).await?;
+    let as_json = |n: &Notification| {
+        serde_json::json!({
+            "seq": n.seq,
+            "block": n.block,
+            "tx_hash": n.tx_hash,
+            "data": format!("0x{}", hex::encode(&n.data)),
+        })
+    };
+    let as_text = |n: &Notification| {
+        format!(
+            "#{} block {} (tx {}): 0x{}",
+            n.seq,
+            n.block,
+            n.tx_hash,
+            hex::encode(&n.data)
+        )
+    };
+    let mut next = since;
+    let mut shown = Vec::new();
+    loop {
+        let page = client.notifications(&signer, next, &mut OsRng).await?;
+        let Some(last) = page.last() else {
+            if !follow {
+                break;
+            }
+            tokio::time::sleep(FOLLOW_EVERY).await;
+            continue;
+        };
+        next = last.seq + 1;
+        if follow {
+            // One line each as they come: JSON lines with --json.
+            for notification in &page {
+                emit(ctx.json, &as_json(notification), || as_text(notification))?;
+            }
+        } else {
+            shown.extend(page);
+        }
+    }
+    let value = serde_json::json!({
+        "contract": contract,
+        "account": signer.account_id(),
+        "notifications": shown.iter().map(as_json).collect::<Vec<_>>(),
+    });
+    emit(ctx.json, &value, || {
+        if shown.is_empty() {
+            format!(
+                "no notifications from {contract} for {} since #{since}",
+                signer.account_id()
+            )
+        } else {
+            shown.iter().map(as_text).collect::<Vec<_>>().join("\n")
+        }
     })
 }
 

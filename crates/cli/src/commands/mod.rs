@@ -80,6 +80,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             let value = phalanx_primitives::amount::parse_pha(&value)?;
             confidential::command(&ctx, &contract, &from, &msg, gas, value, worker.as_deref()).await
         }
+        Command::Contract(ContractCommand::Events {
+            contract,
+            from,
+            since,
+            follow,
+            worker,
+        }) => confidential::events(&ctx, &contract, &from, since, follow, worker.as_deref()).await,
         Command::Contract(ContractCommand::Query(query)) => {
             confidential::query(&ctx, &query, None).await
         }

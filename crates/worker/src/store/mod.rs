@@ -33,6 +33,7 @@ use phalanx_executor::StateDigest;
 use phalanx_executor::StateKeys;
 use phalanx_executor::{BlockEffects, OutboxHead, Output, PendingOutputs};
 use phalanx_executor::{ContractStates, Receipt};
+use phalanx_primitives::query::Notification;
 use phalanx_primitives::{AccountId, BlockHeader, Hash};
 use phalanx_vm::{ContractStorage, StorageFailure};
 use rand_core::CryptoRngCore;
@@ -48,6 +49,9 @@ type StateTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
 const RECEIPTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("receipts");
 const DIGESTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("digests");
+/// Events addressed to one account: contract ++ recipient ++ number (u64 big-endian) -> sealed
+/// SCALE `Notification`.
+const NOTIFICATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("notifications");
 const OUTBOX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("outbox");
 const OUTBOX_HEADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("outbox_heads");
 const EXECUTOR: &str = "executor";
@@ -121,12 +125,13 @@ pub const IMAGE_CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 /// The tables an image holds, by the number it names them with; `meta` (string keys) is 5.
 type BytesTable = TableDefinition<'static, &'static [u8], &'static [u8]>;
-const IMAGE_TABLES: [(u8, BytesTable); 5] = [
+const IMAGE_TABLES: [(u8, BytesTable); 6] = [
     (0, STATE),
     (1, RECEIPTS),
     (2, DIGESTS),
     (3, OUTBOX),
     (4, OUTBOX_HEADS),
+    (6, NOTIFICATIONS),
 ];
 const IMAGE_META: u8 = 5;
 
@@ -183,6 +188,7 @@ impl WorkerStore {
             txn.open_table(DIGESTS).map_err(storage_err)?;
             txn.open_table(OUTBOX).map_err(storage_err)?;
             txn.open_table(OUTBOX_HEADS).map_err(storage_err)?;
+            txn.open_table(NOTIFICATIONS).map_err(storage_err)?;
             txn.open_table(META).map_err(storage_err)?;
         }
         txn.commit().map_err(storage_err)?;
@@ -320,8 +326,8 @@ impl WorkerStore {
         let txn = self.db.begin_write().map_err(storage_err)?;
         {
             let mut tables = Vec::with_capacity(IMAGE_TABLES.len());
-            for (_, definition) in IMAGE_TABLES {
-                tables.push(txn.open_table(definition).map_err(storage_err)?);
+            for (id, definition) in IMAGE_TABLES {
+                tables.push((id, txn.open_table(definition).map_err(storage_err)?));
             }
             let mut meta = txn.open_table(META).map_err(storage_err)?;
             for (table, key, value) in &chunk.0 {
@@ -333,9 +339,12 @@ impl WorkerStore {
                         meta.insert(key, value.as_slice()).map_err(storage_err)?;
                     }
                     id => {
-                        let table = tables.get_mut(id as usize).ok_or_else(|| {
-                            StoreError::Corrupt(format!("an image names table {id}"))
-                        })?;
+                        let (_, table) = tables
+                            .iter_mut()
+                            .find(|(table, _)| *table == id)
+                            .ok_or_else(|| {
+                                StoreError::Corrupt(format!("an image names table {id}"))
+                            })?;
                         table
                             .insert(key.as_slice(), value.as_slice())
                             .map_err(storage_err)?;
@@ -641,6 +650,7 @@ impl WorkerStore {
                     .map_err(storage_err)?;
             }
             self.commit_outputs(&txn, effects, rng)?;
+            self.commit_notifications(&txn, effects, rng)?;
             let meta_table = self.meta();
             let mut put = |key: &str, value: &[u8]| meta_table.put(&txn, key, value, rng);
             let (key, record, executor_snapshot) = match meta {
@@ -728,6 +738,98 @@ impl WorkerStore {
             .unseal(sealed.value(), key)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         OutboxHead::decode(&mut &bytes[..]).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// Numbers and keeps a block's notifications, each after the last one its recipient has of
+    /// that contract.
+    fn commit_notifications(
+        &self,
+        txn: &redb::WriteTransaction,
+        effects: &BlockEffects,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(), StoreError> {
+        if effects.notifications.is_empty() {
+            return Ok(());
+        }
+        let mut table = txn.open_table(NOTIFICATIONS).map_err(storage_err)?;
+        let mut next: HashMap<(AccountId, AccountId), u64> = HashMap::new();
+        for addressed in &effects.notifications {
+            let owner = (addressed.contract, addressed.recipient);
+            let seq = match next.get(&owner) {
+                Some(seq) => *seq,
+                None => {
+                    let prefix = notification_prefix(&addressed.contract, &addressed.recipient);
+                    let last = table
+                        .range(
+                            notification_key(&prefix, 0).as_slice()
+                                ..=notification_key(&prefix, u64::MAX).as_slice(),
+                        )
+                        .map_err(storage_err)?
+                        .next_back()
+                        .transpose()
+                        .map_err(storage_err)?;
+                    match last {
+                        Some((key, _)) => notification_seq(key.value())? + 1,
+                        None => 0,
+                    }
+                }
+            };
+            next.insert(owner, seq + 1);
+            let notification = Notification {
+                seq,
+                block: addressed.block,
+                tx_hash: addressed.tx_hash,
+                data: addressed.data.clone(),
+            };
+            let key = notification_key(
+                &notification_prefix(&addressed.contract, &addressed.recipient),
+                seq,
+            );
+            let sealed = self.sealing.seal(&notification.encode(), &key, rng);
+            table
+                .insert(key.as_slice(), sealed.as_slice())
+                .map_err(storage_err)?;
+        }
+        Ok(())
+    }
+
+    /// The notifications `contract` addressed to `recipient`, numbered from `since` on: at most
+    /// `max_count`, and no more than `max_bytes` of data once there is one.
+    pub fn notifications(
+        &self,
+        contract: &AccountId,
+        recipient: &AccountId,
+        since: u64,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let txn = self.db.begin_read().map_err(storage_err)?;
+        let table = txn.open_table(NOTIFICATIONS).map_err(storage_err)?;
+        let prefix = notification_prefix(contract, recipient);
+        let (from, to) = (
+            notification_key(&prefix, since),
+            notification_key(&prefix, u64::MAX),
+        );
+        let mut found = Vec::new();
+        let mut bytes = 0;
+        for entry in table
+            .range(from.as_slice()..=to.as_slice())
+            .map_err(storage_err)?
+        {
+            let (key, sealed) = entry.map_err(storage_err)?;
+            let plain = self
+                .sealing
+                .unseal(sealed.value(), key.value())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let notification = Notification::decode(&mut &plain[..])
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            bytes += notification.data.len();
+            if found.len() >= max_count || (!found.is_empty() && bytes > max_bytes) {
+                break;
+            }
+            found.push(notification);
+        }
+        Ok(found)
     }
 
     /// Per contract, up to `max` outputs the chain has not accepted yet, oldest first.
@@ -860,6 +962,24 @@ impl ContractStorage for ContractView<'_> {
     }
 }
 
+fn notification_prefix(contract: &AccountId, recipient: &AccountId) -> [u8; 64] {
+    let mut prefix = [0u8; 64];
+    prefix[..32].copy_from_slice(contract.as_bytes());
+    prefix[32..].copy_from_slice(recipient.as_bytes());
+    prefix
+}
+
+fn notification_key(prefix: &[u8; 64], seq: u64) -> Vec<u8> {
+    [prefix.as_slice(), &seq.to_be_bytes()].concat()
+}
+
+fn notification_seq(key: &[u8]) -> Result<u64, StoreError> {
+    key.get(64..72)
+        .and_then(|bytes| bytes.try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| StoreError::Corrupt("a notification key is not 72 bytes".into()))
+}
+
 impl PinnedStore for WorkerStore {
     fn pinned_chain(&self) -> Result<Option<Hash>, StoreError> {
         WorkerStore::pinned_chain(self)
@@ -881,7 +1001,7 @@ impl PinnedStore for WorkerStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use phalanx_executor::ReceiptOutcome;
+    use phalanx_executor::{Addressed, ReceiptOutcome};
     use rand_core::OsRng;
 
     fn synced<'a>(header: &'a BlockHeader, snapshot: Option<&'a [u8]>) -> Synced<'a> {
@@ -902,6 +1022,98 @@ mod tests {
             timestamp_ms: height,
             proposer: AccountId::from_bytes([0; 32]),
         }
+    }
+
+    #[test]
+    fn notifications_are_numbered_per_contract_and_recipient_and_travel_in_images() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SealingKey::from_bytes([3; 32]);
+        let store =
+            WorkerStore::open(&dir.path().join("worker.redb"), key.clone(), [4; 32]).unwrap();
+        let (contract, other_contract) = (
+            AccountId::from_bytes([1; 32]),
+            AccountId::from_bytes([2; 32]),
+        );
+        let (alice, bob) = (
+            AccountId::from_bytes([10; 32]),
+            AccountId::from_bytes([11; 32]),
+        );
+        let addressed = |contract, recipient, block, data: &[u8]| Addressed {
+            contract,
+            recipient,
+            block,
+            tx_hash: Hash([block as u8; 32]),
+            data: data.to_vec(),
+        };
+        for (height, notifications) in [
+            (
+                1,
+                vec![
+                    addressed(contract, alice, 1, b"a0"),
+                    addressed(contract, bob, 1, b"b0"),
+                ],
+            ),
+            (
+                2,
+                vec![
+                    addressed(contract, alice, 2, b"a1"),
+                    addressed(contract, alice, 2, b"a2-SECRET-MARKER"),
+                    addressed(other_contract, alice, 2, b"x0"),
+                ],
+            ),
+        ] {
+            let effects = BlockEffects {
+                notifications,
+                ..Default::default()
+            };
+            let header = header(height);
+            store
+                .commit_block(
+                    store.begin_block().unwrap(),
+                    |_| None,
+                    &effects,
+                    synced(&header, None),
+                    &mut OsRng,
+                )
+                .unwrap();
+        }
+        let read = |store: &WorkerStore, contract, who, since, count, bytes| {
+            store
+                .notifications(&contract, &who, since, count, bytes)
+                .unwrap()
+                .into_iter()
+                .map(|n| (n.seq, n.data))
+                .collect::<Vec<_>>()
+        };
+        let all = vec![
+            (0, b"a0".to_vec()),
+            (1, b"a1".to_vec()),
+            (2, b"a2-SECRET-MARKER".to_vec()),
+        ];
+        assert_eq!(read(&store, contract, alice, 0, 10, 1 << 20), all);
+        assert_eq!(read(&store, contract, alice, 2, 10, 1 << 20), all[2..]);
+        assert_eq!(read(&store, contract, alice, 0, 2, 1 << 20), all[..2]);
+        // A byte bound below one notification still answers one, so paging always advances.
+        assert_eq!(read(&store, contract, alice, 1, 10, 1), all[1..2]);
+        assert_eq!(
+            read(&store, contract, bob, 0, 10, 1 << 20),
+            vec![(0, b"b0".to_vec())]
+        );
+        assert_eq!(
+            read(&store, other_contract, alice, 0, 10, 1 << 20),
+            vec![(0, b"x0".to_vec())]
+        );
+        assert!(read(&store, other_contract, bob, 0, 10, 1 << 20).is_empty());
+        // Sealed on disk, and carried by a store image (what checkpoints hold).
+        let copy = WorkerStore::create_new(&dir.path().join("copy.redb"), key, [4; 32]).unwrap();
+        store.stream_image(|chunk| copy.load_chunk(&chunk)).unwrap();
+        assert_eq!(read(&copy, contract, alice, 0, 10, 1 << 20), all);
+        drop(store);
+        let raw = std::fs::read(dir.path().join("worker.redb")).unwrap();
+        assert!(
+            !raw.windows(2).any(|w| w == b"a2"),
+            "a notification in clear on disk"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod contract_artifacts;
 mod crash_recovery;
 mod economy;
 mod egress;
+mod gas_padding;
 mod history;
 mod key_rotation;
 mod lying_node;

@@ -99,7 +99,18 @@ pub fn instantiate(init: Init) -> Result<(), Error> {
 }
 
 /// Returns the caller's balance after the command.
+/// Gas every command is charged, whatever it did: more than the most any of them uses (a
+/// transfer to a new account, with its new balance entry, is ~81,000), so that a payer's refund
+/// does not tell a failed transfer from a successful one, nor a new recipient from a known one.
+pub const COMMAND_GAS: u64 = 150_000;
+
 pub fn execute(command: Command) -> Result<Balance, Error> {
+    let result = run(command);
+    env::pad_gas(COMMAND_GAS);
+    result
+}
+
+fn run(command: Command) -> Result<Balance, Error> {
     let caller = env::caller();
     match command {
         Command::Transfer { to, amount } => {
@@ -329,5 +340,27 @@ mod tests {
             testing::query(account(3), || query(Query::TotalSupply)),
             Ok(1_005)
         );
+    }
+
+    #[test]
+    fn every_command_asks_the_same_gas_whether_it_succeeds_or_fails() {
+        setup();
+        let padded = |outcome: Result<Balance, Error>| {
+            (outcome.is_ok(), testing::with_env(|env| env.pad_gas))
+        };
+        let ok = padded(testing::execute(account(1), || {
+            execute(Command::Transfer {
+                to: account(2),
+                amount: 1,
+            })
+        }));
+        let failed = padded(testing::execute(account(3), || {
+            execute(Command::Transfer {
+                to: account(2),
+                amount: 1,
+            })
+        }));
+        assert_eq!(ok, (true, COMMAND_GAS));
+        assert_eq!(failed, (false, COMMAND_GAS));
     }
 }

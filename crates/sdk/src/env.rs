@@ -40,6 +40,15 @@ pub fn emit_event_to<T: Encode>(recipient: &AccountId, event: &T) {
     sys::emit_event(Some(&recipient.0), &event.encode())
 }
 
+/// Asks that this call be charged at least `total` gas, whatever it did: charged when the call
+/// ends (after what new storage costs), whether it succeeds or returns an error. Call it on
+/// every path of a command with one total per message kind, at least the most that kind can
+/// use, and the gas the chain sees (in the payer's refund) no longer tells which branch the
+/// command took. A call that traps is charged what it burnt, as always.
+pub fn pad_gas(total: u64) {
+    sys::pad_gas(total)
+}
+
 /// Pays `amount` of the contract's PHA to `to` once the command succeeds (sent by the worker
 /// to the chain as egress).
 pub fn transfer(to: &AccountId, amount: Balance) {

@@ -2,6 +2,12 @@
 //! storage, SCALE messages, errors for the caller, events, and the entry-point glue — plus a
 //! native test environment so `cargo test` runs a contract's logic without Wasm.
 //!
+//! What is private and what is not: a command's signer, contract, PHA value, gas limit, envelope
+//! size bucket and (unless the contract calls [`env::pad_gas`]) its gas are public; so are its
+//! public events, payments and messages. Its message, result, state and the events addressed to
+//! one account ([`env::emit_event_to`], read by that account alone as notifications) are not.
+//! docs/contract-abi.md ("What an observer sees of a command") says more.
+//!
 //! It never talks to anything but the host API: on `wasm32` every call goes to the VM's `env`
 //! imports; elsewhere to an in-process [`testing`] environment. It is `no_std` on `wasm32`.
 //!

@@ -29,6 +29,7 @@ mod imports {
             sig_ptr: *const u8,
         ) -> i32;
         pub fn panic(msg_ptr: *const u8, msg_len: i32);
+        pub fn pad_gas(total: i64);
     }
 }
 
@@ -109,6 +110,10 @@ mod imp {
         let mut out = [0u8; 16];
         unsafe { host::value_received(out.as_mut_ptr()) };
         u128::from_le_bytes(out)
+    }
+    pub fn pad_gas(total: u64) {
+        // Totals above i64::MAX exceed any gas limit: clamping changes nothing.
+        unsafe { host::pad_gas(total.min(i64::MAX as u64) as i64) }
     }
     pub fn send_message(to: &[u8; 32], data: &[u8], gas_limit: u64) {
         // The host refuses a limit above its maximum, so clamping only keeps the sign bit clear.
@@ -193,6 +198,9 @@ mod imp {
     }
     pub fn value_received() -> u128 {
         with_env(|env| env.value)
+    }
+    pub fn pad_gas(total: u64) {
+        with_env(|env| env.pad_gas = env.pad_gas.max(total))
     }
     pub fn send_message(to: &[u8; 32], data: &[u8], gas_limit: u64) {
         with_env(|env| {

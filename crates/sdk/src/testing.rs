@@ -30,6 +30,8 @@ pub struct TestEnv {
     pub messages: Vec<(AccountId, Vec<u8>, u64)>,
     /// PHA the current command carried.
     pub value: u128,
+    /// The most gas a call asked to be charged (`env::pad_gas`), until the next `execute`.
+    pub pad_gas: u64,
     pub read_only: bool,
 }
 
@@ -50,6 +52,7 @@ impl Default for TestEnv {
             transfers: Vec::new(),
             messages: Vec::new(),
             value: 0,
+            pad_gas: 0,
             read_only: false,
         }
     }
@@ -100,6 +103,7 @@ pub fn execute_with_value<R, E>(
     let before = with_env(|env| {
         env.caller = caller;
         env.value = value;
+        env.pad_gas = 0;
         (
             env.storage.clone(),
             env.events.len(),

@@ -43,6 +43,9 @@ pub(crate) struct HostState<'a> {
     pub transfers: Vec<TransferOut>,
     pub messages: Vec<MessageOut>,
     pub limits: wasmi::StoreLimits,
+    /// The gas the call asked to be charged at least (`pad_gas`): the VM charges it at the end,
+    /// after storage deposits, so that what a call costs need not tell which branch it took.
+    pub pad_to: u64,
 }
 
 type Ctx<'c, 'a> = Caller<'c, HostState<'a>>;
@@ -71,6 +74,7 @@ pub(crate) const HOST_FUNCTIONS: &[(&str, &[ValType], &[ValType])] = {
         ("sha256", &[I32, I32, I32], &[]),
         ("ed25519_verify", &[I32, I32, I32, I32], &[I32]),
         ("panic", &[I32, I32], &[]),
+        ("pad_gas", &[I64], &[]),
     ]
 };
 
@@ -357,6 +361,19 @@ fn value_received(mut caller: Ctx, out_ptr: i32) -> Result<(), Error> {
     write(&mut caller, out_ptr, &value.to_le_bytes(), "value")
 }
 
+/// Asks that the call be charged at least `total` gas in all (the largest asked counts). Charged
+/// when the call ends, whether it succeeds or returns a contract error; a trap charges what it
+/// burnt, as always.
+fn pad_gas(mut caller: Ctx, total: i64) -> Result<(), Error> {
+    let g = caller.data().gas.host_call;
+    charge(&mut caller, g)?;
+    let total = u64::try_from(total)
+        .map_err(|_| trap(CallError::Trap("pad_gas: a negative total".into())))?;
+    let state = caller.data_mut();
+    state.pad_to = state.pad_to.max(total);
+    Ok(())
+}
+
 fn send_message(
     mut caller: Ctx,
     to_ptr: i32,
@@ -487,6 +504,7 @@ pub(crate) fn linker<'a>(
         .func_wrap("env", "emit_event_to", emit_event_to)?
         .func_wrap("env", "transfer", transfer)?
         .func_wrap("env", "value_received", value_received)?
+        .func_wrap("env", "pad_gas", pad_gas)?
         .func_wrap("env", "send_message", send_message)?
         .func_wrap("env", "sha256", sha256)?
         .func_wrap("env", "ed25519_verify", ed25519_verify)?

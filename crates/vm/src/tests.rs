@@ -13,6 +13,7 @@ fn module(body: &str) -> Vec<u8> {
   (import "env" "storage_remove" (func $storage_remove (param i32 i32)))
   (import "env" "emit_event" (func $emit_event (param i32 i32)))
   (import "env" "panic" (func $panic (param i32 i32)))
+  (import "env" "pad_gas" (func $pad_gas (param i64)))
   (memory (export "memory") 1)
   (data (i32.const 0) "key")
   (data (i32.const 16) "value")
@@ -429,4 +430,66 @@ fn messages_and_value_reach_the_outcome_and_queries_send_none() {
         &mut storage,
     );
     assert!(matches!(query.result, Err(CallError::ReadOnly(_))));
+}
+
+#[test]
+fn padded_calls_cost_the_same_whichever_branch_they_take() {
+    const PAD: &str = "(call $pad_gas (i64.const 200000))";
+    // A write that adds new storage (paid after the call), a cheap success, and a contract error:
+    // all padded to the same total.
+    let branches = [
+        format!("{WRITE} {PAD} i32.const 0"),
+        format!("{PAD} i32.const 0"),
+        format!("{PAD} i32.const 1"),
+    ];
+    let used: Vec<u64> = branches
+        .iter()
+        .map(|body| {
+            let mut storage = MemoryStorage::default();
+            run(&module(body), EntryPoint::Execute, 1_000_000, &mut storage).gas_used
+        })
+        .collect();
+    assert_eq!(used, vec![200_000; 3]);
+    // Unpadded, the same branches differ: what padding hides is real.
+    let mut storage = MemoryStorage::default();
+    let write = run(
+        &module(&format!("{WRITE} i32.const 0")),
+        EntryPoint::Execute,
+        1_000_000,
+        &mut storage,
+    );
+    let mut storage = MemoryStorage::default();
+    let cheap = run(
+        &module("i32.const 0"),
+        EntryPoint::Execute,
+        1_000_000,
+        &mut storage,
+    );
+    assert!(write.gas_used > cheap.gas_used);
+    // Never past the limit; a trap is charged what it burnt, not the pad.
+    let mut storage = MemoryStorage::default();
+    let capped = run(
+        &module(&format!("{PAD} i32.const 0")),
+        EntryPoint::Execute,
+        50_000,
+        &mut storage,
+    );
+    assert_eq!(capped.gas_used, 50_000);
+    let mut storage = MemoryStorage::default();
+    let trapped = run(
+        &module(&format!("{PAD} unreachable")),
+        EntryPoint::Execute,
+        1_000_000,
+        &mut storage,
+    );
+    assert!(trapped.gas_used < 200_000);
+    // A negative total traps.
+    let mut storage = MemoryStorage::default();
+    let negative = run(
+        &module("(call $pad_gas (i64.const -1)) i32.const 0"),
+        EntryPoint::Execute,
+        1_000_000,
+        &mut storage,
+    );
+    assert!(matches!(negative.result, Err(CallError::Trap(_))));
 }

@@ -200,6 +200,7 @@ impl Vm {
             transfers: Vec::new(),
             messages: Vec::new(),
             limits,
+            pad_to: 0,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(limiter);
@@ -223,8 +224,11 @@ impl Vm {
             events,
             transfers,
             messages,
+            pad_to,
             ..
         } = store.into_data();
+        // A padded call costs at least what it asked, never more than its limit.
+        let padded = |gas_used: u64| gas_used.max(pad_to.min(gas_limit));
         match result {
             Ok(0) => {
                 // What the call adds to storage is paid for here, and bounded, before any of
@@ -245,7 +249,7 @@ impl Vm {
                 if after != before {
                     pending.record_size(after);
                 }
-                let gas_used = gas_used + deposit;
+                let gas_used = padded(gas_used + deposit);
                 match pending.apply(storage) {
                     Ok(writes) => CallOutcome {
                         result: Ok(output),
@@ -258,7 +262,7 @@ impl Vm {
                     Err(e) => CallOutcome::failed(CallError::Storage(e.0), gas_used),
                 }
             }
-            Ok(_) => CallOutcome::failed(CallError::Contract(output), gas_used),
+            Ok(_) => CallOutcome::failed(CallError::Contract(output), padded(gas_used)),
             Err(error) => match classify(error) {
                 // Running out burns the whole limit, whatever fraction of an instruction was left.
                 CallError::OutOfGas => CallOutcome::failed(CallError::OutOfGas, gas_limit),

@@ -205,6 +205,65 @@ async fn a_private_token_journey_leaks_nothing_and_workers_agree() {
         ],
     );
     assert_eq!(read["number"], amount().to_string());
+    // A permit from the CLI: alice lets charlie read her balance, then revokes it.
+    let permit = cli(
+        &rpc,
+        &[
+            "permit",
+            "sign",
+            &token,
+            "--from",
+            "alice",
+            "--grantee",
+            "charlie",
+            "--scope",
+            "balance",
+            "--expires-in",
+            "600",
+        ],
+    );
+    let permit_dir = tempfile::tempdir().unwrap();
+    let permit_file = permit_dir.path().join("permit.json");
+    std::fs::write(&permit_file, permit.to_string()).unwrap();
+    let permit_path = permit_file.to_str().unwrap();
+    let by_permit = |rpc: &str| {
+        phalanx(&[
+            "--json",
+            "--rpc",
+            rpc,
+            "contract",
+            "query",
+            &token,
+            "--from",
+            "charlie",
+            "--msg",
+            balance["message"].as_str().unwrap(),
+            "--permit",
+            permit_path,
+        ])
+    };
+    let granted = by_permit(&rpc);
+    assert!(
+        granted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&granted.stderr)
+    );
+    let granted: serde_json::Value = serde_json::from_slice(&granted.stdout).unwrap();
+    assert_eq!(granted["number"], amount().to_string());
+    let revoked = cli(&rpc, &["permit", "revoke", permit_path, "--from", "alice"]);
+    assert!(revoked["height"].as_u64().is_some(), "{revoked}");
+    let mut refused = by_permit(&rpc);
+    for _ in 0..50 {
+        if !refused.status.success() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        refused = by_permit(&rpc);
+    }
+    // With --json the error is JSON on stdout too.
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stdout);
+    assert!(said.contains("the owner revoked this permit"), "{said}");
     // The owner's answer carries the marker, in the form the searches below look for.
     assert!(read["output"]
         .as_str()

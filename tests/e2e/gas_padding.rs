@@ -103,14 +103,44 @@ async fn settlement(
     }
 }
 
-/// Sends `signer`'s transfer of 1 token to bob, in a block of its own, and returns what the chain
-/// shows of it.
+/// The heights of the blocks holding `contract`'s gas settlements so far, once there are at least
+/// `count` of them.
+async fn settled(node: &NodeClient, contract: AccountId, count: usize) -> Vec<u64> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let head = node.head().await.unwrap().height;
+        let mut heights = Vec::new();
+        for height in 1..=head {
+            let events = node.rpc().events(height).await.unwrap().unwrap_or_default();
+            if events.iter().any(|e| {
+                matches!(e.event, EventKindView::GasSettled { contract: c, .. } if c == contract)
+            }) {
+                heights.push(height);
+            }
+        }
+        if heights.len() >= count {
+            return heights;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{contract} has {} settlements, not {count}",
+            heights.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Sends `signer`'s transfer of 1 token to bob, in a block of its own, once the contract's
+/// `earlier` runs (its instantiation, an earlier command) are settled, so that the next
+/// settlement is this command's alone; returns what the chain shows of it.
 async fn observe(
+    earlier: usize,
     node: &NodeClient,
     token: &ContractClient,
     contract: AccountId,
     signer: &Keypair,
 ) -> (Observed, ReceiptOutcome) {
+    let last_settled = *settled(node, contract, earlier).await.last().unwrap();
     let transfer = private_token::Command::Transfer {
         to: phalanx_sdk::AccountId(*Keypair::dev("bob").account_id().as_bytes()),
         amount: 1,
@@ -164,7 +194,7 @@ async fn observe(
             other => other,
         })
         .collect();
-    let (settlement, settle_outputs) = settlement(node, contract, included.height).await;
+    let (settlement, settle_outputs) = settlement(node, contract, last_settled + 1).await;
     let receipt = token
         .receipt(signer, hash, Duration::from_secs(20), &mut OsRng)
         .await
@@ -203,8 +233,8 @@ async fn a_failed_and_a_successful_transfer_look_the_same_on_chain() {
     .await;
     let token = ContractClient::open(&node, contract).await.unwrap();
     // Alice holds the supply; charlie holds nothing.
-    let (succeeded, ok) = observe(&node, &token, contract, &Keypair::dev("alice")).await;
-    let (failed, refused) = observe(&node, &token, contract, &Keypair::dev("charlie")).await;
+    let (succeeded, ok) = observe(1, &node, &token, contract, &Keypair::dev("alice")).await;
+    let (failed, refused) = observe(2, &node, &token, contract, &Keypair::dev("charlie")).await;
     assert!(matches!(ok, ReceiptOutcome::Ok(_)), "{ok:?}");
     assert!(matches!(refused, ReceiptOutcome::Failed(_)), "{refused:?}");
     assert_eq!(succeeded, failed);

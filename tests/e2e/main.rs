@@ -14,6 +14,7 @@ mod history;
 mod key_rotation;
 mod lying_node;
 mod notifications;
+mod permits;
 mod under_attack;
 mod worker_process;
 mod worker_recovery;

@@ -138,11 +138,17 @@ pub fn query(query: Query) -> Result<Answer, Error> {
                 OWNER.get() == Some(caller) || GRANTS.holds(&caller, topic.as_bytes()),
                 "no grant to read this topic (buy one)"
             );
+            // Under a permit, only if the owner granted reading.
+            ensure!(env::allows("read"), "the permit does not cover reading");
             Ok(Answer::Data(record(&topic)?.0))
         }
         Query::Offer { topic } => Ok(Answer::Offer(record(&topic)?.1)),
         Query::Earnings => {
             require_owner()?;
+            ensure!(
+                env::allows("earnings"),
+                "the permit does not cover earnings"
+            );
             Ok(Answer::Earnings(EARNINGS.get().unwrap_or(0)))
         }
     }
@@ -246,5 +252,22 @@ mod tests {
         assert!(
             testing::execute_with_value(account(OWNER_ACCOUNT), 5, || execute(publish)).is_err()
         );
+    }
+
+    #[test]
+    fn a_permit_reads_for_its_owner_only_what_it_names() {
+        setup();
+        let owner = account(OWNER_ACCOUNT);
+        let read = || {
+            query(Query::Read {
+                topic: "salary".into(),
+            })
+        };
+        assert!(testing::query_with_permit(owner, &["read"], read).is_ok());
+        assert!(testing::query_with_permit(owner, &["earnings"], read).is_err());
+        assert!(
+            testing::query_with_permit(owner, &["earnings"], || query(Query::Earnings)).is_ok()
+        );
+        assert!(testing::query_with_permit(owner, &["read"], || query(Query::Earnings)).is_err());
     }
 }

@@ -175,6 +175,8 @@ pub fn query(query: Query) -> Result<Balance, Error> {
                 env::caller() == account,
                 "only the owner of an account may read its balance"
             );
+            // Under a permit (the owner's, asked by its grantee), only if it names balances.
+            ensure!(env::allows("balance"), "the permit does not cover balances");
             Ok(balance_of(&account))
         }
         Query::TotalSupply => Ok(TOTAL_SUPPLY.get().unwrap_or(0)),
@@ -362,5 +364,20 @@ mod tests {
         }));
         assert_eq!(ok, (true, COMMAND_GAS));
         assert_eq!(failed, (false, COMMAND_GAS));
+    }
+
+    #[test]
+    fn a_permit_reads_the_owners_balance_only_within_its_scope() {
+        setup();
+        let balance = || {
+            query(Query::Balance {
+                account: account(1),
+            })
+        };
+        assert_eq!(
+            testing::query_with_permit(account(1), &["balance"], balance),
+            Ok(1_000)
+        );
+        assert!(testing::query_with_permit(account(1), &["history"], balance).is_err());
     }
 }

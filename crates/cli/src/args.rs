@@ -120,6 +120,40 @@ pub enum Command {
     },
     /// Governance proposals: their calls, votes and outcomes.
     Proposals,
+    /// Query permits: let another account query a contract on your behalf, for a while.
+    #[command(subcommand)]
+    Permit(PermitCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PermitCommand {
+    /// Sign, off chain, a permit letting `--grantee` query `CONTRACT` as `--from` for the
+    /// scopes named (the contract decides what each covers: `balance` for private_token,
+    /// `read` and `earnings` for data_market); prints it as JSON (keep it in a file).
+    Sign {
+        contract: String,
+        /// The owner: key name (or dev name) that signs the permit.
+        #[arg(long)]
+        from: String,
+        /// Who may query with it (name or address).
+        #[arg(long)]
+        grantee: String,
+        /// A query kind the permit covers (repeat for more).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// How long it holds, in seconds.
+        #[arg(long, default_value_t = 24 * 3600)]
+        expires_in: u64,
+    },
+    /// Revoke a permit you signed (a confidential command; workers refuse the permit once its
+    /// block is final).
+    Revoke {
+        /// The permit's JSON file, as `permit sign` printed it.
+        file: PathBuf,
+        /// The owner who signed it.
+        #[arg(long)]
+        from: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -207,6 +241,10 @@ pub struct QueryArgs {
     /// many blocks behind the node's head (a cloned or isolated worker's old state).
     #[arg(long, default_value_t = phalanx_client::contract::DEFAULT_MAX_ANSWER_LAG)]
     pub max_lag: u64,
+    /// Ask as the owner of this permit (its JSON file, from `permit sign`), which must name
+    /// `--from` as its grantee.
+    #[arg(long)]
+    pub permit: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -10,7 +10,9 @@ use crate::{ClientError, NodeClient};
 use parity_scale_codec::DecodeAll;
 use phalanx_crypto::envelope::EnvelopeContext;
 use phalanx_crypto::{Keypair, Sealer};
-use phalanx_primitives::query::{Answered, Notification, QueryAnswer, QueryRequest, Receipt};
+use phalanx_primitives::query::{
+    Answered, Notification, Permit, QueryAnswer, QueryRequest, Receipt, SignedPermit,
+};
 use phalanx_primitives::{contract_id, AccountId, Balance, Call, Envelope, Hash};
 use rand_core::CryptoRngCore;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -361,6 +363,60 @@ impl ContractClient {
         Ok(())
     }
 
+    /// Signs, as `owner`, a permit letting `grantee` query this contract on `owner`'s behalf for
+    /// `scopes` until `expiry_ms` (Unix ms). Made off chain; hand it to the grantee.
+    pub fn sign_permit(
+        &self,
+        owner: &Keypair,
+        grantee: AccountId,
+        scopes: Vec<String>,
+        expiry_ms: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> SignedPermit {
+        let mut id = [0u8; 16];
+        rng.fill_bytes(&mut id);
+        let permit = Permit {
+            chain_id: self.chain_id,
+            contract: self.contract,
+            owner: owner.account_id(),
+            grantee,
+            scopes,
+            expiry_ms,
+            id,
+        };
+        SignedPermit {
+            signature: owner.sign(&permit.signing_message()),
+            permit,
+        }
+    }
+
+    /// Asks the contract's `query` entry point `message` as `permit`'s owner, signed by the
+    /// permit's grantee.
+    pub async fn query_with_permit(
+        &self,
+        grantee: &Keypair,
+        permit: &SignedPermit,
+        message: Vec<u8>,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<QueryAnswer, ClientError> {
+        let request = QueryRequest::WithPermit {
+            permit: Box::new(permit.clone()),
+            message,
+        };
+        self.query(grantee, request, rng).await
+    }
+
+    /// The command by which `owner` revokes its permit `id` (send it like any command; once its
+    /// block is final, workers refuse the permit).
+    pub fn revoke_permit_call(
+        &self,
+        owner: AccountId,
+        id: &[u8; 16],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Call, ClientError> {
+        self.command_call(owner, &Permit::revocation_message(id), 1_000_000, 0, rng)
+    }
+
     /// The events this contract addressed to `signer`, numbered from `since` on (a bounded
     /// page: ask again from the last number plus one for more). Only `signer`'s own are ever
     /// answered: the worker takes the account from the query's signature.
@@ -422,7 +478,8 @@ impl ContractClient {
     }
 }
 
-fn now_ms() -> u64 {
+/// The client's clock, in Unix milliseconds (what query and permit expiries are judged by).
+pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

@@ -570,6 +570,22 @@ impl Executor {
                 "command does not decrypt for this contract and sender",
             ));
         };
+        if let Some(id) = crate::permits::revocation_of(&input) {
+            // The worker's own business: recorded where no contract can write, never run.
+            let storage = states.storage(&contract);
+            storage
+                .set(&crate::permits::revoked_key(&base.sender, &id), &[])
+                .map_err(|e| ExecError::Storage(e.0))?;
+            return Ok(Receipt {
+                tx_hash: base.tx_hash,
+                contract,
+                sender: base.sender,
+                block: base.height,
+                outcome: ReceiptOutcome::Ok(Vec::new()),
+                gas_used: crate::permits::REVOKE_PERMIT_GAS.min(gas_limit),
+                events: Vec::new(),
+            });
+        }
         let seed = keys.random_seed(&base.block_hash);
         self.run(
             base,
@@ -603,6 +619,7 @@ impl Executor {
             block_time_ms: base.time_ms,
             random_seed,
             value: base.value,
+            scopes: None,
         };
         let outcome = self.vm.call(
             &code_hash,
@@ -670,6 +687,23 @@ impl Executor {
         time_ms: u64,
         states: &mut impl ContractStates,
     ) -> Result<Vec<u8>, CallError> {
+        self.query_as(contract, origin, None, input, height, time_ms, states)
+    }
+
+    /// As [`Executor::query`], run as `caller` under a permit's `scopes` (checked by
+    /// [`crate::check_permit`] first) when there are any.
+    #[allow(clippy::too_many_arguments)]
+    pub fn query_as(
+        &mut self,
+        contract: &AccountId,
+        caller: AccountId,
+        scopes: Option<Vec<String>>,
+        input: &[u8],
+        height: u64,
+        time_ms: u64,
+        states: &mut impl ContractStates,
+    ) -> Result<Vec<u8>, CallError> {
+        let origin = caller;
         if !self.contracts.contains_key(contract) {
             return Err(CallError::Trap(format!(
                 "this worker does not run contract {contract}"
@@ -686,6 +720,7 @@ impl Executor {
             block_time_ms: time_ms,
             random_seed: [0; 32],
             value: 0,
+            scopes,
         };
         self.vm
             .call(

@@ -23,6 +23,7 @@ mod executor;
 mod gas_ledger;
 mod gatekeeper;
 mod keyring;
+mod permits;
 mod query;
 mod state;
 mod state_keys;
@@ -36,6 +37,7 @@ pub use gatekeeper::{
     open_master_share, open_sealing_root, Gatekeeper, SealingRootError, ShareError,
 };
 pub use keyring::KeyRing;
+pub use permits::{check_permit, revocation_of, revoked_key, PermitError, REVOKE_PERMIT_GAS};
 pub use phalanx_primitives::query::{Receipt, ReceiptOutcome};
 pub use query::{open_query, query_context, seal_answer, NonceGuard, QueryError};
 pub use state::{ContractStates, MemoryContractStates};

@@ -30,6 +30,61 @@ pub enum QueryRequest {
     /// answered `Ok(SCALE(Vec<Notification>))`. Only the origin's own are ever answered.
     #[codec(index = 3)]
     Notifications { since: u64 },
+    /// Run the contract's `query` entry point on `message` as the permit's owner, by the
+    /// permit's grantee (the query's origin): the contract sees the owner as its caller and the
+    /// permit's scopes, and decides what they cover.
+    #[codec(index = 4)]
+    WithPermit {
+        /// Boxed: it is most of the size of the rare query that carries one.
+        permit: Box<SignedPermit>,
+        message: Vec<u8>,
+    },
+}
+
+/// Signing domain of permits.
+pub const PERMIT_DOMAIN: &[u8] = b"PHALANX_PERMIT_V1";
+/// Longest a permit may run, from when a worker checks it.
+pub const MAX_PERMIT_LIFETIME_MS: u64 = 366 * 24 * 60 * 60 * 1000;
+/// Most scopes a permit names, and the longest a scope may be.
+pub const MAX_PERMIT_SCOPES: usize = 16;
+pub const MAX_PERMIT_SCOPE_LEN: usize = 64;
+/// What a command's plaintext starts with to revoke one of its sender's permits for the
+/// contract (followed by the permit's 16-byte id): the worker handles it, the contract never
+/// sees it. Contracts cannot send it by mistake: their messages are their own SCALE types, and
+/// this prefix is also the VM's reserved storage prefix.
+pub const REVOKE_PERMIT_PREFIX: &[u8] = b"\xffphalanx/revoke-permit";
+
+/// An owner's signed word, made off chain, that `grantee` may query `contract` as the owner, for
+/// the query kinds `scopes` name (the contract decides what each covers), until `expiry_ms`
+/// (Unix ms, judged by the worker's clock) or until the owner revokes `id` by a command.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Permit {
+    pub chain_id: Hash,
+    pub contract: AccountId,
+    pub owner: AccountId,
+    pub grantee: AccountId,
+    pub scopes: Vec<String>,
+    pub expiry_ms: u64,
+    /// Random: what a revocation names.
+    pub id: [u8; 16],
+}
+
+impl Permit {
+    pub fn signing_message(&self) -> Vec<u8> {
+        [PERMIT_DOMAIN, &self.encode()].concat()
+    }
+
+    /// The plaintext of the command that revokes permit `id`.
+    pub fn revocation_message(id: &[u8; 16]) -> Vec<u8> {
+        [REVOKE_PERMIT_PREFIX, id.as_slice()].concat()
+    }
+}
+
+/// A permit with its owner's signature.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SignedPermit {
+    pub permit: Permit,
+    pub signature: Signature,
 }
 
 /// Most notifications one answer carries.

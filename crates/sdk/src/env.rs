@@ -1,7 +1,9 @@
 //! The contract's view of the world: who calls, when, and the effects it may have.
 
-use crate::codec::Encode;
+use crate::codec::{Decode, Encode};
 use crate::{sys, AccountId, Balance};
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// The account that sent this command or signed this query.
 pub fn caller() -> AccountId {
@@ -38,6 +40,22 @@ pub fn emit_event<T: Encode>(event: &T) {
 /// command's sender sees it in its receipt only if it is the recipient.
 pub fn emit_event_to<T: Encode>(recipient: &AccountId, event: &T) {
     sys::emit_event(Some(&recipient.0), &event.encode())
+}
+
+/// For a query made under a permit, the scopes the permit's owner granted (the caller is then
+/// the owner, on whose behalf the grantee asks); `None` when the caller asks for itself.
+pub fn permit_scopes() -> Option<Vec<String>> {
+    sys::permit_scopes().and_then(|bytes| Vec::<String>::decode(&mut &bytes[..]).ok())
+}
+
+/// Whether the caller may ask for `scope`: always when it asks for itself, and under a permit
+/// only if the permit names `scope`. A query handler guards each kind of answer with it:
+/// `ensure!(env::allows("balance"), "the permit does not cover balances")`.
+pub fn allows(scope: &str) -> bool {
+    match permit_scopes() {
+        None => true,
+        Some(scopes) => scopes.iter().any(|granted| granted == scope),
+    }
 }
 
 /// Asks that this call be charged at least `total` gas, whatever it did: charged when the call

@@ -30,6 +30,7 @@ mod imports {
         ) -> i32;
         pub fn panic(msg_ptr: *const u8, msg_len: i32);
         pub fn pad_gas(total: i64);
+        pub fn permit_scopes() -> i32;
     }
 }
 
@@ -110,6 +111,10 @@ mod imp {
         let mut out = [0u8; 16];
         unsafe { host::value_received(out.as_mut_ptr()) };
         u128::from_le_bytes(out)
+    }
+    pub fn permit_scopes() -> Option<Vec<u8>> {
+        let len = unsafe { host::permit_scopes() };
+        (len >= 0).then(|| scratch(len))
     }
     pub fn pad_gas(total: u64) {
         // Totals above i64::MAX exceed any gas limit: clamping changes nothing.
@@ -198,6 +203,10 @@ mod imp {
     }
     pub fn value_received() -> u128 {
         with_env(|env| env.value)
+    }
+    pub fn permit_scopes() -> Option<Vec<u8>> {
+        use parity_scale_codec::Encode;
+        with_env(|env| env.permit_scopes.as_ref().map(|s| s.encode()))
     }
     pub fn pad_gas(total: u64) {
         with_env(|env| env.pad_gas = env.pad_gas.max(total))

@@ -32,6 +32,8 @@ pub struct TestEnv {
     pub value: u128,
     /// The most gas a call asked to be charged (`env::pad_gas`), until the next `execute`.
     pub pad_gas: u64,
+    /// The scopes of the permit the current query runs under ([`query_with_permit`]).
+    pub permit_scopes: Option<Vec<String>>,
     pub read_only: bool,
 }
 
@@ -53,6 +55,7 @@ impl Default for TestEnv {
             messages: Vec::new(),
             value: 0,
             pad_gas: 0,
+            permit_scopes: None,
             read_only: false,
         }
     }
@@ -147,6 +150,15 @@ pub fn query<R>(caller: AccountId, handler: impl FnOnce() -> R) -> R {
     });
     let result = handler();
     with_env(|env| env.read_only = false);
+    result
+}
+
+/// Calls a query handler as `owner`'s permit grantee would: the caller is `owner`, and the
+/// contract sees `scopes`, as in the VM.
+pub fn query_with_permit<R>(owner: AccountId, scopes: &[&str], handler: impl FnOnce() -> R) -> R {
+    with_env(|env| env.permit_scopes = Some(scopes.iter().map(|s| s.to_string()).collect()));
+    let result = query(owner, handler);
+    with_env(|env| env.permit_scopes = None);
     result
 }
 

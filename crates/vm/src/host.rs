@@ -9,6 +9,7 @@ use crate::gas::cost;
 use crate::storage::{ContractStorage, PendingWrites};
 use crate::vm::{CallContext, ContractEvent, EntryPoint, MessageOut, TransferOut};
 use crate::*;
+use parity_scale_codec::Encode;
 use phalanx_primitives::{AccountId, Signature};
 use wasmi::{Caller, Error, Extern, Linker, ValType};
 
@@ -75,6 +76,7 @@ pub(crate) const HOST_FUNCTIONS: &[(&str, &[ValType], &[ValType])] = {
         ("ed25519_verify", &[I32, I32, I32, I32], &[I32]),
         ("panic", &[I32, I32], &[]),
         ("pad_gas", &[I64], &[]),
+        ("permit_scopes", &[], &[I32]),
     ]
 };
 
@@ -281,6 +283,23 @@ fn write_fixed(mut caller: Ctx, ptr: i32, bytes: &[u8], what: &str) -> Result<()
 fn caller_account(caller: Ctx, ptr: i32) -> Result<(), Error> {
     let account = *caller.data().context.caller.as_bytes();
     write_fixed(caller, ptr, &account, "caller")
+}
+
+/// For a query under a permit, its scopes as SCALE `Vec<String>` in scratch (returns the length);
+/// -1 when the caller asks for itself.
+fn permit_scopes(mut caller: Ctx) -> Result<i32, Error> {
+    let g = caller.data().gas;
+    let Some(scopes) = caller.data().context.scopes.as_ref().map(Encode::encode) else {
+        charge(&mut caller, g.host_call)?;
+        return Ok(-1);
+    };
+    charge(
+        &mut caller,
+        cost(g.host_call, g.per_byte_copied, scopes.len()),
+    )?;
+    let len = scopes.len() as i32;
+    caller.data_mut().scratch = scopes;
+    Ok(len)
 }
 
 fn self_address(caller: Ctx, ptr: i32) -> Result<(), Error> {
@@ -505,6 +524,7 @@ pub(crate) fn linker<'a>(
         .func_wrap("env", "transfer", transfer)?
         .func_wrap("env", "value_received", value_received)?
         .func_wrap("env", "pad_gas", pad_gas)?
+        .func_wrap("env", "permit_scopes", permit_scopes)?
         .func_wrap("env", "send_message", send_message)?
         .func_wrap("env", "sha256", sha256)?
         .func_wrap("env", "ed25519_verify", ed25519_verify)?

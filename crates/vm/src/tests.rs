@@ -387,6 +387,7 @@ fn messages_and_value_reach_the_outcome_and_queries_send_none() {
     let hash = vm.prepare(&code).unwrap();
     let context = CallContext {
         value: 42,
+        scopes: None,
         ..CallContext::test()
     };
     let mut storage = MemoryStorage::default();

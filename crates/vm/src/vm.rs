@@ -45,6 +45,9 @@ pub struct CallContext {
     pub random_seed: [u8; 32],
     /// PHA (in units) the command carried into the contract's account; 0 for queries.
     pub value: u128,
+    /// For a query made under a permit: the permit's scopes (`caller` is then the permit's
+    /// owner, on whose behalf its grantee asks). `None` when the caller asks for itself.
+    pub scopes: Option<Vec<String>>,
 }
 
 impl CallContext {
@@ -57,6 +60,7 @@ impl CallContext {
             block_time_ms: 1_767_225_600_000,
             random_seed: [3; 32],
             value: 0,
+            scopes: None,
         }
     }
 }

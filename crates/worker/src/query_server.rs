@@ -17,7 +17,9 @@ use jsonrpsee::types::ErrorObjectOwned;
 use parity_scale_codec::{DecodeAll, Encode};
 use phalanx_client::views::DigestView;
 use phalanx_client::NodeClient;
-use phalanx_executor::{open_query, seal_answer, Executor, NonceGuard};
+use phalanx_executor::{
+    check_permit, open_query, seal_answer, ContractStates, Executor, NonceGuard,
+};
 use phalanx_primitives::query::{
     Answered, QueryAnswer, QueryRequest, MAX_NOTIFICATIONS_PER_ANSWER,
     MAX_NOTIFICATION_BYTES_PER_ANSWER,
@@ -271,6 +273,45 @@ async fn answer_query(
             ) {
                 Ok(output) => QueryAnswer::Ok(output),
                 Err(error) => QueryAnswer::Refused(error.to_string()),
+            };
+            ((synced.height, synced.hash()), answer)
+        }
+        QueryRequest::WithPermit { permit, message } => {
+            let (synced, mut view) = state
+                .store
+                .committed()
+                .map_err(|e| e.to_string())?
+                .ok_or("this worker has not synced yet")?;
+            let checked = check_permit(
+                state.chain_id,
+                &contract,
+                &query.origin,
+                &permit,
+                now_ms(),
+                |key| {
+                    view.storage(&contract)
+                        .get(key)
+                        .map(|v| v.is_some())
+                        .map_err(|e| e.0)
+                },
+            );
+            let answer = match checked {
+                Err(error) => QueryAnswer::Refused(format!("permit refused: {error}")),
+                Ok(permit) => {
+                    let mut reader = state.reader();
+                    match reader.query_as(
+                        &contract,
+                        permit.owner,
+                        Some(permit.scopes.clone()),
+                        &message,
+                        synced.height,
+                        synced.timestamp_ms,
+                        &mut view,
+                    ) {
+                        Ok(output) => QueryAnswer::Ok(output),
+                        Err(error) => QueryAnswer::Refused(error.to_string()),
+                    }
+                }
             };
             ((synced.height, synced.hash()), answer)
         }

@@ -8,11 +8,13 @@ use super::Context;
 use crate::args::QueryArgs;
 use crate::output::emit;
 use anyhow::{anyhow, bail, Context as _, Result};
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::{Decode, DecodeAll, Encode};
 use phalanx_client::contract::Instantiation;
 use phalanx_client::{ContractClient, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::Keypair;
-use phalanx_primitives::query::{Notification, QueryAnswer, QueryRequest, Receipt, ReceiptOutcome};
+use phalanx_primitives::query::{
+    Notification, QueryAnswer, QueryRequest, Receipt, ReceiptOutcome, SignedPermit,
+};
 use phalanx_primitives::{sha256, AccountId, Balance, Call, Hash};
 use rand_core::OsRng;
 use std::path::Path;
@@ -319,9 +321,14 @@ pub async fn query(ctx: &Context, args: &QueryArgs, at: Option<u64>) -> Result<(
         .await?
         .with_max_lag(args.max_lag);
     let message = decode_hex(&args.msg)?;
-    let request = match at {
-        Some(height) => QueryRequest::ContractAt { height, message },
-        None => QueryRequest::Contract(message),
+    let request = match (at, &args.permit) {
+        (Some(_), Some(_)) => bail!("a permit query asks about the state now, not as of a block"),
+        (Some(height), None) => QueryRequest::ContractAt { height, message },
+        (None, Some(file)) => QueryRequest::WithPermit {
+            permit: Box::new(read_permit(file)?),
+            message,
+        },
+        (None, None) => QueryRequest::Contract(message),
     };
     // Taken only if computed at a block of this node's chain, and recent (see ContractClient).
     let answered = client.query_answered(&signer, request, &mut OsRng).await?;
@@ -349,6 +356,69 @@ pub async fn query(ctx: &Context, args: &QueryArgs, at: Option<u64>) -> Result<(
             bail!("the worker is stale (it has block {synced_height} and no newer one)")
         }
     }
+}
+
+/// A permit file: JSON with its fields for people and `permit`, 0x-hex SCALE `SignedPermit`.
+fn read_permit(file: &Path) -> Result<SignedPermit> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let hex_permit = json["permit"]
+        .as_str()
+        .ok_or_else(|| anyhow!("{} has no `permit` field (0x-hex)", file.display()))?;
+    let bytes = decode_hex(hex_permit)?;
+    SignedPermit::decode_all(&mut &bytes[..])
+        .map_err(|e| anyhow!("{} does not hold a permit: {e}", file.display()))
+}
+
+pub async fn sign_permit(
+    ctx: &Context,
+    contract: &str,
+    from: &str,
+    grantee: &str,
+    scopes: Vec<String>,
+    expires_in: u64,
+) -> Result<()> {
+    let contract = ctx.keystore.resolve_account(contract)?;
+    let owner = ctx.keystore.keypair(from, &ctx.passphrase)?;
+    let grantee = ctx.keystore.resolve_account(grantee)?;
+    let node = connect(ctx).await?;
+    let client = open_contract(&node, contract, None).await?;
+    let expiry_ms =
+        phalanx_client::contract::now_ms().saturating_add(expires_in.saturating_mul(1_000));
+    let signed = client.sign_permit(&owner, grantee, scopes, expiry_ms, &mut OsRng);
+    let p = &signed.permit;
+    let value = serde_json::json!({
+        "contract": p.contract, "owner": p.owner, "grantee": p.grantee, "scopes": p.scopes,
+        "expiry_ms": p.expiry_ms, "id": hex::encode(p.id),
+        "permit": format!("0x{}", hex::encode(signed.encode())),
+    });
+    // The file is the JSON either way: it is what `--permit` and `permit revoke` read.
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
+}
+
+pub async fn revoke_permit(ctx: &Context, file: &Path, from: &str) -> Result<()> {
+    let signed = read_permit(file)?;
+    let owner = ctx.keystore.keypair(from, &ctx.passphrase)?;
+    if owner.account_id() != signed.permit.owner {
+        bail!(
+            "this permit was signed by {}, not by {from}",
+            signed.permit.owner
+        );
+    }
+    let node = connect(ctx).await?;
+    let client = open_contract(&node, signed.permit.contract, None).await?;
+    let call = client.revoke_permit_call(owner.account_id(), &signed.permit.id, &mut OsRng)?;
+    let (hash, height) = submit_and_wait(&node, &owner, call).await?;
+    let value = serde_json::json!({ "hash": hash, "height": height, "revoked": hex::encode(signed.permit.id) });
+    emit(ctx.json, &value, || {
+        format!(
+            "permit {} revoked in block {height}: workers refuse it from then on",
+            hex::encode(signed.permit.id)
+        )
+    })
 }
 
 /// Encodes a message of the example contracts.

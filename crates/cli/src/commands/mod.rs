@@ -11,7 +11,7 @@ mod progress;
 mod status;
 mod sudo;
 
-use crate::args::{Cli, Command, ContractCommand, WorkerCommand, WorkerCommandArgs};
+use crate::args::{Cli, Command, ContractCommand, PermitCommand, WorkerCommand, WorkerCommandArgs};
 use crate::keystore::{Keystore, PassphraseSource};
 use anyhow::Result;
 pub use contract::Toolchain;
@@ -56,6 +56,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             ..
         } => economy::vote(&ctx, proposal, &from, nay, &amount).await,
         Command::Proposals => economy::proposals(&ctx).await,
+        Command::Permit(PermitCommand::Sign {
+            contract,
+            from,
+            grantee,
+            scopes,
+            expires_in,
+        }) => confidential::sign_permit(&ctx, &contract, &from, &grantee, scopes, expires_in).await,
+        Command::Permit(PermitCommand::Revoke { file, from }) => {
+            confidential::revoke_permit(&ctx, &file, &from).await
+        }
         Command::Worker(WorkerCommandArgs { run, .. }) => {
             node::run_worker(&ctx, run, Role::Worker).await
         }

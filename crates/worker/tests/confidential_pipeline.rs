@@ -202,19 +202,18 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
             KeyRing::new(worker.identity.account_id(), worker.ecdh.clone()),
         );
         let mut states = MemoryContractStates::default();
-        let mut receipts = vec![];
+        let (mut receipts, mut notifications) = (vec![], vec![]);
         let mut parent = genesis::build(&genesis::dev_config()).unwrap().header;
         for ((block, events), view) in chain.blocks.iter().zip(chain.views()) {
             verify_next_block(&parent, block, &chain.params.validators).unwrap();
-            receipts.extend(
-                executor
-                    .apply_block(block, events, &view, &mut states)
-                    .unwrap()
-                    .receipts,
-            );
+            let effects = executor
+                .apply_block(block, events, &view, &mut states)
+                .unwrap();
+            receipts.extend(effects.receipts);
+            notifications.extend(effects.notifications);
             parent = block.header.clone();
         }
-        results.push((executor, states, receipts));
+        results.push((executor, states, receipts, notifications));
     }
 
     // The two members ran the same commands with the same outcomes and reached the same state.
@@ -227,7 +226,16 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
     assert_eq!(receipts.len(), 4, "instantiate + three commands");
     assert!(matches!(receipts[0].outcome, ReceiptOutcome::Ok(_)));
     assert_eq!(receipts[1].outcome, ReceiptOutcome::Ok(700u128.encode()));
-    assert_eq!(receipts[1].events.len(), 2, "one encrypted event per party");
+    // One event per party: the sender's in its receipt, each party's as its notification.
+    assert_eq!(receipts[1].events.len(), 1, "the sender reads only its own");
+    assert_eq!(receipts[1].events[0].0, Some(receipts[1].sender));
+    let notified: Vec<_> = results[0].3.iter().map(|n| n.recipient).collect();
+    assert_eq!(notified.len(), 2, "{notified:?}");
+    assert!(notified.contains(&receipts[1].sender));
+    assert_eq!(
+        results[0].3, results[1].3,
+        "both members keep the same notifications"
+    );
     assert_eq!(
         receipts[2].outcome,
         ReceiptOutcome::Failed("contract error: insufficient balance".into())
@@ -242,7 +250,7 @@ fn cluster_workers_agree_and_outsiders_learn_nothing() {
     assert!(results[2].2.is_empty() && results[2].1 .0.is_empty());
 
     // Queries: bob reads his own balance; alice may not read bob's.
-    let (executor, states, _) = &mut results[0];
+    let (executor, states, _, _) = &mut results[0];
     let bob_sdk = phalanx_sdk::AccountId(*bob.account_id().as_bytes());
     let query = TokenQuery::Balance { account: bob_sdk }.encode();
     let answer = executor

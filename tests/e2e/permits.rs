@@ -79,13 +79,17 @@ async fn a_permit_reads_for_its_owner_within_its_scope_until_revoked() {
         Keypair::dev("charlie"),
     );
     let in_a_minute = now_ms() + 60_000;
-    let permit = token.sign_permit(
-        &alice,
-        bob.account_id(),
-        vec!["balance".into()],
-        in_a_minute,
-        &mut OsRng,
-    );
+    // Alice's permits for bob.
+    let for_bob = |scope: &str, expiry_ms| {
+        token.sign_permit(
+            &alice,
+            bob.account_id(),
+            vec![scope.into()],
+            expiry_ms,
+            &mut OsRng,
+        )
+    };
+    let permit = for_bob("balance", in_a_minute);
 
     // Bob reads alice's balance as alice, with the permit only.
     assert_eq!(
@@ -103,13 +107,7 @@ async fn a_permit_reads_for_its_owner_within_its_scope_until_revoked() {
         "{stolen:?}"
     );
     // Not for another scope.
-    let history_only = token.sign_permit(
-        &alice,
-        bob.account_id(),
-        vec!["history".into()],
-        in_a_minute,
-        &mut OsRng,
-    );
+    let history_only = for_bob("history", in_a_minute);
     let out_of_scope = ask(&token, &bob, &history_only, alice.account_id()).await;
     assert!(
         out_of_scope
@@ -124,13 +122,7 @@ async fn a_permit_reads_for_its_owner_within_its_scope_until_revoked() {
         elsewhere.as_ref().unwrap_err().contains("contract"),
         "{elsewhere:?}"
     );
-    let expired = token.sign_permit(
-        &alice,
-        bob.account_id(),
-        vec!["balance".into()],
-        now_ms() - 1,
-        &mut OsRng,
-    );
+    let expired = for_bob("balance", now_ms() - 1);
     let late = ask(&token, &bob, &expired, alice.account_id()).await;
     assert!(late.as_ref().unwrap_err().contains("expired"), "{late:?}");
     let mut forged = token.sign_permit(
@@ -164,13 +156,7 @@ async fn a_permit_reads_for_its_owner_within_its_scope_until_revoked() {
         answer.as_ref().unwrap_err().contains("revoked"),
         "{answer:?}"
     );
-    let second = token.sign_permit(
-        &alice,
-        bob.account_id(),
-        vec!["balance".into()],
-        in_a_minute,
-        &mut OsRng,
-    );
+    let second = for_bob("balance", in_a_minute);
     assert_eq!(
         ask(&token, &bob, &second, alice.account_id()).await,
         Ok(1_000)

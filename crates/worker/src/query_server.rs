@@ -188,6 +188,50 @@ fn state_digest(
     })
 }
 
+/// Runs the contract's `query` entry point on `message` against the synced header and the state
+/// of the same block (one read transaction), as the caller `who` decides: the origin itself, or
+/// a permit's owner with its scopes; `who` reads the contract's state through its argument (a
+/// permit's revocation) and refuses with a reason. Returns the block and the answer.
+fn run_query(
+    state: &QueryServer,
+    contract: &AccountId,
+    message: &[u8],
+    who: impl FnOnce(
+        &mut dyn FnMut(&[u8]) -> Result<bool, String>,
+    ) -> Result<(AccountId, Option<Vec<String>>), String>,
+) -> Result<((u64, Hash), QueryAnswer), String> {
+    let (synced, mut view) = state
+        .store
+        .committed()
+        .map_err(|e| e.to_string())?
+        .ok_or("this worker has not synced yet")?;
+    let at = (synced.height, synced.hash());
+    let mut read = |key: &[u8]| {
+        view.storage(contract)
+            .get(key)
+            .map(|value| value.is_some())
+            .map_err(|e| e.0)
+    };
+    let (caller, scopes) = match who(&mut read) {
+        Ok(caller) => caller,
+        Err(reason) => return Ok((at, QueryAnswer::Refused(reason))),
+    };
+    let mut reader = state.reader();
+    let answer = match reader.query_as(
+        contract,
+        caller,
+        scopes,
+        message,
+        synced.height,
+        synced.timestamp_ms,
+        &mut view,
+    ) {
+        Ok(output) => QueryAnswer::Ok(output),
+        Err(error) => QueryAnswer::Refused(error.to_string()),
+    };
+    Ok((at, answer))
+}
+
 async fn answer_query(
     state: &QueryServer,
     contract: AccountId,
@@ -256,64 +300,21 @@ async fn answer_query(
             }
         }
         QueryRequest::Contract(message) => {
-            // The synced header and the state from one read transaction: the same block.
-            let (synced, mut view) = state
-                .store
-                .committed()
-                .map_err(|e| e.to_string())?
-                .ok_or("this worker has not synced yet")?;
-            let mut reader = state.reader();
-            let answer = match reader.query(
-                &contract,
-                query.origin,
-                &message,
-                synced.height,
-                synced.timestamp_ms,
-                &mut view,
-            ) {
-                Ok(output) => QueryAnswer::Ok(output),
-                Err(error) => QueryAnswer::Refused(error.to_string()),
-            };
-            ((synced.height, synced.hash()), answer)
+            run_query(state, &contract, &message, |_| Ok((query.origin, None)))?
         }
         QueryRequest::WithPermit { permit, message } => {
-            let (synced, mut view) = state
-                .store
-                .committed()
-                .map_err(|e| e.to_string())?
-                .ok_or("this worker has not synced yet")?;
-            let checked = check_permit(
-                state.chain_id,
-                &contract,
-                &query.origin,
-                &permit,
-                now_ms(),
-                |key| {
-                    view.storage(&contract)
-                        .get(key)
-                        .map(|v| v.is_some())
-                        .map_err(|e| e.0)
-                },
-            );
-            let answer = match checked {
-                Err(error) => QueryAnswer::Refused(format!("permit refused: {error}")),
-                Ok(permit) => {
-                    let mut reader = state.reader();
-                    match reader.query_as(
-                        &contract,
-                        permit.owner,
-                        Some(permit.scopes.clone()),
-                        &message,
-                        synced.height,
-                        synced.timestamp_ms,
-                        &mut view,
-                    ) {
-                        Ok(output) => QueryAnswer::Ok(output),
-                        Err(error) => QueryAnswer::Refused(error.to_string()),
-                    }
-                }
-            };
-            ((synced.height, synced.hash()), answer)
+            run_query(state, &contract, &message, |revoked| {
+                let permit = check_permit(
+                    state.chain_id,
+                    &contract,
+                    &query.origin,
+                    &permit,
+                    now_ms(),
+                    revoked,
+                )
+                .map_err(|error| format!("permit refused: {error}"))?;
+                Ok((permit.owner, Some(permit.scopes.clone())))
+            })?
         }
         QueryRequest::Notifications { since } => {
             // Only the origin's own: the query's signature proved who asks.

@@ -135,6 +135,7 @@ fn keys_balances_and_transfers() {
     assert!(!output.status.success());
     let error: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(error["kind"], "InsufficientBalance");
+    assert_eq!(error["cause"], "insufficient_balance");
     std::fs::write(&password, "wrong\n").unwrap();
     assert!(failure(
         &[

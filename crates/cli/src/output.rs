@@ -22,16 +22,17 @@ pub fn print_error(json: bool, error: &anyhow::Error) {
     if json {
         let kind = error.chain().find_map(|cause| {
             match cause.downcast_ref::<phalanx_client::ClientError>() {
-                Some(phalanx_client::ClientError::Rejected { kind, code, .. }) => {
-                    Some((kind.clone(), *code))
-                }
+                Some(phalanx_client::ClientError::Rejected {
+                    kind, code, cause, ..
+                }) => Some((kind.clone(), *code, cause.clone())),
                 _ => None,
             }
         });
         let mut value = serde_json::json!({ "error": chain.join(": ") });
-        if let Some((kind, code)) = kind {
+        if let Some((kind, code, cause)) = kind {
             value["kind"] = kind.into();
             value["code"] = code.into();
+            value["cause"] = cause.into();
         }
         println!("{value}");
     } else {

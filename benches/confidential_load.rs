@@ -6,9 +6,6 @@
 //! Run: `cargo bench --bench confidential_load` (knobs: PHALANX_CONF_COMMANDS, default 20,000;
 //! PHALANX_CONF_QUERIES, default 2,000; PHALANX_CONF_BLOCK_TIME, default 500ms).
 
-use jsonrpsee::core::client::ClientT;
-use jsonrpsee::http_client::HttpClientBuilder;
-use jsonrpsee::rpc_params;
 use parity_scale_codec::{Decode, Encode};
 use phalanx_client::views::TxStatus;
 use phalanx_client::{ContractClient, NodeClient};
@@ -27,15 +24,6 @@ const GAS_LIMIT: u64 = 100_000;
 
 fn sdk_account(account: AccountId) -> phalanx_sdk::AccountId {
     phalanx_sdk::AccountId(*account.as_bytes())
-}
-
-async fn synced_height(url: &str) -> u64 {
-    let client = HttpClientBuilder::default().build(url).unwrap();
-    let status: serde_json::Value = client
-        .request("worker_status", rpc_params![])
-        .await
-        .unwrap();
-    status["synced_height"].as_u64().unwrap()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -102,7 +90,7 @@ async fn main() {
     };
     let final_after = started.elapsed();
     for url in &workers {
-        while synced_height(url).await < last_height {
+        while phalanx_testkit::cluster::synced_height(url).await < last_height {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }

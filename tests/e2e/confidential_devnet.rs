@@ -6,9 +6,6 @@
 //! - both workers hold the same state digest for every contract at every height;
 //! - the same command envelope submitted again is refused as a replay.
 
-use jsonrpsee::core::client::ClientT;
-use jsonrpsee::http_client::HttpClientBuilder;
-use jsonrpsee::rpc_params;
 use phalanx_client::api::NodeApiClient;
 use phalanx_client::{ClientError, ContractClient, NodeClient};
 use phalanx_crypto::Keypair;
@@ -58,15 +55,6 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     found
-}
-
-async fn worker_synced(url: &str) -> u64 {
-    let client = HttpClientBuilder::default().build(url).unwrap();
-    let status: serde_json::Value = client
-        .request("worker_status", rpc_params![])
-        .await
-        .unwrap();
-    status["synced_height"].as_u64().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -355,7 +343,7 @@ async fn a_private_token_journey_leaks_nothing_and_workers_agree() {
         .collect();
     let deadline = Instant::now() + Duration::from_secs(30);
     for url in &workers {
-        while worker_synced(url).await < head {
+        while phalanx_testkit::cluster::synced_height(url).await < head {
             assert!(
                 Instant::now() < deadline,
                 "worker {url} did not reach {head}"

@@ -11,7 +11,7 @@ use phalanx_primitives::economy::Parameter;
 use phalanx_primitives::query::{QueryAnswer, QueryRequest};
 use phalanx_primitives::{AccountId, Call, Hash, SudoCall};
 use phalanx_testkit::cluster::{
-    balance_from, deploy_private_token, instantiate_in, submit, wait_synced, worker_status,
+    balance_from, deploy_private_token, instantiate_in, submit, synced_height, wait_synced,
 };
 use phalanx_testkit::{NodeProcess, WorkerProcess};
 use rand_core::OsRng;
@@ -139,7 +139,7 @@ async fn worst_lag(node: &NodeClient, workers: &[String], mut done: impl FnMut()
     while !done() {
         let head = node.head().await.unwrap().height;
         for url in workers {
-            let synced = worker_status(url).await["synced_height"].as_u64().unwrap();
+            let synced = synced_height(url).await;
             worst = worst.max(head.saturating_sub(synced));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -576,15 +576,8 @@ impl Executor {
             storage
                 .set(&crate::permits::revoked_key(&base.sender, &id), &[])
                 .map_err(|e| ExecError::Storage(e.0))?;
-            return Ok(Receipt {
-                tx_hash: base.tx_hash,
-                contract,
-                sender: base.sender,
-                block: base.height,
-                outcome: ReceiptOutcome::Ok(Vec::new()),
-                gas_used: crate::permits::REVOKE_PERMIT_GAS.min(gas_limit),
-                events: Vec::new(),
-            });
+            let gas_used = crate::permits::REVOKE_PERMIT_GAS.min(gas_limit);
+            return Ok(base.receipt(contract, ReceiptOutcome::Ok(Vec::new()), gas_used));
         }
         let seed = keys.random_seed(&base.block_hash);
         self.run(
@@ -780,13 +773,18 @@ struct ReceiptBase {
 
 impl ReceiptBase {
     fn failed(&self, contract: AccountId, reason: &str) -> Receipt {
+        self.receipt(contract, ReceiptOutcome::Failed(reason.to_string()), 0)
+    }
+
+    /// A receipt of this transaction that emitted no events.
+    fn receipt(&self, contract: AccountId, outcome: ReceiptOutcome, gas_used: u64) -> Receipt {
         Receipt {
             tx_hash: self.tx_hash,
             contract,
             sender: self.sender,
             block: self.height,
-            outcome: ReceiptOutcome::Failed(reason.to_string()),
-            gas_used: 0,
+            outcome,
+            gas_used,
             events: vec![],
         }
     }

@@ -141,12 +141,17 @@ pub async fn worker_status(url: &str) -> serde_json::Value {
     WorkerClient::connect(url).unwrap().status().await.unwrap()
 }
 
+/// The height a worker has replayed up to.
+pub async fn synced_height(url: &str) -> u64 {
+    worker_status(url).await["synced_height"].as_u64().unwrap()
+}
+
 /// Waits up to `within` until the worker at `url` has replayed block `height`; returns its
 /// synced height.
 pub async fn wait_synced(url: &str, height: u64, within: Duration) -> u64 {
     let deadline = Instant::now() + within;
     loop {
-        let synced = worker_status(url).await["synced_height"].as_u64().unwrap();
+        let synced = synced_height(url).await;
         if synced >= height {
             return synced;
         }

@@ -488,20 +488,16 @@ impl WorkerStore {
         let Some(synced) = self.meta().synced_in(&txn)? else {
             return Ok(None);
         };
-        let table = Arc::new(txn.open_table(STATE).map_err(storage_err)?);
-        Ok(Some((
-            synced,
-            BlockWrites {
-                store: self,
-                table,
-                contracts: HashMap::new(),
-            },
-        )))
+        Ok(Some((synced, self.writes_over(&txn)?)))
     }
 
     /// A view of the committed state that buffers one block's writes.
     pub fn begin_block(&self) -> Result<BlockWrites<'_>, StoreError> {
-        let txn = self.db.begin_read().map_err(storage_err)?;
+        self.writes_over(&self.db.begin_read().map_err(storage_err)?)
+    }
+
+    /// Writes buffered over the state as of the read transaction `txn`.
+    fn writes_over(&self, txn: &redb::ReadTransaction) -> Result<BlockWrites<'_>, StoreError> {
         let table = Arc::new(txn.open_table(STATE).map_err(storage_err)?);
         Ok(BlockWrites {
             store: self,
@@ -755,10 +751,10 @@ impl WorkerStore {
         let mut next: HashMap<(AccountId, AccountId), u64> = HashMap::new();
         for addressed in &effects.notifications {
             let owner = (addressed.contract, addressed.recipient);
+            let prefix = notification_prefix(&addressed.contract, &addressed.recipient);
             let seq = match next.get(&owner) {
                 Some(seq) => *seq,
                 None => {
-                    let prefix = notification_prefix(&addressed.contract, &addressed.recipient);
                     let last = table
                         .range(
                             notification_key(&prefix, 0).as_slice()
@@ -781,10 +777,7 @@ impl WorkerStore {
                 tx_hash: addressed.tx_hash,
                 data: addressed.data.clone(),
             };
-            let key = notification_key(
-                &notification_prefix(&addressed.contract, &addressed.recipient),
-                seq,
-            );
+            let key = notification_key(&prefix, seq);
             let sealed = self.sealing.seal(&notification.encode(), &key, rng);
             table
                 .insert(key.as_slice(), sealed.as_slice())

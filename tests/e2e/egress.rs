@@ -39,6 +39,23 @@ async fn wait_balance(node: &NodeClient, account: AccountId, expected: Balance) 
     }
 }
 
+/// The token's answer to `Reserves` once it says `expected` (the worker may be a block behind).
+async fn reserves(client: &ContractClient, who: &Keypair, expected: Balance) -> Balance {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let query = QueryRequest::Contract(private_token::Query::Reserves.encode());
+        let answer = client.query(who, query, &mut OsRng).await.unwrap();
+        let QueryAnswer::Ok(bytes) = answer else {
+            panic!("reserves refused: {answer:?}")
+        };
+        let held = Balance::decode(&mut &bytes[..]).unwrap();
+        if held == expected || Instant::now() > deadline {
+            return held;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Every event of blocks 1..=head.
 async fn all_events(node: &NodeClient) -> Vec<EventKindView> {
     use phalanx_client::api::NodeApiClient;
@@ -117,6 +134,16 @@ async fn a_private_token_pays_out_to_a_public_account_exactly_once() {
     .await;
     wait_balance(&node, payee, 3 * UNIT).await;
     assert_eq!(free(&node, token).await, 7 * UNIT);
+    // The contract reads what its account holds, as the chain announced it: the token is fully
+    // backed. PHA sent to it by a plain transfer is counted as soon as its block is replayed.
+    assert_eq!(reserves(&client, &bob, 7 * UNIT).await, 7 * UNIT);
+    let gift = Call::Transfer {
+        to: token,
+        amount: UNIT,
+    };
+    submit(&node, &Keypair::dev("charlie"), vec![gift]).await;
+    assert_eq!(reserves(&client, &bob, 8 * UNIT).await, 8 * UNIT);
+    assert_eq!(free(&node, token).await, 8 * UNIT);
 
     // One worker gone: the other still pays. A withdrawal beyond bob's tokens (3 left) fails
     // and the 2 PHA it carried come back to him.
@@ -139,7 +166,7 @@ async fn a_private_token_pays_out_to_a_public_account_exactly_once() {
     let fee = tx.transaction.fee;
     wait_balance(&node, bob.account_id(), bob_before - fee - used).await;
     assert_eq!(free(&node, payee).await, 3 * UNIT);
-    assert_eq!(free(&node, token).await, 7 * UNIT);
+    assert_eq!(free(&node, token).await, 8 * UNIT);
 
     // Each output number was accepted once, in order, and both workers' outboxes drain.
     let head = node.head().await.unwrap().height;
@@ -214,7 +241,7 @@ async fn a_private_token_pays_out_to_a_public_account_exactly_once() {
         matches!(replayed, Err(ClientError::Rejected { .. })),
         "{replayed:?}"
     );
-    assert_eq!(free(&node, token).await, 7 * UNIT);
+    assert_eq!(free(&node, token).await, 8 * UNIT);
 }
 
 /// Answers a data_market query for `who`, asked of any worker of the contract.

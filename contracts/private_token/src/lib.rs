@@ -52,6 +52,10 @@ pub enum Query {
         account: AccountId,
     },
     TotalSupply,
+    /// The PHA the contract's account holds, for anyone to check that a PHA-backed token is
+    /// fully backed: it is never below `TotalSupply` (a withdrawal lowers the supply at once
+    /// and the PHA leaves when the chain orders the payment, a little later).
+    Reserves,
 }
 
 /// Sent, encrypted, to each party of a transfer.
@@ -180,6 +184,7 @@ pub fn query(query: Query) -> Result<Balance, Error> {
             Ok(balance_of(&account))
         }
         Query::TotalSupply => Ok(TOTAL_SUPPLY.get().unwrap_or(0)),
+        Query::Reserves => Ok(env::balance()),
     }
 }
 
@@ -237,6 +242,12 @@ mod tests {
             testing::query(account(9), || query(Query::TotalSupply)),
             Ok(300)
         );
+        // The 500 deposited less the 200 paid out. PHA sent to the account outside a command
+        // counts too: what it holds is never below the supply.
+        let reserves = || testing::query(account(9), || query(Query::Reserves));
+        assert_eq!(reserves(), Ok(300));
+        testing::with_env(|env| env.balance += 40);
+        assert_eq!(reserves(), Ok(340));
     }
 
     #[test]

@@ -530,6 +530,10 @@ fn events() -> Vec<Event> {
             pool: 0,
             worker: account(0x11),
         },
+        Event::ContractBalance {
+            contract: account(0x41),
+            balance: 7 * PHA,
+        },
     ]
 }
 
@@ -588,9 +592,10 @@ fn event_variant(event: &Event) -> usize {
         GatekeeperElected { .. } => 48,
         GatekeeperRemoved { .. } => 49,
         WorkerUnbound { .. } => 50,
+        ContractBalance { .. } => 51,
     }
 }
-const EVENT_VARIANTS: usize = 51;
+const EVENT_VARIANTS: usize = 52;
 
 fn covered(indices: impl Iterator<Item = usize>, variants: usize) -> Vec<usize> {
     let mut seen = vec![false; variants];

@@ -283,6 +283,12 @@ impl Executor {
                 }
             }
         }
+        let balances = crate::balance::announced(events);
+        for (contract, units) in &balances {
+            if self.runs(contract, only) {
+                crate::balance::record(states.storage(contract), *units)?;
+            }
+        }
         for (index, signed) in block.transactions.iter().enumerate() {
             if events_of[index].is_empty() {
                 continue;
@@ -339,6 +345,9 @@ impl Executor {
                                 base.tx_hash
                             ))
                         })?;
+                    if let Some(units) = balances.get(&contract) {
+                        crate::balance::record(states.storage(&contract), *units)?;
+                    }
                     let receipt = self.instantiate(
                         &base,
                         contract,

@@ -16,6 +16,7 @@
 //! (`phalanx-worker`, `phalanx-gatekeeper`) wire it to the world.
 #![forbid(unsafe_code)]
 
+mod balance;
 mod chain_view;
 mod digest;
 mod egress;

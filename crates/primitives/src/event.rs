@@ -290,6 +290,14 @@ pub enum Event {
     GatekeeperRemoved { identity: AccountId },
     #[codec(index = 50)]
     WorkerUnbound { pool: PoolId, worker: AccountId },
+    /// At the end of a block, for each contract whose account's PHA changed in it or that was
+    /// instantiated in it: what the account holds now. The contract's workers learn its balance
+    /// from these alone (a contract reads it with `env::balance`).
+    #[codec(index = 51)]
+    ContractBalance {
+        contract: AccountId,
+        balance: Balance,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

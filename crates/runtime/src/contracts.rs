@@ -118,6 +118,32 @@ pub fn contract(
         .transpose()
 }
 
+/// The block's `ContractBalance` events: what each contract's account holds at the end of the
+/// block, for every contract whose account the block changed and every contract it
+/// instantiated (PHA sent to the address before the contract existed is thus announced too).
+pub(crate) fn balance_events(
+    overlay: &StateOverlay<impl StateReader>,
+    instantiated: impl IntoIterator<Item = AccountId>,
+) -> Result<Vec<Event>, StateError> {
+    let changed = overlay
+        .changed_keys()
+        .filter_map(|key| crate::balances::account_of_key(key));
+    let mut accounts: Vec<AccountId> = changed.chain(instantiated).collect();
+    accounts.sort();
+    accounts.dedup();
+    let mut events = Vec::new();
+    for account in accounts {
+        if overlay.get(&info_key(&account))?.is_some() {
+            let balance = crate::balances::account(overlay, &account)?.free;
+            events.push(Event::ContractBalance {
+                contract: account,
+                balance,
+            });
+        }
+    }
+    Ok(events)
+}
+
 pub(crate) fn read_contract(
     overlay: &StateOverlay<impl StateReader>,
     id: &AccountId,

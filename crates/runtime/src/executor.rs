@@ -494,6 +494,13 @@ impl<R: StateReader> BlockExecutor<R> {
             // Nothing a user sends reaches here unchecked: another error means corrupt state.
             Err(other) => return Err(StateError(format!("end of block {height}: {other}"))),
         }
+        // Last, so that every change of the block (its end included) is in the balances.
+        let instantiated = self.events.iter().filter_map(|r| match r.event {
+            Event::ContractInstantiated { contract, .. } => Some(contract),
+            _ => None,
+        });
+        let balances = contracts::balance_events(&self.overlay, instantiated.collect::<Vec<_>>())?;
+        events.extend(balances);
         self.events
             .extend(events.into_iter().map(|event| EventRecord {
                 phase: Phase::Finalization,

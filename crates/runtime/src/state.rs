@@ -148,6 +148,11 @@ impl<R: StateReader> StateOverlay<R> {
         self.transaction.clear();
     }
 
+    /// The keys the block's committed transactions changed so far, in order.
+    pub fn changed_keys(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.block.keys()
+    }
+
     /// The block's committed changes; uncommitted transaction changes are dropped.
     pub fn into_write_set(self) -> WriteSet {
         WriteSet(self.block)

@@ -10,7 +10,7 @@ use phalanx_crypto::hierarchy::MasterKey;
 use phalanx_crypto::{Keypair, Sealer};
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::attestation::Role;
-use phalanx_primitives::{AccountId, Call, Envelope, Event, Hash, SudoCall};
+use phalanx_primitives::{AccountId, Call, Envelope, Event, Hash, Phase, SudoCall};
 use phalanx_runtime::Refusal;
 use phalanx_runtime::{balances, contracts, TxError};
 use rand_core::OsRng;
@@ -69,6 +69,39 @@ impl World {
             world.register(&worker, Role::Worker);
         }
         world
+    }
+}
+
+/// The last `n` events the last block's transactions emitted (the block's end left out).
+fn last_transaction_events(world: &World, n: usize) -> Vec<Event> {
+    let of_transactions: Vec<Event> = world
+        .chain
+        .events
+        .iter()
+        .filter(|r| matches!(r.phase, Phase::Transaction(_)))
+        .map(|r| r.event.clone())
+        .collect();
+    of_transactions[of_transactions.len().saturating_sub(n)..].to_vec()
+}
+
+/// A command from `sender` carrying `value` PHA into `contract` (1,000 gas).
+fn deposit(
+    world: &World,
+    contract: AccountId,
+    contract_public: &[u8; 32],
+    sender: &Keypair,
+    value: u128,
+) -> Call {
+    let context = EnvelopeContext {
+        chain_id: world.chain.params.chain_id,
+        contract,
+        sender: sender.account_id(),
+    };
+    Call::Command {
+        contract,
+        envelope: seal(contract_public, 0, &context, b"deposit"),
+        gas_limit: 1_000,
+        value,
     }
 }
 
@@ -672,12 +705,7 @@ fn egress_takes_each_output_once_in_order_from_a_worker_of_the_cluster() {
         sender: alice.account_id(),
     };
     let before = world.chain.balance(&alice).free;
-    let command = Call::Command {
-        contract,
-        envelope: seal(&contract_public, 0, &context, b"deposit"),
-        gas_limit: 1_000,
-        value: 5 * UNIT,
-    };
+    let command = deposit(&world, contract, &contract_public, &alice, 5 * UNIT);
     world.send(&alice, command).unwrap();
     let gas = phalanx_runtime::tokenomics::params(&world.chain.state)
         .unwrap()
@@ -725,15 +753,7 @@ fn egress_takes_each_output_once_in_order_from_a_worker_of_the_cluster() {
         Err(ref e) if e.refusal() == Some(Refusal::InvalidCall)
     ));
     world.send(&w1, egress(0, batch.clone())).unwrap();
-    let events: Vec<Event> = world
-        .chain
-        .events
-        .iter()
-        .rev()
-        .take(4)
-        .rev()
-        .map(|r| r.event.clone())
-        .collect();
+    let events: Vec<Event> = last_transaction_events(&world, 4);
     assert_eq!(
         events[0],
         Event::EgressAccepted {
@@ -782,15 +802,7 @@ fn egress_takes_each_output_once_in_order_from_a_worker_of_the_cluster() {
             egress(3, vec![message(contract), message(alice.account_id())]),
         )
         .unwrap();
-    let events: Vec<Event> = world
-        .chain
-        .events
-        .iter()
-        .rev()
-        .take(2)
-        .rev()
-        .map(|r| r.event.clone())
-        .collect();
+    let events: Vec<Event> = last_transaction_events(&world, 2);
     assert_eq!(
         events[0],
         Event::ContractMessage {
@@ -915,15 +927,7 @@ fn rotation_moves_keys_to_a_new_epoch_and_a_removed_worker_gets_none() {
     ));
 
     world.send(&alice, sudo(SudoCall::RotateMasterKey)).unwrap();
-    let announced: Vec<Event> = world
-        .chain
-        .events
-        .iter()
-        .rev()
-        .take(3)
-        .rev()
-        .map(|r| r.event.clone())
-        .collect();
+    let announced: Vec<Event> = last_transaction_events(&world, 3);
     assert_eq!(
         announced,
         vec![
@@ -1025,4 +1029,89 @@ fn an_upload_pays_gas_by_size_to_the_treasury() {
         }));
     assert_eq!(world.chain.balance(&alice).free, alice_before - FEE - cost);
     assert_eq!(held(&world), treasury_before + FEE + cost);
+}
+
+/// The `ContractBalance` events of the last block.
+fn balance_events(world: &World) -> Vec<(AccountId, u128)> {
+    world
+        .chain
+        .events
+        .iter()
+        .filter_map(|r| match r.event {
+            Event::ContractBalance { contract, balance } => {
+                assert_eq!(r.phase, Phase::Finalization);
+                Some((contract, balance))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn each_block_announces_the_balance_of_every_contract_whose_pha_it_changed() {
+    let Deployed {
+        mut world,
+        workers: [w1, _, _],
+        contract,
+        contract_public,
+    } = deploy_counter();
+    let alice = Keypair::dev("alice");
+    let bob = Keypair::dev("bob");
+    let transfer = |to, amount| Call::Transfer { to, amount };
+
+    // A plain transfer to the contract's account, and a command carrying PHA.
+    world.send(&bob, transfer(contract, 2 * UNIT)).unwrap();
+    assert_eq!(balance_events(&world), vec![(contract, 2 * UNIT)]);
+    let command = deposit(&world, contract, &contract_public, &alice, 5 * UNIT);
+    world.send(&alice, command).unwrap();
+    assert_eq!(balance_events(&world), vec![(contract, 7 * UNIT)]);
+
+    // A block that moves no PHA of a contract announces nothing; nor does one that moves an
+    // ordinary account's.
+    world
+        .send(&alice, transfer(bob.account_id(), UNIT))
+        .unwrap();
+    assert_eq!(balance_events(&world), vec![]);
+
+    // The contract pays out through egress: the new balance follows.
+    let pay = phalanx_primitives::ContractOutput::Transfer {
+        to: bob.account_id(),
+        amount: 3 * UNIT,
+    };
+    let egress = Call::Egress {
+        contract,
+        first_seq: 0,
+        outputs: vec![pay],
+    };
+    world.send(&w1, egress).unwrap();
+    assert_eq!(balance_events(&world), vec![(contract, 4 * UNIT)]);
+
+    // PHA sent to a contract's address before the contract exists is announced when it is
+    // instantiated.
+    let info = contracts::contract(&world.chain.state, &contract)
+        .unwrap()
+        .unwrap();
+    let (code_hash, cluster) = (info.code_hash, info.cluster);
+    let second = contracts::contract_id(&code_hash, &cluster, &alice.account_id(), b"second");
+    world.send(&bob, transfer(second, 6 * UNIT)).unwrap();
+    assert_eq!(balance_events(&world), vec![], "not a contract yet");
+    let (cluster_public, _) = phalanx_runtime::clusters::cluster(&world.chain.state, &cluster)
+        .unwrap()
+        .unwrap()
+        .public_key
+        .unwrap();
+    let context = EnvelopeContext {
+        chain_id: world.chain.params.chain_id,
+        contract: second,
+        sender: alice.account_id(),
+    };
+    let instantiate = Call::Instantiate {
+        code_hash,
+        cluster,
+        salt: b"second".to_vec(),
+        init: seal(&cluster_public, 0, &context, b"init"),
+        gas_limit: 1_000_000,
+    };
+    world.send(&alice, instantiate).unwrap();
+    assert_eq!(balance_events(&world), vec![(second, 6 * UNIT)]);
 }

@@ -79,6 +79,16 @@ pub fn value_received() -> Balance {
     sys::value_received()
 }
 
+/// PHA (in units) this contract's own account holds, as the ledger state the call runs against
+/// says: for a command, at the end of the block that ordered it (this command's value and the
+/// values of the block's other commands included); for a query, at the block the worker has
+/// synced to. Payments this contract makes ([`transfer`], a failed command's refund, a
+/// message's gas) leave the account only when the chain orders them, some blocks later, so a
+/// contract that pays out keeps its own count of what it owes beside this figure.
+pub fn balance() -> Balance {
+    sys::balance()
+}
+
 /// Sends `message` to another contract once this command succeeds: the worker seals it to that
 /// contract and the chain orders it; there it runs as a command whose caller is this contract,
 /// with up to `gas_limit` gas paid from this contract's PHA.

@@ -6,7 +6,9 @@
 //! size bucket and (unless the contract calls [`env::pad_gas`]) its gas are public; so are its
 //! public events, payments and messages. Its message, result, state and the events addressed to
 //! one account ([`env::emit_event_to`], read by that account alone as notifications) are not.
-//! docs/contract-abi.md ("What an observer sees of a command") says more.
+//! docs/contract-abi.md ("What an observer sees of a command") says more. What the contract's own
+//! account holds is public too, and the contract reads it with [`env::balance`] rather than
+//! counting deposits by hand.
 //!
 //! It never talks to anything but the host API: on `wasm32` every call goes to the VM's `env`
 //! imports; elsewhere to an in-process [`testing`] environment. It is `no_std` on `wasm32`.

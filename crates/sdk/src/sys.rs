@@ -20,6 +20,7 @@ mod imports {
         pub fn emit_event_to(account_ptr: *const u8, data_ptr: *const u8, data_len: i32);
         pub fn transfer(to_ptr: *const u8, amount_ptr: *const u8);
         pub fn value_received(out: *mut u8);
+        pub fn balance(out: *mut u8);
         pub fn send_message(to_ptr: *const u8, data_ptr: *const u8, data_len: i32, gas_limit: i64);
         pub fn sha256(data_ptr: *const u8, data_len: i32, out: *mut u8);
         pub fn ed25519_verify(
@@ -110,6 +111,11 @@ mod imp {
     pub fn value_received() -> u128 {
         let mut out = [0u8; 16];
         unsafe { host::value_received(out.as_mut_ptr()) };
+        u128::from_le_bytes(out)
+    }
+    pub fn balance() -> u128 {
+        let mut out = [0u8; 16];
+        unsafe { host::balance(out.as_mut_ptr()) };
         u128::from_le_bytes(out)
     }
     pub fn permit_scopes() -> Option<Vec<u8>> {
@@ -203,6 +209,9 @@ mod imp {
     }
     pub fn value_received() -> u128 {
         with_env(|env| env.value)
+    }
+    pub fn balance() -> u128 {
+        with_env(|env| env.balance)
     }
     pub fn permit_scopes() -> Option<Vec<u8>> {
         use parity_scale_codec::Encode;

@@ -30,6 +30,10 @@ pub struct TestEnv {
     pub messages: Vec<(AccountId, Vec<u8>, u64)>,
     /// PHA the current command carried.
     pub value: u128,
+    /// PHA the contract's account holds (`env::balance`): [`execute_with_value`] adds the
+    /// command's value before the handler runs; after it, a failed command's value goes back
+    /// and a successful one's transfers go out, as once the chain has ordered them.
+    pub balance: u128,
     /// The most gas a call asked to be charged (`env::pad_gas`), until the next `execute`.
     pub pad_gas: u64,
     /// The scopes of the permit the current query runs under ([`query_with_permit`]).
@@ -54,6 +58,7 @@ impl Default for TestEnv {
             transfers: Vec::new(),
             messages: Vec::new(),
             value: 0,
+            balance: 0,
             pad_gas: 0,
             permit_scopes: None,
             read_only: false,
@@ -84,6 +89,11 @@ pub fn set_caller(caller: AccountId) {
     with_env(|env| env.caller = caller);
 }
 
+/// Sets the PHA the contract's account holds (PHA sent to it outside a command, say).
+pub fn set_balance(units: u128) {
+    with_env(|env| env.balance = units);
+}
+
 pub fn set_block(height: u64, time_ms: u64) {
     with_env(|env| {
         env.block_height = height;
@@ -106,6 +116,7 @@ pub fn execute_with_value<R, E>(
     let before = with_env(|env| {
         env.caller = caller;
         env.value = value;
+        env.balance += value;
         env.pad_gas = 0;
         (
             env.storage.clone(),
@@ -118,12 +129,19 @@ pub fn execute_with_value<R, E>(
     with_env(|env| {
         env.value = 0;
         if result.is_err() {
+            env.balance -= value;
             env.storage = before.0;
             env.events.truncate(before.1);
             env.transfers.truncate(before.2);
             env.messages.truncate(before.3);
             env.receipt_events.clear();
         } else {
+            // Each payment lands in order; one the account cannot cover fails, as on chain.
+            for (_, amount) in &env.transfers[before.2..] {
+                if let Some(left) = env.balance.checked_sub(*amount) {
+                    env.balance = left;
+                }
+            }
             // As the workers do: the sender's receipt keeps the public events and its own; each
             // addressed event goes to its recipient alone.
             let emitted = env.events[before.1..].to_vec();

@@ -71,6 +71,7 @@ pub(crate) const HOST_FUNCTIONS: &[(&str, &[ValType], &[ValType])] = {
         ("emit_event_to", &[I32, I32, I32], &[]),
         ("transfer", &[I32, I32], &[]),
         ("value_received", &[I32], &[]),
+        ("balance", &[I32], &[]),
         ("send_message", &[I32, I32, I32, I64], &[]),
         ("sha256", &[I32, I32, I32], &[]),
         ("ed25519_verify", &[I32, I32, I32, I32], &[I32]),
@@ -380,6 +381,27 @@ fn value_received(mut caller: Ctx, out_ptr: i32) -> Result<(), Error> {
     write(&mut caller, out_ptr, &value.to_le_bytes(), "value")
 }
 
+/// The PHA the contract's own account holds (see [`BALANCE_KEY`]), as 16 little-endian bytes
+/// at `out_ptr`.
+fn balance(mut caller: Ctx, out_ptr: i32) -> Result<(), Error> {
+    let g = caller.data().gas;
+    charge(&mut caller, g.host_call + g.storage_read)?;
+    let state = caller.data();
+    let stored = state
+        .pending
+        .get(state.backend, BALANCE_KEY)
+        .map_err(storage_failure)?;
+    let balance = match stored.as_deref().map(<[u8; 16]>::try_from) {
+        None => 0,
+        Some(Ok(bytes)) => u128::from_le_bytes(bytes),
+        Some(Err(_)) => {
+            let corrupt = StorageFailure("the stored balance is not 16 bytes".into());
+            return Err(storage_failure(corrupt));
+        }
+    };
+    write(&mut caller, out_ptr, &balance.to_le_bytes(), "balance")
+}
+
 /// Asks that the call be charged at least `total` gas in all (the largest asked counts). Charged
 /// when the call ends, whether it succeeds or returns a contract error; a trap charges what it
 /// burnt, as always.
@@ -523,6 +545,7 @@ pub(crate) fn linker<'a>(
         .func_wrap("env", "emit_event_to", emit_event_to)?
         .func_wrap("env", "transfer", transfer)?
         .func_wrap("env", "value_received", value_received)?
+        .func_wrap("env", "balance", balance)?
         .func_wrap("env", "pad_gas", pad_gas)?
         .func_wrap("env", "permit_scopes", permit_scopes)?
         .func_wrap("env", "send_message", send_message)?

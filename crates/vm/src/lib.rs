@@ -42,7 +42,7 @@ pub use error::{CallError, VmError};
 pub use gas::GasSchedule;
 pub use limits::*;
 pub use shape::ModuleShape;
-pub use storage::{ContractStorage, MemoryStorage, StorageFailure, StorageWrite};
+pub use storage::{ContractStorage, MemoryStorage, StorageFailure, StorageWrite, BALANCE_KEY};
 pub use verdicts::{check_code, CODE_VERDICT_CAPACITY};
 pub use vm::{CallContext, CallOutcome, ContractEvent, EntryPoint, MessageOut, TransferOut, Vm};
 

@@ -62,6 +62,11 @@ pub(crate) const RESERVED_KEY_PREFIX: &[u8] = b"\xffphalanx";
 /// the contract's own storage: sealed, digested and replayed with it, equal on every worker.
 pub(crate) const STORAGE_SIZE_KEY: &[u8] = b"\xffphalanx/size";
 
+/// Where the host keeps the PHA the contract's own account holds (LE u128; absent: none), for
+/// the contract to read with `balance`: written by the worker from the chain's
+/// `ContractBalance` events, read by the VM only when the contract asks.
+pub const BALANCE_KEY: &[u8] = b"\xffphalanx/balance";
+
 /// A stored entry's size, as the VM counts it.
 fn entry_bytes(key: &[u8], value: &[u8]) -> u64 {
     (key.len() + value.len()) as u64

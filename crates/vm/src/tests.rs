@@ -366,6 +366,44 @@ fn memory_growth_is_capped() {
 }
 
 #[test]
+fn a_contract_reads_the_balance_its_host_recorded() {
+    let wat = r#"(module
+  (import "env" "balance" (func $balance (param i32)))
+  (import "env" "output" (func $output (param i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "instantiate") (result i32) i32.const 0)
+  (func $read (result i32)
+    (call $balance (i32.const 100))
+    (call $output (i32.const 100) (i32.const 16))
+    i32.const 0)
+  (func (export "query") (result i32) (call $read))
+  (func (export "execute") (result i32) (call $read)))"#;
+    let mut vm = Vm::new();
+    let hash = vm.prepare(&wat::parse_str(wat).unwrap()).unwrap();
+    let held = 7 * 10u128.pow(12) + 1;
+    let mut storage = MemoryStorage::default();
+    let context = CallContext::test();
+    let read = |vm: &mut Vm, entry, storage: &mut MemoryStorage| {
+        vm.call(&hash, entry, &context, b"", 1_000_000, storage)
+            .result
+    };
+    // Nothing recorded yet: nothing held.
+    assert_eq!(
+        read(&mut vm, EntryPoint::Query, &mut storage),
+        Ok(0u128.to_le_bytes().to_vec())
+    );
+    storage
+        .0
+        .insert(BALANCE_KEY.to_vec(), held.to_le_bytes().to_vec());
+    for entry in [EntryPoint::Execute, EntryPoint::Query] {
+        assert_eq!(
+            read(&mut vm, entry, &mut storage),
+            Ok(held.to_le_bytes().to_vec())
+        );
+    }
+}
+
+#[test]
 fn messages_and_value_reach_the_outcome_and_queries_send_none() {
     let wat = r#"(module
   (import "env" "value_received" (func $value_received (param i32)))

@@ -295,6 +295,12 @@ pub enum EventKindView {
     GatekeeperRemoved { identity: AccountId },
     #[serde(rename = "worker_unbound")]
     WorkerUnbound { pool: u64, worker: AccountId },
+    #[serde(rename = "contract_balance")]
+    ContractBalance {
+        contract: AccountId,
+        #[serde(with = "serde_units")]
+        balance_units: Balance,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -687,6 +693,10 @@ impl From<&EventRecord> for EventView {
                 pool: *pool,
                 worker: *worker,
             },
+            Event::ContractBalance { contract, balance } => EventKindView::ContractBalance {
+                contract: *contract,
+                balance_units: *balance,
+            },
         };
         EventView {
             end_of_block,
@@ -1017,6 +1027,10 @@ impl fmt::Display for EventKindView {
             E::WorkerUnbound { pool, worker } => {
                 write!(f, "worker {worker} unbound from pool {pool}")
             }
+            E::ContractBalance {
+                contract,
+                balance_units,
+            } => write!(f, "contract {contract} holds {} PHA", pha(balance_units)),
         }
     }
 }

@@ -235,9 +235,93 @@ fn devnet_starts_in_one_command_and_prints_its_endpoints() {
     ]);
     let text = String::from_utf8_lossy(&text.stdout).to_string();
     assert!(text.contains("synced") && text.contains("digest"), "{text}");
+    notifications_and_permits_from_the_command_line(&url, &summary);
     // SIGTERM stops it cleanly and removes its temporary data directory.
     assert!(devnet.terminate().success());
     assert!(!std::path::Path::new(&data_dir).exists());
+}
+
+/// What issue #16 promised a user of the CLI: a transfer's event reaches its recipient alone;
+/// a permit lets its grantee read within its scope until the owner revokes it, and once
+/// `permit revoke` returns, no worker of the contract honours it any more.
+fn notifications_and_permits_from_the_command_line(url: &str, summary: &Value) {
+    let token = summary["contracts"]["private_token"].as_str().unwrap();
+    let encode = |words: &[&str]| {
+        let mut args = vec!["contract", "encode", "private-token"];
+        args.extend_from_slice(words);
+        String::from_utf8(phalanx(&args).stdout)
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let cli = |args: &[&str]| {
+        let mut full = vec!["--rpc", url, "--json"];
+        full.extend_from_slice(args);
+        json(&full)
+    };
+    let transfer = encode(&["transfer", "bob", "12"]);
+    let sent = cli(&[
+        "contract", "command", token, "--from", "alice", "--msg", &transfer,
+    ]);
+    assert_eq!(sent["ok"], true, "{sent}");
+    let events = |who: &str| cli(&["contract", "events", token, "--from", who]);
+    let to_bob = events("bob");
+    assert_eq!(
+        to_bob["notifications"].as_array().unwrap().len(),
+        1,
+        "{to_bob}"
+    );
+    let to_charlie = events("charlie");
+    assert_eq!(
+        to_charlie["notifications"],
+        serde_json::json!([]),
+        "{to_charlie}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let sign = |scope: &str| {
+        let permit = cli(&[
+            "permit",
+            "sign",
+            token,
+            "--from",
+            "bob",
+            "--grantee",
+            "charlie",
+            "--scope",
+            scope,
+        ]);
+        let file = dir.path().join(format!("{scope}.json"));
+        std::fs::write(&file, permit.to_string()).unwrap();
+        file.to_str().unwrap().to_string()
+    };
+    let (balance_permit, other_permit) = (sign("balance"), sign("other"));
+    let bobs_balance = encode(&["balance", "bob"]);
+    let query = |from: &str, permit: &str| {
+        let mut args = vec!["--rpc", url, "--json", "contract", "query", token];
+        args.extend_from_slice(&["--from", from, "--msg", &bobs_balance, "--permit", permit]);
+        phalanx(&args)
+    };
+    let answered = query("charlie", &balance_permit);
+    let answer: Value = serde_json::from_slice(&answered.stdout).unwrap();
+    assert_eq!(answer["number"], "12", "{answer}");
+    for (from, permit, refusal) in [
+        ("alice", &balance_permit, "not the query's signer"),
+        ("charlie", &other_permit, "does not cover balances"),
+    ] {
+        let out = query(from, permit);
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(!out.status.success() && said.contains(refusal), "{said}");
+    }
+    let revoked = cli(&["permit", "revoke", &balance_permit, "--from", "bob"]);
+    assert_eq!(
+        revoked["workers_behind"],
+        serde_json::json!([]),
+        "{revoked}"
+    );
+    let out = query("charlie", &balance_permit);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!out.status.success() && said.contains("revoked"), "{said}");
 }
 
 #[test]

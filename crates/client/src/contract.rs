@@ -439,6 +439,31 @@ impl ContractClient {
         }
     }
 
+    /// Waits up to `timeout` for every worker of this client to have replayed block `height`;
+    /// returns those that have not (unreachable ones included), by URL. After a revocation,
+    /// say: a worker still behind its block would yet honour the permit.
+    pub async fn workers_behind(&self, height: u64, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        let mut behind: Vec<&(String, WorkerClient)> = self.workers.iter().collect();
+        loop {
+            let mut still = Vec::new();
+            for worker in behind {
+                let synced = match worker.1.status().await {
+                    Ok(status) => status["synced_height"].as_u64(),
+                    Err(_) => None,
+                };
+                if synced.is_none_or(|synced| synced < height) {
+                    still.push(worker);
+                }
+            }
+            behind = still;
+            if behind.is_empty() || Instant::now() >= deadline {
+                return behind.into_iter().map(|(url, _)| url.clone()).collect();
+            }
+            tokio::time::sleep(RECEIPT_POLL).await;
+        }
+    }
+
     /// The receipt of `tx_hash` (sent by `signer`), waiting up to `timeout` for a worker to have
     /// executed it.
     pub async fn receipt(

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 /// How long `contract command` and `contract instantiate` wait for a worker to have the receipt,
 /// and `instantiate` for the gatekeeper to publish the contract's key.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `permit revoke` waits for the contract's workers to replay the revocation's block.
+const REVOCATION_REPLAY_WAIT: Duration = Duration::from_secs(30);
 
 fn decode_hex(text: &str) -> Result<Vec<u8>> {
     hex::decode(text.trim().trim_start_matches("0x"))
@@ -394,8 +396,14 @@ pub async fn sign_permit(
         "expiry_ms": p.expiry_ms, "id": hex::encode(p.id),
         "permit": format!("0x{}", hex::encode(signed.encode())),
     });
-    // The file is the JSON either way: it is what `--permit` and `permit revoke` read.
-    println!("{}", serde_json::to_string_pretty(&value)?);
+    // The file is the JSON either way (one line with --json): what `--permit` and `permit
+    // revoke` read.
+    let text = if ctx.json {
+        serde_json::to_string(&value)?
+    } else {
+        serde_json::to_string_pretty(&value)?
+    };
+    println!("{text}");
     Ok(())
 }
 
@@ -412,12 +420,22 @@ pub async fn revoke_permit(ctx: &Context, file: &Path, from: &str) -> Result<()>
     let client = open_contract(&node, signed.permit.contract, None).await?;
     let call = client.revoke_permit_call(owner.account_id(), &signed.permit.id, &mut OsRng)?;
     let (hash, height) = submit_and_wait(&node, &owner, call).await?;
-    let value = serde_json::json!({ "hash": hash, "height": height, "revoked": hex::encode(signed.permit.id) });
+    // Final is not yet replayed: say so for any worker that would still honour the permit.
+    let behind = client.workers_behind(height, REVOCATION_REPLAY_WAIT).await;
+    let value = serde_json::json!({
+        "hash": hash, "height": height, "revoked": hex::encode(signed.permit.id),
+        "workers_behind": behind,
+    });
     emit(ctx.json, &value, || {
-        format!(
-            "permit {} revoked in block {height}: workers refuse it from then on",
-            hex::encode(signed.permit.id)
-        )
+        let id = hex::encode(signed.permit.id);
+        if behind.is_empty() {
+            format!("permit {id} revoked in block {height}: every worker of the contract refuses it now")
+        } else {
+            format!(
+                "permit {id} revoked in block {height}; not yet replayed by {} (each refuses it once it has)",
+                behind.join(", ")
+            )
+        }
     })
 }
 

@@ -114,4 +114,62 @@ async fn each_account_reads_its_own_notifications_and_the_closer_none_of_them() 
     let later = client.notifications(&alice, 1, &mut OsRng).await.unwrap();
     assert_eq!(later.len(), 1);
     assert_eq!(later[0].seq, 1);
+
+    // Charlie names alice as the query's origin and signs it himself: refused, with nothing of
+    // alice's in the answer.
+    let refused = forged_notification_query(&node, &client, &worker.url, &charlie, &alice).await;
+    assert!(
+        refused.contains("signature does not verify") && !refused.contains("alice-lost"),
+        "{refused}"
+    );
+}
+
+/// Sends the worker a notification query in `victim`'s name signed by `forger`, and returns
+/// the worker's refusal.
+async fn forged_notification_query(
+    node: &NodeClient,
+    client: &ContractClient,
+    worker_url: &str,
+    forger: &Keypair,
+    victim: &Keypair,
+) -> String {
+    use jsonrpsee::core::client::ClientT;
+    use parity_scale_codec::Encode;
+    use phalanx_primitives::query::{Query, QueryRequest, SignedQuery};
+    let query = Query {
+        origin: victim.account_id(),
+        contract: client.contract(),
+        expiry_ms: phalanx_client::contract::now_ms() + 60_000,
+        nonce: [7; 16],
+        request: QueryRequest::Notifications { since: 0 },
+    };
+    let signed = SignedQuery {
+        signature: forger.sign(&query.signing_message()),
+        query,
+    };
+    let context = phalanx_executor::query_context(node.info().chain_id, client.contract());
+    let key = client.key();
+    let envelope = phalanx_crypto::Sealer::new(&mut OsRng)
+        .seal(
+            &key.bytes,
+            key.epoch,
+            &context,
+            &signed.encode(),
+            &mut OsRng,
+        )
+        .unwrap();
+    let rpc = jsonrpsee::http_client::HttpClientBuilder::default()
+        .build(worker_url)
+        .unwrap();
+    let sealed = format!("0x{}", hex::encode(envelope.encode()));
+    let answer: Result<String, _> = rpc
+        .request(
+            "worker_query",
+            jsonrpsee::rpc_params![client.contract(), sealed],
+        )
+        .await;
+    match answer {
+        Err(error) => error.to_string(),
+        Ok(answer) => panic!("a forged notification query was answered: {answer}"),
+    }
 }

@@ -9,24 +9,24 @@ extern crate alloc;
 use phalanx_sdk::prelude::*;
 use phalanx_sdk::storage::Item;
 
-#[derive(Encode, Decode, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, Debug, PartialEq, Eq)]
 pub struct Init {
     pub start: u64,
 }
 
-#[derive(Encode, Decode, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, Debug, PartialEq, Eq)]
 pub enum Command {
     Increment { by: u64 },
     Reset,
 }
 
-#[derive(Encode, Decode, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, Debug, PartialEq, Eq)]
 pub enum Query {
     Value,
 }
 
 /// The public event every change emits.
-#[derive(Encode, Decode, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, Debug, PartialEq, Eq)]
 pub struct Changed {
     pub by: AccountId,
     pub value: u64,
@@ -71,7 +71,7 @@ pub fn query(query: Query) -> Result<u64, Error> {
     }
 }
 
-phalanx_sdk::contract!(instantiate: instantiate, execute: execute, query: query);
+phalanx_sdk::contract!(instantiate: instantiate, execute: execute, query: query, events: Changed);
 
 #[cfg(test)]
 mod tests {

@@ -15,10 +15,10 @@ use phalanx_sdk::grants::{Grants, Offer};
 use phalanx_sdk::prelude::*;
 use phalanx_sdk::storage::{Item, Map};
 
-#[derive(Encode, Decode, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, Debug, PartialEq, Eq)]
 pub struct Init {}
 
-#[derive(Encode, Decode, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, Debug, PartialEq, Eq)]
 pub enum Command {
     /// Owner only: a record and its offer (replacing any earlier one).
     Publish {
@@ -40,7 +40,7 @@ pub enum Command {
     Withdraw { to: AccountId, amount: Balance },
 }
 
-#[derive(Encode, Decode, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, Debug, PartialEq, Eq)]
 pub enum Query {
     /// The owner, or a grant holder, reads the record.
     Read { topic: String },
@@ -50,7 +50,7 @@ pub enum Query {
     Earnings,
 }
 
-#[derive(Encode, Decode, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, Debug, PartialEq, Eq)]
 pub enum Answer {
     Done,
     /// When the bought grant ends (block time, ms).

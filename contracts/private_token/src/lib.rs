@@ -15,7 +15,7 @@ extern crate alloc;
 use phalanx_sdk::prelude::*;
 use phalanx_sdk::storage::{Item, Map};
 
-#[derive(Encode, Decode, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, Debug, PartialEq, Eq)]
 pub struct Init {
     pub name: String,
     pub symbol: String,
@@ -25,7 +25,7 @@ pub struct Init {
     pub pha_backed: bool,
 }
 
-#[derive(Encode, Decode, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, Debug, PartialEq, Eq)]
 pub enum Command {
     Transfer {
         to: AccountId,
@@ -45,7 +45,7 @@ pub enum Command {
     },
 }
 
-#[derive(Encode, Decode, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, Debug, PartialEq, Eq)]
 pub enum Query {
     /// Answered only to `account` itself.
     Balance {
@@ -59,7 +59,7 @@ pub enum Query {
 }
 
 /// Sent, encrypted, to each party of a transfer.
-#[derive(Encode, Decode, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, Debug, PartialEq, Eq)]
 pub struct Transferred {
     pub from: AccountId,
     pub to: AccountId,
@@ -188,7 +188,7 @@ pub fn query(query: Query) -> Result<Balance, Error> {
     }
 }
 
-phalanx_sdk::contract!(instantiate: instantiate, execute: execute, query: query);
+phalanx_sdk::contract!(instantiate: instantiate, execute: execute, query: query, events: Transferred);
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod contract;
+pub mod metadata;
 mod node_client;
 pub mod query;
 

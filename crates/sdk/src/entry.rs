@@ -41,11 +41,32 @@ pub fn run<M: Decode, R: Encode, E: Display>(handler: impl FnOnce(M) -> Result<R
     }
 }
 
+/// Writes a contract's metadata as the `phalanx_metadata` entry point's output.
+pub fn export_metadata(metadata: crate::metadata::ContractMetadata) -> i32 {
+    sys::set_output(&metadata.encode());
+    SUCCESS
+}
+
 /// Exports a contract's three entry points on `wasm32` (nothing on other targets, where tests
-/// call the functions directly).
+/// call the functions directly), and defines `__phalanx_metadata()`, the contract's metadata
+/// (see [`crate::metadata`]), exported too from a wasm build with the SDK's `metadata` feature.
+/// `events: Type` names the type of the events the contract emits, for tools to decode them.
 #[macro_export]
 macro_rules! contract {
     (instantiate: $instantiate:path, execute: $execute:path, query: $query:path $(,)?) => {
+        $crate::contract!(@entries $instantiate, $execute, $query);
+        $crate::contract!(@metadata $instantiate, $execute, $query, (), false);
+    };
+    (
+        instantiate: $instantiate:path,
+        execute: $execute:path,
+        query: $query:path,
+        events: $events:ty $(,)?
+    ) => {
+        $crate::contract!(@entries $instantiate, $execute, $query);
+        $crate::contract!(@metadata $instantiate, $execute, $query, $events, true);
+    };
+    (@entries $instantiate:path, $execute:path, $query:path) => {
         #[cfg(target_arch = "wasm32")]
         #[export_name = "instantiate"]
         pub extern "C" fn __phalanx_instantiate() -> i32 {
@@ -62,4 +83,37 @@ macro_rules! contract {
             $crate::entry::run($query)
         }
     };
+    (@metadata $instantiate:path, $execute:path, $query:path, $events:ty, $declared:expr) => {
+        /// This contract's metadata: its messages', results' and events' types.
+        pub fn __phalanx_metadata() -> $crate::metadata::ContractMetadata {
+            $crate::metadata::describe::<_, _, _, _, _, _, _, _, _, $events>(
+                $instantiate,
+                $execute,
+                $query,
+                $declared,
+            )
+        }
+        $crate::__metadata_entry! {
+            #[export_name = "phalanx_metadata"]
+            pub extern "C" fn __phalanx_metadata_entry() -> i32 {
+                $crate::entry::export_metadata(__phalanx_metadata())
+            }
+        }
+    };
+}
+
+/// Emits its input only in a wasm build with the `metadata` feature (the SDK's own features
+/// decide it, which a macro expanded in the contract's crate could not read).
+#[cfg(all(target_arch = "wasm32", feature = "metadata"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __metadata_entry {
+    ($($item:tt)*) => { $($item)* };
+}
+
+#[cfg(not(all(target_arch = "wasm32", feature = "metadata")))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __metadata_entry {
+    ($($item:tt)*) => {};
 }

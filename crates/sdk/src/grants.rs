@@ -28,7 +28,7 @@ use crate::{env, AccountId, Balance, Error};
 use alloc::vec::Vec;
 
 /// What a grant of one kind of query costs and how long it lasts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct Offer {
     pub price: Balance,
     pub duration_ms: u64,

@@ -37,6 +37,7 @@ pub mod entry;
 pub mod env;
 mod error;
 pub mod grants;
+pub mod metadata;
 pub mod storage;
 mod sys;
 #[cfg(not(target_arch = "wasm32"))]
@@ -47,6 +48,7 @@ mod wasm_runtime;
 
 pub use error::Error;
 pub use parity_scale_codec as codec;
+pub use scale_info;
 pub use types::{AccountId, Balance};
 
 /// What a contract module usually imports.
@@ -56,4 +58,5 @@ pub mod prelude {
     pub use crate::{ensure, AccountId, Balance, Error};
     pub use alloc::string::String;
     pub use alloc::vec::Vec;
+    pub use scale_info::TypeInfo;
 }

@@ -147,8 +147,8 @@ fn write(caller: &mut Ctx, ptr: i32, bytes: &[u8], what: &str) -> Result<(), Err
 
 fn writable(caller: &Ctx, action: &'static str) -> Result<(), Error> {
     match caller.data().entry {
-        EntryPoint::Query => Err(trap(CallError::ReadOnly(action))),
-        _ => Ok(()),
+        EntryPoint::Query | EntryPoint::Metadata => Err(trap(CallError::ReadOnly(action))),
+        EntryPoint::Instantiate | EntryPoint::Execute => Ok(()),
     }
 }
 
@@ -183,7 +183,11 @@ fn output(mut caller: Ctx, ptr: i32, len: i32) -> Result<(), Error> {
         &mut caller,
         cost(g.host_call, g.per_byte_copied, declared(len)),
     )?;
-    let bytes = read(&caller, ptr, len, MAX_OUTPUT_LEN, "output")?;
+    let limit = match caller.data().entry {
+        EntryPoint::Metadata => MAX_METADATA_LEN,
+        _ => MAX_OUTPUT_LEN,
+    };
+    let bytes = read(&caller, ptr, len, limit, "output")?;
     caller.data_mut().output = bytes;
     Ok(())
 }

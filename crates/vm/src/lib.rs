@@ -43,6 +43,21 @@ pub use gas::GasSchedule;
 pub use limits::*;
 pub use shape::ModuleShape;
 pub use storage::{ContractStorage, MemoryStorage, StorageFailure, StorageWrite, BALANCE_KEY};
+/// Runs the metadata entry point of a contract's metadata build (see `phalanx_sdk::metadata`)
+/// and returns what it wrote: SCALE-encoded `ContractMetadata`.
+pub fn read_metadata(code: &[u8]) -> Result<Vec<u8>, CallError> {
+    let mut vm = Vm::new();
+    let hash = vm.prepare(code)?;
+    let outcome = vm.call(
+        &hash,
+        EntryPoint::Metadata,
+        &CallContext::test(),
+        b"",
+        METADATA_GAS,
+        &mut MemoryStorage::default(),
+    );
+    outcome.result
+}
 pub use verdicts::{check_code, CODE_VERDICT_CAPACITY};
 pub use vm::{CallContext, CallOutcome, ContractEvent, EntryPoint, MessageOut, TransferOut, Vm};
 

@@ -26,6 +26,10 @@ pub const MAX_KEY_LEN: usize = 256;
 pub const MAX_VALUE_LEN: usize = 64 * 1024;
 /// Longest output (result or error) of one call.
 pub const MAX_OUTPUT_LEN: usize = 64 * 1024;
+/// Longest metadata a contract's metadata build may describe itself with (tooling only).
+pub const MAX_METADATA_LEN: usize = 4 * 1024 * 1024;
+/// Gas the metadata entry point may burn (tooling only: building the type registry).
+pub const METADATA_GAS: u64 = 10_000_000_000;
 /// Longest event payload.
 pub const MAX_EVENT_LEN: usize = 16 * 1024;
 /// Most events one call may emit.

@@ -20,6 +20,9 @@ pub enum EntryPoint {
     Execute,
     /// A read-only query: any attempt to change state traps.
     Query,
+    /// Tooling only: the metadata a metadata build of a contract describes itself with
+    /// (`phalanx contract build`). Read-only like a query; workers never call it.
+    Metadata,
 }
 
 impl EntryPoint {
@@ -28,6 +31,7 @@ impl EntryPoint {
             EntryPoint::Instantiate => "instantiate",
             EntryPoint::Execute => "execute",
             EntryPoint::Query => "query",
+            EntryPoint::Metadata => "phalanx_metadata",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The committed example contract artifacts are what their sources build to.
 //!
-//! Each `contracts/NAME/NAME.wasm` sits beside `NAME.toolchain.txt`, the toolchain that built it.
+//! Each `contracts/NAME/NAME.wasm` sits beside `NAME.toolchain.txt`, the toolchain that built it,
+//! and `NAME.metadata.json`, its metadata (which names the artifact's code hash).
 //! Where that same toolchain is present, this rebuilds every example with `phalanx contract
 //! build` into a fresh directory and requires the bytes to match exactly; where it is not, it
 //! says so and checks only that the record matches the artifact. (`.ci/run` installs the Debian
@@ -46,6 +47,12 @@ fn committed_artifacts_match_a_rebuild() {
             record.contains(&format!("sha256: {hash}")),
             "{name}: toolchain record does not describe the committed artifact"
         );
+        let metadata = std::fs::read_to_string(dir.join(format!("{name}.metadata.json"))).unwrap();
+        let metadata = phalanx_client::metadata::Metadata::from_json(&metadata).unwrap();
+        assert_eq!(
+            metadata.contract.code_hash, hash,
+            "{name}: metadata of other code"
+        );
 
         let toolchain = record
             .lines()
@@ -77,5 +84,12 @@ fn committed_artifacts_match_a_rebuild() {
         );
         let rebuilt = std::fs::read(out.join(format!("{name}.wasm"))).unwrap();
         assert!(rebuilt == committed, "{name}: rebuilt artifact differs from the committed one ({} vs {} bytes); rebuild with `phalanx contract build contracts/{name}` and commit", rebuilt.len(), committed.len());
+        let metadata_file = format!("{name}.metadata.json");
+        let rebuilt_metadata = std::fs::read_to_string(out.join(&metadata_file)).unwrap();
+        assert_eq!(
+            rebuilt_metadata,
+            std::fs::read_to_string(dir.join(&metadata_file)).unwrap(),
+            "{name}: the rebuilt metadata differs from the committed one; rebuild and commit"
+        );
     }
 }

@@ -8,6 +8,7 @@
 use super::Context;
 use crate::output::emit;
 use anyhow::{anyhow, bail, Context as _, Result};
+use phalanx_client::metadata::{ContractIdentity, Metadata};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -83,8 +84,15 @@ fn choose_route(wanted: Option<Toolchain>) -> Result<Route> {
     })
 }
 
-/// The package name and workspace root of the crate at `path`, from `cargo metadata`.
-fn package_of(path: &Path) -> Result<(String, PathBuf)> {
+/// The crate a build is of.
+struct Package {
+    name: String,
+    version: String,
+    workspace_root: PathBuf,
+}
+
+/// The package name, version and workspace root of the crate at `path`, from `cargo metadata`.
+fn package_of(path: &Path) -> Result<Package> {
     let manifest = path
         .join("Cargo.toml")
         .canonicalize()
@@ -107,16 +115,19 @@ fn package_of(path: &Path) -> Result<(String, PathBuf)> {
         );
     }
     let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let root = PathBuf::from(metadata["workspace_root"].as_str().unwrap_or_default());
-    let name = metadata["packages"]
+    let workspace_root = PathBuf::from(metadata["workspace_root"].as_str().unwrap_or_default());
+    let package = metadata["packages"]
         .as_array()
         .into_iter()
         .flatten()
         .find(|p| p["manifest_path"].as_str().map(Path::new) == Some(manifest.as_path()))
-        .and_then(|p| p["name"].as_str())
-        .ok_or_else(|| anyhow!("no package at {}", manifest.display()))?
-        .to_string();
-    Ok((name, root))
+        .ok_or_else(|| anyhow!("no package at {}", manifest.display()))?;
+    let text = |field: &str| package[field].as_str().unwrap_or_default().to_string();
+    Ok(Package {
+        name: text("name"),
+        version: text("version"),
+        workspace_root,
+    })
 }
 
 pub struct BuildRequest {
@@ -126,9 +137,106 @@ pub struct BuildRequest {
     pub toolchain: Option<Toolchain>,
 }
 
+/// The contract profile, given on the command line so that any crate builds the same way,
+/// whether or not its workspace defines `[profile.contract]`.
+const PROFILE_SETTINGS: [(&str, &str); 8] = [
+    ("inherits", "\"release\""),
+    ("opt-level", "3"),
+    ("lto", "true"),
+    ("codegen-units", "1"),
+    ("panic", "\"abort\""),
+    ("debug", "false"),
+    ("strip", "true"),
+    ("incremental", "false"),
+];
+
+/// One `cargo build` of the contract for wasm32, with `extra` arguments, into `target_dir`;
+/// returns the path of the `.wasm` it produced.
+fn cargo_build(
+    route: &Route,
+    name: &str,
+    manifest: &Path,
+    workspace_root: &Path,
+    target_dir: &Path,
+    flags: &[String],
+    extra: &[&str],
+) -> Result<PathBuf> {
+    let mut command = Command::new(&route.cargo);
+    command.current_dir(workspace_root).arg("build");
+    // A crate built on its own has no lock file yet: cargo makes one. Where one exists, it is
+    // kept to, so the committed examples build from the same dependencies everywhere.
+    if workspace_root.join("Cargo.lock").exists() {
+        command.arg("--locked");
+    }
+    for (key, value) in PROFILE_SETTINGS {
+        command.args(["--config", &format!("profile.{PROFILE}.{key}={value}")]);
+    }
+    command
+        .args(["--profile", PROFILE, "--target", TARGET, "--manifest-path"])
+        .arg(manifest)
+        .args(extra)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
+        .env_remove("RUSTFLAGS");
+    if route.toolchain == Toolchain::Debian {
+        command
+            .args(["-Zbuild-std=core,alloc"])
+            .env("RUSTC", &route.rustc)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", "wasm-ld");
+    }
+    let status = command
+        .status()
+        .with_context(|| format!("running {}", route.cargo.display()))?;
+    if !status.success() {
+        bail!("building {name} failed");
+    }
+    Ok(target_dir
+        .join(TARGET)
+        .join(PROFILE)
+        .join(format!("{name}.wasm")))
+}
+
+/// Builds the contract again with the SDK's `metadata` feature (in its own target directory,
+/// so the uploaded artifact's build stays cached) and reads the metadata it describes itself
+/// with.
+#[allow(clippy::too_many_arguments)]
+fn build_metadata(
+    route: &Route,
+    name: &str,
+    version: &str,
+    manifest: &Path,
+    workspace_root: &Path,
+    target_dir: &Path,
+    flags: &[String],
+    code_hash: phalanx_primitives::Hash,
+) -> Result<Metadata> {
+    let built = cargo_build(
+        route,
+        name,
+        manifest,
+        workspace_root,
+        &target_dir.join("metadata"),
+        flags,
+        &["--features", "phalanx-sdk/metadata"],
+    )
+    .context("the metadata build (does the crate depend on phalanx-sdk directly?)")?;
+    let code = std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
+    let described = phalanx_vm::read_metadata(&code).map_err(|e| {
+        anyhow!("{name}'s metadata entry point failed ({e}); does it call phalanx_sdk::contract!?")
+    })?;
+    let identity = ContractIdentity {
+        name: name.to_string(),
+        version: version.to_string(),
+        code_hash,
+    };
+    Ok(Metadata::from_entry_output(identity, &described)?)
+}
+
 pub fn build(ctx: &Context, request: BuildRequest) -> Result<()> {
     let route = choose_route(request.toolchain)?;
-    let (name, workspace_root) = package_of(&request.path)?;
+    let package = package_of(&request.path)?;
+    let (name, workspace_root) = (package.name.clone(), package.workspace_root.clone());
     let target_dir = request
         .target_dir
         .unwrap_or_else(|| workspace_root.join("target").join("contracts"));
@@ -148,46 +256,23 @@ pub fn build(ctx: &Context, request: BuildRequest) -> Result<()> {
     if let Some(src) = &route.rust_src {
         flags.push(format!("--remap-path-prefix={}=/rust-src", src.display()));
     }
-    let mut command = Command::new(&route.cargo);
-    command
-        .current_dir(&workspace_root)
-        .args([
-            "build",
-            "--locked",
-            "--profile",
-            PROFILE,
-            "--target",
-            TARGET,
-            "--manifest-path",
-        ])
-        .arg(request.path.join("Cargo.toml").canonicalize()?)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
-        .env_remove("RUSTFLAGS");
-    if route.toolchain == Toolchain::Debian {
-        command
-            .args(["-Zbuild-std=core,alloc"])
-            .env("RUSTC", &route.rustc)
-            .env("RUSTC_BOOTSTRAP", "1")
-            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", "wasm-ld");
-    }
     if !ctx.json {
         eprintln!(
             "building {name} for {TARGET} with the {:?} toolchain",
             route.toolchain
         );
     }
-    let status = command
-        .status()
-        .with_context(|| format!("running {}", route.cargo.display()))?;
-    if !status.success() {
-        bail!("building {name} failed");
-    }
+    let manifest = request.path.join("Cargo.toml").canonicalize()?;
+    let built = cargo_build(
+        &route,
+        &name,
+        &manifest,
+        &workspace_root,
+        &target_dir,
+        &flags,
+        &[],
+    )?;
 
-    let built = target_dir
-        .join(TARGET)
-        .join(PROFILE)
-        .join(format!("{name}.wasm"));
     let out_dir = request.out.unwrap_or_else(|| request.path.clone());
     std::fs::create_dir_all(&out_dir)?;
     let artifact = out_dir.join(format!("{name}.wasm"));
@@ -205,6 +290,19 @@ pub fn build(ctx: &Context, request: BuildRequest) -> Result<()> {
     let record_path = out_dir.join(format!("{name}.toolchain.txt"));
     std::fs::write(&record_path, record)?;
 
+    let metadata = build_metadata(
+        &route,
+        &name,
+        &package.version,
+        &manifest,
+        &workspace_root,
+        &target_dir,
+        &flags,
+        code_hash,
+    )?;
+    let metadata_path = out_dir.join(format!("{name}.metadata.json"));
+    std::fs::write(&metadata_path, metadata.to_json())?;
+
     let value = serde_json::json!({
         "contract": name,
         "wasm": artifact,
@@ -212,12 +310,16 @@ pub fn build(ctx: &Context, request: BuildRequest) -> Result<()> {
         "code_hash": code_hash,
         "toolchain": format!("{:?}", route.toolchain).to_lowercase(),
         "toolchain_record": record_path,
+        "metadata": metadata_path,
+        "metadata_hash": metadata.hash(),
     });
     emit(ctx.json, &value, || {
         format!(
-            "{} ({} bytes, code hash {code_hash})\ntoolchain recorded in {}",
+            "{} ({} bytes, code hash {code_hash})\nmetadata in {} (hash {})\ntoolchain recorded in {}",
             artifact.display(),
             bytes.len(),
+            metadata_path.display(),
+            metadata.hash(),
             record_path.display()
         )
     })

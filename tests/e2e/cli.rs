@@ -1,6 +1,6 @@
 //! The `phalanx` command line as a user drives it, against a real node process.
 
-use phalanx_testkit::{phalanx, DevnetProcess, NodeProcess};
+use phalanx_testkit::{cli_json, phalanx, DevnetProcess, NodeProcess};
 use serde_json::Value;
 
 fn json(args: &[&str]) -> Value {
@@ -236,6 +236,7 @@ fn devnet_starts_in_one_command_and_prints_its_endpoints() {
     let text = String::from_utf8_lossy(&text.stdout).to_string();
     assert!(text.contains("synced") && text.contains("digest"), "{text}");
     notifications_and_permits_from_the_command_line(&url, &summary);
+    json_messages_through_the_metadata(&url, &summary);
     // SIGTERM stops it cleanly and removes its temporary data directory.
     assert!(devnet.terminate().success());
     assert!(!std::path::Path::new(&data_dir).exists());
@@ -254,11 +255,7 @@ fn notifications_and_permits_from_the_command_line(url: &str, summary: &Value) {
             .trim()
             .to_string()
     };
-    let cli = |args: &[&str]| {
-        let mut full = vec!["--rpc", url, "--json"];
-        full.extend_from_slice(args);
-        json(&full)
-    };
+    let cli = |args: &[&str]| cli_json(url, args);
     let transfer = encode(&["transfer", "bob", "12"]);
     let sent = cli(&[
         "contract", "command", token, "--from", "alice", "--msg", &transfer,
@@ -304,7 +301,7 @@ fn notifications_and_permits_from_the_command_line(url: &str, summary: &Value) {
     };
     let answered = query("charlie", &balance_permit);
     let answer: Value = serde_json::from_slice(&answered.stdout).unwrap();
-    assert_eq!(answer["number"], "12", "{answer}");
+    assert_eq!(answer["result"], "12", "{answer}");
     for (from, permit, refusal) in [
         ("alice", &balance_permit, "not the query's signer"),
         ("charlie", &other_permit, "does not cover balances"),
@@ -322,6 +319,95 @@ fn notifications_and_permits_from_the_command_line(url: &str, summary: &Value) {
     let out = query("charlie", &balance_permit);
     let said = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(!out.status.success() && said.contains("revoked"), "{said}");
+}
+
+/// What issue #17 promised: messages as JSON through the examples' metadata (which the devnet
+/// recorded on chain), results and events printed decoded, wrong JSON refused with the path
+/// and the type, a hex message that does not decode refused before it is sent.
+fn json_messages_through_the_metadata(url: &str, summary: &Value) {
+    let token = summary["contracts"]["private_token"].as_str().unwrap();
+    let cli = |args: &[&str]| cli_json(url, args);
+    let shown = cli(&["contract", "show", token]);
+    assert!(shown["metadata_hash"].is_string(), "{shown}");
+    let transfer = r#"{"transfer":{"to":"charlie","amount":"40"}}"#;
+    let sent = cli(&[
+        "contract",
+        "command",
+        token,
+        "--from",
+        "alice",
+        "--json-msg",
+        transfer,
+    ]);
+    assert_eq!(sent["ok"], true, "{sent}");
+    // The result is alice's balance, as a decimal string; her own event decoded beside it.
+    assert!(
+        sent["result"].as_str().unwrap().parse::<u128>().is_ok(),
+        "{sent}"
+    );
+    let event = &sent["events"][0]["decoded"];
+    assert_eq!(event["amount"], "40", "{sent}");
+    let charlie = summary["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "charlie")
+        .unwrap()["account"]
+        .clone();
+    assert_eq!(event["to"], charlie, "{sent}");
+    let balance = r#"{"balance":{"account":"charlie"}}"#;
+    let answer = cli(&[
+        "contract",
+        "query",
+        token,
+        "--from",
+        "charlie",
+        "--json-msg",
+        balance,
+    ]);
+    assert_eq!(answer["result"], "40", "{answer}");
+    let notes = cli(&["contract", "events", token, "--from", "charlie"]);
+    assert_eq!(
+        notes["notifications"][0]["decoded"]["amount"], "40",
+        "{notes}"
+    );
+
+    let refused = |json_msg: &str| {
+        failure(&[
+            "--rpc",
+            url,
+            "contract",
+            "command",
+            token,
+            "--from",
+            "alice",
+            "--json-msg",
+            json_msg,
+        ])
+    };
+    let said = refused(r#"{"transfer":{"to":"charlie","amount":"forty"}}"#);
+    assert!(
+        said.contains("command.transfer.amount") && said.contains("u128"),
+        "{said}"
+    );
+    let said = refused(r#"{"transfer":{"to":"charlie"}}"#);
+    assert!(
+        said.contains("command.transfer.amount") && said.contains("missing"),
+        "{said}"
+    );
+    let said = refused(r#"{"transfer":{"to":"charlie","amount":"1","memo":"hi"}}"#);
+    assert!(said.contains("unknown field `memo`"), "{said}");
+    let said = failure(&[
+        "--rpc", url, "contract", "command", token, "--from", "alice", "--msg", "0x0001",
+    ]);
+    assert!(said.contains("command.transfer.to"), "{said}");
+    // The hex path stays for tools, and `contract encode` makes it from JSON.
+    let encoded = cli(&["contract", "encode", token, "--json-msg", transfer]);
+    let hex_msg = encoded["message"].as_str().unwrap().to_string();
+    let sent = cli(&[
+        "contract", "command", token, "--from", "alice", "--msg", &hex_msg,
+    ]);
+    assert_eq!(sent["ok"], true, "{sent}");
 }
 
 #[test]

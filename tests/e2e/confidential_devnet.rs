@@ -192,7 +192,7 @@ async fn a_private_token_journey_leaks_nothing_and_workers_agree() {
             balance["message"].as_str().unwrap(),
         ],
     );
-    assert_eq!(read["number"], amount().to_string());
+    assert_eq!(read["result"], amount().to_string());
     // A permit from the CLI: alice lets charlie read her balance, then revokes it.
     let permit = cli(
         &rpc,
@@ -237,7 +237,7 @@ async fn a_private_token_journey_leaks_nothing_and_workers_agree() {
         String::from_utf8_lossy(&granted.stderr)
     );
     let granted: serde_json::Value = serde_json::from_slice(&granted.stdout).unwrap();
-    assert_eq!(granted["number"], amount().to_string());
+    assert_eq!(granted["result"], amount().to_string());
     let revoked = cli(&rpc, &["permit", "revoke", permit_path, "--from", "alice"]);
     assert!(revoked["height"].as_u64().is_some(), "{revoked}");
     let mut refused = by_permit(&rpc);

@@ -122,6 +122,6 @@ async fn a_balance_is_answered_as_of_any_earlier_block_to_its_owner_only() {
         String::from_utf8_lossy(&out.stderr)
     );
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(answer["number"], "30");
+    assert_eq!(answer["result"], "30");
     assert_eq!(answer["at"], height);
 }

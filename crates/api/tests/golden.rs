@@ -230,6 +230,10 @@ fn calls() -> Vec<Call> {
         Call::UnbindWorker {
             worker: account(0x11),
         },
+        Call::RecordMetadata {
+            code_hash: Hash([0xc0; 32]),
+            metadata_hash: Hash([0x3e; 32]),
+        },
     ];
     calls.extend(sudo_calls().into_iter().map(Call::Sudo));
     calls
@@ -261,9 +265,10 @@ fn call_variant(call: &Call) -> usize {
         Call::Propose { .. } => 20,
         Call::Vote { .. } => 21,
         Call::UnbindWorker { .. } => 22,
+        Call::RecordMetadata { .. } => 23,
     }
 }
-const CALL_VARIANTS: usize = 23;
+const CALL_VARIANTS: usize = 24;
 
 fn sudo_variant(call: &SudoCall) -> usize {
     match call {
@@ -534,6 +539,10 @@ fn events() -> Vec<Event> {
             contract: account(0x41),
             balance: 7 * PHA,
         },
+        Event::MetadataRecorded {
+            code_hash: Hash([0xc0; 32]),
+            metadata_hash: Hash([0x3e; 32]),
+        },
     ]
 }
 
@@ -593,9 +602,10 @@ fn event_variant(event: &Event) -> usize {
         GatekeeperRemoved { .. } => 49,
         WorkerUnbound { .. } => 50,
         ContractBalance { .. } => 51,
+        MetadataRecorded { .. } => 52,
     }
 }
-const EVENT_VARIANTS: usize = 52;
+const EVENT_VARIANTS: usize = 53;
 
 fn covered(indices: impl Iterator<Item = usize>, variants: usize) -> Vec<usize> {
     let mut seen = vec![false; variants];
@@ -848,7 +858,12 @@ fn registry_and_contract_views_have_pinned_json() {
                 workers: vec![account(0x11), account(0x12)],
                 key: PublishedKey::new(&Some(([0x66; 32], 1))),
             },
-            "contracts_getCode": CodeView { code_hash: hash(0xcd), size: 24_576 },
+            "contracts_getCode": CodeView {
+                code_hash: hash(0xcd),
+                size: 24_576,
+                uploader: Some(account(0x01)),
+                metadata_hash: Some(hash(0x3e)),
+            },
             "contracts_getContract": ContractView {
                 contract: account(0x41),
                 code_hash: hash(0xcd),

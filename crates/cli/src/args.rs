@@ -231,9 +231,8 @@ pub struct QueryArgs {
     pub contract: String,
     #[arg(long)]
     pub from: String,
-    /// The SCALE-encoded query as hex (see `phalanx contract encode`).
-    #[arg(long)]
-    pub msg: String,
+    #[command(flatten)]
+    pub message: crate::commands::MessageArgs,
     /// Ask this worker instead of those the chain lists.
     #[arg(long)]
     pub worker: Option<String>,
@@ -303,13 +302,21 @@ pub enum ContractCommand {
         #[arg(long, value_enum)]
         toolchain: Option<crate::commands::Toolchain>,
     },
-    /// Upload contract code (a .wasm file); prints its code hash.
+    /// Upload contract code (a .wasm file); prints its code hash. With the metadata beside it
+    /// (NAME.metadata.json) or given, records the metadata's hash on chain and keeps a copy
+    /// for later commands.
     Upload {
         /// The .wasm file.
         path: PathBuf,
         /// Key name (or dev name) that signs and pays.
         #[arg(long)]
         from: String,
+        /// The code's metadata [default: NAME.metadata.json beside the .wasm, if there].
+        #[arg(long, conflicts_with = "no_metadata")]
+        metadata: Option<PathBuf>,
+        /// Upload the code alone, recording no metadata.
+        #[arg(long)]
+        no_metadata: bool,
     },
     /// Instantiate uploaded code into a cluster; waits for its key and its init's receipt.
     Instantiate {
@@ -321,9 +328,9 @@ pub enum ContractCommand {
         /// Key name (or dev name) that signs, pays and deploys.
         #[arg(long)]
         from: String,
-        /// The SCALE-encoded init message as hex (see `phalanx contract encode ... init ...`).
-        #[arg(long, default_value = "")]
-        init: String,
+        /// The init message (`--json-msg`, or hex with `--msg`; none: empty).
+        #[command(flatten)]
+        message: crate::commands::MessageArgs,
         /// Makes the contract's address unique among instances of the same code by this deployer.
         #[arg(long, default_value = "")]
         salt: String,
@@ -341,9 +348,8 @@ pub enum ContractCommand {
         /// Key name (or dev name) that signs, pays and is the caller.
         #[arg(long)]
         from: String,
-        /// The SCALE-encoded message as hex (see `phalanx contract encode`).
-        #[arg(long)]
-        msg: String,
+        #[command(flatten)]
+        message: crate::commands::MessageArgs,
         #[arg(long, default_value_t = 10_000_000)]
         gas: u64,
         /// PHA to send with the command into the contract's account (e.g. "2.5"); paid back
@@ -382,15 +388,28 @@ pub enum ContractCommand {
         /// Ask this worker instead of those the chain lists.
         #[arg(long)]
         worker: Option<String>,
+        /// The contract's metadata, to print events decoded [default: found by code hash].
+        #[arg(long)]
+        metadata: Option<PathBuf>,
     },
-    /// Encode a message of the example contracts as hex, e.g.
-    /// `private-token transfer bob 12`, `private-token balance alice`, `counter increment 5`.
+    /// Encode a message as hex: JSON through a contract's metadata (`--json-msg` with
+    /// `--metadata FILE`, or a deployed contract's address or name), or the example contracts'
+    /// words, e.g. `private-token transfer bob 12`, `private-token balance alice`,
+    /// `counter increment 5`.
     Encode {
-        /// `private-token` or `counter`.
-        contract: String,
-        /// The message and its arguments.
-        #[arg(num_args = 1..)]
+        /// A deployed contract (address or key name), or `private-token` / `counter` for words.
+        contract: Option<String>,
+        /// The message and its arguments (words for the examples).
         message: Vec<String>,
+        /// The message as JSON (or @FILE), encoded through the metadata.
+        #[arg(long)]
+        json_msg: Option<String>,
+        /// The metadata file to encode by.
+        #[arg(long)]
+        metadata: Option<PathBuf>,
+        /// Which message `--json-msg` is.
+        #[arg(long, value_enum, default_value = "command")]
+        kind: crate::commands::MessageKindArg,
     },
 }
 

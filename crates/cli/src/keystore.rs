@@ -101,6 +101,11 @@ impl Keystore {
         Ok(Keystore { dir })
     }
 
+    /// The keystore's directory (keys, and what else the CLI keeps for its user).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     fn keys_dir(&self) -> PathBuf {
         self.dir.join("keys")
     }

@@ -269,9 +269,12 @@ impl NodeApiServer for RpcHandler {
     async fn code(&self, code_hash: Hash) -> Result<Option<CodeView>, ErrorObjectOwned> {
         let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
         let code = contracts::code(&snapshot, &code_hash).map_err(internal)?;
+        let info = contracts::code_info(&snapshot, &code_hash).map_err(internal)?;
         Ok(code.map(|c| CodeView {
             code_hash,
             size: c.len() as u32,
+            uploader: info.as_ref().map(|i| i.uploader),
+            metadata_hash: info.and_then(|i| i.metadata_hash),
         }))
     }
 

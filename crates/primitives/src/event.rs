@@ -298,6 +298,11 @@ pub enum Event {
         contract: AccountId,
         balance: Balance,
     },
+    #[codec(index = 52)]
+    MetadataRecorded {
+        code_hash: Hash,
+        metadata_hash: Hash,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

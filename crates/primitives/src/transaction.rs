@@ -167,6 +167,13 @@ pub enum Call {
     /// The pool's owner releases a worker that is not computing, so it can join another pool.
     #[codec(index = 22)]
     UnbindWorker { worker: AccountId },
+    /// The uploader of `code_hash` records the SHA-256 of the code's metadata file
+    /// (`NAME.metadata.json`), once, so clients can tell they have the right schema.
+    #[codec(index = 23)]
+    RecordMetadata {
+        code_hash: Hash,
+        metadata_hash: Hash,
+    },
 }
 
 /// Most outputs one egress transaction may carry.
@@ -393,6 +400,12 @@ mod tests {
                 .prop_map(|(worker, stake)| Call::StartComputing { worker, stake }),
             arb_account().prop_map(|worker| Call::StopComputing { worker }),
             arb_account().prop_map(|worker| Call::UnbindWorker { worker }),
+            (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(code, metadata)| {
+                Call::RecordMetadata {
+                    code_hash: Hash(code),
+                    metadata_hash: Hash(metadata),
+                }
+            }),
             any::<[u8; 32]>().prop_map(|v| Call::Randomness { value: Hash(v) }),
             privileged.prop_map(|call| Call::Propose { call }),
             (any::<u32>(), any::<bool>(), any::<u128>()).prop_map(|(proposal, aye, amount)| {

@@ -42,6 +42,13 @@ pub enum ContractError {
     StaleCommand { epoch: u32, key_epoch: u32 },
     #[error("this command envelope was already submitted (replay)")]
     Replay,
+    #[error("only the uploader of code {code_hash} ({uploader}) may record its metadata")]
+    NotUploader {
+        code_hash: Hash,
+        uploader: AccountId,
+    },
+    #[error("code {0} has its metadata recorded already")]
+    MetadataRecorded(Hash),
 }
 
 impl Cause for ContractError {
@@ -59,17 +66,23 @@ impl Cause for ContractError {
             ContractError::ContractUnkeyed(_) => "contract_has_no_key",
             ContractError::StaleCommand { .. } => "command_wrong_epoch",
             ContractError::Replay => "command_replayed",
+            ContractError::NotUploader { .. } => "not_the_uploader",
+            ContractError::MetadataRecorded(_) => "metadata_already_recorded",
         }
     }
 
     fn refusal(&self) -> Refusal {
-        Refusal::InvalidCall
+        match self {
+            ContractError::NotUploader { .. } => Refusal::NotAuthorized,
+            _ => Refusal::InvalidCall,
+        }
     }
 }
 
 const CODE_PREFIX: &[u8] = b"contracts/code/";
 const INFO_PREFIX: &[u8] = b"contracts/info/";
 const SEEN_PREFIX: &[u8] = b"contracts/seen/";
+const CODE_INFO_PREFIX: &[u8] = b"contracts/code-info/";
 const OF_CLUSTER_PREFIX: &[u8] = b"contracts/of/";
 /// Longest instantiation salt.
 pub const MAX_SALT_LEN: usize = 32;
@@ -93,6 +106,29 @@ pub struct ContractInfo {
 
 fn code_key(hash: &Hash) -> Vec<u8> {
     [CODE_PREFIX, hash.0.as_slice()].concat()
+}
+
+/// Who uploaded a code, and the metadata it vouched for.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct CodeInfo {
+    pub uploader: AccountId,
+    /// SHA-256 of the code's metadata file, once the uploader recorded it.
+    pub metadata_hash: Option<Hash>,
+}
+
+fn code_info_key(hash: &Hash) -> Vec<u8> {
+    [CODE_INFO_PREFIX, hash.0.as_slice()].concat()
+}
+
+/// A code's uploader and metadata, from committed state.
+pub fn code_info(state: &impl StateReader, hash: &Hash) -> Result<Option<CodeInfo>, StateError> {
+    state
+        .get(&code_info_key(hash))?
+        .map(|b| {
+            CodeInfo::decode(&mut &b[..])
+                .map_err(|e| StateError(format!("corrupt code entry: {e}")))
+        })
+        .transpose()
 }
 
 fn info_key(contract: &AccountId) -> Vec<u8> {
@@ -201,10 +237,41 @@ pub(crate) fn upload(
     // block production needs: here it is a lookup.
     phalanx_vm::check_code(code).map_err(ContractError::BadCode)?;
     overlay.set(code_key(&code_hash), code.to_vec());
+    let info = CodeInfo {
+        uploader,
+        metadata_hash: None,
+    };
+    overlay.set(code_info_key(&code_hash), info.encode());
     Ok(Event::CodeUploaded {
         code_hash,
         uploader,
         size: code.len() as u32,
+    })
+}
+
+/// The uploader of `code_hash` vouches for its metadata file, once.
+pub(crate) fn record_metadata(
+    overlay: &mut StateOverlay<impl StateReader>,
+    signer: AccountId,
+    code_hash: Hash,
+    metadata_hash: Hash,
+) -> Result<Event, TxError> {
+    let mut info = code_info(overlay, &code_hash)?.ok_or(ContractError::NoCode(code_hash))?;
+    if info.uploader != signer {
+        return Err(ContractError::NotUploader {
+            code_hash,
+            uploader: info.uploader,
+        }
+        .into());
+    }
+    if info.metadata_hash.is_some() {
+        return Err(ContractError::MetadataRecorded(code_hash).into());
+    }
+    info.metadata_hash = Some(metadata_hash);
+    overlay.set(code_info_key(&code_hash), info.encode());
+    Ok(Event::MetadataRecorded {
+        code_hash,
+        metadata_hash,
     })
 }
 

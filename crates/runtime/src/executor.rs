@@ -357,6 +357,15 @@ impl<R: StateReader> BlockExecutor<R> {
             Call::UnbindWorker { worker } => {
                 events.push(staking::unbind(&mut self.overlay, t.signer, *worker)?)
             }
+            Call::RecordMetadata {
+                code_hash,
+                metadata_hash,
+            } => events.push(contracts::record_metadata(
+                &mut self.overlay,
+                t.signer,
+                *code_hash,
+                *metadata_hash,
+            )?),
             Call::StopComputing { worker } => events.push(staking::stop_computing(
                 &mut self.overlay,
                 t.signer,

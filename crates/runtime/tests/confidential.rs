@@ -1115,3 +1115,52 @@ fn each_block_announces_the_balance_of_every_contract_whose_pha_it_changed() {
     world.send(&alice, instantiate).unwrap();
     assert_eq!(balance_events(&world), vec![(second, 6 * UNIT)]);
 }
+
+#[test]
+fn only_a_codes_uploader_records_its_metadata_and_only_once() {
+    let mut world = World::setup();
+    let (alice, bob) = (Keypair::dev("alice"), Keypair::dev("bob"));
+    let code = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../contracts/counter/counter.wasm"
+    ))
+    .unwrap();
+    let code_hash = phalanx_primitives::sha256(&code);
+    let record = |metadata: u8| Call::RecordMetadata {
+        code_hash,
+        metadata_hash: Hash([metadata; 32]),
+    };
+    // No code yet.
+    assert!(matches!(
+        world.send(&alice, record(1)),
+        Err(ref e) if e.to_string().contains("no code")
+    ));
+    world.send(&alice, Call::UploadCode { code }).unwrap();
+    let info = contracts::code_info(&world.chain.state, &code_hash)
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.uploader, alice.account_id());
+    assert_eq!(info.metadata_hash, None);
+    // Bob did not upload it.
+    assert!(matches!(
+        world.send(&bob, record(1)),
+        Err(ref e) if e.refusal() == Some(Refusal::NotAuthorized)
+    ));
+    world.send(&alice, record(1)).unwrap();
+    assert_eq!(
+        last_transaction_events(&world, 1),
+        vec![Event::MetadataRecorded {
+            code_hash,
+            metadata_hash: Hash([1; 32])
+        }]
+    );
+    // Once: a later file cannot replace what clients already trust.
+    assert!(matches!(
+        world.send(&alice, record(2)),
+        Err(ref e) if e.to_string().contains("already")
+    ));
+    let info = contracts::code_info(&world.chain.state, &code_hash)
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.metadata_hash, Some(Hash([1; 32])));
+}

@@ -11,6 +11,7 @@
 use crate::codec::{Decode, DecodeAll, Encode};
 use crate::sys;
 use alloc::format;
+use alloc::string::String;
 use alloc::string::ToString;
 use core::fmt::Display;
 
@@ -19,13 +20,38 @@ pub const SUCCESS: i32 = 0;
 /// Status an entry point returns: the output is an error message.
 pub const FAILURE: i32 = 1;
 
+/// Why a message did not decode, on one line: the type expected and, where the codec says it
+/// (natively; inside a contract the codec keeps no descriptions, to keep contracts small),
+/// the variant or field where decoding stopped, innermost last: `malformed message: expected
+/// private_token::Command: Could not decode `Command::Transfer::amount`: Not enough data to
+/// fill buffer`. Clients with the contract's metadata name the field themselves.
+pub fn malformed<M>(error: &crate::codec::Error) -> String {
+    let expected = format!(
+        "malformed message: expected {}",
+        core::any::type_name::<M>()
+    );
+    // Inside a contract the error says only "Codec error"; any text processing here would
+    // be code every contract carries.
+    if cfg!(target_arch = "wasm32") {
+        let _ = error;
+        return expected;
+    }
+    let chain = format!("{error}");
+    let chain: alloc::vec::Vec<&str> = chain
+        .lines()
+        .map(|line| line.trim().trim_end_matches(':'))
+        .filter(|line| !line.is_empty())
+        .collect();
+    format!("{expected}: {}", chain.join(": "))
+}
+
 /// Runs one entry point: decode the input as `M`, call `handler`, write the output.
 pub fn run<M: Decode, R: Encode, E: Display>(handler: impl FnOnce(M) -> Result<R, E>) -> i32 {
     let input = sys::input();
     let message = match M::decode_all(&mut &input[..]) {
         Ok(message) => message,
         Err(e) => {
-            sys::set_output(format!("malformed message: {e}").as_bytes());
+            sys::set_output(malformed::<M>(&e).as_bytes());
             return FAILURE;
         }
     };
@@ -116,4 +142,29 @@ macro_rules! __metadata_entry {
 #[macro_export]
 macro_rules! __metadata_entry {
     ($($item:tt)*) => {};
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::codec::{Decode, DecodeAll, Encode};
+
+    #[derive(Encode, Decode, Debug)]
+    #[allow(dead_code)]
+    enum Command {
+        Transfer { to: [u8; 4], amount: u128 },
+    }
+
+    #[test]
+    fn a_malformed_message_names_the_type_and_the_field() {
+        let short = [0u8, 1, 2, 3, 4, 5];
+        let error = Command::decode_all(&mut &short[..]).unwrap_err();
+        let text = super::malformed::<Command>(&error);
+        assert!(text.starts_with("malformed message: expected "), "{text}");
+        assert!(text.contains("entry::tests::Command"), "{text}");
+        assert!(text.contains("Command::Transfer::amount"), "{text}");
+        assert!(!text.contains('\n'), "{text}");
+        let unknown = Command::decode_all(&mut &[7u8][..]).unwrap_err();
+        let text = super::malformed::<Command>(&unknown);
+        assert!(text.contains("variant"), "{text}");
+    }
 }

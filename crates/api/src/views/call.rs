@@ -126,6 +126,11 @@ pub enum CallView {
     StopComputing { worker: AccountId },
     #[serde(rename = "unbind_worker")]
     UnbindWorker { worker: AccountId },
+    #[serde(rename = "record_metadata")]
+    RecordMetadata {
+        code_hash: Hash,
+        metadata_hash: Hash,
+    },
     #[serde(rename = "randomness")]
     Randomness,
     #[serde(rename = "propose")]
@@ -371,6 +376,13 @@ impl From<&Call> for CallView {
             },
             Call::StopComputing { worker } => CallView::StopComputing { worker: *worker },
             Call::UnbindWorker { worker } => CallView::UnbindWorker { worker: *worker },
+            Call::RecordMetadata {
+                code_hash,
+                metadata_hash,
+            } => CallView::RecordMetadata {
+                code_hash: *code_hash,
+                metadata_hash: *metadata_hash,
+            },
             Call::Randomness { .. } => CallView::Randomness,
             Call::Propose { call } => CallView::Propose {
                 call: describe_sudo_call(call),
@@ -551,6 +563,10 @@ impl fmt::Display for CallView {
             ),
             CallView::StopComputing { worker } => write!(f, "stop computing on worker {worker}"),
             CallView::UnbindWorker { worker } => write!(f, "unbind worker {worker}"),
+            CallView::RecordMetadata {
+                code_hash,
+                metadata_hash,
+            } => write!(f, "record metadata {metadata_hash} for code {code_hash}"),
             CallView::Randomness => write!(f, "randomness beacon"),
             CallView::Propose { call } => write!(f, "propose: {call}"),
             CallView::Vote {

@@ -301,6 +301,11 @@ pub enum EventKindView {
         #[serde(with = "serde_units")]
         balance_units: Balance,
     },
+    #[serde(rename = "metadata_recorded")]
+    MetadataRecorded {
+        code_hash: Hash,
+        metadata_hash: Hash,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -697,6 +702,13 @@ impl From<&EventRecord> for EventView {
                 contract: *contract,
                 balance_units: *balance,
             },
+            Event::MetadataRecorded {
+                code_hash,
+                metadata_hash,
+            } => EventKindView::MetadataRecorded {
+                code_hash: *code_hash,
+                metadata_hash: *metadata_hash,
+            },
         };
         EventView {
             end_of_block,
@@ -1031,6 +1043,10 @@ impl fmt::Display for EventKindView {
                 contract,
                 balance_units,
             } => write!(f, "contract {contract} holds {} PHA", pha(balance_units)),
+            E::MetadataRecorded {
+                code_hash,
+                metadata_hash,
+            } => write!(f, "metadata {metadata_hash} recorded for code {code_hash}"),
         }
     }
 }

@@ -101,6 +101,12 @@ impl MasterKeyView {
 pub struct CodeView {
     pub code_hash: Hash,
     pub size: u32,
+    /// Who uploaded it (absent for code uploaded before uploaders were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploader: Option<AccountId>,
+    /// The SHA-256 of its metadata file, once its uploader recorded one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_hash: Option<Hash>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]

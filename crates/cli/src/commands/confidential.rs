@@ -4,12 +4,14 @@
 //! the chain sealed to the contract's key; queries and receipts go straight to a worker, signed,
 //! and come back sealed to a one-time session key.
 
-use super::Context;
+use super::messages::{hex_of, MessageArgs, Schema};
+use super::{messages, Context};
 use crate::args::QueryArgs;
 use crate::output::emit;
 use anyhow::{anyhow, bail, Context as _, Result};
-use parity_scale_codec::{Decode, DecodeAll, Encode};
+use parity_scale_codec::{DecodeAll, Encode};
 use phalanx_client::contract::Instantiation;
+use phalanx_client::metadata::{MessageKind, Metadata};
 use phalanx_client::{ContractClient, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::query::{
@@ -78,14 +80,77 @@ pub(super) async fn submit_and_wait(
 /// The receipt as JSON fields and a line of text.
 fn describe(receipt: &Receipt) -> (bool, String) {
     match &receipt.outcome {
-        ReceiptOutcome::Ok(output) => (true, format!("0x{}", hex::encode(output))),
+        ReceiptOutcome::Ok(output) => (true, hex_of(output)),
         ReceiptOutcome::Failed(reason) => (false, reason.clone()),
     }
 }
 
-pub async fn upload(ctx: &Context, path: &Path, from: &str) -> Result<()> {
+/// A successful result decoded by the schema, as JSON and as text (hex when it does not
+/// decode).
+fn decoded(
+    schema: &Schema,
+    kind: MessageKind,
+    bytes: &[u8],
+) -> (Option<serde_json::Value>, String) {
+    match schema.result(kind, bytes) {
+        Some(value) => {
+            let text = match &value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            (Some(value), text)
+        }
+        None => (None, hex_of(bytes)),
+    }
+}
+
+/// A receipt's events: each decoded where the schema can, with its recipient (`null`: public).
+fn receipt_events(schema: &Schema, receipt: &Receipt) -> Vec<serde_json::Value> {
+    receipt
+        .events
+        .iter()
+        .map(|(to, data)| {
+            serde_json::json!({
+                "to": to,
+                "data": hex_of(data),
+                "decoded": schema.event(data),
+            })
+        })
+        .collect()
+}
+
+/// The metadata `contract upload` records: the file given, else the one beside the `.wasm`.
+fn metadata_to_upload(path: &Path, given: Option<&Path>, skip: bool) -> Result<Option<Metadata>> {
+    if skip {
+        return Ok(None);
+    }
+    let beside = path.with_extension("metadata.json");
+    let file = match given {
+        Some(file) => file.to_path_buf(),
+        None if beside.exists() => beside,
+        None => return Ok(None),
+    };
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    Ok(Some(
+        Metadata::from_json(&text).with_context(|| format!("reading {}", file.display()))?,
+    ))
+}
+
+pub async fn upload(
+    ctx: &Context,
+    path: &Path,
+    from: &str,
+    metadata: Option<&Path>,
+    no_metadata: bool,
+) -> Result<()> {
+    use phalanx_client::api::NodeApiClient;
     let code = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let code_hash = sha256(&code);
+    let metadata = metadata_to_upload(path, metadata, no_metadata)?;
+    if let Some(metadata) = &metadata {
+        metadata.check_code(code_hash)?;
+    }
     let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
     let node = connect(ctx).await?;
     let height = if node.has_code(code_hash).await? {
@@ -95,13 +160,51 @@ pub async fn upload(ctx: &Context, path: &Path, from: &str) -> Result<()> {
             submit_and_wait(&node, &signer, Call::UploadCode { code: code.clone() }).await?;
         Some(height)
     };
-    let value = serde_json::json!({ "code_hash": code_hash, "size": code.len(), "height": height });
-    emit(ctx.json, &value, || match height {
-        Some(h) => format!(
-            "uploaded code {code_hash} ({} bytes), final in block {h}",
-            code.len()
-        ),
-        None => format!("code {code_hash} is already on chain; nothing to upload"),
+    // The uploader vouches for the metadata on chain (once); anyone keeps a copy to use it.
+    let mut recorded = None;
+    if let Some(metadata) = &metadata {
+        messages::remember(&ctx.keystore, metadata)?;
+        let view = node.rpc().code(code_hash).await?;
+        let on_chain = view.as_ref().and_then(|v| v.metadata_hash);
+        let ours = view.as_ref().and_then(|v| v.uploader) == Some(signer.account_id());
+        match on_chain {
+            Some(hash) if hash != metadata.hash() => bail!(
+                "the chain records metadata {hash} for code {code_hash}, not this file's {}",
+                metadata.hash()
+            ),
+            Some(hash) => recorded = Some(hash),
+            None if !ours => {
+                let uploader = view.as_ref().and_then(|v| v.uploader);
+                eprintln!(
+                    "metadata kept for this client; not recorded on chain: only the code's uploader{} may",
+                    uploader.map(|u| format!(" ({u})")).unwrap_or_default()
+                );
+            }
+            None => {
+                let call = Call::RecordMetadata {
+                    code_hash,
+                    metadata_hash: metadata.hash(),
+                };
+                submit_and_wait(&node, &signer, call).await?;
+                recorded = Some(metadata.hash());
+            }
+        }
+    }
+    let value = serde_json::json!({
+        "code_hash": code_hash, "size": code.len(), "height": height, "metadata_hash": recorded,
+    });
+    emit(ctx.json, &value, || {
+        let uploaded = match height {
+            Some(h) => format!(
+                "uploaded code {code_hash} ({} bytes), final in block {h}",
+                code.len()
+            ),
+            None => format!("code {code_hash} is already on chain; nothing to upload"),
+        };
+        match recorded {
+            Some(hash) => format!("{uploaded}\nmetadata {hash} recorded on chain"),
+            None => uploaded,
+        }
     })
 }
 
@@ -109,7 +212,7 @@ pub struct InstantiateRequest<'a> {
     pub code_hash: &'a str,
     pub cluster: &'a str,
     pub from: &'a str,
-    pub init: &'a str,
+    pub init: &'a MessageArgs,
     pub salt: &'a str,
     pub gas: u64,
     pub worker: Option<&'a str>,
@@ -126,7 +229,18 @@ pub async fn instantiate(ctx: &Context, request: InstantiateRequest<'_>) -> Resu
     let cluster_key = node.cluster_key(cluster).await?.ok_or_else(|| {
         anyhow!("cluster {cluster} has no published key yet; try again in a moment")
     })?;
-    let init = decode_hex(request.init)?;
+    let subject = format!("code {code_hash}");
+    let schema = Schema::for_code(
+        ctx,
+        &node,
+        code_hash,
+        request.init.metadata.as_deref(),
+        subject,
+    )
+    .await?;
+    let init = schema
+        .message(ctx, MessageKind::Instantiate, request.init)?
+        .unwrap_or_default();
     let (contract, call) = Instantiation {
         code_hash,
         cluster,
@@ -151,9 +265,13 @@ pub async fn instantiate(ctx: &Context, request: InstantiateRequest<'_>) -> Resu
         .receipt(&signer, hash, RECEIPT_TIMEOUT, &mut OsRng)
         .await?;
     let (ok, output) = describe(&receipt);
+    let result = match &receipt.outcome {
+        ReceiptOutcome::Ok(bytes) => schema.result(MessageKind::Instantiate, bytes),
+        ReceiptOutcome::Failed(_) => None,
+    };
     let value = serde_json::json!({
         "contract": contract, "hash": hash, "height": height, "ok": ok,
-        "output": output, "gas_used": receipt.gas_used,
+        "output": output, "result": result, "gas_used": receipt.gas_used,
     });
     emit(ctx.json, &value, || {
         if ok {
@@ -183,15 +301,21 @@ pub async fn show(ctx: &Context, contract: &str) -> Result<()> {
         .await?
         .ok_or_else(|| anyhow!("no contract {contract} on this chain"))?;
     let workers = node.contract_workers(contract).await?;
-    let value = serde_json::json!({ "contract": info, "workers": workers });
+    let code = node.rpc().code(info.code_hash).await?;
+    let metadata_hash = code.and_then(|c| c.metadata_hash);
+    let value = serde_json::json!({
+        "contract": info, "workers": workers, "metadata_hash": metadata_hash,
+    });
     emit(ctx.json, &value, || {
         let key = match &info.key {
             Some(k) => format!("{} (epoch {})", k.public_key, k.epoch),
             None => "not published yet".into(),
         };
         format!(
-            "contract   {contract}\ncode       {}\ncluster    {}\ndeployer   {}\ncreated    block {}\nkey        {key}\ncommands   {}\nworkers    {}",
-            info.code_hash, info.cluster, info.deployer, info.created_at, info.commands,
+            "contract   {contract}\ncode       {}\nmetadata   {}\ncluster    {}\ndeployer   {}\ncreated    block {}\nkey        {key}\ncommands   {}\nworkers    {}",
+            info.code_hash,
+            metadata_hash.map_or("none recorded".to_string(), |h| h.to_string()),
+            info.cluster, info.deployer, info.created_at, info.commands,
             if workers.is_empty() { "none published".to_string() } else { workers.join(", ") }
         )
     })
@@ -201,15 +325,16 @@ pub async fn command(
     ctx: &Context,
     contract: &str,
     from: &str,
-    msg: &str,
+    message: &MessageArgs,
     gas: u64,
     value: Balance,
     worker: Option<&str>,
 ) -> Result<()> {
     let contract = ctx.keystore.resolve_account(contract)?;
     let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
-    let message = decode_hex(msg)?;
     let node = connect(ctx).await?;
+    let schema = Schema::for_contract(ctx, &node, contract, message.metadata.as_deref()).await?;
+    let message = schema.required_message(ctx, MessageKind::Command, message)?;
     let client = open_contract(&node, contract, worker).await?;
     let call = client.command_call(signer.account_id(), &message, gas, value, &mut OsRng)?;
     let (hash, height) = submit_and_wait(&node, &signer, call).await?;
@@ -218,25 +343,43 @@ pub async fn command(
         .receipt(&signer, hash, RECEIPT_TIMEOUT, &mut OsRng)
         .await?;
     let (ok, output) = describe(&receipt);
+    let (result, result_text) = match &receipt.outcome {
+        ReceiptOutcome::Ok(bytes) => decoded(&schema, MessageKind::Command, bytes),
+        ReceiptOutcome::Failed(reason) => (None, reason.clone()),
+    };
+    let events = receipt_events(&schema, &receipt);
     let value = serde_json::json!({
         "hash": hash,
         "contract": contract,
         "height": height,
         "ok": ok,
         "output": output,
+        "result": result,
         "gas_used": receipt.gas_used,
-        "events": receipt.events.len(),
+        "events": events,
     });
     emit(ctx.json, &value, || {
         let outcome = if ok {
-            format!("ok, output {output}")
+            format!("ok: {result_text}")
         } else {
             format!("failed: {output}")
         };
-        format!(
+        let mut text = format!(
             "command {hash} final in block {height}\n{outcome} (gas used {})",
             receipt.gas_used
-        )
+        );
+        for event in &events {
+            let shown = match &event["decoded"] {
+                serde_json::Value::Null => event["data"].to_string(),
+                decoded => decoded.to_string(),
+            };
+            let to = match &event["to"] {
+                serde_json::Value::Null => "public".to_string(),
+                to => format!("to {}", to.as_str().unwrap_or_default()),
+            };
+            text.push_str(&format!("\nevent ({to}): {shown}"));
+        }
+        text
     })?;
     if !ok {
         bail!("the command failed in the contract: {output}");
@@ -254,27 +397,28 @@ pub async fn events(
     since: u64,
     follow: bool,
     worker: Option<&str>,
+    metadata: Option<&Path>,
 ) -> Result<()> {
     let contract = ctx.keystore.resolve_account(contract)?;
     let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
     let node = connect(ctx).await?;
+    let schema = Schema::for_contract(ctx, &node, contract, metadata).await?;
     let client = open_contract(&node, contract, worker).await?;
     let as_json = |n: &Notification| {
         serde_json::json!({
             "seq": n.seq,
             "block": n.block,
             "tx_hash": n.tx_hash,
-            "data": format!("0x{}", hex::encode(&n.data)),
+            "data": hex_of(&n.data),
+            "decoded": schema.event(&n.data),
         })
     };
     let as_text = |n: &Notification| {
-        format!(
-            "#{} block {} (tx {}): 0x{}",
-            n.seq,
-            n.block,
-            n.tx_hash,
-            hex::encode(&n.data)
-        )
+        let shown = match schema.event(&n.data) {
+            Some(decoded) => decoded.to_string(),
+            None => hex_of(&n.data),
+        };
+        format!("#{} block {} (tx {}): {shown}", n.seq, n.block, n.tx_hash)
     };
     let mut next = since;
     let mut shown = Vec::new();
@@ -319,10 +463,12 @@ pub async fn query(ctx: &Context, args: &QueryArgs, at: Option<u64>) -> Result<(
     let contract = ctx.keystore.resolve_account(&args.contract)?;
     let signer = ctx.keystore.keypair(&args.from, &ctx.passphrase)?;
     let node = connect(ctx).await?;
+    let schema =
+        Schema::for_contract(ctx, &node, contract, args.message.metadata.as_deref()).await?;
+    let message = schema.required_message(ctx, MessageKind::Query, &args.message)?;
     let client = open_contract(&node, contract, args.worker.as_deref())
         .await?
         .with_max_lag(args.max_lag);
-    let message = decode_hex(&args.msg)?;
     let request = match (at, &args.permit) {
         (Some(_), Some(_)) => bail!("a permit query asks about the state now, not as of a block"),
         (Some(height), None) => QueryRequest::ContractAt { height, message },
@@ -337,21 +483,13 @@ pub async fn query(ctx: &Context, args: &QueryArgs, at: Option<u64>) -> Result<(
     let (height, block_hash) = (answered.height, answered.block_hash);
     match answered.answer {
         QueryAnswer::Ok(output) => {
-            let hex_output = format!("0x{}", hex::encode(&output));
-            // Both examples answer with integers; show them as such too.
-            let number = match output.len() {
-                16 => u128::decode(&mut &output[..]).ok().map(|n| n.to_string()),
-                8 => u64::decode(&mut &output[..]).ok().map(|n| n.to_string()),
-                _ => None,
-            };
+            let hex_output = hex_of(&output);
+            let (result, text) = decoded(&schema, MessageKind::Query, &output);
             let value = serde_json::json!({
-                "contract": contract, "at": at, "ok": true, "output": hex_output, "number": number,
+                "contract": contract, "at": at, "ok": true, "output": hex_output, "result": result,
                 "height": height, "block_hash": block_hash,
             });
-            emit(ctx.json, &value, || match &number {
-                Some(n) => format!("{n} ({hex_output})"),
-                None => hex_output.clone(),
-            })
+            emit(ctx.json, &value, || text.clone())
         }
         QueryAnswer::Refused(reason) => bail!("the contract refused the query: {reason}"),
         QueryAnswer::Stale { synced_height, .. } => {
@@ -439,8 +577,48 @@ pub async fn revoke_permit(ctx: &Context, file: &Path, from: &str) -> Result<()>
     })
 }
 
-/// Encodes a message of the example contracts.
-pub fn encode(ctx: &Context, contract: &str, words: &[String]) -> Result<()> {
+pub struct EncodeRequest<'a> {
+    pub contract: Option<&'a str>,
+    pub words: &'a [String],
+    pub json_msg: Option<&'a str>,
+    pub metadata: Option<&'a Path>,
+    pub kind: MessageKind,
+}
+
+/// Encodes a message: JSON through metadata (a file, or a deployed contract's), or the words
+/// of the example contracts.
+pub async fn encode(ctx: &Context, request: EncodeRequest<'_>) -> Result<()> {
+    let bytes = match (request.json_msg, request.contract) {
+        (Some(json), _) => {
+            let metadata = match (request.metadata, request.contract) {
+                (Some(file), _) => messages::read_metadata_file(file)?,
+                (None, Some(contract)) => {
+                    let contract = ctx.keystore.resolve_account(contract)?;
+                    let node = connect(ctx).await?;
+                    Schema::for_contract(ctx, &node, contract, None)
+                        .await?
+                        .into_metadata()
+                        .ok_or_else(|| {
+                            anyhow!(
+                                "contract {contract} has no metadata here: pass --metadata FILE"
+                            )
+                        })?
+                }
+                (None, None) => bail!("--json-msg needs --metadata FILE or a contract"),
+            };
+            messages::encode_json(ctx, &metadata, request.kind, json)?
+        }
+        (None, Some(contract)) => example_words(ctx, contract, request.words)?,
+        (None, None) => bail!("give a message: --json-msg with --metadata, or example words"),
+    };
+    let text = hex_of(&bytes);
+    emit(ctx.json, &serde_json::json!({ "message": text }), || {
+        text.clone()
+    })
+}
+
+/// The example contracts' messages from words (kept for scripts; `--json-msg` does any).
+fn example_words(ctx: &Context, contract: &str, words: &[String]) -> Result<Vec<u8>> {
     let account = |name: &str| -> Result<phalanx_sdk_account::AccountId> {
         Ok(phalanx_sdk_account::from(
             ctx.keystore.resolve_account(name)?,
@@ -495,13 +673,10 @@ pub fn encode(ctx: &Context, contract: &str, words: &[String]) -> Result<()> {
         }
         .encode(),
         _ => bail!(
-            "unknown message; try: private-token init NAME SYMBOL SUPPLY | init-pha NAME SYMBOL | transfer TO AMOUNT | mint TO AMOUNT | deposit | withdraw TO UNITS | balance WHO | total-supply; counter init START | increment N | reset | value; data-market init | publish TOPIC TEXT PRICE_PHA SECONDS | buy TOPIC | withdraw TO PHA | read TOPIC | offer TOPIC | earnings"
+            "unknown message for `{contract}`: words are known for the examples only; for any contract with metadata use --json-msg (with --metadata NAME.metadata.json, or the contract's address); examples: private-token init NAME SYMBOL SUPPLY | init-pha NAME SYMBOL | transfer TO AMOUNT | mint TO AMOUNT | deposit | withdraw TO UNITS | balance WHO | total-supply; counter init START | increment N | reset | value; data-market init | publish TOPIC TEXT PRICE_PHA SECONDS | buy TOPIC | withdraw TO PHA | read TOPIC | offer TOPIC | earnings"
         ),
     };
-    let text = format!("0x{}", hex::encode(bytes));
-    emit(ctx.json, &serde_json::json!({ "message": text }), || {
-        text.clone()
-    })
+    Ok(bytes)
 }
 
 /// Account ids as the contract SDK spells them.

@@ -139,10 +139,15 @@ async fn deploy(client: &NodeClient, workers: Vec<AccountId>) -> Result<Examples
     .encode();
     let mut txs = Vec::new();
     let mut contracts = Vec::new();
-    for (code, init) in [
-        (COUNTER_WASM, counter_init),
-        (PRIVATE_TOKEN_WASM, token_init),
-        (DATA_MARKET_WASM, data_market::Init {}.encode()),
+    let [counter_metadata, token_metadata, market_metadata] = super::messages::BUILT_IN;
+    for (code, metadata, init) in [
+        (COUNTER_WASM, counter_metadata, counter_init),
+        (PRIVATE_TOKEN_WASM, token_metadata, token_init),
+        (
+            DATA_MARKET_WASM,
+            market_metadata,
+            data_market::Init {}.encode(),
+        ),
     ] {
         let (contract, instantiate) = Instantiation {
             code_hash: sha256(code),
@@ -155,6 +160,11 @@ async fn deploy(client: &NodeClient, workers: Vec<AccountId>) -> Result<Examples
         .call(client.info().chain_id, alice.account_id(), &mut OsRng)?;
         txs.push(next(Call::UploadCode {
             code: code.to_vec(),
+        }));
+        // So clients find and trust the schema the CLI has built in.
+        txs.push(next(Call::RecordMetadata {
+            code_hash: sha256(code),
+            metadata_hash: phalanx_client::metadata::Metadata::from_json(metadata)?.hash(),
         }));
         txs.push(next(instantiate));
         contracts.push(contract);

@@ -6,6 +6,7 @@ mod contract;
 mod devnet;
 mod economy;
 mod key;
+mod messages;
 mod node;
 mod progress;
 mod status;
@@ -15,6 +16,7 @@ use crate::args::{Cli, Command, ContractCommand, PermitCommand, WorkerCommand, W
 use crate::keystore::{Keystore, PassphraseSource};
 use anyhow::Result;
 pub use contract::Toolchain;
+pub use messages::{MessageArgs, MessageKindArg};
 use phalanx_primitives::attestation::Role;
 
 /// What every command may need from the global options.
@@ -82,13 +84,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Contract(ContractCommand::Command {
             contract,
             from,
-            msg,
+            message,
             gas,
             value,
             worker,
         }) => {
             let value = phalanx_primitives::amount::parse_pha(&value)?;
-            confidential::command(&ctx, &contract, &from, &msg, gas, value, worker.as_deref()).await
+            let worker = worker.as_deref();
+            confidential::command(&ctx, &contract, &from, &message, gas, value, worker).await
         }
         Command::Contract(ContractCommand::Events {
             contract,
@@ -96,21 +99,28 @@ pub async fn run(cli: Cli) -> Result<()> {
             since,
             follow,
             worker,
-        }) => confidential::events(&ctx, &contract, &from, since, follow, worker.as_deref()).await,
+            metadata,
+        }) => {
+            let (worker, metadata) = (worker.as_deref(), metadata.as_deref());
+            confidential::events(&ctx, &contract, &from, since, follow, worker, metadata).await
+        }
         Command::Contract(ContractCommand::Query(query)) => {
             confidential::query(&ctx, &query, None).await
         }
         Command::Contract(ContractCommand::History { at, query }) => {
             confidential::query(&ctx, &query, Some(at)).await
         }
-        Command::Contract(ContractCommand::Upload { path, from }) => {
-            confidential::upload(&ctx, &path, &from).await
-        }
+        Command::Contract(ContractCommand::Upload {
+            path,
+            from,
+            metadata,
+            no_metadata,
+        }) => confidential::upload(&ctx, &path, &from, metadata.as_deref(), no_metadata).await,
         Command::Contract(ContractCommand::Instantiate {
             code_hash,
             cluster,
             from,
-            init,
+            message,
             salt,
             gas,
             worker,
@@ -119,7 +129,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 code_hash: &code_hash,
                 cluster: &cluster,
                 from: &from,
-                init: &init,
+                init: &message,
                 salt: &salt,
                 gas,
                 worker: worker.as_deref(),
@@ -129,8 +139,21 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Contract(ContractCommand::Show { contract }) => {
             confidential::show(&ctx, &contract).await
         }
-        Command::Contract(ContractCommand::Encode { contract, message }) => {
-            confidential::encode(&ctx, &contract, &message)
+        Command::Contract(ContractCommand::Encode {
+            contract,
+            message,
+            json_msg,
+            metadata,
+            kind,
+        }) => {
+            let request = confidential::EncodeRequest {
+                contract: contract.as_deref(),
+                words: &message,
+                json_msg: json_msg.as_deref(),
+                metadata: metadata.as_deref(),
+                kind: kind.into(),
+            };
+            confidential::encode(&ctx, request).await
         }
         Command::Contract(ContractCommand::Build {
             path,

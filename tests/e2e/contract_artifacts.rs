@@ -93,3 +93,64 @@ fn committed_artifacts_match_a_rebuild() {
         );
     }
 }
+
+/// `phalanx contract new` makes a crate that passes its own tests and builds, outside this
+/// workspace and without a lock file, into code the chain accepts with its metadata beside it.
+#[test]
+fn a_scaffolded_contract_tests_and_builds_on_its_own() {
+    let scratch = tempfile::tempdir().unwrap();
+    let made = phalanx(&[
+        "--json",
+        "contract",
+        "new",
+        "tally",
+        "--dir",
+        scratch.path().to_str().unwrap(),
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let crate_dir = scratch.path().join("tally");
+    assert!(!crate_dir.join("Cargo.lock").exists());
+    let tested = Command::new("cargo")
+        .args(["test", "--quiet"])
+        .current_dir(&crate_dir)
+        .env("CARGO_TARGET_DIR", scratch.path().join("native"))
+        .output()
+        .unwrap();
+    assert!(
+        tested.status.success(),
+        "the scaffold's own tests: {}{}",
+        String::from_utf8_lossy(&tested.stdout),
+        String::from_utf8_lossy(&tested.stderr)
+    );
+    let built = phalanx(&["--json", "contract", "build", crate_dir.to_str().unwrap()]);
+    if !built.status.success() {
+        let said = String::from_utf8_lossy(&built.stderr);
+        assert!(
+            said.contains("no toolchain that can build"),
+            "the scaffold's build: {said}"
+        );
+        eprintln!("skipping the scaffold's wasm build: no wasm32 toolchain here");
+        return;
+    }
+    let code = std::fs::read(crate_dir.join("tally.wasm")).unwrap();
+    phalanx_vm::check_code(&code).expect("the chain's rules accept the code");
+    let metadata = std::fs::read_to_string(crate_dir.join("tally.metadata.json")).unwrap();
+    let metadata = phalanx_client::metadata::Metadata::from_json(&metadata).unwrap();
+    assert_eq!(
+        metadata.contract.code_hash,
+        phalanx_primitives::sha256(&code)
+    );
+    let add = serde_json::json!({"add": {"amount": 5}});
+    let encoded = metadata
+        .encode_message(
+            phalanx_client::metadata::MessageKind::Command,
+            &add,
+            &phalanx_client::metadata::NoNames,
+        )
+        .unwrap();
+    assert_eq!(encoded, vec![0, 5, 0, 0, 0, 0, 0, 0, 0]);
+}

@@ -288,6 +288,20 @@ pub enum SudoCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum ContractCommand {
+    /// Create a contract crate (message enums, a native test, a README) that builds anywhere.
+    New {
+        /// The crate's name: lowercase letters, digits and `_`.
+        name: String,
+        /// Where to create it [default: the current directory].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The SDK to depend on, by path [default: this CLI's checkout's crates/sdk].
+        #[arg(long, conflicts_with = "sdk_version")]
+        sdk_path: Option<PathBuf>,
+        /// The SDK to depend on, by crates.io version.
+        #[arg(long)]
+        sdk_version: Option<String>,
+    },
     /// Build a contract crate into a reproducible .wasm (written beside it unless --out).
     Build {
         /// Directory of the contract crate.

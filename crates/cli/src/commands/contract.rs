@@ -191,10 +191,11 @@ fn cargo_build(
     if !status.success() {
         bail!("building {name} failed");
     }
+    // Cargo names the artifact after the library: the package name with `-` as `_`.
     Ok(target_dir
         .join(TARGET)
         .join(PROFILE)
-        .join(format!("{name}.wasm")))
+        .join(format!("{}.wasm", name.replace('-', "_"))))
 }
 
 /// Builds the contract again with the SDK's `metadata` feature (in its own target directory,

@@ -9,6 +9,7 @@ mod key;
 mod messages;
 mod node;
 mod progress;
+mod scaffold;
 mod status;
 mod sudo;
 
@@ -155,6 +156,20 @@ pub async fn run(cli: Cli) -> Result<()> {
             };
             confidential::encode(&ctx, request).await
         }
+        Command::Contract(ContractCommand::New {
+            name,
+            dir,
+            sdk_path,
+            sdk_version,
+        }) => scaffold::new_contract(
+            &ctx,
+            scaffold::NewRequest {
+                name,
+                dir,
+                sdk_path,
+                sdk_version,
+            },
+        ),
         Command::Contract(ContractCommand::Build {
             path,
             out,

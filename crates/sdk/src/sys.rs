@@ -155,83 +155,238 @@ mod imp {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
-    use crate::testing::with_env;
+    //! The host API against the thread's [`crate::testing::TestEnv`], with the VM's bounds
+    //! ([`crate::limits`]) and host prices: what the VM would refuse traps here too (a panic
+    //! whose message starts with `trap:`).
+    use crate::limits::{self, gas};
+    use crate::testing::{trap, with_env, TestEnv};
     use alloc::vec::Vec;
 
+    fn cost(base: u64, per_byte: u64, bytes: usize) -> u64 {
+        per_byte.saturating_mul(bytes as u64).saturating_add(base)
+    }
+
+    fn check_key(key: &[u8]) {
+        if key.len() > limits::MAX_KEY_LEN {
+            trap(&alloc::format!(
+                "storage key: {} bytes exceed the limit of {}",
+                key.len(),
+                limits::MAX_KEY_LEN
+            ));
+        }
+        if key.starts_with(limits::RESERVED_KEY_PREFIX) {
+            trap("storage keys starting with 0xff 'phalanx' are the VM's");
+        }
+    }
+
+    fn writable(env: &TestEnv, action: &str) {
+        if env.read_only {
+            trap(&alloc::format!("a query cannot {action}"));
+        }
+    }
+
+    fn bounded(len: usize, limit: usize, what: &str) {
+        if len > limit {
+            trap(&alloc::format!(
+                "{what}: {len} bytes exceed the limit of {limit}"
+            ));
+        }
+    }
+
     pub fn input() -> Vec<u8> {
-        with_env(|env| env.input.clone())
+        with_env(|env| {
+            env.charge(cost(gas::HOST_CALL, gas::PER_BYTE_COPIED, env.input.len()));
+            env.input.clone()
+        })
     }
     pub fn set_output(bytes: &[u8]) {
-        with_env(|env| env.output = bytes.to_vec())
+        with_env(|env| {
+            env.charge(cost(gas::HOST_CALL, gas::PER_BYTE_COPIED, bytes.len()));
+            bounded(bytes.len(), limits::MAX_OUTPUT_LEN, "output");
+            env.output = bytes.to_vec()
+        })
     }
     pub fn storage_get(key: &[u8]) -> Option<Vec<u8>> {
-        with_env(|env| env.storage.get(key).cloned())
+        with_env(|env| {
+            env.charge(cost(
+                gas::HOST_CALL + gas::STORAGE_READ,
+                gas::PER_BYTE_COPIED,
+                key.len(),
+            ));
+            check_key(key);
+            let value = env.storage.get(key).cloned();
+            if let Some(value) = &value {
+                env.charge(cost(0, gas::STORAGE_READ_PER_BYTE, value.len()));
+            }
+            value
+        })
     }
     pub fn storage_set(key: &[u8], value: &[u8]) {
         with_env(|env| {
-            assert!(!env.read_only, "a query cannot write storage");
+            writable(env, "write storage");
+            let bytes = key.len() + value.len();
+            env.charge(cost(
+                gas::HOST_CALL + gas::STORAGE_WRITE,
+                gas::STORAGE_WRITE_PER_BYTE,
+                bytes,
+            ));
+            check_key(key);
+            bounded(value.len(), limits::MAX_VALUE_LEN, "storage value");
             env.storage.insert(key.to_vec(), value.to_vec());
         })
     }
     pub fn storage_remove(key: &[u8]) {
         with_env(|env| {
-            assert!(!env.read_only, "a query cannot write storage");
+            writable(env, "write storage");
+            env.charge(cost(
+                gas::HOST_CALL + gas::STORAGE_WRITE,
+                gas::STORAGE_WRITE_PER_BYTE,
+                key.len(),
+            ));
+            check_key(key);
             env.storage.remove(key);
         })
     }
     pub fn caller() -> [u8; 32] {
-        with_env(|env| env.caller.0)
+        with_env(|env| {
+            env.charge(cost(gas::HOST_CALL, gas::PER_BYTE_COPIED, 32));
+            env.caller.0
+        })
     }
     pub fn self_address() -> [u8; 32] {
-        with_env(|env| env.contract.0)
+        with_env(|env| {
+            env.charge(cost(gas::HOST_CALL, gas::PER_BYTE_COPIED, 32));
+            env.contract.0
+        })
     }
     pub fn block_height() -> u64 {
-        with_env(|env| env.block_height)
+        with_env(|env| {
+            env.charge(gas::HOST_CALL);
+            env.block_height
+        })
     }
     pub fn block_time() -> u64 {
-        with_env(|env| env.block_time_ms)
+        with_env(|env| {
+            env.charge(gas::HOST_CALL);
+            env.block_time_ms
+        })
     }
     pub fn random_seed() -> [u8; 32] {
-        with_env(|env| env.random_seed)
+        with_env(|env| {
+            env.charge(cost(gas::HOST_CALL, gas::PER_BYTE_COPIED, 32));
+            env.random_seed
+        })
     }
     pub fn emit_event(recipient: Option<&[u8; 32]>, data: &[u8]) {
         with_env(|env| {
-            assert!(!env.read_only, "a query cannot emit events");
+            writable(env, "emit events");
+            env.charge(cost(
+                gas::HOST_CALL + gas::EVENT,
+                gas::EVENT_PER_BYTE,
+                data.len(),
+            ));
+            bounded(data.len(), limits::MAX_EVENT_LEN, "event");
+            if env.call.events >= limits::MAX_EVENTS_PER_CALL {
+                trap(&alloc::format!(
+                    "more than {} events in one call",
+                    limits::MAX_EVENTS_PER_CALL
+                ));
+            }
+            env.call.events += 1;
             env.events
                 .push((recipient.map(|r| crate::AccountId(*r)), data.to_vec()));
         })
     }
     pub fn transfer(to: &[u8; 32], amount: u128) {
         with_env(|env| {
-            assert!(!env.read_only, "a query cannot transfer PHA");
+            writable(env, "transfer PHA");
+            env.charge(gas::HOST_CALL + gas::TRANSFER);
+            if env.call.transfers >= limits::MAX_TRANSFERS_PER_CALL {
+                trap(&alloc::format!(
+                    "more than {} transfers in one call",
+                    limits::MAX_TRANSFERS_PER_CALL
+                ));
+            }
+            env.call.transfers += 1;
             env.transfers.push((crate::AccountId(*to), amount));
         })
     }
     pub fn value_received() -> u128 {
-        with_env(|env| env.value)
+        with_env(|env| {
+            env.charge(gas::HOST_CALL);
+            env.value
+        })
     }
     pub fn balance() -> u128 {
-        with_env(|env| env.balance)
+        with_env(|env| {
+            env.charge(gas::HOST_CALL + gas::STORAGE_READ);
+            env.balance
+        })
     }
     pub fn permit_scopes() -> Option<Vec<u8>> {
         use parity_scale_codec::Encode;
-        with_env(|env| env.permit_scopes.as_ref().map(|s| s.encode()))
+        with_env(|env| {
+            env.charge(gas::HOST_CALL);
+            env.permit_scopes.as_ref().map(|s| s.encode())
+        })
     }
     pub fn pad_gas(total: u64) {
-        with_env(|env| env.pad_gas = env.pad_gas.max(total))
+        with_env(|env| {
+            env.charge(gas::HOST_CALL);
+            env.pad_gas = env.pad_gas.max(total)
+        })
     }
     pub fn send_message(to: &[u8; 32], data: &[u8], gas_limit: u64) {
         with_env(|env| {
-            assert!(!env.read_only, "a query cannot send messages");
+            writable(env, "send messages");
+            env.charge(cost(
+                gas::HOST_CALL + gas::MESSAGE,
+                gas::EVENT_PER_BYTE,
+                data.len(),
+            ));
+            bounded(data.len(), limits::MAX_MESSAGE_LEN, "message");
+            if !(1..=limits::MAX_MESSAGE_GAS).contains(&gas_limit) {
+                trap(&alloc::format!(
+                    "a message's gas limit must be 1 to {}",
+                    limits::MAX_MESSAGE_GAS
+                ));
+            }
+            if env.call.messages >= limits::MAX_MESSAGES_PER_CALL {
+                trap(&alloc::format!(
+                    "more than {} messages in one call",
+                    limits::MAX_MESSAGES_PER_CALL
+                ));
+            }
+            env.call.messages += 1;
             env.messages
                 .push((crate::AccountId(*to), data.to_vec(), gas_limit));
         })
     }
     pub fn sha256(data: &[u8]) -> [u8; 32] {
         use sha2::Digest;
+        with_env(|env| {
+            env.charge(cost(
+                gas::HOST_CALL + gas::SHA256,
+                gas::SHA256_PER_BYTE,
+                data.len(),
+            ));
+            bounded(data.len(), limits::MAX_CRYPTO_INPUT_LEN, "sha256 input");
+        });
         sha2::Sha256::digest(data).into()
     }
     pub fn ed25519_verify(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+        with_env(|env| {
+            env.charge(cost(
+                gas::HOST_CALL + gas::ED25519_VERIFY,
+                gas::SHA256_PER_BYTE,
+                message.len(),
+            ));
+            bounded(
+                message.len(),
+                limits::MAX_CRYPTO_INPUT_LEN,
+                "signed message",
+            );
+        });
         let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(key) else {
             return false;
         };

@@ -1,6 +1,11 @@
 //! The native test environment: the host API backed by a thread-local [`TestEnv`], so contract
 //! logic runs under `cargo test` without Wasm. It mirrors the VM's rules where they matter to
-//! logic: [`execute`] rolls storage back when the handler fails, [`query`] forbids writes.
+//! logic: [`execute`] rolls storage back when the handler fails, [`query`] forbids writes, and
+//! every bound of [`crate::limits`] holds: what the VM would refuse (a 65th event, a key of the
+//! VM's, a 17th transfer, more gas than [`set_gas_limit`] allows, storage past its cap) traps,
+//! as a panic whose message starts with `trap:` (catch one with [`expect_trap`]); the call's
+//! changes are rolled back first. Host calls are charged at the VM's prices ([`gas_used`]:
+//! a lower bound of the VM's figure, which adds the Wasm instructions between them).
 
 use crate::AccountId;
 use std::cell::RefCell;
@@ -39,6 +44,53 @@ pub struct TestEnv {
     /// The scopes of the permit the current query runs under ([`query_with_permit`]).
     pub permit_scopes: Option<Vec<String>>,
     pub read_only: bool,
+    /// Gas a call may use (`None`: no limit); going past it traps, as out of gas in the VM.
+    pub gas_limit: Option<u64>,
+    /// Gas the current (or last) call's host calls and storage deposit used.
+    pub gas_used: u64,
+    /// What the current call emitted, transferred and sent, against the per-call bounds.
+    pub call: CallCounts,
+}
+
+/// What one call did so far, against [`crate::limits`]' per-call bounds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    pub events: usize,
+    pub transfers: usize,
+    pub messages: usize,
+}
+
+impl TestEnv {
+    /// Charges `gas` to the current call; past the limit, traps (out of gas).
+    pub fn charge(&mut self, gas: u64) {
+        self.gas_used = self.gas_used.saturating_add(gas);
+        if let Some(limit) = self.gas_limit {
+            if self.gas_used > limit {
+                trap(&format!(
+                    "out of gas ({} used, limit {limit})",
+                    self.gas_used
+                ));
+            }
+        }
+    }
+
+    /// Keys plus values, as the VM counts a contract's storage.
+    fn storage_bytes(&self) -> u64 {
+        self.storage
+            .iter()
+            .map(|(k, v)| (k.len() + v.len()) as u64)
+            .sum()
+    }
+
+    fn start_call(&mut self) {
+        self.gas_used = 0;
+        self.call = CallCounts::default();
+    }
+}
+
+/// Ends the call as the VM ends a trapping one: a panic whose message starts with `trap:`.
+pub fn trap(reason: &str) -> ! {
+    panic!("trap: {reason}")
 }
 
 impl Default for TestEnv {
@@ -62,6 +114,9 @@ impl Default for TestEnv {
             pad_gas: 0,
             permit_scopes: None,
             read_only: false,
+            gas_limit: None,
+            gas_used: 0,
+            call: CallCounts::default(),
         }
     }
 }
@@ -87,6 +142,33 @@ pub fn reset() {
 
 pub fn set_caller(caller: AccountId) {
     with_env(|env| env.caller = caller);
+}
+
+/// The gas each later call may use (`None`: no limit).
+pub fn set_gas_limit(limit: Option<u64>) {
+    with_env(|env| env.gas_limit = limit);
+}
+
+/// Gas the last call's host calls (and, for a successful command, its storage deposit) used.
+pub fn gas_used() -> u64 {
+    with_env(|env| env.gas_used)
+}
+
+/// Runs `f`, which must trap (a VM bound crossed, out of gas), and returns the trap's reason.
+pub fn expect_trap(f: impl FnOnce()) -> String {
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let Err(payload) = caught else {
+        panic!("expected a trap, and the call returned");
+    };
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    match message.strip_prefix("trap: ") {
+        Some(reason) => reason.to_string(),
+        None => std::panic::resume_unwind(payload),
+    }
 }
 
 /// Sets the PHA the contract's account holds (PHA sent to it outside a command, say).
@@ -118,6 +200,7 @@ pub fn execute_with_value<R, E>(
         env.value = value;
         env.balance += value;
         env.pad_gas = 0;
+        env.start_call();
         (
             env.storage.clone(),
             env.events.len(),
@@ -125,16 +208,49 @@ pub fn execute_with_value<R, E>(
             env.messages.len(),
         )
     });
-    let result = handler();
+    let undo = |env: &mut TestEnv| {
+        env.value = 0;
+        env.balance -= value;
+        env.storage = before.0.clone();
+        env.events.truncate(before.1);
+        env.transfers.truncate(before.2);
+        env.messages.truncate(before.3);
+        env.receipt_events.clear();
+    };
+    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(handler)) {
+        Ok(result) => result,
+        Err(payload) => {
+            // A trap changes nothing, as in the VM; then it goes on to the test.
+            with_env(undo);
+            std::panic::resume_unwind(payload)
+        }
+    };
+    // What the call adds to storage is paid and bounded once it succeeds, as in the VM.
+    if result.is_ok() {
+        let size_before: u64 = before
+            .0
+            .iter()
+            .map(|(k, v)| (k.len() + v.len()) as u64)
+            .sum();
+        let bounded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            with_env(|env| {
+                let size = env.storage_bytes();
+                if size > crate::limits::MAX_CONTRACT_STORAGE_BYTES {
+                    trap(&format!("contract storage would grow to {size} bytes"));
+                }
+                let added = size.saturating_sub(size_before);
+                env.charge(added.saturating_mul(crate::limits::gas::STORAGE_PER_NEW_BYTE));
+            })
+        }));
+        if let Err(payload) = bounded {
+            with_env(undo);
+            std::panic::resume_unwind(payload);
+        }
+    }
     with_env(|env| {
         env.value = 0;
         if result.is_err() {
-            env.balance -= value;
-            env.storage = before.0;
-            env.events.truncate(before.1);
-            env.transfers.truncate(before.2);
-            env.messages.truncate(before.3);
-            env.receipt_events.clear();
+            undo(env);
         } else {
             // Each payment lands in order; one the account cannot cover fails, as on chain.
             for (_, amount) in &env.transfers[before.2..] {
@@ -165,10 +281,11 @@ pub fn query<R>(caller: AccountId, handler: impl FnOnce() -> R) -> R {
     with_env(|env| {
         env.caller = caller;
         env.read_only = true;
+        env.start_call();
     });
-    let result = handler();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(handler));
     with_env(|env| env.read_only = false);
-    result
+    result.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
 }
 
 /// Calls a query handler as `owner`'s permit grantee would: the caller is `owner`, and the
@@ -204,4 +321,93 @@ pub fn take_messages() -> Vec<(AccountId, Vec<u8>, u64)> {
 /// Takes the transfers requested so far.
 pub fn take_transfers() -> Vec<(AccountId, u128)> {
     with_env(|env| std::mem::take(&mut env.transfers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env;
+    use crate::limits::{self, gas};
+    use crate::storage::Item;
+
+    static VALUE: Item<u64> = Item::new(b"value");
+
+    #[test]
+    fn what_the_vm_refuses_traps_and_changes_nothing() {
+        reset();
+        let too_many_events = expect_trap(|| {
+            let _ = execute(account(1), || -> Result<(), ()> {
+                VALUE.set(&1);
+                for _ in 0..=limits::MAX_EVENTS_PER_CALL {
+                    env::emit_event(&1u8);
+                }
+                Ok(())
+            });
+        });
+        assert!(
+            too_many_events.contains("more than 64 events"),
+            "{too_many_events}"
+        );
+        assert_eq!(VALUE.get(), None, "a trapped call writes nothing");
+        assert!(take_events().is_empty());
+
+        let reserved = expect_trap(|| {
+            let _ = execute(account(1), || -> Result<(), ()> {
+                crate::sys::storage_set(b"\xffphalanx/balance", &[1]);
+                Ok(())
+            });
+        });
+        assert!(reserved.contains("are the VM's"), "{reserved}");
+        let big = expect_trap(|| {
+            let _ = execute(account(1), || -> Result<(), ()> {
+                env::emit_event(&vec![0u8; limits::MAX_EVENT_LEN + 1]);
+                Ok(())
+            });
+        });
+        assert!(big.contains("exceed the limit"), "{big}");
+        let transfers = expect_trap(|| {
+            let _ = execute(account(1), || -> Result<(), ()> {
+                for _ in 0..=limits::MAX_TRANSFERS_PER_CALL {
+                    env::transfer(&account(2), 1);
+                }
+                Ok(())
+            });
+        });
+        assert!(transfers.contains("transfers in one call"), "{transfers}");
+        assert!(take_transfers().is_empty());
+        let write_in_query = expect_trap(|| query(account(1), || VALUE.set(&3)));
+        assert!(
+            write_in_query.contains("a query cannot"),
+            "{write_in_query}"
+        );
+    }
+
+    #[test]
+    fn host_calls_and_new_storage_cost_the_vms_gas() {
+        reset();
+        execute(account(1), || -> Result<(), ()> {
+            VALUE.set(&7);
+            Ok(())
+        })
+        .unwrap();
+        // One write of the key and an 8-byte value, and those bytes' deposit.
+        let bytes = (b"value".len() + 8) as u64;
+        let expected = gas::HOST_CALL
+            + gas::STORAGE_WRITE
+            + gas::STORAGE_WRITE_PER_BYTE * bytes
+            + gas::STORAGE_PER_NEW_BYTE * bytes;
+        assert_eq!(gas_used(), expected);
+        // Rewriting the same bytes pays the write again but no deposit; below even the write's
+        // price it is out of gas, and undone.
+        set_gas_limit(Some(gas::HOST_CALL + gas::STORAGE_WRITE));
+        let out_of_gas = expect_trap(|| {
+            let _ = execute(account(1), || -> Result<(), ()> {
+                VALUE.set(&8);
+                Ok(())
+            });
+        });
+        assert!(out_of_gas.contains("out of gas"), "{out_of_gas}");
+        set_gas_limit(None);
+        assert_eq!(VALUE.get(), Some(7));
+    }
 }

@@ -42,7 +42,9 @@ pub use error::{CallError, VmError};
 pub use gas::GasSchedule;
 pub use limits::*;
 pub use shape::ModuleShape;
-pub use storage::{ContractStorage, MemoryStorage, StorageFailure, StorageWrite, BALANCE_KEY};
+pub use storage::{
+    ContractStorage, MemoryStorage, StorageFailure, StorageWrite, BALANCE_KEY, RESERVED_KEY_PREFIX,
+};
 /// Runs the metadata entry point of a contract's metadata build (see `phalanx_sdk::metadata`)
 /// and returns what it wrote: SCALE-encoded `ContractMetadata`.
 pub fn read_metadata(code: &[u8]) -> Result<Vec<u8>, CallError> {

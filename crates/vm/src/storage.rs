@@ -57,7 +57,7 @@ impl ContractStorage for MemoryStorage {
 }
 
 /// Keys starting with this are the VM's, never a contract's.
-pub(crate) const RESERVED_KEY_PREFIX: &[u8] = b"\xffphalanx";
+pub const RESERVED_KEY_PREFIX: &[u8] = b"\xffphalanx";
 /// Where the VM keeps a contract's storage size (keys plus values, in bytes, LE u64), inside
 /// the contract's own storage: sealed, digested and replayed with it, equal on every worker.
 pub(crate) const STORAGE_SIZE_KEY: &[u8] = b"\xffphalanx/size";

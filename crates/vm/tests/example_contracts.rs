@@ -276,3 +276,59 @@ fn running_out_of_gas_mid_contract_changes_nothing() {
         .result
         .is_ok());
 }
+
+/// The SDK's native test environment enforces the VM's bounds and prices: its constants
+/// (`phalanx_sdk::limits`) must be the VM's own.
+mod sdk_limits {
+    use phalanx_sdk::limits as sdk;
+    use phalanx_vm::GasSchedule;
+
+    #[test]
+    fn the_sdk_states_the_vms_bounds() {
+        assert_eq!(sdk::MAX_KEY_LEN, phalanx_vm::MAX_KEY_LEN);
+        assert_eq!(sdk::MAX_VALUE_LEN, phalanx_vm::MAX_VALUE_LEN);
+        assert_eq!(
+            sdk::MAX_CONTRACT_STORAGE_BYTES,
+            phalanx_vm::MAX_CONTRACT_STORAGE_BYTES
+        );
+        assert_eq!(sdk::MAX_OUTPUT_LEN, phalanx_vm::MAX_OUTPUT_LEN);
+        assert_eq!(sdk::MAX_EVENT_LEN, phalanx_vm::MAX_EVENT_LEN);
+        assert_eq!(sdk::MAX_EVENTS_PER_CALL, phalanx_vm::MAX_EVENTS_PER_CALL);
+        assert_eq!(
+            sdk::MAX_TRANSFERS_PER_CALL,
+            phalanx_vm::MAX_TRANSFERS_PER_CALL
+        );
+        assert_eq!(
+            sdk::MAX_MESSAGES_PER_CALL,
+            phalanx_vm::MAX_MESSAGES_PER_CALL
+        );
+        assert_eq!(sdk::MAX_MESSAGE_LEN, phalanx_vm::MAX_MESSAGE_LEN);
+        assert_eq!(sdk::MAX_MESSAGE_GAS, phalanx_vm::MAX_MESSAGE_GAS);
+        assert_eq!(sdk::MAX_CRYPTO_INPUT_LEN, phalanx_vm::MAX_CRYPTO_INPUT_LEN);
+        assert_eq!(sdk::RESERVED_KEY_PREFIX, phalanx_vm::RESERVED_KEY_PREFIX);
+    }
+
+    #[test]
+    fn the_sdk_charges_the_vms_host_prices() {
+        let g = GasSchedule::default();
+        let pairs = [
+            (sdk::gas::HOST_CALL, g.host_call),
+            (sdk::gas::PER_BYTE_COPIED, g.per_byte_copied),
+            (sdk::gas::STORAGE_READ, g.storage_read),
+            (sdk::gas::STORAGE_READ_PER_BYTE, g.storage_read_per_byte),
+            (sdk::gas::STORAGE_WRITE, g.storage_write),
+            (sdk::gas::STORAGE_WRITE_PER_BYTE, g.storage_write_per_byte),
+            (sdk::gas::EVENT, g.event),
+            (sdk::gas::EVENT_PER_BYTE, g.event_per_byte),
+            (sdk::gas::TRANSFER, g.transfer),
+            (sdk::gas::MESSAGE, g.message),
+            (sdk::gas::SHA256, g.sha256),
+            (sdk::gas::SHA256_PER_BYTE, g.sha256_per_byte),
+            (sdk::gas::ED25519_VERIFY, g.ed25519_verify),
+            (sdk::gas::STORAGE_PER_NEW_BYTE, g.storage_per_new_byte),
+        ];
+        for (i, (ours, vms)) in pairs.iter().enumerate() {
+            assert_eq!(ours, vms, "price {i} of the list differs");
+        }
+    }
+}

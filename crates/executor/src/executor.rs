@@ -662,6 +662,7 @@ impl Executor {
                 .into_iter()
                 .map(|e| (e.recipient, e.data))
                 .collect(),
+            debug: outcome.debug,
         })
     }
 
@@ -795,6 +796,7 @@ impl ReceiptBase {
             outcome,
             gas_used,
             events: vec![],
+            debug: vec![],
         }
     }
 }

@@ -7,7 +7,7 @@ use phalanx_api::error_codes as codes;
 use phalanx_api::views::TxRejection;
 use phalanx_crypto::verify_transactions;
 use phalanx_primitives::{Call, Hash, SignedTransaction, TxDecodeError};
-use phalanx_runtime::contracts::ContractError;
+use phalanx_runtime::contracts;
 use phalanx_runtime::registry::{self, Registration};
 use phalanx_runtime::{Refusal, TxError};
 
@@ -93,8 +93,8 @@ fn precheck(shared: &Shared, tx: &SignedTransaction) -> Result<(), TxRejection> 
     let t = &tx.transaction;
     match &t.call {
         Call::UploadCode { code } => {
-            phalanx_vm::check_code(code)
-                .map_err(|e| ledger_rejection(&ContractError::BadCode(e).into()))?;
+            contracts::check_upload(code, shared.params.allow_debug_output)
+                .map_err(|e| ledger_rejection(&e.into()))?;
         }
         call @ Call::RegisterWorker { .. } => {
             let state = shared

@@ -85,6 +85,10 @@ pub struct GenesisConfig {
     /// Staking, rewards, challenges and governance; governance changes them later.
     #[serde(default)]
     pub economy: EconomyParams,
+    /// Whether contracts may write debug lines into their senders' receipts (`env::debug`):
+    /// dev chains only; elsewhere code that imports `debug` is refused at upload.
+    #[serde(default)]
+    pub allow_debug_output: bool,
 }
 
 /// Why a genesis description is unusable.
@@ -186,6 +190,7 @@ mod tests {
             ),
             sudo: None,
             economy: EconomyParams::default(),
+            allow_debug_output: false,
         }
     }
 

@@ -186,4 +186,7 @@ pub struct Receipt {
     /// Events the contract emitted that the sender may read: the public ones (`None`) and those
     /// addressed to the sender. Events addressed to others reach only them, as notifications.
     pub events: Vec<(Option<AccountId>, Vec<u8>)>,
+    /// The lines the contract wrote with `env::debug` (chains allowing debug output only),
+    /// whether the call succeeded or failed.
+    pub debug: Vec<String>,
 }

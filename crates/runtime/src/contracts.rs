@@ -49,6 +49,8 @@ pub enum ContractError {
     },
     #[error("code {0} has its metadata recorded already")]
     MetadataRecorded(Hash),
+    #[error("the code writes debug output (it imports `debug`), which this chain does not allow: build it without `env::debug` calls")]
+    DebugNotAllowed,
 }
 
 impl Cause for ContractError {
@@ -68,6 +70,7 @@ impl Cause for ContractError {
             ContractError::Replay => "command_replayed",
             ContractError::NotUploader { .. } => "not_the_uploader",
             ContractError::MetadataRecorded(_) => "metadata_already_recorded",
+            ContractError::DebugNotAllowed => "debug_output_not_allowed",
         }
     }
 
@@ -223,10 +226,21 @@ fn check_gas(gas_limit: u64) -> Result<(), TxError> {
     Ok(())
 }
 
+/// Refuses code the chain would never run: invalid by the VM's rules, or writing debug output
+/// on a chain that does not allow it.
+pub fn check_upload(code: &[u8], allow_debug_output: bool) -> Result<Hash, ContractError> {
+    let checked = phalanx_vm::check(code).map_err(ContractError::BadCode)?;
+    if checked.uses_debug && !allow_debug_output {
+        return Err(ContractError::DebugNotAllowed);
+    }
+    Ok(checked.code_hash)
+}
+
 pub(crate) fn upload(
     overlay: &mut StateOverlay<impl StateReader>,
     uploader: AccountId,
     code: &[u8],
+    allow_debug_output: bool,
 ) -> Result<Event, TxError> {
     let code_hash = phalanx_primitives::sha256(code);
     if overlay.get(&code_key(&code_hash))?.is_some() {
@@ -235,7 +249,7 @@ pub(crate) fn upload(
     // The same rules every worker's VM applies: refuse here what could never run there. The
     // verdict is kept per code hash, and the node asked already at admission, outside the lock
     // block production needs: here it is a lookup.
-    phalanx_vm::check_code(code).map_err(ContractError::BadCode)?;
+    check_upload(code, allow_debug_output)?;
     overlay.set(code_key(&code_hash), code.to_vec());
     let info = CodeInfo {
         uploader,

@@ -262,7 +262,13 @@ impl<R: StateReader> BlockExecutor<R> {
                 )?);
             }
             Call::UploadCode { code } => {
-                events.push(contracts::upload(&mut self.overlay, t.signer, code)?)
+                let allow_debug = self.params.allow_debug_output;
+                events.push(contracts::upload(
+                    &mut self.overlay,
+                    t.signer,
+                    code,
+                    allow_debug,
+                )?)
             }
             Call::Instantiate {
                 code_hash,

@@ -101,6 +101,7 @@ pub fn dev_config() -> GenesisConfig {
         attestation: AttestationPolicy::dev(dev(DEV_ATTESTATION_KEY), vec![dev_measurement()]),
         sudo: Some(dev("alice")),
         economy: EconomyParams::dev(),
+        allow_debug_output: true,
     }
 }
 

@@ -12,6 +12,8 @@ pub struct ChainParams {
     pub validators: Vec<AccountId>,
     /// May make `Sudo` calls; `None` on production chains.
     pub sudo: Option<AccountId>,
+    /// Whether code writing debug output may be uploaded (dev chains).
+    pub allow_debug_output: bool,
 }
 
 /// Where in the chain a block is being applied: what the runtime may know of time.
@@ -30,6 +32,7 @@ impl ChainParams {
             treasury: GenesisConfig::treasury_account(),
             validators: config.validators.clone(),
             sudo: config.sudo,
+            allow_debug_output: config.allow_debug_output,
         }
     }
 }

@@ -141,3 +141,40 @@ proptest! {
         }
     }
 }
+
+/// Code that writes debug output runs on dev chains only: another chain refuses its upload.
+#[test]
+fn only_a_chain_that_allows_debug_output_takes_code_that_writes_it() {
+    let debugging = wat::parse_str(
+        r#"(module
+             (import "env" "debug" (func $debug (param i32 i32)))
+             (memory (export "memory") 1)
+             (func (export "instantiate") (result i32) i32.const 0)
+             (func (export "execute") (result i32) i32.const 0)
+             (func (export "query") (result i32) i32.const 0))"#,
+    )
+    .unwrap();
+    let alice = Keypair::dev("alice");
+    let upload = |chain: &Chain| {
+        chain.signed(
+            &alice,
+            0,
+            UNIT,
+            Call::UploadCode {
+                code: debugging.clone(),
+            },
+        )
+    };
+    let mut dev = Chain::dev();
+    assert!(dev.params.allow_debug_output);
+    let tx = upload(&dev);
+    assert_eq!(dev.block(&[tx]), vec![Ok(())]);
+
+    let mut config = phalanx_runtime::genesis::dev_config();
+    config.allow_debug_output = false;
+    let mut production = Chain::with_config(config);
+    let tx = upload(&production);
+    let refused = production.block(&[tx]).remove(0).unwrap_err();
+    assert_eq!(refused.cause(), "debug_output_not_allowed", "{refused}");
+    assert!(refused.to_string().contains("debug output"), "{refused}");
+}

@@ -89,6 +89,14 @@ pub fn balance() -> Balance {
     sys::balance()
 }
 
+/// Writes a line into the sender's receipt (whether the call succeeds or fails), charged like
+/// an event: for developing on a dev chain. Only chains whose genesis allows debug output take
+/// code that calls it; elsewhere its upload is refused, so remove the calls (or put them behind
+/// a feature) before deploying. See also [`crate::debug!`].
+pub fn debug(line: &str) {
+    sys::debug(line)
+}
+
 /// Sends `message` to another contract once this command succeeds: the worker seals it to that
 /// contract and the chain orders it; there it runs as a command whose caller is this contract,
 /// with up to `gas_limit` gas paid from this contract's PHA.

@@ -52,6 +52,14 @@ pub use parity_scale_codec as codec;
 pub use scale_info;
 pub use types::{AccountId, Balance};
 
+/// `debug!("x = {}", x)`: [`env::debug`] with `format!` arguments.
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)*) => {
+        $crate::env::debug(&::alloc::format!($($arg)*))
+    };
+}
+
 /// What a contract module usually imports.
 pub mod prelude {
     pub use crate::codec::{Decode, Encode};

@@ -26,6 +26,9 @@ pub const MAX_MESSAGES_PER_CALL: usize = 16;
 pub const MAX_MESSAGE_LEN: usize = 16 * 1024;
 /// Most gas a message may reserve for its run in the receiving contract.
 pub const MAX_MESSAGE_GAS: u64 = 100_000_000;
+/// Longest debug line kept (longer ones are cut), and most lines one call keeps.
+pub const MAX_DEBUG_LINE_LEN: usize = 1024;
+pub const MAX_DEBUG_LINES_PER_CALL: usize = 64;
 /// Longest input hashed or signature-checked in one host call.
 pub const MAX_CRYPTO_INPUT_LEN: usize = 64 * 1024;
 
@@ -47,6 +50,8 @@ pub mod gas {
     pub const SHA256: u64 = 200;
     pub const SHA256_PER_BYTE: u64 = 4;
     pub const ED25519_VERIFY: u64 = 50_000;
+    /// A debug line (plus `EVENT_PER_BYTE` a byte).
+    pub const DEBUG: u64 = 1_000;
     /// Per byte a successful call adds to its contract's storage (net of what it frees).
     pub const STORAGE_PER_NEW_BYTE: u64 = 1_000;
 }

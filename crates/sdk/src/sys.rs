@@ -21,6 +21,7 @@ mod imports {
         pub fn transfer(to_ptr: *const u8, amount_ptr: *const u8);
         pub fn value_received(out: *mut u8);
         pub fn balance(out: *mut u8);
+        pub fn debug(ptr: *const u8, len: i32);
         pub fn send_message(to_ptr: *const u8, data_ptr: *const u8, data_len: i32, gas_limit: i64);
         pub fn sha256(data_ptr: *const u8, data_len: i32, out: *mut u8);
         pub fn ed25519_verify(
@@ -117,6 +118,9 @@ mod imp {
         let mut out = [0u8; 16];
         unsafe { host::balance(out.as_mut_ptr()) };
         u128::from_le_bytes(out)
+    }
+    pub fn debug(line: &str) {
+        unsafe { host::debug(line.as_ptr(), line.len() as i32) }
     }
     pub fn permit_scopes() -> Option<Vec<u8>> {
         let len = unsafe { host::permit_scopes() };
@@ -321,6 +325,20 @@ mod imp {
         with_env(|env| {
             env.charge(gas::HOST_CALL + gas::STORAGE_READ);
             env.balance
+        })
+    }
+    pub fn debug(line: &str) {
+        with_env(|env| {
+            let len = line.len().min(limits::MAX_DEBUG_LINE_LEN);
+            env.charge(cost(gas::HOST_CALL + gas::DEBUG, gas::EVENT_PER_BYTE, len));
+            if env.call.debug < limits::MAX_DEBUG_LINES_PER_CALL {
+                env.call.debug += 1;
+                let cut = (0..=len)
+                    .rev()
+                    .find(|i| line.is_char_boundary(*i))
+                    .unwrap_or(0);
+                env.debug.push(line[..cut].into());
+            }
         })
     }
     pub fn permit_scopes() -> Option<Vec<u8>> {

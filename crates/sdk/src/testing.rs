@@ -44,6 +44,8 @@ pub struct TestEnv {
     /// The scopes of the permit the current query runs under ([`query_with_permit`]).
     pub permit_scopes: Option<Vec<String>>,
     pub read_only: bool,
+    /// Every line written with `env::debug`, in order (the VM puts a call's in its receipt).
+    pub debug: Vec<String>,
     /// Gas a call may use (`None`: no limit); going past it traps, as out of gas in the VM.
     pub gas_limit: Option<u64>,
     /// Gas the current (or last) call's host calls and storage deposit used.
@@ -58,6 +60,7 @@ pub struct CallCounts {
     pub events: usize,
     pub transfers: usize,
     pub messages: usize,
+    pub debug: usize,
 }
 
 impl TestEnv {
@@ -114,6 +117,7 @@ impl Default for TestEnv {
             pad_gas: 0,
             permit_scopes: None,
             read_only: false,
+            debug: Vec::new(),
             gas_limit: None,
             gas_used: 0,
             call: CallCounts::default(),
@@ -297,6 +301,11 @@ pub fn query_with_permit<R>(owner: AccountId, scopes: &[&str], handler: impl FnO
     result
 }
 
+/// Takes the lines written with `env::debug` so far.
+pub fn take_debug() -> Vec<String> {
+    with_env(|env| std::mem::take(&mut env.debug))
+}
+
 /// Takes the events emitted so far.
 pub fn take_events() -> Vec<(Option<AccountId>, Vec<u8>)> {
     with_env(|env| std::mem::take(&mut env.events))
@@ -390,6 +399,7 @@ mod tests {
             Ok(())
         })
         .unwrap();
+        assert!(take_debug().is_empty());
         // One write of the key and an 8-byte value, and those bytes' deposit.
         let bytes = (b"value".len() + 8) as u64;
         let expected = gas::HOST_CALL
@@ -409,5 +419,26 @@ mod tests {
         assert!(out_of_gas.contains("out of gas"), "{out_of_gas}");
         set_gas_limit(None);
         assert_eq!(VALUE.get(), Some(7));
+    }
+
+    #[test]
+    fn debug_lines_are_kept_even_when_the_call_fails() {
+        reset();
+        let failed = execute(account(1), || -> Result<(), ()> {
+            crate::debug!("value is {}", 7);
+            Err(())
+        });
+        assert!(failed.is_err());
+        assert_eq!(take_debug(), vec!["value is 7".to_string()]);
+        let long = "é".repeat(limits::MAX_DEBUG_LINE_LEN);
+        let _ = execute(account(1), || -> Result<(), ()> {
+            for _ in 0..=limits::MAX_DEBUG_LINES_PER_CALL {
+                env::debug(&long);
+            }
+            Ok(())
+        });
+        let lines = take_debug();
+        assert_eq!(lines.len(), limits::MAX_DEBUG_LINES_PER_CALL);
+        assert!(lines[0].len() <= limits::MAX_DEBUG_LINE_LEN);
     }
 }

@@ -21,6 +21,8 @@ pub struct GasSchedule {
     pub sha256: u64,
     pub sha256_per_byte: u64,
     pub ed25519_verify: u64,
+    /// A debug line (plus `event_per_byte` per byte), on dev chains.
+    pub debug: u64,
     /// Instantiating the module, which every call does before it runs (see `shape.rs`).
     pub instantiate: u64,
     pub instantiate_per_function: u64,
@@ -53,6 +55,7 @@ impl Default for GasSchedule {
             sha256: 200,
             sha256_per_byte: 4,
             ed25519_verify: 50_000,
+            debug: 1_000,
             instantiate: 2_000,
             instantiate_per_function: 2,
             instantiate_per_table_element: 1,

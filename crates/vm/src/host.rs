@@ -44,6 +44,8 @@ pub(crate) struct HostState<'a> {
     pub transfers: Vec<TransferOut>,
     pub messages: Vec<MessageOut>,
     pub limits: wasmi::StoreLimits,
+    /// Debug lines (dev chains), for the sender's receipt.
+    pub debug: Vec<String>,
     /// The gas the call asked to be charged at least (`pad_gas`): the VM charges it at the end,
     /// after storage deposits, so that what a call costs need not tell which branch it took.
     pub pad_to: u64,
@@ -78,6 +80,7 @@ pub(crate) const HOST_FUNCTIONS: &[(&str, &[ValType], &[ValType])] = {
         ("panic", &[I32, I32], &[]),
         ("pad_gas", &[I64], &[]),
         ("permit_scopes", &[], &[I32]),
+        ("debug", &[I32, I32], &[]),
     ]
 };
 
@@ -528,6 +531,27 @@ fn panic(mut caller: Ctx, msg_ptr: i32, msg_len: i32) -> Result<(), Error> {
     )))
 }
 
+/// A line for the sender's receipt, on dev chains (code importing it is refused elsewhere).
+/// Charged like an event; cut at `MAX_DEBUG_LINE_LEN`, and beyond `MAX_DEBUG_LINES_PER_CALL`
+/// lines dropped.
+fn debug(mut caller: Ctx, ptr: i32, len: i32) -> Result<(), Error> {
+    let g = caller.data().gas;
+    let len = len.clamp(0, MAX_DEBUG_LINE_LEN as i32);
+    charge(
+        &mut caller,
+        cost(g.host_call + g.debug, g.event_per_byte, declared(len)),
+    )?;
+    if caller.data().debug.len() >= MAX_DEBUG_LINES_PER_CALL {
+        return Ok(());
+    }
+    let line = read(&caller, ptr, len, MAX_DEBUG_LINE_LEN, "debug line")?;
+    caller
+        .data_mut()
+        .debug
+        .push(String::from_utf8_lossy(&line).into_owned());
+    Ok(())
+}
+
 /// A linker with every host function, for one call's state type.
 pub(crate) fn linker<'a>(
     engine: &wasmi::Engine,
@@ -552,6 +576,7 @@ pub(crate) fn linker<'a>(
         .func_wrap("env", "balance", balance)?
         .func_wrap("env", "pad_gas", pad_gas)?
         .func_wrap("env", "permit_scopes", permit_scopes)?
+        .func_wrap("env", "debug", debug)?
         .func_wrap("env", "send_message", send_message)?
         .func_wrap("env", "sha256", sha256)?
         .func_wrap("env", "ed25519_verify", ed25519_verify)?

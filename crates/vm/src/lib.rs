@@ -60,7 +60,7 @@ pub fn read_metadata(code: &[u8]) -> Result<Vec<u8>, CallError> {
     );
     outcome.result
 }
-pub use verdicts::{check_code, CODE_VERDICT_CAPACITY};
+pub use verdicts::{check, check_code, CheckedCode, CODE_VERDICT_CAPACITY};
 pub use vm::{CallContext, CallOutcome, ContractEvent, EntryPoint, MessageOut, TransferOut, Vm};
 
 #[cfg(test)]

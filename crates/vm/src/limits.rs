@@ -30,6 +30,12 @@ pub const MAX_OUTPUT_LEN: usize = 64 * 1024;
 pub const MAX_METADATA_LEN: usize = 4 * 1024 * 1024;
 /// Gas the metadata entry point may burn (tooling only: building the type registry).
 pub const METADATA_GAS: u64 = 10_000_000_000;
+/// Longest debug line a call may write (`debug`, dev chains only); longer ones are cut.
+pub const MAX_DEBUG_LINE_LEN: usize = 1024;
+/// Most debug lines one call keeps; later ones are charged and dropped.
+pub const MAX_DEBUG_LINES_PER_CALL: usize = 64;
+/// The host function whose import marks code as dev-chain code (see `ModuleShape::uses_debug`).
+pub const DEBUG_IMPORT: &str = "debug";
 /// Longest event payload.
 pub const MAX_EVENT_LEN: usize = 16 * 1024;
 /// Most events one call may emit.

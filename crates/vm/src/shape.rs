@@ -24,6 +24,8 @@ pub struct ModuleShape {
     pub data_bytes: u64,
     pub element_segments: u64,
     pub element_items: u64,
+    /// Whether it imports `debug`: code only a chain allowing debug output accepts.
+    pub uses_debug: bool,
 }
 
 fn bound(what: &'static str, found: u64, limit: u64) -> Result<(), VmError> {

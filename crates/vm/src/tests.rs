@@ -366,6 +366,45 @@ fn memory_growth_is_capped() {
 }
 
 #[test]
+fn debug_lines_reach_the_outcome_even_of_a_failed_call_and_mark_the_code() {
+    let wat = r#"(module
+  (import "env" "debug" (func $debug (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "hello")
+  (func (export "instantiate") (result i32) i32.const 0)
+  (func (export "query") (result i32) i32.const 0)
+  (func (export "execute") (result i32)
+    (call $debug (i32.const 0) (i32.const 5))
+    (call $debug (i32.const 0) (i32.const 5))
+    i32.const 1))"#;
+    let code = wat::parse_str(wat).unwrap();
+    assert!(check(&code).unwrap().uses_debug);
+    let mut vm = Vm::new();
+    let hash = vm.prepare(&code).unwrap();
+    let outcome = vm.call(
+        &hash,
+        EntryPoint::Execute,
+        &CallContext::test(),
+        b"",
+        1_000_000,
+        &mut MemoryStorage::default(),
+    );
+    assert!(matches!(outcome.result, Err(CallError::Contract(_))));
+    assert_eq!(
+        outcome.debug,
+        vec!["hello".to_string(), "hello".to_string()]
+    );
+    let without = wat::parse_str(
+        r#"(module (memory (export "memory") 1)
+             (func (export "instantiate") (result i32) i32.const 0)
+             (func (export "execute") (result i32) i32.const 0)
+             (func (export "query") (result i32) i32.const 0))"#,
+    )
+    .unwrap();
+    assert!(!check(&without).unwrap().uses_debug);
+}
+
+#[test]
 fn a_contract_reads_the_balance_its_host_recorded() {
     let wat = r#"(module
   (import "env" "balance" (func $balance (param i32)))

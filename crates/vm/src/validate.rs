@@ -32,9 +32,10 @@ pub(crate) fn validate(engine: &Engine, code: &[u8]) -> Result<(Module, ModuleSh
         return Err(VmError::CodeTooLarge { size: code.len() });
     }
     // Counts first: cheap, and it refuses what would be expensive to compile or instantiate.
-    let shape = ModuleShape::of(code)?;
+    let mut shape = ModuleShape::of(code)?;
     let module = Module::new(engine, code).map_err(|e| VmError::Invalid(e.to_string()))?;
     for import in module.imports() {
+        shape.uses_debug |= import.name() == crate::DEBUG_IMPORT;
         let unknown = || VmError::UnknownImport {
             module: import.module().to_string(),
             name: import.name().to_string(),

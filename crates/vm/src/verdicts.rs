@@ -17,7 +17,8 @@ pub const CODE_VERDICT_CAPACITY: usize = 4_096;
 
 struct Verdicts {
     engine: Engine,
-    known: HashMap<Hash, Result<(), VmError>>,
+    /// Per code hash: refused, or accepted and whether it uses `debug`.
+    known: HashMap<Hash, Result<bool, VmError>>,
     order: VecDeque<Hash>,
 }
 
@@ -32,22 +33,39 @@ fn verdicts() -> &'static Mutex<Verdicts> {
     })
 }
 
+/// Code the VM would run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckedCode {
+    pub code_hash: Hash,
+    /// It imports `debug`: only a chain that allows debug output takes it.
+    pub uses_debug: bool,
+}
+
 /// Validates `code` as the VM would before running it (the verdict of an earlier call with the
 /// same bytes is reused); returns its code hash.
 pub fn check_code(code: &[u8]) -> Result<Hash, VmError> {
+    check(code).map(|checked| checked.code_hash)
+}
+
+/// [`check_code`], saying also whether the code writes debug output.
+pub fn check(code: &[u8]) -> Result<CheckedCode, VmError> {
     if code.len() > crate::MAX_CODE_SIZE {
         return Err(VmError::CodeTooLarge { size: code.len() });
     }
     let code_hash = sha256(code);
+    let checked = |uses_debug| CheckedCode {
+        code_hash,
+        uses_debug,
+    };
     let engine = {
         let verdicts = verdicts().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(verdict) = verdicts.known.get(&code_hash) {
-            return verdict.clone().map(|()| code_hash);
+            return verdict.clone().map(checked);
         }
         verdicts.engine.clone()
     };
     // Compiled outside the lock: two threads may both check new code at once.
-    let verdict = validate(&engine, code).map(|_| ());
+    let verdict = validate(&engine, code).map(|(_, shape)| shape.uses_debug);
     let mut verdicts = verdicts().lock().unwrap_or_else(|p| p.into_inner());
     if verdicts.known.insert(code_hash, verdict.clone()).is_none() {
         verdicts.order.push_back(code_hash);
@@ -57,7 +75,7 @@ pub fn check_code(code: &[u8]) -> Result<Hash, VmError> {
             }
         }
     }
-    verdict.map(|()| code_hash)
+    verdict.map(checked)
 }
 
 #[cfg(test)]

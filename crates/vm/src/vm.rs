@@ -103,6 +103,8 @@ pub struct CallOutcome {
     pub events: Vec<ContractEvent>,
     pub transfers: Vec<TransferOut>,
     pub messages: Vec<MessageOut>,
+    /// What the call wrote with `debug` (dev chains), kept whether it succeeded or not.
+    pub debug: Vec<String>,
 }
 
 impl CallOutcome {
@@ -114,6 +116,7 @@ impl CallOutcome {
             events: vec![],
             transfers: vec![],
             messages: vec![],
+            debug: vec![],
         }
     }
 }
@@ -208,6 +211,7 @@ impl Vm {
             transfers: Vec::new(),
             messages: Vec::new(),
             limits,
+            debug: Vec::new(),
             pad_to: 0,
         };
         let mut store = Store::new(&self.engine, state);
@@ -233,11 +237,12 @@ impl Vm {
             transfers,
             messages,
             pad_to,
+            debug,
             ..
         } = store.into_data();
         // A padded call costs at least what it asked, never more than its limit.
         let padded = |gas_used: u64| gas_used.max(pad_to.min(gas_limit));
-        match result {
+        let mut outcome = match result {
             Ok(0) => {
                 // What the call adds to storage is paid for here, and bounded, before any of
                 // it reaches the backend (a failure leaves storage untouched).
@@ -266,6 +271,7 @@ impl Vm {
                         events,
                         transfers,
                         messages,
+                        debug: Vec::new(),
                     },
                     Err(e) => CallOutcome::failed(CallError::Storage(e.0), gas_used),
                 }
@@ -276,7 +282,9 @@ impl Vm {
                 CallError::OutOfGas => CallOutcome::failed(CallError::OutOfGas, gas_limit),
                 other => CallOutcome::failed(other, gas_used),
             },
-        }
+        };
+        outcome.debug = debug;
+        outcome
     }
 }
 

@@ -305,6 +305,11 @@ mod sdk_limits {
         assert_eq!(sdk::MAX_MESSAGE_LEN, phalanx_vm::MAX_MESSAGE_LEN);
         assert_eq!(sdk::MAX_MESSAGE_GAS, phalanx_vm::MAX_MESSAGE_GAS);
         assert_eq!(sdk::MAX_CRYPTO_INPUT_LEN, phalanx_vm::MAX_CRYPTO_INPUT_LEN);
+        assert_eq!(sdk::MAX_DEBUG_LINE_LEN, phalanx_vm::MAX_DEBUG_LINE_LEN);
+        assert_eq!(
+            sdk::MAX_DEBUG_LINES_PER_CALL,
+            phalanx_vm::MAX_DEBUG_LINES_PER_CALL
+        );
         assert_eq!(sdk::RESERVED_KEY_PREFIX, phalanx_vm::RESERVED_KEY_PREFIX);
     }
 
@@ -325,6 +330,7 @@ mod sdk_limits {
             (sdk::gas::SHA256, g.sha256),
             (sdk::gas::SHA256_PER_BYTE, g.sha256_per_byte),
             (sdk::gas::ED25519_VERIFY, g.ed25519_verify),
+            (sdk::gas::DEBUG, g.debug),
             (sdk::gas::STORAGE_PER_NEW_BYTE, g.storage_per_new_byte),
         ];
         for (i, (ours, vms)) in pairs.iter().enumerate() {

@@ -272,6 +272,7 @@ pub async fn instantiate(ctx: &Context, request: InstantiateRequest<'_>) -> Resu
     let value = serde_json::json!({
         "contract": contract, "hash": hash, "height": height, "ok": ok,
         "output": output, "result": result, "gas_used": receipt.gas_used,
+        "debug": receipt.debug,
     });
     emit(ctx.json, &value, || {
         if ok {
@@ -357,6 +358,7 @@ pub async fn command(
         "result": result,
         "gas_used": receipt.gas_used,
         "events": events,
+        "debug": receipt.debug,
     });
     emit(ctx.json, &value, || {
         let outcome = if ok {
@@ -378,6 +380,9 @@ pub async fn command(
                 to => format!("to {}", to.as_str().unwrap_or_default()),
             };
             text.push_str(&format!("\nevent ({to}): {shown}"));
+        }
+        for line in &receipt.debug {
+            text.push_str(&format!("\ndebug: {line}"));
         }
         text
     })?;

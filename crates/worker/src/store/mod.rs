@@ -1122,6 +1122,7 @@ mod tests {
             outcome: ReceiptOutcome::Ok(b"ok".to_vec()),
             gas_used: 5,
             events: vec![],
+            debug: vec!["checked".into()],
         };
         {
             let store = WorkerStore::open(&path, SealingKey::from_bytes([7; 32]), [8; 32]).unwrap();

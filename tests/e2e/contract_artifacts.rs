@@ -11,7 +11,7 @@ use phalanx_testkit::phalanx;
 use std::path::Path;
 use std::process::Command;
 
-const EXAMPLES: [&str; 3] = ["counter", "data_market", "private_token"];
+const EXAMPLES: [&str; 4] = ["counter", "data_market", "private_token", "sealed_auction"];
 
 fn recorded_rustc(record: &str) -> String {
     record

@@ -15,6 +15,7 @@ mod key_rotation;
 mod lying_node;
 mod notifications;
 mod permits;
+mod sealed_auction;
 mod under_attack;
 mod worker_process;
 mod worker_recovery;

@@ -16,9 +16,25 @@ pub fn emit<T: Serialize>(
     Ok(())
 }
 
+/// A failure the command has printed already, as its one JSON object (a receipt that says
+/// the command failed): with `--json` nothing more is printed; the exit status still says it.
+#[derive(Debug)]
+pub struct Reported(pub String);
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Reported {}
+
 /// Prints an error with its causes; with `--json` as `{"error": …}` on stdout.
 pub fn print_error(json: bool, error: &anyhow::Error) {
     let chain: Vec<String> = error.chain().map(|cause| cause.to_string()).collect();
+    if json && error.downcast_ref::<Reported>().is_some() {
+        return;
+    }
     if json {
         let kind = error.chain().find_map(|cause| {
             match cause.downcast_ref::<phalanx_client::ClientError>() {

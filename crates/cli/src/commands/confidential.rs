@@ -287,7 +287,8 @@ pub async fn instantiate(ctx: &Context, request: InstantiateRequest<'_>) -> Resu
         }
     })?;
     if !ok {
-        bail!("the contract's init failed: {output}");
+        let failed = format!("the contract's init failed: {output}");
+        return Err(crate::output::Reported(failed).into());
     }
     Ok(())
 }
@@ -387,7 +388,8 @@ pub async fn command(
         text
     })?;
     if !ok {
-        bail!("the command failed in the contract: {output}");
+        let failed = format!("the command failed in the contract: {output}");
+        return Err(crate::output::Reported(failed).into());
     }
     Ok(())
 }

@@ -174,7 +174,7 @@ fn bids_stay_sealed_and_the_close_pays_everyone_back() {
             .unwrap()
             .to_string()
     };
-    let expected = vec![
+    let expected = [
         (account_of("alice"), (50 * UNIT).to_string()),
         (account_of("bob"), (40 * UNIT).to_string()),
     ];

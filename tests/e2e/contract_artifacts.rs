@@ -153,4 +153,99 @@ fn a_scaffolded_contract_tests_and_builds_on_its_own() {
         )
         .unwrap();
     assert_eq!(encoded, vec![0, 5, 0, 0, 0, 0, 0, 0, 0]);
+    deploy_as_the_guide_does(&crate_dir, scratch.path());
+}
+
+/// docs/writing-contracts.md, section 5, on a devnet: upload (recording the metadata),
+/// instantiate, command, query and read the notification, all by JSON.
+fn deploy_as_the_guide_does(crate_dir: &Path, scratch: &Path) {
+    let devnet = phalanx_testkit::DevnetProcess::start("200ms");
+    let rpc = devnet.summary["node"]["rpc_http"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cluster = devnet.summary["cluster"].as_str().unwrap().to_string();
+    // A fresh keystore: the metadata copy `upload` keeps must not come from elsewhere.
+    let keystore = scratch.join("keystore");
+    let cli = |args: &[&str]| {
+        let mut full = vec!["--keystore", keystore.to_str().unwrap()];
+        full.extend_from_slice(args);
+        phalanx_testkit::cli_json(&rpc, &full)
+    };
+    let wasm = crate_dir.join("tally.wasm");
+    let uploaded = cli(&[
+        "contract",
+        "upload",
+        wasm.to_str().unwrap(),
+        "--from",
+        "alice",
+    ]);
+    assert!(uploaded["metadata_hash"].is_string(), "{uploaded}");
+    let code_hash = uploaded["code_hash"].as_str().unwrap();
+    let made = cli(&[
+        "contract",
+        "instantiate",
+        code_hash,
+        "--cluster",
+        &cluster,
+        "--from",
+        "alice",
+        "--json-msg",
+        r#"{"max_add":100}"#,
+    ]);
+    let tally = made["contract"].as_str().unwrap();
+    let added = cli(&[
+        "contract",
+        "command",
+        tally,
+        "--from",
+        "bob",
+        "--json-msg",
+        r#"{"add":{"amount":5}}"#,
+    ]);
+    assert_eq!(added["result"], 5, "{added}");
+    assert_eq!(
+        added["events"][0]["decoded"],
+        serde_json::json!({"amount": 5, "tally": 5})
+    );
+    let read = cli(&[
+        "contract",
+        "query",
+        tally,
+        "--from",
+        "bob",
+        "--json-msg",
+        r#"{"tally_of":{"account":"bob"}}"#,
+    ]);
+    assert_eq!(read["result"], 5, "{read}");
+    let notes = cli(&["contract", "events", tally, "--from", "bob"]);
+    assert_eq!(notes["notifications"][0]["decoded"]["tally"], 5, "{notes}");
+    // The guide's two refusals, word for word.
+    let refused = |json_msg: &str| {
+        let out = phalanx(&[
+            "--keystore",
+            keystore.to_str().unwrap(),
+            "--rpc",
+            &rpc,
+            "contract",
+            "command",
+            tally,
+            "--from",
+            "bob",
+            "--json-msg",
+            json_msg,
+        ]);
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let said = refused(r#"{"add":{"amount":"five"}}"#);
+    assert!(
+        said.contains(r#"at `command.add.amount`: expected a u64 integer, found "five""#),
+        "{said}"
+    );
+    let said = refused(r#"{"ad":{}}"#);
+    assert!(
+        said.contains("at `command`: unknown `ad`: expected Command (one of: add)"),
+        "{said}"
+    );
 }

@@ -191,6 +191,27 @@ fn bids_stay_sealed_and_the_close_pays_everyone_back() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(free_units(&rpc, "alice"), alice_before + 50 * UNIT);
+    // The one public event, decoded by the metadata the upload recorded.
+    let head = cli(&["head"])["height"].as_u64().unwrap();
+    let public: Vec<Value> = (1..=head)
+        .flat_map(|height| {
+            let events = cli(&["events", &height.to_string()]);
+            events["events"].as_array().cloned().unwrap_or_default()
+        })
+        .filter(|e| {
+            e["event"]["type"] == "contract_event" && e["event"]["contract"] == auction.as_str()
+        })
+        .map(|e| e["event"]["decoded"].clone())
+        .collect();
+    assert_eq!(
+        public,
+        vec![json!({"closed": {
+            "item": "a painting",
+            "winner": account_of("charlie"),
+            "price": (50 * UNIT).to_string(),
+            "bidders": 2,
+        }})]
+    );
     let after = status();
     let outcome = &after["result"]["status"]["outcome"];
     assert_eq!(outcome["price"], (50 * UNIT).to_string(), "{after}");

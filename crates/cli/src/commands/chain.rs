@@ -3,7 +3,7 @@
 use super::Context;
 use crate::output::emit;
 use anyhow::{Context as _, Result};
-use phalanx_client::views::BlockView;
+use phalanx_client::views::{BlockView, EventKindView};
 use phalanx_client::NodeClient;
 use phalanx_primitives::amount::{format_pha, parse_pha};
 use phalanx_primitives::Call;
@@ -145,12 +145,41 @@ pub async fn events(ctx: &Context, height: Option<u64>) -> Result<()> {
         .events(height)
         .await?
         .with_context(|| format!("no block at height {height} yet"))?;
+    // Contracts' public events, decoded where their metadata is known.
+    let mut schemas = std::collections::BTreeMap::new();
+    let mut decoded = Vec::with_capacity(events.len());
+    for event in &events {
+        let EventKindView::ContractEvent { contract, data, .. } = &event.event else {
+            decoded.push(None);
+            continue;
+        };
+        if !schemas.contains_key(contract) {
+            let schema = super::messages::Schema::for_contract(ctx, &node, *contract, None).await;
+            schemas.insert(*contract, schema.ok());
+        }
+        let bytes = hex::decode(data.trim_start_matches("0x")).unwrap_or_default();
+        let schema = schemas.get(contract).and_then(Option::as_ref);
+        decoded.push(schema.and_then(|s| s.event(&bytes)));
+    }
+    let mut json_events = serde_json::to_value(&events)?;
+    if let Some(list) = json_events.as_array_mut() {
+        for (entry, decoded) in list.iter_mut().zip(&decoded) {
+            if let Some(decoded) = decoded {
+                entry["event"]["decoded"] = decoded.clone();
+            }
+        }
+    }
     emit(
         ctx.json,
-        &serde_json::json!({ "height": height, "events": events }),
+        &serde_json::json!({ "height": height, "events": json_events }),
         || {
             let mut lines = vec![format!("block {height}: {} event(s)", events.len())];
-            lines.extend(events.iter().map(|event| format!("  {event}")));
+            for (event, decoded) in events.iter().zip(&decoded) {
+                lines.push(format!("  {event}"));
+                if let Some(decoded) = decoded {
+                    lines.push(format!("    {decoded}"));
+                }
+            }
             lines.join("\n")
         },
     )

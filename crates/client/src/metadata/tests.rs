@@ -154,6 +154,13 @@ fn wrong_messages_are_refused_with_the_path_and_the_type_expected() {
     );
     let negative = refusal(json!({"transfer": {"to": "bob", "amount": "-1"}}));
     assert!(negative.contains("u128"), "{negative}");
+    let fraction = refusal(json!({"transfer": {"to": "bob", "amount": 1.5}}));
+    assert!(fraction.contains("u128"), "{fraction}");
+    // The whole u128 range goes in, past i128::MAX too (found by the fuzzer).
+    let top = json!({"transfer": {"to": "bob", "amount": u128::MAX.to_string()}});
+    assert!(metadata
+        .encode_message(MessageKind::Command, &top, &Bob)
+        .is_ok());
     let stranger = refusal(json!({"transfer": {"to": "mallory", "amount": "1"}}));
     assert!(stranger.contains("`mallory` is neither"), "{stranger}");
     let variant = refusal(json!({"steal": {}}));
@@ -212,4 +219,59 @@ fn the_file_round_trips_and_is_checked() {
         Metadata::from_json("{}"),
         Err(MetadataError::NotMetadata(_))
     ));
+}
+
+/// A registry of `T` alone, as a metadata whose every message is `T`.
+fn metadata_of<T: scale_info::TypeInfo + 'static>() -> Metadata {
+    let mut registry = scale_info::Registry::new();
+    let id = registry.register_type(&scale_info::MetaType::new::<T>()).id;
+    let types = MessageTypes {
+        input: id,
+        output: id,
+    };
+    Metadata {
+        phalanx_metadata: phalanx_sdk::metadata::METADATA_VERSION,
+        contract: ContractIdentity {
+            name: "t".into(),
+            version: "0".into(),
+            code_hash: Hash([0; 32]),
+        },
+        instantiate: types,
+        command: types,
+        query: types,
+        events: None,
+        types: registry.into(),
+    }
+}
+
+#[test]
+fn a_lying_answer_cannot_make_the_decoder_loop_or_recurse_without_end() {
+    // Zero-sized elements cost no bytes: a length prefix alone could claim billions of them.
+    let empties = metadata_of::<Vec<()>>();
+    let claim = parity_scale_codec::Compact(u32::MAX).encode();
+    let refused = empties
+        .decode_result(MessageKind::Query, &claim)
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("claims 4294967295 elements"), "{refused}");
+    // A recursive type, nested past the depth followed.
+    #[derive(parity_scale_codec::Encode, scale_info::TypeInfo)]
+    #[allow(dead_code)]
+    struct Node {
+        next: Option<Box<Node>>,
+    }
+    let deep = metadata_of::<Node>();
+    let bytes = vec![1u8; 10_000];
+    let refused = deep
+        .decode_result(MessageKind::Query, &bytes)
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("nest deeper"), "{refused}");
+    // (As deep as serde_json parses, 128: deeper JSON never reaches the encoder.)
+    let nested = (0..128).fold(serde_json::Value::Null, |inner, _| json!({ "next": inner }));
+    let refused = deep
+        .encode_message(MessageKind::Command, &nested, &NoNames)
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("nest deeper"), "{refused}");
 }

@@ -368,8 +368,7 @@ impl Encoder<'_> {
             TypeDef::Primitive(p) => self.primitive(id, p, json, path, out),
             // The compact form does not depend on the integer's width.
             TypeDef::Compact(_) => {
-                let n = integer(json).ok_or_else(|| self.wrong(id, json, path))?;
-                let n = u128::try_from(n).map_err(|_| self.wrong(id, json, path))?;
+                let n: u128 = integer(json).ok_or_else(|| self.wrong(id, json, path))?;
                 Compact(n).encode_to(out);
                 Ok(())
             }
@@ -470,10 +469,9 @@ impl Encoder<'_> {
     ) -> Result<(), TranscodeError> {
         use TypeDefPrimitive::*;
         let wrong = || self.wrong(id, json, path);
-        let int = || integer(json).ok_or_else(wrong);
         macro_rules! int_as {
             ($t:ty) => {
-                <$t>::try_from(int()?).map_err(|_| wrong())?.encode_to(out)
+                integer::<$t>(json).ok_or_else(wrong)?.encode_to(out)
             };
         }
         match p {
@@ -517,21 +515,14 @@ fn describe_fields(types: &PortableRegistry, fields: &[Field<PortableForm>]) -> 
     format!("an array of {} values", fields.len())
 }
 
-/// A JSON number or decimal string as an integer (any sign, up to 128 bits).
-fn integer(json: &Value) -> Option<i128> {
+/// A JSON integer or decimal string as the integer type `T` (`None` if it is neither, or out
+/// of `T`'s range). Parsed straight into `T`, so a u128 above `i128::MAX` is no special case.
+fn integer<T: std::str::FromStr>(json: &Value) -> Option<T> {
     match json {
-        Value::Number(n) => n
-            .as_u64()
-            .map(i128::from)
-            .or_else(|| n.as_i64().map(i128::from)),
-        Value::String(text) => text.parse::<i128>().ok(),
+        Value::Number(n) if n.is_u64() || n.is_i64() => n.to_string().parse().ok(),
+        Value::String(text) => text.parse().ok(),
         _ => None,
     }
-    .or_else(|| match json {
-        // u128 values above i128::MAX, as strings.
-        Value::String(text) => text.parse::<u128>().ok().map(|n| n as i128),
-        _ => None,
-    })
 }
 
 struct Decoder<'a> {

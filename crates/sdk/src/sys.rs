@@ -189,6 +189,14 @@ mod imp {
         }
     }
 
+    /// Counts one more of `what` in this call, trapping past the VM's `limit`.
+    fn one_more(count: &mut usize, limit: usize, what: &str) {
+        if *count >= limit {
+            trap(&alloc::format!("more than {limit} {what} in one call"));
+        }
+        *count += 1;
+    }
+
     fn bounded(len: usize, limit: usize, what: &str) {
         if len > limit {
             trap(&alloc::format!(
@@ -290,13 +298,7 @@ mod imp {
                 data.len(),
             ));
             bounded(data.len(), limits::MAX_EVENT_LEN, "event");
-            if env.call.events >= limits::MAX_EVENTS_PER_CALL {
-                trap(&alloc::format!(
-                    "more than {} events in one call",
-                    limits::MAX_EVENTS_PER_CALL
-                ));
-            }
-            env.call.events += 1;
+            one_more(&mut env.call.events, limits::MAX_EVENTS_PER_CALL, "events");
             env.events
                 .push((recipient.map(|r| crate::AccountId(*r)), data.to_vec()));
         })
@@ -305,13 +307,11 @@ mod imp {
         with_env(|env| {
             writable(env, "transfer PHA");
             env.charge(gas::HOST_CALL + gas::TRANSFER);
-            if env.call.transfers >= limits::MAX_TRANSFERS_PER_CALL {
-                trap(&alloc::format!(
-                    "more than {} transfers in one call",
-                    limits::MAX_TRANSFERS_PER_CALL
-                ));
-            }
-            env.call.transfers += 1;
+            one_more(
+                &mut env.call.transfers,
+                limits::MAX_TRANSFERS_PER_CALL,
+                "transfers",
+            );
             env.transfers.push((crate::AccountId(*to), amount));
         })
     }
@@ -369,13 +369,11 @@ mod imp {
                     limits::MAX_MESSAGE_GAS
                 ));
             }
-            if env.call.messages >= limits::MAX_MESSAGES_PER_CALL {
-                trap(&alloc::format!(
-                    "more than {} messages in one call",
-                    limits::MAX_MESSAGES_PER_CALL
-                ));
-            }
-            env.call.messages += 1;
+            one_more(
+                &mut env.call.messages,
+                limits::MAX_MESSAGES_PER_CALL,
+                "messages",
+            );
             env.messages
                 .push((crate::AccountId(*to), data.to_vec(), gas_limit));
         })

@@ -178,7 +178,7 @@ impl Executor {
     }
 
     /// The state key of every contract this worker runs, in every epoch it holds a key of:
-    /// `(contract, epoch, key)`, for the store (see [`crate::state_keys`]).
+    /// `(contract, epoch, key)`, for the store (see the `state_keys` module).
     pub fn state_keys(&self) -> Vec<(AccountId, u32, [u8; 32])> {
         let mut keys = Vec::new();
         for (contract, meta) in &self.contracts {

@@ -5,7 +5,7 @@
 //! The file is written once, deterministically, so its SHA-256 (`metadata_hash`) is what an
 //! uploader records on chain and what a client checks a file it was handed against.
 
-mod transcode;
+pub mod transcode;
 
 pub use transcode::{AccountNames, NoNames, TranscodeError};
 

@@ -1,4 +1,4 @@
-//! `phalanx contract upload | instantiate | show | command | query | encode`: deploying and
+//! `phalanx contract upload | instantiate | show | command | query | history | events`: deploying and
 //! talking to confidential contracts. Everything a command needs is read from the chain: the
 //! contract's key, its cluster and the query endpoints its workers published. Commands go through
 //! the chain sealed to the contract's key; queries and receipts go straight to a worker, signed,
@@ -9,14 +9,11 @@ use super::{messages, Context};
 use crate::args::QueryArgs;
 use crate::output::emit;
 use anyhow::{anyhow, bail, Context as _, Result};
-use parity_scale_codec::{DecodeAll, Encode};
 use phalanx_client::contract::Instantiation;
 use phalanx_client::metadata::{MessageKind, Metadata};
 use phalanx_client::{ContractClient, NodeClient, DEFAULT_INCLUSION_TIMEOUT};
 use phalanx_crypto::Keypair;
-use phalanx_primitives::query::{
-    Notification, QueryAnswer, QueryRequest, Receipt, ReceiptOutcome, SignedPermit,
-};
+use phalanx_primitives::query::{Notification, QueryAnswer, QueryRequest, Receipt, ReceiptOutcome};
 use phalanx_primitives::{sha256, AccountId, Balance, Call, Hash};
 use rand_core::OsRng;
 use std::path::Path;
@@ -25,10 +22,8 @@ use std::time::{Duration, Instant};
 /// How long `contract command` and `contract instantiate` wait for a worker to have the receipt,
 /// and `instantiate` for the gatekeeper to publish the contract's key.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long `permit revoke` waits for the contract's workers to replay the revocation's block.
-const REVOCATION_REPLAY_WAIT: Duration = Duration::from_secs(30);
 
-fn decode_hex(text: &str) -> Result<Vec<u8>> {
+pub(super) fn decode_hex(text: &str) -> Result<Vec<u8>> {
     hex::decode(text.trim().trim_start_matches("0x"))
         .with_context(|| format!("`{text}` is not hex"))
 }
@@ -40,14 +35,14 @@ fn parse_hash(text: &str) -> Result<Hash> {
     Ok(Hash(bytes))
 }
 
-async fn connect(ctx: &Context) -> Result<NodeClient> {
+pub(super) async fn connect(ctx: &Context) -> Result<NodeClient> {
     NodeClient::connect(&ctx.rpc)
         .await
         .with_context(|| format!("connecting to the node at {}", ctx.rpc))
 }
 
 /// The contract, with the workers to ask: `--worker` if given, else those the chain lists.
-async fn open_contract(
+pub(super) async fn open_contract(
     node: &NodeClient,
     contract: AccountId,
     worker: Option<&str>,
@@ -480,7 +475,7 @@ pub async fn query(ctx: &Context, args: &QueryArgs, at: Option<u64>) -> Result<(
         (Some(_), Some(_)) => bail!("a permit query asks about the state now, not as of a block"),
         (Some(height), None) => QueryRequest::ContractAt { height, message },
         (None, Some(file)) => QueryRequest::WithPermit {
-            permit: Box::new(read_permit(file)?),
+            permit: Box::new(super::permits::read_permit(file)?),
             message,
         },
         (None, None) => QueryRequest::Contract(message),
@@ -502,195 +497,5 @@ pub async fn query(ctx: &Context, args: &QueryArgs, at: Option<u64>) -> Result<(
         QueryAnswer::Stale { synced_height, .. } => {
             bail!("the worker is stale (it has block {synced_height} and no newer one)")
         }
-    }
-}
-
-/// A permit file: JSON with its fields for people and `permit`, 0x-hex SCALE `SignedPermit`.
-fn read_permit(file: &Path) -> Result<SignedPermit> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
-    let hex_permit = json["permit"]
-        .as_str()
-        .ok_or_else(|| anyhow!("{} has no `permit` field (0x-hex)", file.display()))?;
-    let bytes = decode_hex(hex_permit)?;
-    SignedPermit::decode_all(&mut &bytes[..])
-        .map_err(|e| anyhow!("{} does not hold a permit: {e}", file.display()))
-}
-
-pub async fn sign_permit(
-    ctx: &Context,
-    contract: &str,
-    from: &str,
-    grantee: &str,
-    scopes: Vec<String>,
-    expires_in: u64,
-) -> Result<()> {
-    let contract = ctx.keystore.resolve_account(contract)?;
-    let owner = ctx.keystore.keypair(from, &ctx.passphrase)?;
-    let grantee = ctx.keystore.resolve_account(grantee)?;
-    let node = connect(ctx).await?;
-    let client = open_contract(&node, contract, None).await?;
-    let expiry_ms =
-        phalanx_client::contract::now_ms().saturating_add(expires_in.saturating_mul(1_000));
-    let signed = client.sign_permit(&owner, grantee, scopes, expiry_ms, &mut OsRng);
-    let p = &signed.permit;
-    let value = serde_json::json!({
-        "contract": p.contract, "owner": p.owner, "grantee": p.grantee, "scopes": p.scopes,
-        "expiry_ms": p.expiry_ms, "id": hex::encode(p.id),
-        "permit": format!("0x{}", hex::encode(signed.encode())),
-    });
-    // The file is the JSON either way (one line with --json): what `--permit` and `permit
-    // revoke` read.
-    let text = if ctx.json {
-        serde_json::to_string(&value)?
-    } else {
-        serde_json::to_string_pretty(&value)?
-    };
-    println!("{text}");
-    Ok(())
-}
-
-pub async fn revoke_permit(ctx: &Context, file: &Path, from: &str) -> Result<()> {
-    let signed = read_permit(file)?;
-    let owner = ctx.keystore.keypair(from, &ctx.passphrase)?;
-    if owner.account_id() != signed.permit.owner {
-        bail!(
-            "this permit was signed by {}, not by {from}",
-            signed.permit.owner
-        );
-    }
-    let node = connect(ctx).await?;
-    let client = open_contract(&node, signed.permit.contract, None).await?;
-    let call = client.revoke_permit_call(owner.account_id(), &signed.permit.id, &mut OsRng)?;
-    let (hash, height) = submit_and_wait(&node, &owner, call).await?;
-    // Final is not yet replayed: say so for any worker that would still honour the permit.
-    let behind = client.workers_behind(height, REVOCATION_REPLAY_WAIT).await;
-    let value = serde_json::json!({
-        "hash": hash, "height": height, "revoked": hex::encode(signed.permit.id),
-        "workers_behind": behind,
-    });
-    emit(ctx.json, &value, || {
-        let id = hex::encode(signed.permit.id);
-        if behind.is_empty() {
-            format!("permit {id} revoked in block {height}: every worker of the contract refuses it now")
-        } else {
-            format!(
-                "permit {id} revoked in block {height}; not yet replayed by {} (each refuses it once it has)",
-                behind.join(", ")
-            )
-        }
-    })
-}
-
-pub struct EncodeRequest<'a> {
-    pub contract: Option<&'a str>,
-    pub words: &'a [String],
-    pub json_msg: Option<&'a str>,
-    pub metadata: Option<&'a Path>,
-    pub kind: MessageKind,
-}
-
-/// Encodes a message: JSON through metadata (a file, or a deployed contract's), or the words
-/// of the example contracts.
-pub async fn encode(ctx: &Context, request: EncodeRequest<'_>) -> Result<()> {
-    let bytes = match (request.json_msg, request.contract) {
-        (Some(json), _) => {
-            let metadata = match (request.metadata, request.contract) {
-                (Some(file), _) => messages::read_metadata_file(file)?,
-                (None, Some(contract)) => {
-                    let contract = ctx.keystore.resolve_account(contract)?;
-                    let node = connect(ctx).await?;
-                    Schema::for_contract(ctx, &node, contract, None)
-                        .await?
-                        .into_metadata()
-                        .ok_or_else(|| {
-                            anyhow!(
-                                "contract {contract} has no metadata here: pass --metadata FILE"
-                            )
-                        })?
-                }
-                (None, None) => bail!("--json-msg needs --metadata FILE or a contract"),
-            };
-            messages::encode_json(ctx, &metadata, request.kind, json)?
-        }
-        (None, Some(contract)) => example_words(ctx, contract, request.words)?,
-        (None, None) => bail!("give a message: --json-msg with --metadata, or example words"),
-    };
-    let text = hex_of(&bytes);
-    emit(ctx.json, &serde_json::json!({ "message": text }), || {
-        text.clone()
-    })
-}
-
-/// The example contracts' messages from words (kept for scripts; `--json-msg` does any).
-fn example_words(ctx: &Context, contract: &str, words: &[String]) -> Result<Vec<u8>> {
-    let account = |name: &str| -> Result<phalanx_sdk_account::AccountId> {
-        Ok(phalanx_sdk_account::from(
-            ctx.keystore.resolve_account(name)?,
-        ))
-    };
-    let number = |text: &str| -> Result<u128> {
-        text.parse()
-            .with_context(|| format!("`{text}` is not a whole number"))
-    };
-    let bytes = match (contract, words.iter().map(String::as_str).collect::<Vec<_>>().as_slice()) {
-        ("private-token", ["transfer", to, amount]) => private_token::Command::Transfer { to: account(to)?, amount: number(amount)? }.encode(),
-        ("data-market", ["init"]) => data_market::Init {}.encode(),
-        ("data-market", ["publish", topic, data, price, seconds]) => data_market::Command::Publish {
-            topic: topic.to_string(),
-            data: data.as_bytes().to_vec(),
-            offer: phalanx_sdk::grants::Offer {
-                price: phalanx_primitives::amount::parse_pha(price)?,
-                duration_ms: (number(seconds)? as u64).saturating_mul(1_000),
-            },
-        }
-        .encode(),
-        ("data-market", ["buy", topic]) => data_market::Command::Buy { topic: topic.to_string() }.encode(),
-        ("data-market", ["withdraw", to, amount]) => data_market::Command::Withdraw {
-            to: account(to)?,
-            amount: phalanx_primitives::amount::parse_pha(amount)?,
-        }
-        .encode(),
-        ("data-market", ["read", topic]) => data_market::Query::Read { topic: topic.to_string() }.encode(),
-        ("data-market", ["offer", topic]) => data_market::Query::Offer { topic: topic.to_string() }.encode(),
-        ("data-market", ["earnings"]) => data_market::Query::Earnings.encode(),
-        ("private-token", ["deposit"]) => private_token::Command::Deposit.encode(),
-        ("private-token", ["withdraw", to, amount]) => private_token::Command::Withdraw { to: account(to)?, amount: number(amount)? }.encode(),
-        ("private-token", ["init-pha", name, symbol]) => private_token::Init {
-            name: name.to_string(),
-            symbol: symbol.to_string(),
-            initial_supply: 0,
-            pha_backed: true,
-        }
-        .encode(),
-        ("private-token", ["mint", to, amount]) => private_token::Command::Mint { to: account(to)?, amount: number(amount)? }.encode(),
-        ("private-token", ["balance", who]) => private_token::Query::Balance { account: account(who)? }.encode(),
-        ("private-token", ["total-supply"]) => private_token::Query::TotalSupply.encode(),
-        ("counter", ["increment", by]) => counter::Command::Increment { by: number(by)? as u64 }.encode(),
-        ("counter", ["reset"]) => counter::Command::Reset.encode(),
-        ("counter", ["value"]) => counter::Query::Value.encode(),
-        ("counter", ["init", start]) => counter::Init { start: number(start)? as u64 }.encode(),
-        ("private-token", ["init", name, symbol, supply]) => private_token::Init {
-            name: name.to_string(),
-            symbol: symbol.to_string(),
-            initial_supply: number(supply)?,
-            pha_backed: false,
-        }
-        .encode(),
-        _ => bail!(
-            "unknown message for `{contract}`: words are known for the examples only; for any contract with metadata use --json-msg (with --metadata NAME.metadata.json, or the contract's address); examples: private-token init NAME SYMBOL SUPPLY | init-pha NAME SYMBOL | transfer TO AMOUNT | mint TO AMOUNT | deposit | withdraw TO UNITS | balance WHO | total-supply; counter init START | increment N | reset | value; data-market init | publish TOPIC TEXT PRICE_PHA SECONDS | buy TOPIC | withdraw TO PHA | read TOPIC | offer TOPIC | earnings"
-        ),
-    };
-    Ok(bytes)
-}
-
-/// Account ids as the contract SDK spells them.
-mod phalanx_sdk_account {
-    pub use phalanx_sdk::AccountId;
-
-    pub fn from(account: phalanx_primitives::AccountId) -> AccountId {
-        AccountId(*account.as_bytes())
     }
 }

@@ -5,9 +5,11 @@ mod confidential;
 mod contract;
 mod devnet;
 mod economy;
+mod encode;
 mod key;
 mod messages;
 mod node;
+mod permits;
 mod progress;
 mod scaffold;
 mod status;
@@ -65,9 +67,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             grantee,
             scopes,
             expires_in,
-        }) => confidential::sign_permit(&ctx, &contract, &from, &grantee, scopes, expires_in).await,
+        }) => permits::sign_permit(&ctx, &contract, &from, &grantee, scopes, expires_in).await,
         Command::Permit(PermitCommand::Revoke { file, from }) => {
-            confidential::revoke_permit(&ctx, &file, &from).await
+            permits::revoke_permit(&ctx, &file, &from).await
         }
         Command::Worker(WorkerCommandArgs { run, .. }) => {
             node::run_worker(&ctx, run, Role::Worker).await
@@ -147,14 +149,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             metadata,
             kind,
         }) => {
-            let request = confidential::EncodeRequest {
+            let request = encode::EncodeRequest {
                 contract: contract.as_deref(),
                 words: &message,
                 json_msg: json_msg.as_deref(),
                 metadata: metadata.as_deref(),
                 kind: kind.into(),
             };
-            confidential::encode(&ctx, request).await
+            encode::encode(&ctx, request).await
         }
         Command::Contract(ContractCommand::New {
             name,

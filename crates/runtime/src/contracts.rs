@@ -9,6 +9,7 @@
 use crate::clusters;
 use crate::error::{Cause, Refusal};
 use crate::master_key::require_holder;
+use crate::state::decode_entry;
 use crate::{StateError, StateOverlay, StateReader, TxError};
 use parity_scale_codec::{Decode, Encode};
 pub use phalanx_primitives::contract_id;
@@ -125,13 +126,7 @@ fn code_info_key(hash: &Hash) -> Vec<u8> {
 
 /// A code's uploader and metadata, from committed state.
 pub fn code_info(state: &impl StateReader, hash: &Hash) -> Result<Option<CodeInfo>, StateError> {
-    state
-        .get(&code_info_key(hash))?
-        .map(|b| {
-            CodeInfo::decode(&mut &b[..])
-                .map_err(|e| StateError(format!("corrupt code entry: {e}")))
-        })
-        .transpose()
+    decode_entry(state.get(&code_info_key(hash))?, "code entry")
 }
 
 fn info_key(contract: &AccountId) -> Vec<u8> {
@@ -148,13 +143,7 @@ pub fn contract(
     state: &impl StateReader,
     id: &AccountId,
 ) -> Result<Option<ContractInfo>, StateError> {
-    state
-        .get(&info_key(id))?
-        .map(|b| {
-            ContractInfo::decode(&mut &b[..])
-                .map_err(|e| StateError(format!("corrupt contract entry: {e}")))
-        })
-        .transpose()
+    decode_entry(state.get(&info_key(id))?, "contract entry")
 }
 
 /// The block's `ContractBalance` events: what each contract's account holds at the end of the
@@ -187,13 +176,7 @@ pub(crate) fn read_contract(
     overlay: &StateOverlay<impl StateReader>,
     id: &AccountId,
 ) -> Result<ContractInfo, TxError> {
-    overlay
-        .get(&info_key(id))?
-        .map(|b| {
-            ContractInfo::decode(&mut &b[..])
-                .map_err(|e| StateError(format!("corrupt contract entry: {e}")))
-        })
-        .transpose()?
+    decode_entry(overlay.get(&info_key(id))?, "contract entry")?
         .ok_or(ContractError::NoContract(*id).into())
 }
 
@@ -206,10 +189,7 @@ pub(crate) fn contracts_of(
     overlay: &StateOverlay<impl StateReader>,
     cluster: &Hash,
 ) -> Result<Vec<AccountId>, StateError> {
-    Ok(
-        crate::state::decode_entry(overlay.get(&of_cluster_key(cluster))?, "contract list")?
-            .unwrap_or_default(),
-    )
+    Ok(decode_entry(overlay.get(&of_cluster_key(cluster))?, "contract list")?.unwrap_or_default())
 }
 
 pub(crate) fn exists(

@@ -514,7 +514,7 @@ impl<R: StateReader> BlockExecutor<R> {
             Event::ContractInstantiated { contract, .. } => Some(contract),
             _ => None,
         });
-        let balances = contracts::balance_events(&self.overlay, instantiated.collect::<Vec<_>>())?;
+        let balances = contracts::balance_events(&self.overlay, instantiated)?;
         events.extend(balances);
         self.events
             .extend(events.into_iter().map(|event| EventRecord {

@@ -77,18 +77,18 @@ impl TestEnv {
         }
     }
 
-    /// Keys plus values, as the VM counts a contract's storage.
-    fn storage_bytes(&self) -> u64 {
-        self.storage
-            .iter()
-            .map(|(k, v)| (k.len() + v.len()) as u64)
-            .sum()
-    }
-
     fn start_call(&mut self) {
         self.gas_used = 0;
         self.call = CallCounts::default();
     }
+}
+
+/// Keys plus values, as the VM counts a contract's storage.
+fn storage_bytes(storage: &BTreeMap<Vec<u8>, Vec<u8>>) -> u64 {
+    storage
+        .iter()
+        .map(|(k, v)| (k.len() + v.len()) as u64)
+        .sum()
 }
 
 /// Ends the call as the VM ends a trapping one: a panic whose message starts with `trap:`.
@@ -221,7 +221,23 @@ pub fn execute_with_value<R, E>(
         env.messages.truncate(before.3);
         env.receipt_events.clear();
     };
-    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(handler)) {
+    // What a successful call adds to storage is bounded and paid for at its end, as in the VM.
+    let size_before = storage_bytes(&before.0);
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let result = handler();
+        if result.is_ok() {
+            with_env(|env| {
+                let size = storage_bytes(&env.storage);
+                if size > crate::limits::MAX_CONTRACT_STORAGE_BYTES {
+                    trap(&format!("contract storage would grow to {size} bytes"));
+                }
+                let added = size.saturating_sub(size_before);
+                env.charge(added.saturating_mul(crate::limits::gas::STORAGE_PER_NEW_BYTE));
+            });
+        }
+        result
+    }));
+    let result = match run {
         Ok(result) => result,
         Err(payload) => {
             // A trap changes nothing, as in the VM; then it goes on to the test.
@@ -229,28 +245,6 @@ pub fn execute_with_value<R, E>(
             std::panic::resume_unwind(payload)
         }
     };
-    // What the call adds to storage is paid and bounded once it succeeds, as in the VM.
-    if result.is_ok() {
-        let size_before: u64 = before
-            .0
-            .iter()
-            .map(|(k, v)| (k.len() + v.len()) as u64)
-            .sum();
-        let bounded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            with_env(|env| {
-                let size = env.storage_bytes();
-                if size > crate::limits::MAX_CONTRACT_STORAGE_BYTES {
-                    trap(&format!("contract storage would grow to {size} bytes"));
-                }
-                let added = size.saturating_sub(size_before);
-                env.charge(added.saturating_mul(crate::limits::gas::STORAGE_PER_NEW_BYTE));
-            })
-        }));
-        if let Err(payload) = bounded {
-            with_env(undo);
-            std::panic::resume_unwind(payload);
-        }
-    }
     with_env(|env| {
         env.value = 0;
         if result.is_err() {

@@ -448,10 +448,7 @@ impl ContractClient {
         loop {
             let mut still = Vec::new();
             for worker in behind {
-                let synced = match worker.1.status().await {
-                    Ok(status) => status["synced_height"].as_u64(),
-                    Err(_) => None,
-                };
+                let synced = worker.1.synced_height().await.ok();
                 if synced.is_none_or(|synced| synced < height) {
                     still.push(worker);
                 }

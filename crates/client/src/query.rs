@@ -99,6 +99,13 @@ impl WorkerClient {
         Ok(self.rpc.request("worker_status", rpc_params![]).await?)
     }
 
+    /// The height the worker has replayed up to, from its status.
+    pub async fn synced_height(&self) -> Result<u64, ClientError> {
+        self.status().await?["synced_height"]
+            .as_u64()
+            .ok_or_else(|| ClientError::Contract("the worker's status has no synced_height".into()))
+    }
+
     /// The keyed digest of `contract`'s state after block `height` (None: the worker's synced
     /// height).
     pub async fn state_digest(

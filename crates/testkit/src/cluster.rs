@@ -143,7 +143,11 @@ pub async fn worker_status(url: &str) -> serde_json::Value {
 
 /// The height a worker has replayed up to.
 pub async fn synced_height(url: &str) -> u64 {
-    worker_status(url).await["synced_height"].as_u64().unwrap()
+    WorkerClient::connect(url)
+        .unwrap()
+        .synced_height()
+        .await
+        .unwrap()
 }
 
 /// Waits up to `within` until the worker at `url` has replayed block `height`; returns its

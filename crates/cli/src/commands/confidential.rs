@@ -148,28 +148,27 @@ pub async fn upload(
     }
     let signer = ctx.keystore.keypair(from, &ctx.passphrase)?;
     let node = connect(ctx).await?;
-    let height = if node.has_code(code_hash).await? {
-        None
-    } else {
-        let (_, height) =
-            submit_and_wait(&node, &signer, Call::UploadCode { code: code.clone() }).await?;
-        Some(height)
+    // What the chain knows of the code: its uploader and recorded metadata, if it has it.
+    let on_chain = node.rpc().code(code_hash).await?;
+    let (height, uploader, recorded_before) = match &on_chain {
+        Some(view) => (None, view.uploader, view.metadata_hash),
+        None => {
+            let call = Call::UploadCode { code: code.clone() };
+            let (_, height) = submit_and_wait(&node, &signer, call).await?;
+            (Some(height), Some(signer.account_id()), None)
+        }
     };
     // The uploader vouches for the metadata on chain (once); anyone keeps a copy to use it.
     let mut recorded = None;
     if let Some(metadata) = &metadata {
         messages::remember(&ctx.keystore, metadata)?;
-        let view = node.rpc().code(code_hash).await?;
-        let on_chain = view.as_ref().and_then(|v| v.metadata_hash);
-        let ours = view.as_ref().and_then(|v| v.uploader) == Some(signer.account_id());
-        match on_chain {
-            Some(hash) if hash != metadata.hash() => bail!(
-                "the chain records metadata {hash} for code {code_hash}, not this file's {}",
-                metadata.hash()
+        let ours = metadata.hash();
+        match recorded_before {
+            Some(hash) if hash != ours => bail!(
+                "the chain records metadata {hash} for code {code_hash}, not this file's {ours}"
             ),
             Some(hash) => recorded = Some(hash),
-            None if !ours => {
-                let uploader = view.as_ref().and_then(|v| v.uploader);
+            None if uploader != Some(signer.account_id()) => {
                 eprintln!(
                     "metadata kept for this client; not recorded on chain: only the code's uploader{} may",
                     uploader.map(|u| format!(" ({u})")).unwrap_or_default()
@@ -178,10 +177,10 @@ pub async fn upload(
             None => {
                 let call = Call::RecordMetadata {
                     code_hash,
-                    metadata_hash: metadata.hash(),
+                    metadata_hash: ours,
                 };
                 submit_and_wait(&node, &signer, call).await?;
-                recorded = Some(metadata.hash());
+                recorded = Some(ours);
             }
         }
     }

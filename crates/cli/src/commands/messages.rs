@@ -151,11 +151,9 @@ impl Schema {
         if let Some(metadata) = &metadata {
             let code = node.rpc().code(code_hash).await?;
             if let Some(recorded) = code.and_then(|c| c.metadata_hash) {
-                if recorded != metadata.hash() {
-                    bail!(phalanx_client::metadata::MetadataError::NotRecorded {
-                        file: metadata.hash(),
-                        recorded,
-                    });
+                let file = metadata.hash();
+                if recorded != file {
+                    bail!(phalanx_client::metadata::MetadataError::NotRecorded { file, recorded });
                 }
             }
         }
@@ -187,8 +185,7 @@ impl Schema {
         args: &MessageArgs,
     ) -> Result<Option<Vec<u8>>> {
         if let Some(hex_text) = &args.msg {
-            let bytes = hex::decode(hex_text.trim().trim_start_matches("0x"))
-                .with_context(|| format!("`{hex_text}` is not hex"))?;
+            let bytes = super::confidential::decode_hex(hex_text)?;
             // Where the metadata is known, a message the contract could not decode is refused
             // here, naming the field (the contract itself can name only the type).
             if let Some(metadata) = &self.metadata {

@@ -149,13 +149,11 @@ pub(crate) fn describe(types: &PortableRegistry, id: u32) -> String {
         None => what,
     };
     match &ty.type_def {
-        TypeDef::Composite(c) if c.fields.is_empty() => named("{}".into()),
-        TypeDef::Composite(c) if c.fields.iter().all(|f| f.name.is_some()) => named(format!(
-            "an object with fields {}",
-            field_names(&c.fields).join(", ")
-        )),
-        TypeDef::Composite(c) if c.fields.len() == 1 => describe(types, c.fields[0].ty.id),
-        TypeDef::Composite(c) => named(format!("an array of {} values", c.fields.len())),
+        // A newtype reads as what it wraps.
+        TypeDef::Composite(c) if c.fields.len() == 1 && c.fields[0].name.is_none() => {
+            describe(types, c.fields[0].ty.id)
+        }
+        TypeDef::Composite(c) => named(describe_fields(types, &c.fields)),
         TypeDef::Variant(v) if is_option(ty) => {
             match v.variants.iter().find(|v| v.name == "Some") {
                 Some(some) if some.fields.len() == 1 => {

@@ -235,19 +235,22 @@ fn close() -> Result<Answer, Error> {
             .get(&index)
             .ok_or(Error::new("a bidder is missing"))?;
         let sealed = BIDS.get(&bidder).ok_or(Error::new("a bid is missing"))?;
-        let event = match outcome {
-            Some(o) if o.winner == bidder => Event::Won {
-                price: o.price,
-                refund: sealed.deposit - o.price,
-            },
-            _ => Event::Lost {
-                your_bid: sealed.amount,
-                refund: sealed.deposit,
-            },
-        };
-        let refund = match event {
-            Event::Won { refund, .. } | Event::Lost { refund, .. } => refund,
-            Event::Closed { .. } => 0,
+        let (event, refund) = match outcome {
+            Some(o) if o.winner == bidder => {
+                let refund = sealed.deposit - o.price;
+                let won = Event::Won {
+                    price: o.price,
+                    refund,
+                };
+                (won, refund)
+            }
+            _ => {
+                let lost = Event::Lost {
+                    your_bid: sealed.amount,
+                    refund: sealed.deposit,
+                };
+                (lost, sealed.deposit)
+            }
         };
         if refund > 0 {
             env::transfer(&bidder, refund);

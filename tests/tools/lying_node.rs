@@ -24,7 +24,7 @@ use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_crypto::{sign_finality, Keypair};
 use phalanx_primitives::{
-    events_root, Block, Call, Envelope, Event, EventRecord, FinalityCertificate, GenesisConfig,
+    events_root, Block, Call, Envelope, Event, EventRecord, GenesisConfig,
     Phase, Signature, SignedTransaction, Transaction,
 };
 use serde_json::{json, Value};
@@ -331,7 +331,5 @@ fn forged_events(index: u32) -> Vec<EventRecord> {
 
 fn sign(block: &mut Block, validator: &str) {
     let key = Keypair::dev(validator);
-    block.certificate = FinalityCertificate {
-        signatures: vec![sign_finality(&key, &block.header)],
-    };
+    block.certificate = sign_finality(&key, &block.header);
 }

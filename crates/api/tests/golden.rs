@@ -22,8 +22,8 @@ use phalanx_primitives::attestation::{
 };
 use phalanx_primitives::economy::Parameter;
 use phalanx_primitives::{
-    AccountId, Block, BlockHeader, Call, ContractOutput, Envelope, Event, EventRecord,
-    FinalityCertificate, Hash, Phase, Signature, SignedTransaction, StateReport, SudoCall,
+    AccountId, Block, BlockHeader, Call, ConsensusRound, ContractOutput, Envelope, Event,
+    EventRecord, FinalityCertificate, Hash, Phase, Signature, SignedTransaction, StateReport, SudoCall,
     Transaction, ValidatorSignature,
 };
 use serde::Serialize;
@@ -774,6 +774,12 @@ fn chain_views_have_pinned_json() {
             },
         )],
         certificate: FinalityCertificate {
+            descendants: vec![],
+            round: ConsensusRound {
+                epoch: 0,
+                view: 1,
+                parent_view: 0,
+            },
             signatures: vec![ValidatorSignature {
                 validator: account(0xaa),
                 signature: Signature([0; 64]),

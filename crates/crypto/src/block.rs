@@ -91,7 +91,7 @@ pub fn verify_events(header: &BlockHeader, events: &[EventRecord]) -> Result<(),
 mod tests {
     use super::*;
     use crate::{sign_finality, Keypair};
-    use phalanx_primitives::{Event, FinalityCertificate, Hash, Phase};
+    use phalanx_primitives::{Event, Hash, Phase};
 
     fn child(parent: &BlockHeader, validator: &Keypair, events: &[EventRecord]) -> Block {
         let header = BlockHeader {
@@ -103,9 +103,7 @@ mod tests {
             timestamp_ms: parent.timestamp_ms + 1,
             proposer: validator.account_id(),
         };
-        let certificate = FinalityCertificate {
-            signatures: vec![sign_finality(validator, &header)],
-        };
+        let certificate = sign_finality(validator, &header);
         Block {
             header,
             transactions: vec![],

@@ -6,7 +6,7 @@
 //! It never chooses randomness itself: functions that need it take an RNG from the caller (the
 //! edges pass `OsRng`), so that pure code such as the runtime can use this crate without drawing
 //! randomness. Every signature is made over a domain-separated message (see
-//! `phalanx_primitives::TX_SIGNING_DOMAIN`, `FINALITY_DOMAIN`) so one kind never verifies as another.
+//! `phalanx_primitives::TX_SIGNING_DOMAIN`, `CONSENSUS_NAMESPACE`) so one kind never verifies as another.
 //!
 //! ```
 //! use phalanx_crypto::{Keypair, sign_transaction, verify_transactions};
@@ -32,6 +32,6 @@ pub use block::{verify_events, verify_finalized, verify_link, verify_next_block,
 pub use envelope::{Envelope, EnvelopeContext, EnvelopeError, Opener, Sealer};
 pub use keys::{Keypair, DEV_ACCOUNT_NAMES};
 pub use verify::{
-    check_signatures, sign_finality, sign_transaction, verify_certificate, verify_signature,
+    check_signatures, sign_finality, sign_transaction, sign_vote, verify_certificate, verify_signature,
     verify_transactions, CertificateError, SignatureError, VerifiedTransaction,
 };

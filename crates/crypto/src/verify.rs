@@ -4,8 +4,8 @@ use crate::Keypair;
 use ed25519_dalek::{Signature as DalekSignature, VerifyingKey};
 use parity_scale_codec::Encode;
 use phalanx_primitives::{
-    finality_message, AccountId, BlockHeader, FinalityCertificate, Hash, Signature,
-    SignedTransaction, Transaction, ValidatorSignature,
+    quorum, vote_message, AccountId, BlockHeader, ConsensusRound, FinalityCertificate, Hash,
+    Signature, SignedTransaction, Transaction, ValidatorSignature, MAX_CERTIFICATE_DESCENDANTS,
 };
 use std::collections::HashMap;
 
@@ -156,47 +156,105 @@ pub fn check_signatures(batch: &[&SignedTransaction]) -> Vec<Result<(), Signatur
 pub enum CertificateError {
     #[error("signature by {0}, which is not a validator")]
     UnknownValidator(AccountId),
-    #[error("validator {0} signed twice")]
-    DuplicateSigner(AccountId),
+    #[error("the signatures are not in validator order, or validator {0} signed twice")]
+    Unordered(AccountId),
     #[error("bad signature by validator {0}")]
     BadSignature(AccountId),
-    #[error("{found} of {total} validators signed; more than two thirds are needed")]
-    NotEnoughSignatures { found: usize, total: usize },
+    #[error("{found} of {total} validators signed; {needed} are needed")]
+    NotEnoughSignatures {
+        found: usize,
+        total: usize,
+        needed: usize,
+    },
+    #[error("the certificate carries {0} descendant headers; at most {MAX_CERTIFICATE_DESCENDANTS} are accepted")]
+    TooManyDescendants(usize),
+    #[error("descendant header {0} does not link to the header before it")]
+    BrokenDescendant(usize),
 }
 
-/// Signs the finality vote for a header.
-pub fn sign_finality(validator: &Keypair, header: &BlockHeader) -> ValidatorSignature {
+/// One validator's vote to finalize `header` in `round`.
+pub fn sign_vote(
+    validator: &Keypair,
+    round: &ConsensusRound,
+    header: &BlockHeader,
+) -> ValidatorSignature {
     ValidatorSignature {
         validator: validator.account_id(),
-        signature: validator.sign(&finality_message(&header.hash())),
+        signature: validator.sign(&vote_message(round, &header.hash())),
     }
 }
 
-/// Checks that more than two thirds of `validators` signed `header` (with one validator: it did).
+/// The certificate a single-validator (dev) chain gives its block: the validator's own finalize
+/// vote, in the round the block's height names (epoch 0, view = height, parent view = height - 1).
+pub fn sign_finality(validator: &Keypair, header: &BlockHeader) -> FinalityCertificate {
+    let round = ConsensusRound {
+        epoch: 0,
+        view: header.height,
+        parent_view: header.height.saturating_sub(1),
+    };
+    FinalityCertificate {
+        descendants: Vec::new(),
+        round,
+        signatures: vec![sign_vote(validator, &round, header)],
+    }
+}
+
+/// Checks that a quorum of `validators` finalized `header`: directly, or through the
+/// descendants the certificate carries. Votes are checked as the consensus engine checks them
+/// (ZIP-215 ed25519), so that whatever the validators accepted is accepted here.
 pub fn verify_certificate(
     header: &BlockHeader,
     certificate: &FinalityCertificate,
     validators: &[AccountId],
 ) -> Result<(), CertificateError> {
-    let message = finality_message(&header.hash());
-    let mut signers = std::collections::BTreeSet::new();
+    let descendants = &certificate.descendants;
+    if descendants.len() > MAX_CERTIFICATE_DESCENDANTS {
+        return Err(CertificateError::TooManyDescendants(descendants.len()));
+    }
+    let mut finalized = header.clone();
+    for (index, next) in descendants.iter().enumerate() {
+        if next.height != finalized.height + 1 || next.parent_hash != finalized.hash() {
+            return Err(CertificateError::BrokenDescendant(index));
+        }
+        finalized = next.clone();
+    }
+    let message = vote_message(&certificate.round, &finalized.hash());
+    let mut previous: Option<&AccountId> = None;
     for vote in &certificate.signatures {
         if !validators.contains(&vote.validator) {
             return Err(CertificateError::UnknownValidator(vote.validator));
         }
-        if !signers.insert(vote.validator) {
-            return Err(CertificateError::DuplicateSigner(vote.validator));
+        // Ascending order (the engine's signer order) makes a certificate's encoding canonical
+        // and rules out a signer counted twice.
+        if previous.is_some_and(|p| p >= &vote.validator) {
+            return Err(CertificateError::Unordered(vote.validator));
         }
-        verify_signature(&vote.validator, &message, &vote.signature)
+        previous = Some(&vote.validator);
+        verify_vote(&vote.validator, &message, &vote.signature)
             .map_err(|_| CertificateError::BadSignature(vote.validator))?;
     }
-    if signers.len() * 3 <= validators.len() * 2 {
+    let needed = quorum(validators.len());
+    if certificate.signatures.len() < needed {
         return Err(CertificateError::NotEnoughSignatures {
-            found: signers.len(),
+            found: certificate.signatures.len(),
             total: validators.len(),
+            needed,
         });
     }
     Ok(())
+}
+
+/// A consensus vote's signature, under the engine's rule (ZIP-215), not the strict one that
+/// transactions follow: a vote the engine counted must count here too.
+fn verify_vote(
+    validator: &AccountId,
+    message: &[u8],
+    signature: &Signature,
+) -> Result<(), SignatureError> {
+    let key = ed25519_consensus::VerificationKey::try_from(*validator.as_bytes())
+        .map_err(|_| SignatureError::BadPublicKey)?;
+    key.verify(&ed25519_consensus::Signature::from(signature.0), message)
+        .map_err(|_| SignatureError::BadSignature)
 }
 
 #[cfg(test)]
@@ -247,9 +305,7 @@ mod tests {
             timestamp_ms: 0,
             proposer: alice.account_id(),
         };
-        let good = FinalityCertificate {
-            signatures: vec![sign_finality(&alice, &header)],
-        };
+        let good = sign_finality(&alice, &header);
         assert!(verify_certificate(&header, &good, &[alice.account_id()]).is_ok());
         assert!(matches!(
             verify_certificate(&header, &good, &[Keypair::dev("bob").account_id()]),
@@ -260,6 +316,7 @@ mod tests {
                 validator: alice.account_id(),
                 signature: alice.sign(&header.hash().0),
             }],
+            ..good.clone()
         };
         assert!(verify_certificate(&header, &forged, &[alice.account_id()]).is_err());
         assert!(verify_certificate(
@@ -268,6 +325,126 @@ mod tests {
             &[alice.account_id()]
         )
         .is_err());
+    }
+
+    fn header_at(height: u64, parent: Hash, proposer: &Keypair) -> BlockHeader {
+        BlockHeader {
+            height,
+            parent_hash: parent,
+            state_root: Hash([height as u8; 32]),
+            transactions_root: Hash::ZERO,
+            events_root: Hash::ZERO,
+            timestamp_ms: height,
+            proposer: proposer.account_id(),
+        }
+    }
+
+    /// Four validators, sorted as the engine orders its participants.
+    fn four_validators() -> (Vec<Keypair>, Vec<AccountId>) {
+        let mut keys: Vec<Keypair> = ["v0", "v1", "v2", "v3"].map(Keypair::dev).into();
+        keys.sort_by_key(|k| k.account_id());
+        let ids = keys.iter().map(Keypair::account_id).collect();
+        (keys, ids)
+    }
+
+    fn certificate(
+        signers: &[&Keypair],
+        round: ConsensusRound,
+        finalized: &BlockHeader,
+        descendants: Vec<BlockHeader>,
+    ) -> FinalityCertificate {
+        FinalityCertificate {
+            descendants,
+            round,
+            signatures: signers.iter().map(|k| sign_vote(k, &round, finalized)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_quorum_of_validators_in_their_order_finalizes() {
+        let (keys, ids) = four_validators();
+        let header = header_at(5, Hash([7; 32]), &keys[0]);
+        let round = ConsensusRound {
+            epoch: 0,
+            view: 9,
+            parent_view: 7,
+        };
+        let three = certificate(&[&keys[0], &keys[1], &keys[3]], round, &header, vec![]);
+        assert_eq!(verify_certificate(&header, &three, &ids), Ok(()));
+        let two = certificate(&[&keys[0], &keys[1]], round, &header, vec![]);
+        assert_eq!(
+            verify_certificate(&header, &two, &ids),
+            Err(CertificateError::NotEnoughSignatures {
+                found: 2,
+                total: 4,
+                needed: 3
+            })
+        );
+        let twice = certificate(&[&keys[0], &keys[1], &keys[1]], round, &header, vec![]);
+        assert!(matches!(
+            verify_certificate(&header, &twice, &ids),
+            Err(CertificateError::Unordered(_))
+        ));
+        let unordered = certificate(&[&keys[1], &keys[0], &keys[3]], round, &header, vec![]);
+        assert!(matches!(
+            verify_certificate(&header, &unordered, &ids),
+            Err(CertificateError::Unordered(_))
+        ));
+        // Votes of another round do not carry over: the round is part of what was signed.
+        let mut moved = three.clone();
+        moved.round.view += 1;
+        assert!(matches!(
+            verify_certificate(&header, &moved, &ids),
+            Err(CertificateError::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn a_block_is_final_through_a_finalized_descendant_that_links_to_it() {
+        let (keys, ids) = four_validators();
+        let block = header_at(5, Hash([7; 32]), &keys[0]);
+        let child = header_at(6, block.hash(), &keys[1]);
+        let grandchild = header_at(7, child.hash(), &keys[2]);
+        let round = ConsensusRound {
+            epoch: 0,
+            view: 12,
+            parent_view: 11,
+        };
+        let signers = [&keys[0], &keys[2], &keys[3]];
+        let through = certificate(&signers, round, &grandchild, vec![child.clone(), grandchild.clone()]);
+        assert_eq!(verify_certificate(&block, &through, &ids), Ok(()));
+        // The same votes do not finalize a block the descendants do not link to.
+        let stranger = header_at(5, Hash([8; 32]), &keys[0]);
+        assert_eq!(
+            verify_certificate(&stranger, &through, &ids),
+            Err(CertificateError::BrokenDescendant(0))
+        );
+        let mut gap = through.clone();
+        gap.descendants.remove(0);
+        assert_eq!(
+            verify_certificate(&block, &gap, &ids),
+            Err(CertificateError::BrokenDescendant(0))
+        );
+        // Votes for the child alone do not reach past it.
+        let short = certificate(&signers, round, &grandchild, vec![child.clone()]);
+        assert!(matches!(
+            verify_certificate(&block, &short, &ids),
+            Err(CertificateError::BadSignature(_))
+        ));
+        let mut long = through;
+        long.descendants = vec![child; MAX_CERTIFICATE_DESCENDANTS + 1];
+        assert_eq!(
+            verify_certificate(&block, &long, &ids),
+            Err(CertificateError::TooManyDescendants(MAX_CERTIFICATE_DESCENDANTS + 1))
+        );
+    }
+
+    #[test]
+    fn quorum_is_two_thirds_plus_one_of_three_f_plus_one() {
+        let expected = [(1, 1), (2, 2), (3, 3), (4, 3), (5, 4), (6, 5), (7, 5), (10, 7), (100, 67)];
+        for (n, q) in expected {
+            assert_eq!(quorum(n), q, "{n} validators");
+        }
     }
 
     proptest! {

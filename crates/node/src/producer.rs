@@ -5,7 +5,7 @@ use crate::config::{MAX_BLOCK_BYTES, MAX_BLOCK_TRANSACTIONS};
 use crate::running::{NodeError, Shared};
 use phalanx_api::views::HeaderView;
 use phalanx_crypto::{sign_finality, Keypair};
-use phalanx_primitives::{Block, BlockHeader, FinalityCertificate};
+use phalanx_primitives::{Block, BlockHeader};
 use phalanx_runtime::{BlockContext, BlockExecutor, TxError};
 use std::collections::HashSet;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -107,9 +107,7 @@ pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeade
         timestamp_ms: context.timestamp_ms,
         proposer: validator.account_id(),
     };
-    let certificate = FinalityCertificate {
-        signatures: vec![sign_finality(validator, &header)],
-    };
+    let certificate = sign_finality(validator, &header);
     let block = Block {
         header,
         transactions: included,

@@ -2,14 +2,16 @@
 //!
 //! The block hash is SHA-256 of the SCALE-encoded header. The header commits to the body through
 //! `transactions_root` (Merkle root of the transaction hashes, in order) and to the outcome
-//! through `state_root` and `events_root`. The certificate holds validator signatures over
-//! [`finality_message`]; with one validator a block is final as soon as its certificate exists.
+//! through `state_root` and `events_root`. The certificate is the consensus engine's (commonware
+//! simplex, scheme ed25519): validator votes over the block hash in one consensus round, in the
+//! exact bytes the engine signs ([`vote_message`]), so anyone holding the validator set checks it
+//! without running consensus. The single-validator dev node signs the same votes.
 
 use crate::{merkle_root, AccountId, BlockHeight, Hash, Signature, SignedTransaction, TimestampMs};
 use parity_scale_codec::{Decode, DecodeAll, DecodeLimit, Encode};
 
-/// Signing domain of finality votes.
-pub const FINALITY_DOMAIN: &[u8] = b"PHALANX_FINALITY_V1";
+/// The consensus engine's signing namespace; its vote kinds append `_NOTARIZE` / `_FINALIZE`.
+pub const CONSENSUS_NAMESPACE: &[u8] = b"PHALANX_CONSENSUS_V1";
 
 /// Nesting limit when decoding a block received from elsewhere.
 const DECODE_DEPTH_LIMIT: u32 = 16;
@@ -39,17 +41,66 @@ pub struct ValidatorSignature {
     pub signature: Signature,
 }
 
-/// The signatures that make a block final.
+/// The consensus round a block was voted in: simplex's epoch and view, and the view of the
+/// block's parent (the engine signs all three with the block hash).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct ConsensusRound {
+    pub epoch: u64,
+    pub view: u64,
+    pub parent_view: u64,
+}
+
+/// The votes that make a block final: a quorum of the validators (see [`quorum`]), each signing
+/// [`vote_message`] for one block and round.
+///
+/// Usually the votes are for this block itself. When its round ended before a finalization
+/// formed (simplex then finalizes it with a descendant), they are for the last of `descendants`:
+/// the headers after this block up to the finalized one, each linking to the one before. Either
+/// way the block alone proves its finality.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
 pub struct FinalityCertificate {
+    pub descendants: Vec<BlockHeader>,
+    pub round: ConsensusRound,
     pub signatures: Vec<ValidatorSignature>,
 }
 
-/// The message a validator signs to finalise the block with hash `block_hash`.
-pub fn finality_message(block_hash: &Hash) -> Vec<u8> {
-    let mut message = FINALITY_DOMAIN.to_vec();
+/// Most descendant headers a certificate may carry (a longer run of rounds without a
+/// finalization is refused rather than checked: see `FinalityCertificate`).
+pub const MAX_CERTIFICATE_DESCENDANTS: usize = 256;
+
+/// How many of `validators` votes make a certificate: all but the `f = (n - 1) / 3` faults the
+/// chain tolerates (simplex's `N3f1` quorum, `2f + 1` of `3f + 1`).
+pub fn quorum(validators: usize) -> usize {
+    validators - validators.saturating_sub(1) / 3
+}
+
+/// The bytes a validator signs to finalize `block_hash` in `round`, exactly as the engine builds
+/// them: `varint(len ns) | ns | varint(epoch) | varint(view) | varint(parent_view) | block hash`,
+/// with `ns = CONSENSUS_NAMESPACE | "_FINALIZE"` and unsigned LEB128 varints.
+pub fn vote_message(round: &ConsensusRound, block_hash: &Hash) -> Vec<u8> {
+    const SUFFIX: &[u8] = b"_FINALIZE";
+    let mut message = Vec::with_capacity(1 + CONSENSUS_NAMESPACE.len() + SUFFIX.len() + 30 + 32);
+    write_varint(&mut message, (CONSENSUS_NAMESPACE.len() + SUFFIX.len()) as u64);
+    message.extend_from_slice(CONSENSUS_NAMESPACE);
+    message.extend_from_slice(SUFFIX);
+    write_varint(&mut message, round.epoch);
+    write_varint(&mut message, round.view);
+    write_varint(&mut message, round.parent_view);
     message.extend_from_slice(&block_hash.0);
     message
+}
+
+/// Unsigned LEB128, the engine's integer encoding.
+fn write_varint(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

@@ -32,7 +32,8 @@ mod transaction;
 pub use account::{contract_id, gas_escrow, AccountId, AddressError, ADDRESS_HRP};
 pub use amount::Balance;
 pub use block::{
-    finality_message, Block, BlockHeader, FinalityCertificate, ValidatorSignature, FINALITY_DOMAIN,
+    quorum, vote_message, Block, BlockHeader, ConsensusRound, FinalityCertificate, ValidatorSignature,
+    CONSENSUS_NAMESPACE, MAX_CERTIFICATE_DESCENDANTS,
 };
 pub use envelope::Envelope;
 pub use event::{events_root, Event, EventRecord, Phase};

@@ -7,7 +7,7 @@ use phalanx_executor::{ChainView, Gatekeeper};
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::attestation::{Measurement, Role};
 use phalanx_primitives::{
-    AccountId, Block, BlockHeader, Call, EventRecord, FinalityCertificate, Transaction,
+    AccountId, Block, BlockHeader, Call, EventRecord, Transaction,
 };
 use phalanx_runtime::genesis::{self, dev_measurement, DEV_ATTESTATION_KEY};
 use phalanx_runtime::{clusters, registry, BlockContext, BlockExecutor, ChainParams, MemoryState};
@@ -111,9 +111,7 @@ impl MemoryChain {
         self.state.apply(&outcome.write_set);
         self.head = header.clone();
         let validator = Keypair::dev(genesis::DEV_VALIDATOR);
-        let certificate = FinalityCertificate {
-            signatures: vec![sign_finality(&validator, &header)],
-        };
+        let certificate = sign_finality(&validator, &header);
         self.blocks.push((
             Block {
                 header,

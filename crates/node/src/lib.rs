@@ -19,6 +19,7 @@
 
 mod admission;
 mod config;
+pub mod consensus;
 mod economy_views;
 mod metrics;
 mod pool;

@@ -43,6 +43,41 @@ pub(crate) struct Shared {
     pub metrics: NodeMetrics,
 }
 
+impl Shared {
+    /// Opens (or creates) the chain's database in `data_dir` and the pool on its head; also
+    /// returns the metrics registry.
+    pub(crate) fn open(
+        genesis_config: &GenesisConfig,
+        data_dir: &std::path::Path,
+        pool_capacity: usize,
+    ) -> Result<(Shared, phalanx_telemetry::prometheus_client::registry::Registry), NodeError> {
+        let genesis_block =
+            genesis::build(genesis_config).map_err(|e| NodeError::Config(e.to_string()))?;
+        let store = Store::open(data_dir, genesis_config)?;
+        let head = store.head()?.header;
+        let params = ChainParams::from_genesis(genesis_config);
+        let pool = Pool::new(
+            params.clone(),
+            store.state_snapshot()?,
+            producer::next_block_context(&head),
+            pool_capacity,
+        );
+        let (heads, _) = broadcast::channel(1024);
+        let (metrics, registry) = NodeMetrics::new();
+        let shared = Shared {
+            store,
+            pool: Mutex::new(pool),
+            head: RwLock::new(head),
+            heads,
+            params,
+            info: chain_info(genesis_config, genesis_block.header.hash()),
+            genesis: parity_scale_codec::Encode::encode(genesis_config),
+            metrics,
+        };
+        Ok((shared, registry))
+    }
+}
+
 pub struct RunningNode {
     shared: Arc<Shared>,
     /// The metrics endpoint's address and task, when asked for.
@@ -108,29 +143,8 @@ impl RunningNode {
                 config.genesis.validators
             )));
         }
-        let genesis_block =
-            genesis::build(&config.genesis).map_err(|e| NodeError::Config(e.to_string()))?;
-        let store = Store::open(&config.data_dir, &config.genesis)?;
-        let head = store.head()?.header;
-        let params = ChainParams::from_genesis(&config.genesis);
-        let pool = Pool::new(
-            params.clone(),
-            store.state_snapshot()?,
-            producer::next_block_context(&head),
-            config.pool_capacity,
-        );
-        let (heads, _) = broadcast::channel(1024);
-        let (metrics, registry) = NodeMetrics::new();
-        let shared = Arc::new(Shared {
-            store,
-            pool: Mutex::new(pool),
-            head: RwLock::new(head),
-            heads,
-            params,
-            info: chain_info(&config.genesis, genesis_block.header.hash()),
-            genesis: parity_scale_codec::Encode::encode(&config.genesis),
-            metrics,
-        });
+        let (shared, registry) = Shared::open(&config.genesis, &config.data_dir, config.pool_capacity)?;
+        let shared = Arc::new(shared);
         let metrics_server = match config.metrics_addr {
             Some(addr) => Some(
                 serve_metrics(addr, registry, shared.clone(), &config.data_dir)

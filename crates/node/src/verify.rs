@@ -7,8 +7,10 @@
 
 use crate::storage::{StateEntry, StorageError, Store};
 use phalanx_crypto::{verify_next_block, verify_transactions};
-use phalanx_primitives::{Block, Hash};
-use phalanx_runtime::{genesis, BlockContext, BlockExecutor, ChainParams, MemoryState};
+use phalanx_primitives::{Block, BlockHeader, Hash, SignedTransaction};
+use phalanx_runtime::{
+    genesis, BlockContext, BlockExecutor, BlockOutcome, ChainParams, MemoryState, StateReader,
+};
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +29,64 @@ pub enum ReplayError {
     Storage(#[from] StorageError),
     #[error("block {height}: {problem}")]
     Invalid { height: u64, problem: String },
+}
+
+/// Why a block built elsewhere does not follow from its parent state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlockProblem {
+    #[error("transaction {index} is not validly signed: {reason}")]
+    Unsigned { index: usize, reason: String },
+    #[error("transaction {index} does not apply: {reason}")]
+    DoesNotApply { index: usize, reason: String },
+    #[error("the end of the block fails: {0}")]
+    Finish(String),
+    #[error("events root mismatch")]
+    EventsRoot,
+    #[error("state root mismatch")]
+    StateRoot,
+}
+
+/// Applies a block someone else built (`header`, `transactions`) on `state`, the state after
+/// `parent`, and checks it against its header: every transaction signed and applying, the
+/// events and state roots equal. Links, body and certificate are the block verifier's.
+pub fn execute_block<R: StateReader>(
+    state: R,
+    params: &ChainParams,
+    parent: &BlockHeader,
+    header: &BlockHeader,
+    transactions: &[SignedTransaction],
+) -> Result<BlockOutcome, BlockProblem> {
+    let context = BlockContext {
+        height: header.height,
+        timestamp_ms: header.timestamp_ms,
+    };
+    let mut executor = BlockExecutor::new(state, params, context);
+    for (index, verified) in verify_transactions(transactions.to_vec())
+        .into_iter()
+        .enumerate()
+    {
+        let tx = verified.map_err(|e| BlockProblem::Unsigned {
+            index,
+            reason: e.to_string(),
+        })?;
+        executor
+            .apply(&tx)
+            .map_err(|e| BlockProblem::DoesNotApply {
+                index,
+                reason: e.to_string(),
+            })?;
+    }
+    let outcome = executor
+        .finish()
+        .map_err(|e| BlockProblem::Finish(e.to_string()))?;
+    if outcome.events_root() != header.events_root {
+        return Err(BlockProblem::EventsRoot);
+    }
+    if outcome.state_root(&parent.state_root) != header.state_root {
+        return Err(BlockProblem::StateRoot);
+    }
+    Ok(outcome)
 }
 
 fn invalid(height: u64, problem: impl Into<String>) -> ReplayError {
@@ -64,36 +124,20 @@ pub fn replay_data_dir(data_dir: &Path) -> Result<ReplayReport, ReplayError> {
         }
         verify_next_block(&parent, &block, &params.validators)
             .map_err(|e| invalid(height, e.to_string()))?;
-        let header = &block.header;
-        let context = BlockContext {
-            height,
-            timestamp_ms: header.timestamp_ms,
-        };
-        let mut executor = BlockExecutor::new(&state, &params, context);
-        for (i, verified) in verify_transactions(block.transactions.clone())
-            .into_iter()
-            .enumerate()
-        {
-            let tx = verified.map_err(|e| invalid(height, format!("transaction {i}: {e}")))?;
-            executor
-                .apply(&tx)
-                .map_err(|e| invalid(height, format!("transaction {i} does not apply: {e}")))?;
-        }
+        let outcome = execute_block(
+            &state,
+            &params,
+            &parent,
+            &block.header,
+            &block.transactions,
+        )
+        .map_err(|e| invalid(height, e.to_string()))?;
         transactions += block.transactions.len() as u64;
-        let outcome = executor
-            .finish()
-            .map_err(|e| invalid(height, format!("end of block: {e}")))?;
-        if outcome.events_root() != header.events_root {
-            return Err(invalid(height, "events root mismatch"));
-        }
         let stored_events = store
             .events(height)?
             .ok_or_else(|| invalid(height, "events missing"))?;
         if stored_events != outcome.events {
             return Err(invalid(height, "stored events differ from replayed events"));
-        }
-        if outcome.state_root(&parent.state_root) != header.state_root {
-            return Err(invalid(height, "state root mismatch"));
         }
         state.apply(&outcome.write_set);
         parent = block.header;

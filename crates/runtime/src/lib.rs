@@ -58,4 +58,4 @@ pub mod tokenomics;
 pub use error::{Cause, Refusal, StateError, TxError};
 pub use executor::{events_root, BlockExecutor, BlockOutcome};
 pub use params::{BlockContext, ChainParams};
-pub use state::{state_root, MemoryState, StateOverlay, StateReader, WriteSet};
+pub use state::{state_root, LayeredState, MemoryState, StateOverlay, StateReader, WriteSet};

@@ -48,6 +48,32 @@ impl WriteSet {
     }
 }
 
+/// The state after blocks that are not committed yet: their write sets (newest first) over the
+/// committed state. Consensus builds and checks a block on a notarized parent with this, before
+/// the parent is final.
+pub struct LayeredState<R> {
+    base: R,
+    layers: Vec<std::sync::Arc<WriteSet>>,
+}
+
+impl<R: StateReader> LayeredState<R> {
+    /// `layers[0]` is the newest block's writes, the last one the oldest's.
+    pub fn new(base: R, layers: Vec<std::sync::Arc<WriteSet>>) -> Self {
+        LayeredState { base, layers }
+    }
+}
+
+impl<R: StateReader> StateReader for LayeredState<R> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        for layer in &self.layers {
+            if let Some(value) = layer.0.get(key) {
+                return Ok(value.clone());
+            }
+        }
+        self.base.get(key)
+    }
+}
+
 /// Domain of the state root.
 const STATE_ROOT_DOMAIN: &[u8] = b"PHALANX_STATE_ROOT_V1";
 

@@ -448,6 +448,10 @@ pub struct NodeArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics (off unless given).
     #[arg(long)]
     pub metrics_addr: Option<SocketAddr>,
+    /// Where this validator listens for the other validators (chains of many validators; the
+    /// genesis names every validator's address).
+    #[arg(long)]
+    pub p2p_addr: Option<SocketAddr>,
 }
 
 #[derive(Args, Debug)]

@@ -129,7 +129,6 @@ const REFUSED_CODE_BYTES_PER_UNIT: usize = 16 * 1024;
 
 /// Decodes, verifies (in one batch) and pools `texts`.
 pub(crate) fn admit_batch(shared: &Shared, texts: &[String]) -> Admitted {
-    let mut code_cost = 0;
     let mut results: Vec<Option<Result<Hash, TxRejection>>> = vec![None; texts.len()];
     let mut positions = Vec::with_capacity(texts.len());
     let mut decoded = Vec::with_capacity(texts.len());
@@ -142,6 +141,32 @@ pub(crate) fn admit_batch(shared: &Shared, texts: &[String]) -> Admitted {
             Err(r) => results[i] = Some(Err(r)),
         }
     }
+    admit_decoded(shared, results, positions, decoded, true)
+}
+
+/// Admits transactions another validator relayed (see `consensus::relay`): the same checks as
+/// RPC input, and they are not relayed again.
+pub(crate) fn admit_relayed(shared: &Shared, batch: Vec<SignedTransaction>) {
+    let positions = (0..batch.len()).collect();
+    let results = vec![None; batch.len()];
+    let admitted = admit_decoded(shared, results, positions, batch, false);
+    let refused = admitted.results.iter().filter(|r| r.is_err()).count();
+    if refused > 0 {
+        tracing::debug!(refused, "relayed transactions refused (most are already pooled)");
+    }
+}
+
+/// Checks and pools decoded transactions; `results` holds the refusals so far, `positions`
+/// says where each decoded one belongs. What is admitted is relayed to the other validators
+/// when `relay` is set.
+fn admit_decoded(
+    shared: &Shared,
+    mut results: Vec<Option<Result<Hash, TxRejection>>>,
+    positions: Vec<usize>,
+    decoded: Vec<SignedTransaction>,
+    relay: bool,
+) -> Admitted {
+    let mut code_cost = 0;
     // Code is validated here, before the pool lock: a refused upload never reaches it, and a
     // good one is a cached verdict there.
     let mut kept = Vec::with_capacity(decoded.len());
@@ -177,6 +202,8 @@ pub(crate) fn admit_batch(shared: &Shared, texts: &[String]) -> Admitted {
             };
         }
     };
+    let outbox = shared.relay.get().filter(|_| relay);
+    let mut relayed = Vec::new();
     let mut pool = shared
         .pool
         .lock()
@@ -197,7 +224,15 @@ pub(crate) fn admit_batch(shared: &Shared, texts: &[String]) -> Admitted {
                     location.height
                 ),
             )),
-            (Ok(tx), None) => pool.admit(tx).map_err(|e| match &e {
+            (Ok(tx), None) => {
+                let copy = outbox.map(|_| tx.signed().clone());
+                let admitted = pool.admit(tx);
+                if let (Ok(_), Some(copy)) = (&admitted, copy) {
+                    relayed.push(copy);
+                }
+                admitted
+            }
+            .map_err(|e| match &e {
                 PoolError::AlreadyPending(_) => {
                     rejection(codes::DUPLICATE, "Duplicate", e.to_string())
                 }
@@ -205,6 +240,10 @@ pub(crate) fn admit_batch(shared: &Shared, texts: &[String]) -> Admitted {
                 PoolError::Ledger(error) => ledger_rejection(error),
             }),
         });
+    }
+    drop(pool);
+    if let Some(outbox) = outbox {
+        outbox.relay(relayed);
     }
     let results: Vec<_> = results
         .into_iter()

@@ -30,6 +30,9 @@ pub struct NodeConfig {
     pub rpc_limits: RpcLimits,
     /// Where to serve Prometheus metrics (`/metrics`); none unless asked.
     pub metrics_addr: Option<SocketAddr>,
+    /// For a chain of many validators: this validator's p2p endpoint and its peers. `None`
+    /// runs the single-validator producer.
+    pub network: Option<crate::consensus::network::ValidatorNetwork>,
 }
 
 impl NodeConfig {
@@ -44,6 +47,7 @@ impl NodeConfig {
             pool_capacity: DEFAULT_POOL_CAPACITY,
             rpc_limits: RpcLimits::default(),
             metrics_addr: None,
+            network: None,
         }
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     /// The genesis description, SCALE-encoded (served as is by `chain_getGenesis`).
     pub genesis: Vec<u8>,
     pub metrics: NodeMetrics,
+    /// Where admitted transactions go to reach the other validators (many-validator chains).
+    pub relay: std::sync::OnceLock<crate::consensus::relay::Outbox>,
 }
 
 impl Shared {
@@ -73,6 +75,7 @@ impl Shared {
             info: chain_info(genesis_config, genesis_block.header.hash()),
             genesis: parity_scale_codec::Encode::encode(genesis_config),
             metrics,
+            relay: std::sync::OnceLock::new(),
         };
         Ok((shared, registry))
     }
@@ -84,7 +87,8 @@ pub struct RunningNode {
     metrics_server: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
     rpc_addr: SocketAddr,
     server: jsonrpsee::server::ServerHandle,
-    stop_producer: mpsc::Sender<()>,
+    /// Tells block production (the producer or consensus) to stop.
+    stop_producer: Option<Box<dyn FnOnce() + Send>>,
     producer_done: oneshot::Receiver<Result<(), NodeError>>,
     producer_thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -136,9 +140,9 @@ async fn serve_metrics(
 impl RunningNode {
     /// Opens the data directory, starts producing blocks and serving RPC.
     pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
-        if config.genesis.validators != [config.validator.account_id()] {
+        if config.network.is_none() && config.genesis.validators != [config.validator.account_id()] {
             return Err(NodeError::Config(format!(
-                "this node's validator key is {}, but the genesis validators are {:?}; a single-validator node must be the only validator",
+                "this node's validator key is {}, but the genesis validators are {:?}; a single-validator node must be the only validator (a chain of many needs --p2p-addr and the validators' addresses in its genesis)",
                 config.validator.account_id(),
                 config.genesis.validators
             )));
@@ -169,24 +173,44 @@ impl RunningNode {
             reason,
         })?;
 
-        let (stop_producer, stop_rx) = mpsc::channel();
         let (done_tx, producer_done) = oneshot::channel();
-        let validator = config.validator.clone();
-        let block_time = config.block_time;
-        let producer_thread = std::thread::Builder::new()
-            .name("block-producer".into())
-            .spawn(move || {
-                let result = producer::run(&producer_shared, &validator, block_time, stop_rx);
-                let _ = done_tx.send(result);
-            })
-            .map_err(|e| NodeError::Producer(e.to_string()))?;
+        let (stop_producer, producer_thread): (Box<dyn FnOnce() + Send>, _) = match config.network {
+            None => {
+                let (stop, stop_rx) = mpsc::channel();
+                let validator = config.validator.clone();
+                let block_time = config.block_time;
+                let thread = std::thread::Builder::new()
+                    .name("block-producer".into())
+                    .spawn(move || {
+                        let result =
+                            producer::run(&producer_shared, &validator, block_time, stop_rx);
+                        let _ = done_tx.send(result);
+                    })
+                    .map_err(|e| NodeError::Producer(e.to_string()))?;
+                (Box::new(move || { let _ = stop.send(()); }), thread)
+            }
+            Some(network) => {
+                let (outbox, queue) = crate::consensus::relay::Outbox::new();
+                let _ = shared.relay.set(outbox);
+                let mut consensus = crate::consensus::network::start(
+                    producer_shared,
+                    config.validator.clone(),
+                    network,
+                    queue,
+                    done_tx,
+                )?;
+                let stop = consensus.stop.take().expect("just started");
+                let thread = consensus.thread.take().expect("just started");
+                (Box::new(move || { let _ = stop.send(()); }), thread)
+            }
+        };
         tracing::info!(%rpc_addr, "node started");
         Ok(RunningNode {
             shared,
             metrics_server,
             rpc_addr,
             server,
-            stop_producer,
+            stop_producer: Some(stop_producer),
             producer_done,
             producer_thread: Some(producer_thread),
         })
@@ -217,7 +241,9 @@ impl RunningNode {
             task.abort();
             let _ = task.await;
         }
-        let _ = self.stop_producer.send(());
+        if let Some(stop) = self.stop_producer.take() {
+            stop();
+        }
         let _ = self.server.stop();
         self.server.clone().stopped().await;
         if let Some(thread) = self.producer_thread.take() {

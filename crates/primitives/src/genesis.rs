@@ -72,6 +72,12 @@ pub struct GenesisConfig {
     pub timestamp_ms: u64,
     /// Accounts whose signatures finalise blocks.
     pub validators: Vec<AccountId>,
+    /// Each validator's p2p endpoint (`host:port`), in the order of `validators`; empty for a
+    /// single-validator chain. Where validators are is not what the chain is: the addresses are
+    /// not part of the chain id (they are skipped in the SCALE encoding), so operators may move.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[codec(skip)]
+    pub validator_addresses: Vec<String>,
     pub fees: FeeSchedule,
     /// Endowment of the treasury module account.
     #[serde(with = "serde_pha")]
@@ -99,6 +105,10 @@ pub enum GenesisError {
     BadChainName,
     #[error("genesis names no validator")]
     NoValidators,
+    #[error("genesis names {validators} validators but {addresses} validator addresses; a chain of many validators needs one address each")]
+    ValidatorAddresses { validators: usize, addresses: usize },
+    #[error("validator {0} is listed twice")]
+    DuplicateValidator(AccountId),
     #[error("account {0} is allocated twice")]
     DuplicateAllocation(AccountId),
     #[error("allocation to module account {0} is not allowed; use the `treasury` field")]
@@ -142,6 +152,19 @@ impl GenesisConfig {
         if self.validators.is_empty() {
             return Err(GenesisError::NoValidators);
         }
+        let mut validators = BTreeSet::new();
+        for validator in &self.validators {
+            if !validators.insert(validator) {
+                return Err(GenesisError::DuplicateValidator(*validator));
+            }
+        }
+        let addresses = self.validator_addresses.len();
+        if (self.validators.len() > 1 || addresses > 0) && addresses != self.validators.len() {
+            return Err(GenesisError::ValidatorAddresses {
+                validators: self.validators.len(),
+                addresses,
+            });
+        }
         let modules = [
             Self::mining_pool_account(),
             Self::community_account(),
@@ -177,6 +200,7 @@ mod tests {
             chain_name: "test".into(),
             timestamp_ms: 0,
             validators: vec![AccountId::from_bytes([1; 32])],
+            validator_addresses: vec![],
             fees: FeeSchedule::default(),
             treasury: 10_000_000 * UNIT,
             allocations: vec![Allocation {

@@ -88,6 +88,7 @@ pub fn dev_config() -> GenesisConfig {
         // 2026-01-01T00:00:00Z
         timestamp_ms: 1_767_225_600_000,
         validators: vec![dev(DEV_VALIDATOR)],
+        validator_addresses: vec![],
         fees: FeeSchedule::default(),
         treasury: 100_000_000 * UNIT,
         allocations: vec![

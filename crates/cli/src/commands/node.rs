@@ -5,6 +5,7 @@ use crate::args::{NodeArgs, WorkerArgs};
 use crate::output::emit;
 use anyhow::{bail, Context as _, Result};
 use phalanx_crypto::Keypair;
+use phalanx_node::consensus::network::ValidatorNetwork;
 use phalanx_node::{verify::replay_data_dir, NodeConfig, RunningNode};
 use phalanx_primitives::attestation::Role;
 use phalanx_primitives::GenesisConfig;
@@ -54,6 +55,40 @@ fn read_genesis(path: &Path) -> Result<GenesisConfig> {
     Ok(genesis)
 }
 
+/// The p2p side of a validator of a chain with many: its listen address and every validator's,
+/// from the genesis. `None` for a single-validator chain without `--p2p-addr`.
+pub(super) fn validator_network(
+    config: &NodeConfig,
+    p2p_addr: Option<std::net::SocketAddr>,
+) -> Result<Option<ValidatorNetwork>> {
+    let genesis = &config.genesis;
+    let Some(listen) = p2p_addr else {
+        if genesis.validators.len() > 1 {
+            bail!(
+                "the genesis names {} validators: pass --p2p-addr ADDR to run one of them",
+                genesis.validators.len()
+            );
+        }
+        return Ok(None);
+    };
+    let mut peers = Vec::with_capacity(genesis.validators.len());
+    for (validator, address) in genesis.validators.iter().zip(&genesis.validator_addresses) {
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(address.as_str())
+            .with_context(|| format!("validator {validator}'s address {address}"))?
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("validator {validator}'s address {address} resolves to nothing"))?;
+        peers.push((*validator, addr));
+    }
+    if peers.is_empty() {
+        bail!("--p2p-addr needs the validators' addresses in the genesis (`validator_addresses`)");
+    }
+    Ok(Some(ValidatorNetwork {
+        listen,
+        peers,
+        storage: config.data_dir.join("consensus"),
+    }))
+}
+
 pub async fn run_node(_ctx: &Context, args: NodeArgs) -> Result<()> {
     init_logging();
     let mut config = if args.dev {
@@ -70,6 +105,7 @@ pub async fn run_node(_ctx: &Context, args: NodeArgs) -> Result<()> {
     };
     config.block_time = args.block_time;
     config.metrics_addr = args.metrics_addr;
+    config.network = validator_network(&config, args.p2p_addr)?;
     let node = RunningNode::start(config).await?;
     let addr = node.rpc_addr();
     if let Some(metrics) = node.metrics_addr() {

@@ -14,6 +14,8 @@ pub mod block;
 pub mod engine;
 mod finalizer;
 mod ledger;
+pub mod network;
+pub(crate) mod relay;
 #[cfg(test)]
 mod simulation;
 

@@ -35,6 +35,8 @@ impl Chain {
             .collect();
         let mut genesis = genesis::dev_config();
         genesis.validators = keys.iter().map(Keypair::account_id).collect();
+        // The simulated network routes by key; the addresses only satisfy the genesis rules.
+        genesis.validator_addresses = (0..validators).map(|i| format!("127.0.0.1:{}", 1000 + i)).collect();
         // The simulated clock starts at the Unix epoch.
         genesis.timestamp_ms = 0;
         let dirs = (0..validators)

@@ -197,6 +197,7 @@ impl RunningNode {
                     config.validator.clone(),
                     network,
                     queue,
+                    config.block_time,
                     done_tx,
                 )?;
                 let stop = consensus.stop.take().expect("just started");

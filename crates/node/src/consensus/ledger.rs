@@ -94,6 +94,9 @@ pub(crate) struct Ledger {
     shared: Arc<Shared>,
     /// This validator's account: the proposer its blocks name.
     me: AccountId,
+    /// A leader waits until this long after its parent's timestamp before building, so that
+    /// blocks come at this cadence rather than as fast as views can turn.
+    block_time: std::time::Duration,
     pending: Arc<Mutex<Pending>>,
 }
 
@@ -139,10 +142,11 @@ fn unix_ms(time: std::time::SystemTime) -> u64 {
 }
 
 impl Ledger {
-    pub fn new(shared: Arc<Shared>, me: AccountId) -> Self {
+    pub fn new(shared: Arc<Shared>, me: AccountId, block_time: std::time::Duration) -> Self {
         Ledger {
             shared,
             me,
+            block_time,
             pending: Arc::default(),
         }
     }
@@ -383,6 +387,15 @@ where
         let parent = hash_of(&context.parent.1);
         let built = async {
             self.catch_up(&runtime, ancestry).await?;
+            let parent_time = match self.parent_state(parent)? {
+                Some(state) => state.parent_header().timestamp_ms,
+                None => return Err(Refused::Stale),
+            };
+            let due = parent_time + self.block_time.as_millis() as u64;
+            let now = unix_ms(runtime.current());
+            if due > now {
+                runtime.sleep(std::time::Duration::from_millis(due - now)).await;
+            }
             let now = unix_ms(runtime.current());
             let ledger = self.clone();
             run_blocking(&runtime, move || ledger.build(parent, now)).await

@@ -65,8 +65,15 @@ pub(crate) fn start(
     validator: Keypair,
     network: ValidatorNetwork,
     relay_queue: relay::Queue,
+    block_time: Duration,
     done: tokio::sync::oneshot::Sender<Result<(), NodeError>>,
 ) -> Result<ConsensusThread, NodeError> {
+    if block_time >= engine::LEADER_TIMEOUT {
+        return Err(NodeError::Config(format!(
+            "a block time of {block_time:?} is not below the leader timeout of {:?}: every view would time out",
+            engine::LEADER_TIMEOUT
+        )));
+    }
     let signer = private_key(&validator);
     let mut peers = Vec::with_capacity(network.peers.len());
     for (account, addr) in &network.peers {
@@ -127,7 +134,7 @@ pub(crate) fn start(
                 let transactions = p2p.register(channel::TRANSACTIONS, TRANSACTION_RATE);
                 p2p.start();
                 relay::start(&context, Arc::clone(&shared), relay_queue, transactions);
-                let ledger = Ledger::new(Arc::clone(&shared), validator.account_id());
+                let ledger = Ledger::new(Arc::clone(&shared), validator.account_id(), block_time);
                 let consensus = engine::start(
                     context.child("consensus"),
                     ledger,

@@ -99,7 +99,11 @@ async fn start_validator(
         backfill: register(channel::BACKFILL).await,
         blocks: register(channel::BLOCKS).await,
     };
-    let ledger = Ledger::new(Arc::clone(&shared), chain.keys[i].account_id());
+    let ledger = Ledger::new(
+        Arc::clone(&shared),
+        chain.keys[i].account_id(),
+        Duration::from_millis(500),
+    );
     let handle = engine::start(
         context.child("validator").with_attribute("index", i),
         ledger,

@@ -537,6 +537,10 @@ pub struct DevnetArgs {
     pub rpc_addr: SocketAddr,
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub block_time: Duration,
+    /// Validators of the chain: 1 runs the single dev validator; more run a simplex chain, the
+    /// first in this process, the others as child `phalanx node` processes.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub validators: u16,
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,6 +3,7 @@
 //! and its endpoints printed.
 
 use super::node::{init_logging, run_until_signal};
+use super::validators;
 use super::Context;
 use crate::args::DevnetArgs;
 use crate::output::emit;
@@ -272,8 +273,29 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
     };
     let mut config = NodeConfig::dev(data_dir.join("node"), args.rpc_addr);
     config.block_time = args.block_time;
+    let mut planned = Vec::new();
+    let mut genesis_path = None;
+    if args.validators > 1 {
+        let (genesis, plan) = validators::plan(&data_dir, args.rpc_addr, args.validators.into())?;
+        genesis_path = Some(validators::write_files(&data_dir, &genesis, &plan)?);
+        config.data_dir = plan[0].dir.join("node");
+        config.validator = plan[0].key.clone();
+        config.network = Some(validators::network(&genesis, &plan, &plan[0]));
+        config.genesis = genesis;
+        planned = plan;
+    }
     let chain_id = config.genesis.hash();
     let node = RunningNode::start(config).await?;
+    let others = match &genesis_path {
+        Some(path) => validators::spawn(path, &planned, args.block_time).await?,
+        None => Vec::new(),
+    };
+    let validator_views: Vec<_> = planned
+        .iter()
+        .take(1)
+        .map(|p| serde_json::json!({ "account": p.key.account_id(), "rpc_http": format!("http://{}", node.rpc_addr()), "p2p": p.p2p, "data_dir": p.dir, "in_devnet_process": true }))
+        .chain(others.iter().map(|c| serde_json::json!({ "account": c.account, "rpc_http": format!("http://{}", c.rpc), "p2p": c.p2p, "data_dir": c.dir, "pid": c.process.id(), "command": c.command })))
+        .collect();
     let addr = node.rpc_addr();
     let url = format!("http://{addr}");
 
@@ -320,6 +342,8 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
         "node": { "rpc_http": url, "rpc_ws": format!("ws://{addr}") },
         "gatekeeper": { "identity": gatekeeper.identity, "rpc_http": format!("http://{}", gatekeeper.rpc_addr) },
         "workers": worker_views,
+        "validators": validator_views,
+        "genesis": genesis_path,
         "cluster": dev_cluster(),
         "contracts": { "counter": counter, "private_token": private_token, "data_market": data_market },
         "pool": pool,
@@ -346,6 +370,14 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
                 .iter()
                 .map(|w| format!("  worker         {}  http://{}", w.identity, w.rpc_addr)),
         );
+        for view in &validator_views {
+            lines.push(format!(
+                "  validator      {}  {}  p2p {}",
+                view["account"].as_str().unwrap_or_default(),
+                view["rpc_http"].as_str().unwrap_or_default(),
+                view["p2p"].as_str().unwrap_or_default()
+            ));
+        }
         lines.push(format!("  cluster        {}", dev_cluster()));
         lines.push(format!("  counter        {counter}"));
         lines.push(format!(
@@ -367,6 +399,7 @@ pub async fn run_devnet(ctx: &Context, args: DevnetArgs) -> Result<()> {
         lines.join("\n")
     })?;
     let result = run_until_signal(node).await;
+    drop(others);
     gatekeeper.stop().await;
     for worker in workers {
         worker.stop().await;

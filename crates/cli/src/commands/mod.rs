@@ -4,6 +4,7 @@ mod chain;
 mod confidential;
 mod contract;
 mod devnet;
+mod validators;
 mod economy;
 mod encode;
 mod key;

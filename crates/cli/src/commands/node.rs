@@ -79,8 +79,12 @@ pub(super) fn validator_network(
             .ok_or_else(|| anyhow::anyhow!("validator {validator}'s address {address} resolves to nothing"))?;
         peers.push((*validator, addr));
     }
-    if peers.is_empty() {
-        bail!("--p2p-addr needs the validators' addresses in the genesis (`validator_addresses`)");
+    if peers.is_empty() || genesis.validator_addresses.len() != genesis.validators.len() {
+        bail!(
+            "--p2p-addr needs one address per validator in the genesis (`validator_addresses`): {} validators, {} addresses",
+            genesis.validators.len(),
+            genesis.validator_addresses.len()
+        );
     }
     Ok(Some(ValidatorNetwork {
         listen,

@@ -24,8 +24,8 @@ use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_crypto::{sign_finality, Keypair};
 use phalanx_primitives::{
-    events_root, Block, Call, Envelope, Event, EventRecord, GenesisConfig,
-    Phase, Signature, SignedTransaction, Transaction,
+    events_root, Block, Call, Envelope, Event, EventRecord, GenesisConfig, Phase, Signature,
+    SignedTransaction, Transaction,
 };
 use serde_json::{json, Value};
 use std::path::PathBuf;

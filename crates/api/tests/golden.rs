@@ -23,8 +23,8 @@ use phalanx_primitives::attestation::{
 use phalanx_primitives::economy::Parameter;
 use phalanx_primitives::{
     AccountId, Block, BlockHeader, Call, ConsensusRound, ContractOutput, Envelope, Event,
-    EventRecord, FinalityCertificate, Hash, Phase, Signature, SignedTransaction, StateReport, SudoCall,
-    Transaction, ValidatorSignature,
+    EventRecord, FinalityCertificate, Hash, Phase, Signature, SignedTransaction, StateReport,
+    SudoCall, Transaction, ValidatorSignature,
 };
 use serde::Serialize;
 use std::path::PathBuf;

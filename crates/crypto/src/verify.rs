@@ -356,7 +356,10 @@ mod tests {
         FinalityCertificate {
             descendants,
             round,
-            signatures: signers.iter().map(|k| sign_vote(k, &round, finalized)).collect(),
+            signatures: signers
+                .iter()
+                .map(|k| sign_vote(k, &round, finalized))
+                .collect(),
         }
     }
 
@@ -411,7 +414,12 @@ mod tests {
             parent_view: 11,
         };
         let signers = [&keys[0], &keys[2], &keys[3]];
-        let through = certificate(&signers, round, &grandchild, vec![child.clone(), grandchild.clone()]);
+        let through = certificate(
+            &signers,
+            round,
+            &grandchild,
+            vec![child.clone(), grandchild.clone()],
+        );
         assert_eq!(verify_certificate(&block, &through, &ids), Ok(()));
         // The same votes do not finalize a block the descendants do not link to.
         let stranger = header_at(5, Hash([8; 32]), &keys[0]);
@@ -435,13 +443,25 @@ mod tests {
         long.descendants = vec![child; MAX_CERTIFICATE_DESCENDANTS + 1];
         assert_eq!(
             verify_certificate(&block, &long, &ids),
-            Err(CertificateError::TooManyDescendants(MAX_CERTIFICATE_DESCENDANTS + 1))
+            Err(CertificateError::TooManyDescendants(
+                MAX_CERTIFICATE_DESCENDANTS + 1
+            ))
         );
     }
 
     #[test]
     fn quorum_is_two_thirds_plus_one_of_three_f_plus_one() {
-        let expected = [(1, 1), (2, 2), (3, 3), (4, 3), (5, 4), (6, 5), (7, 5), (10, 7), (100, 67)];
+        let expected = [
+            (1, 1),
+            (2, 2),
+            (3, 3),
+            (4, 3),
+            (5, 4),
+            (6, 5),
+            (7, 5),
+            (10, 7),
+            (100, 67),
+        ];
         for (n, q) in expected {
             assert_eq!(quorum(n), q, "{n} validators");
         }

@@ -152,7 +152,10 @@ pub(crate) fn admit_relayed(shared: &Shared, batch: Vec<SignedTransaction>) {
     let admitted = admit_decoded(shared, results, positions, batch, false);
     let refused = admitted.results.iter().filter(|r| r.is_err()).count();
     if refused > 0 {
-        tracing::debug!(refused, "relayed transactions refused (most are already pooled)");
+        tracing::debug!(
+            refused,
+            "relayed transactions refused (most are already pooled)"
+        );
     }
 }
 

@@ -11,8 +11,8 @@ use crate::config::{MAX_BLOCK_BYTES, MAX_BLOCK_TRANSACTIONS};
 use crate::running::{NodeError, Shared};
 use phalanx_api::views::HeaderView;
 use phalanx_crypto::{sign_finality, Keypair};
-use phalanx_primitives::{AccountId, Block, BlockHeader, Hash, SignedTransaction};
-use phalanx_runtime::{BlockContext, BlockExecutor, BlockOutcome, StateReader, TxError};
+use phalanx_primitives::{AccountId, Block, BlockHeader, EventRecord, Hash, SignedTransaction};
+use phalanx_runtime::{BlockContext, BlockExecutor, BlockOutcome, StateReader, TxError, WriteSet};
 use std::collections::HashSet;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -150,12 +150,11 @@ pub(crate) fn commit(
     shared: &Shared,
     pool: &mut crate::pool::Pool,
     block: &Block,
-    outcome: &BlockOutcome,
+    events: &[EventRecord],
+    writes: &WriteSet,
     settled: &HashSet<Hash>,
 ) -> Result<(), NodeError> {
-    shared
-        .store
-        .commit_block(block, &outcome.events, &outcome.write_set)?;
+    shared.store.commit_block(block, events, writes)?;
     let next = next_block_context(&block.header);
     for (hash, error) in pool.rebase(shared.store.state_snapshot()?, next, settled) {
         tracing::warn!(tx = %hash, %error, "evicted from the pool");
@@ -201,7 +200,14 @@ pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeade
         transactions: built.transactions,
         certificate,
     };
-    commit(shared, &mut pool, &block, &built.outcome, &built.settled)?;
+    commit(
+        shared,
+        &mut pool,
+        &block,
+        &built.outcome.events,
+        &built.outcome.write_set,
+        &built.settled,
+    )?;
     drop(pool);
     shared.metrics.block(
         block.transactions.len(),

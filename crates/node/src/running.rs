@@ -52,7 +52,13 @@ impl Shared {
         genesis_config: &GenesisConfig,
         data_dir: &std::path::Path,
         pool_capacity: usize,
-    ) -> Result<(Shared, phalanx_telemetry::prometheus_client::registry::Registry), NodeError> {
+    ) -> Result<
+        (
+            Shared,
+            phalanx_telemetry::prometheus_client::registry::Registry,
+        ),
+        NodeError,
+    > {
         let genesis_block =
             genesis::build(genesis_config).map_err(|e| NodeError::Config(e.to_string()))?;
         let store = Store::open(data_dir, genesis_config)?;
@@ -140,14 +146,16 @@ async fn serve_metrics(
 impl RunningNode {
     /// Opens the data directory, starts producing blocks and serving RPC.
     pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
-        if config.network.is_none() && config.genesis.validators != [config.validator.account_id()] {
+        if config.network.is_none() && config.genesis.validators != [config.validator.account_id()]
+        {
             return Err(NodeError::Config(format!(
                 "this node's validator key is {}, but the genesis validators are {:?}; a single-validator node must be the only validator (a chain of many needs --p2p-addr and the validators' addresses in its genesis)",
                 config.validator.account_id(),
                 config.genesis.validators
             )));
         }
-        let (shared, registry) = Shared::open(&config.genesis, &config.data_dir, config.pool_capacity)?;
+        let (shared, registry) =
+            Shared::open(&config.genesis, &config.data_dir, config.pool_capacity)?;
         let shared = Arc::new(shared);
         let metrics_server = match config.metrics_addr {
             Some(addr) => Some(
@@ -187,7 +195,12 @@ impl RunningNode {
                         let _ = done_tx.send(result);
                     })
                     .map_err(|e| NodeError::Producer(e.to_string()))?;
-                (Box::new(move || { let _ = stop.send(()); }), thread)
+                (
+                    Box::new(move || {
+                        let _ = stop.send(());
+                    }),
+                    thread,
+                )
             }
             Some(network) => {
                 let (outbox, queue) = crate::consensus::relay::Outbox::new();
@@ -202,7 +215,12 @@ impl RunningNode {
                 )?;
                 let stop = consensus.stop.take().expect("just started");
                 let thread = consensus.thread.take().expect("just started");
-                (Box::new(move || { let _ = stop.send(()); }), thread)
+                (
+                    Box::new(move || {
+                        let _ = stop.send(());
+                    }),
+                    thread,
+                )
             }
         };
         tracing::info!(%rpc_addr, "node started");

@@ -124,14 +124,8 @@ pub fn replay_data_dir(data_dir: &Path) -> Result<ReplayReport, ReplayError> {
         }
         verify_next_block(&parent, &block, &params.validators)
             .map_err(|e| invalid(height, e.to_string()))?;
-        let outcome = execute_block(
-            &state,
-            &params,
-            &parent,
-            &block.header,
-            &block.transactions,
-        )
-        .map_err(|e| invalid(height, e.to_string()))?;
+        let outcome = execute_block(&state, &params, &parent, &block.header, &block.transactions)
+            .map_err(|e| invalid(height, e.to_string()))?;
         transactions += block.transactions.len() as u64;
         let stored_events = store
             .events(height)?

@@ -80,7 +80,10 @@ pub fn quorum(validators: usize) -> usize {
 pub fn vote_message(round: &ConsensusRound, block_hash: &Hash) -> Vec<u8> {
     const SUFFIX: &[u8] = b"_FINALIZE";
     let mut message = Vec::with_capacity(1 + CONSENSUS_NAMESPACE.len() + SUFFIX.len() + 30 + 32);
-    write_varint(&mut message, (CONSENSUS_NAMESPACE.len() + SUFFIX.len()) as u64);
+    write_varint(
+        &mut message,
+        (CONSENSUS_NAMESPACE.len() + SUFFIX.len()) as u64,
+    );
     message.extend_from_slice(CONSENSUS_NAMESPACE);
     message.extend_from_slice(SUFFIX);
     write_varint(&mut message, round.epoch);

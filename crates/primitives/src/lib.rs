@@ -32,8 +32,8 @@ mod transaction;
 pub use account::{contract_id, gas_escrow, AccountId, AddressError, ADDRESS_HRP};
 pub use amount::Balance;
 pub use block::{
-    quorum, vote_message, Block, BlockHeader, ConsensusRound, FinalityCertificate, ValidatorSignature,
-    CONSENSUS_NAMESPACE, MAX_CERTIFICATE_DESCENDANTS,
+    quorum, vote_message, Block, BlockHeader, ConsensusRound, FinalityCertificate,
+    ValidatorSignature, CONSENSUS_NAMESPACE, MAX_CERTIFICATE_DESCENDANTS,
 };
 pub use envelope::Envelope;
 pub use event::{events_root, Event, EventRecord, Phase};

@@ -6,9 +6,7 @@ use phalanx_crypto::{sign_finality, sign_transaction, verify_transactions, Keypa
 use phalanx_executor::{ChainView, Gatekeeper};
 use phalanx_primitives::amount::UNIT;
 use phalanx_primitives::attestation::{Measurement, Role};
-use phalanx_primitives::{
-    AccountId, Block, BlockHeader, Call, EventRecord, Transaction,
-};
+use phalanx_primitives::{AccountId, Block, BlockHeader, Call, EventRecord, Transaction};
 use phalanx_runtime::genesis::{self, dev_measurement, DEV_ATTESTATION_KEY};
 use phalanx_runtime::{clusters, registry, BlockContext, BlockExecutor, ChainParams, MemoryState};
 use rand_core::OsRng;

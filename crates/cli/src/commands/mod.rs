@@ -4,7 +4,6 @@ mod chain;
 mod confidential;
 mod contract;
 mod devnet;
-mod validators;
 mod economy;
 mod encode;
 mod key;
@@ -15,6 +14,7 @@ mod progress;
 mod scaffold;
 mod status;
 mod sudo;
+mod validators;
 
 use crate::args::{Cli, Command, ContractCommand, PermitCommand, WorkerCommand, WorkerCommandArgs};
 use crate::keystore::{Keystore, PassphraseSource};

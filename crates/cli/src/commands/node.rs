@@ -76,7 +76,9 @@ pub(super) fn validator_network(
         let addr = std::net::ToSocketAddrs::to_socket_addrs(address.as_str())
             .with_context(|| format!("validator {validator}'s address {address}"))?
             .next()
-            .ok_or_else(|| anyhow::anyhow!("validator {validator}'s address {address} resolves to nothing"))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("validator {validator}'s address {address} resolves to nothing")
+            })?;
         peers.push((*validator, addr));
     }
     if peers.is_empty() || genesis.validator_addresses.len() != genesis.validators.len() {

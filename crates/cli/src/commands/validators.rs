@@ -41,7 +41,9 @@ pub struct Child {
 /// A port on loopback nobody uses now (the devnet must name every address in the genesis
 /// before anything listens).
 fn free_port(ip: std::net::IpAddr) -> Result<u16> {
-    Ok(TcpListener::bind(SocketAddr::new(ip, 0))?.local_addr()?.port())
+    Ok(TcpListener::bind(SocketAddr::new(ip, 0))?
+        .local_addr()?
+        .port())
 }
 
 fn port_or_free(base: SocketAddr, offset: u16) -> Result<SocketAddr> {
@@ -93,7 +95,11 @@ pub fn network(genesis: &GenesisConfig, planned: &[Planned], p: &Planned) -> Val
 }
 
 /// Writes the genesis file and the validators' key files; returns the genesis path.
-pub fn write_files(data_dir: &Path, genesis: &GenesisConfig, planned: &[Planned]) -> Result<PathBuf> {
+pub fn write_files(
+    data_dir: &Path,
+    genesis: &GenesisConfig,
+    planned: &[Planned],
+) -> Result<PathBuf> {
     std::fs::create_dir_all(data_dir)?;
     let path = data_dir.join("genesis.json");
     std::fs::write(&path, serde_json::to_string_pretty(genesis)?)

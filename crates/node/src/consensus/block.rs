@@ -73,7 +73,10 @@ impl Read for Proposal {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         let len = u32::read(buf)? as usize;
         if len > MAX_PROPOSAL_BYTES {
-            return Err(CodecError::Invalid("Proposal", "larger than a block may be"));
+            return Err(CodecError::Invalid(
+                "Proposal",
+                "larger than a block may be",
+            ));
         }
         if buf.remaining() < len {
             return Err(CodecError::EndOfBuffer);

@@ -20,9 +20,7 @@ use commonware_cryptography::{
 };
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
-use commonware_runtime::{
-    buffer::paged::CacheRef, Clock, Handle, Metrics, Spawner, Storage,
-};
+use commonware_runtime::{buffer::paged::CacheRef, Clock, Handle, Metrics, Spawner, Storage};
 use commonware_storage::archive::immutable;
 use commonware_utils::{ordered::Set, NZDuration, NZUsize, NZU16, NZU64};
 use rand_core_cw::CryptoRng;
@@ -95,8 +93,15 @@ fn epocher() -> FixedEpocher {
 }
 
 /// The signing scheme of `participants`, as `signer` (a validator) sees it.
-pub fn scheme(signer: ed25519::PrivateKey, participants: Set<ed25519::PublicKey>) -> Option<Scheme> {
-    Scheme::signer(phalanx_primitives::CONSENSUS_NAMESPACE, participants, signer)
+pub fn scheme(
+    signer: ed25519::PrivateKey,
+    participants: Set<ed25519::PublicKey>,
+) -> Option<Scheme> {
+    Scheme::signer(
+        phalanx_primitives::CONSENSUS_NAMESPACE,
+        participants,
+        signer,
+    )
 }
 
 fn archive_config<C>(

@@ -19,13 +19,14 @@ use commonware_utils::{
 use futures::channel::mpsc;
 use futures::StreamExt;
 use phalanx_primitives::{
-    ConsensusRound, FinalityCertificate, Signature, ValidatorSignature,
-    MAX_CERTIFICATE_DESCENDANTS,
+    ConsensusRound, FinalityCertificate, Signature, ValidatorSignature, MAX_CERTIFICATE_DESCENDANTS,
 };
-use std::collections::HashSet;
 
 pub(crate) type Marshal = marshal::core::Mailbox<Scheme, Standard<Proposal>>;
-type Delivery = (commonware_cryptography::Digested<Proposal>, commonware_utils::acknowledgement::Exact);
+type Delivery = (
+    commonware_cryptography::Digested<Proposal>,
+    commonware_utils::acknowledgement::Exact,
+);
 
 /// Marshal's reporter: queues finalized blocks for the finalizer actor.
 #[derive(Clone)]
@@ -159,49 +160,30 @@ fn commit(
     certificate: FinalityCertificate,
 ) -> Result<(), NodeError> {
     let shared = ledger.shared();
-    let hash = proposal.hash();
-    let executed = match ledger.pending().lock().unwrap_or_else(|p| p.into_inner()).get(&hash) {
-        Some(executed) => Some(executed),
-        None => None,
-    };
-    let (writes, events) = match executed {
-        Some(executed) => ((*executed.writes).clone(), executed.events.clone()),
-        None => {
-            // Finalized without this validator executing it (it was behind): execute it now,
-            // on the committed head, which is its parent.
-            let parent = shared.head.read().unwrap_or_else(|p| p.into_inner()).clone();
-            let outcome = crate::verify::execute_block(
-                shared.store.state_snapshot()?,
-                &shared.params,
-                &parent,
-                &proposal.header,
-                &proposal.transactions,
-            )
-            .map_err(|e| {
-                NodeError::Producer(format!(
-                    "finalized block {} does not follow from the committed state: {e}",
-                    proposal.header.height
-                ))
-            })?;
-            (outcome.write_set, outcome.events)
-        }
-    };
-    let settled: HashSet<_> = proposal.transactions.iter().map(|t| t.hash()).collect();
+    // Executed already when this validator built or voted for it; otherwise (it was behind)
+    // executed now, on the committed head, which is its parent.
+    let executed = ledger.execute_finalized(&proposal).map_err(|e| {
+        NodeError::Producer(format!(
+            "finalized block {} does not follow from the committed state: {e}",
+            proposal.header.height
+        ))
+    })?;
     let block = proposal.into_block(certificate);
-    let outcome = phalanx_runtime::BlockOutcome {
-        write_set: writes,
-        events,
-    };
     let mut pool = shared.pool.lock().unwrap_or_else(|p| p.into_inner());
-    producer::commit(shared, &mut pool, &block, &outcome, &settled)?;
+    producer::commit(
+        shared,
+        &mut pool,
+        &block,
+        &executed.events,
+        &executed.writes,
+        &executed.transactions,
+    )?;
     drop(pool);
     ledger
         .pending()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .prune(block.header.height);
-    shared
-        .metrics
-        .block(block.transactions.len(), 0.0, &[]);
+    shared.metrics.block(block.transactions.len(), 0.0, &[]);
     Ok(())
 }

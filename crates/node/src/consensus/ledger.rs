@@ -233,15 +233,29 @@ impl Ledger {
         Ok(())
     }
 
-    /// Checks `proposal` against its parent state (which must be executed) and keeps its writes.
+    /// Checks `proposal` against its parent state (which must be executed) and keeps its writes;
+    /// an already executed block is returned as it was.
     fn execute(&self, proposal: &Proposal) -> Result<Arc<Executed>, Refused> {
-        let hash = proposal.hash();
-        if let Some(done) = self.lock_pending().get(&hash) {
+        if let Some(done) = self.lock_pending().get(&proposal.hash()) {
             return Ok(done);
         }
         if self.lock_pending().blocks.len() >= MAX_PENDING_BLOCKS {
             return Err(Refused::TooFarAhead);
         }
+        self.execute_on_parent(proposal)
+    }
+
+    /// [`Self::execute`] for a block the engine finalized: never refused for lack of room (the
+    /// bound is against proposals, and a final block must be committed).
+    pub(crate) fn execute_finalized(&self, proposal: &Proposal) -> Result<Arc<Executed>, Refused> {
+        if let Some(done) = self.lock_pending().get(&proposal.hash()) {
+            return Ok(done);
+        }
+        self.execute_on_parent(proposal)
+    }
+
+    fn execute_on_parent(&self, proposal: &Proposal) -> Result<Arc<Executed>, Refused> {
+        let hash = proposal.hash();
         let header = &proposal.header;
         let Some(parent) = self.parent_state(header.parent_hash)? else {
             return Err(Refused::Stale);
@@ -394,7 +408,9 @@ where
             let due = parent_time + self.block_time.as_millis() as u64;
             let now = unix_ms(runtime.current());
             if due > now {
-                runtime.sleep(std::time::Duration::from_millis(due - now)).await;
+                runtime
+                    .sleep(std::time::Duration::from_millis(due - now))
+                    .await;
             }
             let now = unix_ms(runtime.current());
             let ledger = self.clone();

@@ -12,7 +12,10 @@ use commonware_cryptography::{ed25519, ChaCha20Poly1305, Signer as _};
 use commonware_p2p::authenticated::lookup;
 use commonware_p2p::{Address, AddressableManager as _};
 use commonware_runtime::{Quota, Runner as _, Supervisor as _};
-use commonware_stream::{cups::{self, Cups}, sake::{self, Sake}};
+use commonware_stream::{
+    cups::{self, Cups},
+    sake::{self, Sake},
+};
 use commonware_utils::{ordered::Map, ordered::Set, NZUsize, NZU32};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::AccountId;

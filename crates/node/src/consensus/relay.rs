@@ -56,12 +56,15 @@ impl Outbox {
 /// Decodes a peer's batch: a SCALE `Vec<SignedTransaction>` of at most [`MAX_RELAY_BATCH`].
 pub(crate) fn decode_batch(bytes: &[u8]) -> Option<Vec<SignedTransaction>> {
     let mut input = bytes;
-    let count = parity_scale_codec::Compact::<u32>::decode(&mut input).ok()?.0 as usize;
+    let count = parity_scale_codec::Compact::<u32>::decode(&mut input)
+        .ok()?
+        .0 as usize;
     if count > MAX_RELAY_BATCH {
         return None;
     }
-    let batch = Vec::<SignedTransaction>::decode_with_depth_limit(DECODE_DEPTH_LIMIT, &mut &bytes[..])
-        .ok()?;
+    let batch =
+        Vec::<SignedTransaction>::decode_with_depth_limit(DECODE_DEPTH_LIMIT, &mut &bytes[..])
+            .ok()?;
     Some(batch)
 }
 
@@ -115,7 +118,10 @@ mod tests {
         let mut bytes = parity_scale_codec::Compact((MAX_RELAY_BATCH + 1) as u32).encode();
         bytes.extend_from_slice(&[0; 64]);
         assert!(decode_batch(&bytes).is_none());
-        assert_eq!(decode_batch(&Vec::<SignedTransaction>::new().encode()), Some(vec![]));
+        assert_eq!(
+            decode_batch(&Vec::<SignedTransaction>::new().encode()),
+            Some(vec![])
+        );
         assert!(decode_batch(&[0xff, 0xff]).is_none());
     }
 }

@@ -6,11 +6,11 @@
 use super::block::Proposal;
 use super::engine::{self, channel, Channels, EngineConfig, MAX_MESSAGE_BYTES};
 use super::ledger::Ledger;
+use super::network::private_key;
 use crate::running::Shared;
-use commonware_codec::DecodeExt;
 use commonware_cryptography::{ed25519, Signer as _};
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
-use commonware_runtime::{deterministic, Clock, Metrics as _, Quota, Runner, Supervisor as _};
+use commonware_runtime::{deterministic, Clock, Quota, Runner, Supervisor as _};
 use commonware_utils::{ordered::Set, NZUsize, NZU32};
 use phalanx_crypto::{verify_finalized, Keypair};
 use phalanx_primitives::{AccountId, GenesisConfig, Hash};
@@ -36,7 +36,9 @@ impl Chain {
         let mut genesis = genesis::dev_config();
         genesis.validators = keys.iter().map(Keypair::account_id).collect();
         // The simulated network routes by key; the addresses only satisfy the genesis rules.
-        genesis.validator_addresses = (0..validators).map(|i| format!("127.0.0.1:{}", 1000 + i)).collect();
+        genesis.validator_addresses = (0..validators)
+            .map(|i| format!("127.0.0.1:{}", 1000 + i))
+            .collect();
         // The simulated clock starts at the Unix epoch.
         genesis.timestamp_ms = 0;
         let dirs = (0..validators)
@@ -50,7 +52,7 @@ impl Chain {
     }
 
     fn public(&self, i: usize) -> ed25519::PublicKey {
-        private(&self.keys[i]).public_key()
+        private_key(&self.keys[i]).public_key()
     }
 
     fn participants(&self) -> Set<ed25519::PublicKey> {
@@ -60,10 +62,6 @@ impl Chain {
     fn validators(&self) -> Vec<AccountId> {
         self.genesis.validators.clone()
     }
-}
-
-fn private(key: &Keypair) -> ed25519::PrivateKey {
-    ed25519::PrivateKey::decode(bytes::Bytes::copy_from_slice(&key.seed()[..])).expect("a 32-byte seed")
 }
 
 /// A running validator: its shared ledger state and the handle of its consensus.
@@ -109,7 +107,7 @@ async fn start_validator(
         context.child("validator").with_attribute("index", i),
         ledger,
         EngineConfig {
-            signer: private(&chain.keys[i]),
+            signer: private_key(&chain.keys[i]),
             participants: chain.participants(),
             genesis,
             partition: format!("validator-{i}"),
@@ -181,7 +179,10 @@ fn check_agreement(validators: &[&Validator], chain: &Chain) -> u64 {
                 *seen.entry(block.hash()).or_default() += 1;
             }
         }
-        assert!(seen.len() <= 1, "two different blocks final at height {height}: {seen:?}");
+        assert!(
+            seen.len() <= 1,
+            "two different blocks final at height {height}: {seen:?}"
+        );
     }
     top
 }
@@ -219,7 +220,6 @@ fn run(seed: u64, validators: usize, running: usize, link: Link, target: u64) {
         }
         let top = check_agreement(&started.iter().collect::<Vec<_>>(), &chain);
         assert!(top >= target, "seed {seed}");
-        let _ = context.encode();
     });
 }
 

@@ -17,5 +17,6 @@ mod notifications;
 mod permits;
 mod sealed_auction;
 mod under_attack;
+mod validators;
 mod worker_process;
 mod worker_recovery;

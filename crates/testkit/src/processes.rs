@@ -239,6 +239,11 @@ pub struct DevnetProcess {
 impl DevnetProcess {
     /// Starts a devnet on free ports and waits for its summary (printed once it is deployed).
     pub fn start(block_time: &str) -> DevnetProcess {
+        Self::start_with(block_time, &[])
+    }
+
+    /// With `extra` devnet arguments, e.g. `["--validators", "4"]`.
+    pub fn start_with(block_time: &str, extra: &[&str]) -> DevnetProcess {
         let mut child = Command::new(phalanx_binary())
             .args([
                 "--json",
@@ -248,6 +253,7 @@ impl DevnetProcess {
                 "--block-time",
                 block_time,
             ])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

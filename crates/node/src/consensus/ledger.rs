@@ -98,6 +98,9 @@ pub(crate) struct Ledger {
     /// blocks come at this cadence rather than as fast as views can turn.
     block_time: std::time::Duration,
     pending: Arc<Mutex<Pending>>,
+    /// A Byzantine validator of the simulations: spoils every block it proposes.
+    #[cfg(test)]
+    pub(crate) spoil_proposals: Option<fn(&mut Proposal)>,
 }
 
 /// What a block is built or checked on: the committed head and state, and the unfinalized
@@ -148,6 +151,8 @@ impl Ledger {
             me,
             block_time,
             pending: Arc::default(),
+            #[cfg(test)]
+            spoil_proposals: None,
         }
     }
 
@@ -332,10 +337,15 @@ impl Ledger {
             &exclude,
             on_failure,
         )?;
-        let proposal = Proposal {
+        #[allow(unused_mut)]
+        let mut proposal = Proposal {
             header: built.header,
             transactions: built.transactions,
         };
+        #[cfg(test)]
+        if let Some(spoil) = self.spoil_proposals {
+            spoil(&mut proposal);
+        }
         let executed = Arc::new(Executed {
             header: proposal.header.clone(),
             writes: Arc::new(built.outcome.write_set),

@@ -3,19 +3,27 @@
 //! partitions), with the real ledger, storage and engine of each validator. A seed replays
 //! exactly, so a failure here is reproducible from the seed it prints.
 
+use super::block::digest_of;
 use super::block::Proposal;
 use super::engine::{self, channel, Channels, EngineConfig, MAX_MESSAGE_BYTES};
 use super::ledger::Ledger;
 use super::network::private_key;
 use crate::running::Shared;
+use commonware_consensus::simplex::scheme::ed25519::Scheme;
+use commonware_consensus::simplex::types::{Finalize, Notarize, Proposal as VoteProposal, Vote};
+use commonware_cryptography::certificate::Scheme as _;
+use commonware_cryptography::sha256::Digest;
 use commonware_cryptography::{ed25519, Signer as _};
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
+use commonware_p2p::{Receiver, Recipients, Sender};
+use commonware_runtime::Spawner as _;
 use commonware_runtime::{deterministic, Clock, Quota, Runner, Supervisor as _};
 use commonware_utils::{ordered::Set, NZUsize, NZU32};
 use phalanx_crypto::{verify_finalized, Keypair};
+use phalanx_primitives::sha256;
 use phalanx_primitives::{AccountId, GenesisConfig, Hash};
 use phalanx_runtime::genesis;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,11 +79,38 @@ struct Validator {
     _consensus: commonware_runtime::Handle<Result<(), crate::running::NodeError>>,
 }
 
+type SimChannels = Channels<
+    simulated::Sender<ed25519::PublicKey, deterministic::Context>,
+    simulated::Receiver<ed25519::PublicKey>,
+>;
+
+/// Registers the consensus channels of `peer` on the simulated network.
+async fn register_channels(
+    oracle: &Oracle<ed25519::PublicKey, deterministic::Context>,
+    peer: ed25519::PublicKey,
+) -> SimChannels {
+    let control = oracle.control(peer);
+    let register = |n| {
+        let control = control.clone();
+        async move { control.register(n, QUOTA).await.expect("a free channel") }
+    };
+    Channels {
+        votes: register(channel::VOTES).await,
+        certificates: register(channel::CERTIFICATES).await,
+        resolver: register(channel::RESOLVER).await,
+        backfill: register(channel::BACKFILL).await,
+        blocks: register(channel::BLOCKS).await,
+    }
+}
+
+/// Starts validator `i` with its real ledger, storage and engine; a `spoil` makes it a
+/// Byzantine proposer.
 async fn start_validator(
     context: &deterministic::Context,
     oracle: &Oracle<ed25519::PublicKey, deterministic::Context>,
     chain: &Chain,
     i: usize,
+    spoil: Option<fn(&mut Proposal)>,
 ) -> Validator {
     let (shared, _) = Shared::open(&chain.genesis, chain.dirs[i].path(), 10_000)
         .expect("the validator's database opens");
@@ -86,23 +121,13 @@ async fn start_validator(
         .expect("reads")
         .expect("genesis is stored")
         .into();
-    let control = oracle.control(chain.public(i));
-    let register = |n| {
-        let control = control.clone();
-        async move { control.register(n, QUOTA).await.expect("a free channel") }
-    };
-    let channels = Channels {
-        votes: register(channel::VOTES).await,
-        certificates: register(channel::CERTIFICATES).await,
-        resolver: register(channel::RESOLVER).await,
-        backfill: register(channel::BACKFILL).await,
-        blocks: register(channel::BLOCKS).await,
-    };
-    let ledger = Ledger::new(
+    let channels = register_channels(oracle, chain.public(i)).await;
+    let mut ledger = Ledger::new(
         Arc::clone(&shared),
         chain.keys[i].account_id(),
         Duration::from_millis(500),
     );
+    ledger.spoil_proposals = spoil;
     let handle = engine::start(
         context.child("validator").with_attribute("index", i),
         ledger,
@@ -113,7 +138,7 @@ async fn start_validator(
             partition: format!("validator-{i}"),
         },
         oracle.manager(),
-        control,
+        oracle.control(chain.public(i)),
         channels,
     )
     .await;
@@ -187,6 +212,14 @@ fn check_agreement(validators: &[&Validator], chain: &Chain) -> u64 {
     top
 }
 
+/// Logs as `RUST_LOG` says, into the test's output.
+fn log_to_test_output() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
 fn good_link() -> Link {
     Link {
         latency: Duration::from_millis(20),
@@ -203,17 +236,14 @@ fn run(seed: u64, validators: usize, running: usize, link: Link, target: u64) {
             .with_seed(seed)
             .with_timeout(Some(Duration::from_secs(1_200))),
     );
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
+    log_to_test_output();
     runner.start(|context| async move {
         let chain = Chain::new(validators);
         let oracle = network(&context, &chain).await;
         link_all(&oracle, &chain, link).await;
         let mut started = Vec::new();
         for i in 0..running {
-            started.push(start_validator(&context, &oracle, &chain, i).await);
+            started.push(start_validator(&context, &oracle, &chain, i, None).await);
         }
         while started.iter().map(head).min() < Some(target) {
             context.sleep(Duration::from_millis(100)).await;
@@ -237,5 +267,233 @@ fn three_of_four_keep_finalizing_over_lossy_links_whatever_the_seed() {
     };
     for seed in 1..=3 {
         run(seed, 4, 3, lossy.clone(), 8);
+    }
+}
+
+/// The Byzantine validator of a scenario (always the last one).
+#[derive(Clone, Copy, Debug)]
+enum Byzantine {
+    /// Runs no engine but [`byzantine_voter`]: equivocates, replays, forges.
+    Voter,
+    /// Runs the honest engine, but every block it proposes is spoiled by [`spoil`].
+    Proposer,
+}
+
+/// The chain id of the simulated genesis, for the spoiled proposals' transactions.
+static SIM_CHAIN_ID: std::sync::OnceLock<Hash> = std::sync::OnceLock::new();
+
+/// Proposals spoiled so far, to take the four ways in turn.
+static SPOILED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Spoils a proposal in one of four ways, in turn, each of which every honest validator must
+/// refuse: a transaction with a broken signature (under a matching transactions root), a state
+/// root that is not what the block yields, a timestamp a minute ahead, another proposer named.
+fn spoil(proposal: &mut Proposal) {
+    use phalanx_primitives::{Block, Call, Transaction};
+    let header = &mut proposal.header;
+    match SPOILED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4 {
+        0 => {
+            let alice = Keypair::dev("alice");
+            let transaction = Transaction {
+                chain_id: SIM_CHAIN_ID.get().copied().unwrap_or_default(),
+                signer: alice.account_id(),
+                nonce: 0,
+                fee: 1_000_000_000,
+                call: Call::Transfer {
+                    to: AccountId::from_bytes([7; 32]),
+                    amount: 1,
+                },
+            };
+            let mut forged = phalanx_crypto::sign_transaction(&alice, transaction);
+            forged.signature.0[0] ^= 1;
+            proposal.transactions.push(forged);
+            header.transactions_root = Block::transactions_root(&proposal.transactions);
+        }
+        1 => header.state_root = sha256(header.state_root.as_bytes()),
+        2 => header.timestamp_ms += 60_000,
+        _ => header.proposer = AccountId::from_bytes([7; 32]),
+    }
+}
+
+/// From this view on, the Byzantine voter also sends votes in its own name signed by a key
+/// outside the validator set.
+const FORGE_FROM_VIEW: u64 = 12;
+/// Messages the Byzantine voter keeps to replay.
+const REPLAY_WINDOW: usize = 64;
+
+/// A Byzantine validator's voting. For every proposal it hears a vote on, it votes (notarize or
+/// finalize alike) for that proposal to one honest validator and for a conflicting one at the
+/// same view to the others, so no single honest validator sees both; it sends every earlier
+/// vote again to the same recipients (replays); and from [`FORGE_FROM_VIEW`] it also sends
+/// votes in its own name signed by a key outside the validator set.
+async fn byzantine_voter(
+    scheme: Scheme,
+    outsider: Scheme,
+    others: Vec<ed25519::PublicKey>,
+    (mut sender, mut receiver): (
+        impl Sender<PublicKey = ed25519::PublicKey>,
+        impl Receiver<PublicKey = ed25519::PublicKey>,
+    ),
+) {
+    use commonware_codec::{DecodeExt as _, Encode as _};
+    let me = scheme
+        .me()
+        .and_then(|m| m.signer())
+        .expect("the Byzantine voter is a validator");
+    let (first, rest) = others.split_at(1);
+    let mut voted: HashSet<(bool, u64)> = HashSet::new();
+    let mut sent: VecDeque<(Vec<ed25519::PublicKey>, Vec<u8>)> = VecDeque::new();
+    let sign = |finalize: bool, proposal: VoteProposal<Digest>, scheme: &Scheme| {
+        if finalize {
+            Vote::Finalize(Finalize::sign(scheme, proposal).expect("signs"))
+        } else {
+            Vote::Notarize(Notarize::sign(scheme, proposal).expect("signs"))
+        }
+    };
+    while let Ok((_, message)) = receiver.recv().await {
+        let Ok(vote) = Vote::<Scheme, Digest>::decode(message) else {
+            continue;
+        };
+        let (finalize, proposal) = match vote {
+            Vote::Notarize(n) => (false, n.proposal),
+            Vote::Finalize(f) => (true, f.proposal),
+            Vote::Nullify(_) => continue,
+        };
+        let view = proposal.round.view().get();
+        if !voted.insert((finalize, view)) {
+            continue;
+        }
+        let twin = VoteProposal::new(
+            proposal.round,
+            proposal.parent,
+            digest_of(&sha256(proposal.payload.as_ref())),
+        );
+        let mut outgoing = vec![
+            (
+                first.to_vec(),
+                sign(finalize, proposal.clone(), &scheme).encode().to_vec(),
+            ),
+            (
+                rest.to_vec(),
+                sign(finalize, twin, &scheme).encode().to_vec(),
+            ),
+        ];
+        if view >= FORGE_FROM_VIEW {
+            let mut forged = sign(finalize, proposal, &outsider);
+            match &mut forged {
+                Vote::Notarize(n) => n.attestation.signer = me,
+                Vote::Finalize(f) => f.attestation.signer = me,
+                Vote::Nullify(_) => unreachable!("signs only the two kinds"),
+            }
+            outgoing.push((others.clone(), forged.encode().to_vec()));
+        }
+        for (to, bytes) in sent.iter().chain(&outgoing) {
+            sender.send(Recipients::Some(to.clone()), bytes.clone(), true);
+        }
+        sent.extend(outgoing);
+        while sent.len() > REPLAY_WINDOW {
+            sent.pop_front();
+        }
+    }
+}
+
+/// Four validators, the last one Byzantine, over links of `link`, until the three honest ones
+/// committed `target` blocks; checks agreement of all four stores and what the scenario needs.
+fn run_byzantine(seed: u64, byzantine: Byzantine, link: Link, target: u64) {
+    log_to_test_output();
+    let runner = deterministic::Runner::new(
+        deterministic::Config::new()
+            .with_seed(seed)
+            .with_timeout(Some(Duration::from_secs(1_200))),
+    );
+    runner.start(|context| async move {
+        let chain = Chain::new(4);
+        let _ = SIM_CHAIN_ID.set(chain.genesis.hash());
+        let oracle = network(&context, &chain).await;
+        link_all(&oracle, &chain, link).await;
+        let mut honest = Vec::new();
+        for i in 0..3 {
+            honest.push(start_validator(&context, &oracle, &chain, i, None).await);
+        }
+        let bad = 3;
+        let spoiler = match byzantine {
+            Byzantine::Proposer => {
+                Some(start_validator(&context, &oracle, &chain, bad, Some(spoil)).await)
+            }
+            Byzantine::Voter => {
+                let channels = register_channels(&oracle, chain.public(bad)).await;
+                let scheme = engine::scheme(private_key(&chain.keys[bad]), chain.participants())
+                    .expect("a validator");
+                let outsider = private_key(&Keypair::dev("sim-outsider"));
+                let impostors = Set::from_iter_dedup(
+                    (0..3)
+                        .map(|i| chain.public(i))
+                        .chain([outsider.public_key()]),
+                );
+                let outsider = engine::scheme(outsider, impostors).expect("in its own set");
+                let others = (0..3).map(|i| chain.public(i)).collect();
+                let Channels {
+                    votes,
+                    certificates,
+                    resolver,
+                    backfill,
+                    blocks,
+                } = channels;
+                context.child("byzantine").spawn(move |_| async move {
+                    // Held so the peer stays registered on every channel.
+                    let _rest = (certificates, resolver, backfill, blocks);
+                    byzantine_voter(scheme, outsider, others, votes).await
+                });
+                None
+            }
+        };
+        while honest.iter().map(head).min() < Some(target) {
+            context.sleep(Duration::from_millis(100)).await;
+        }
+        let mut all: Vec<&Validator> = honest.iter().collect();
+        all.extend(spoiler.iter());
+        let top = check_agreement(&all, &chain);
+        assert!(top >= target, "seed {seed}");
+        let byzantine_account = chain.keys[bad].account_id();
+        for height in 1..=top {
+            let block = honest[0].shared.store.block(height).expect("reads");
+            let block = block.expect("committed");
+            assert_ne!(
+                block.header.proposer, byzantine_account,
+                "seed {seed}: a {byzantine:?}'s block {height} is final"
+            );
+        }
+        if let Byzantine::Voter = byzantine {
+            // Every honest validator catches the forged votes, in time, and blocks their sender.
+            let deadline = context.current() + Duration::from_secs(60);
+            loop {
+                let blocked = oracle.blocked().await.expect("the network runs");
+                let missing: Vec<usize> = (0..3)
+                    .filter(|&i| !blocked.contains(&(chain.public(i), chain.public(bad))))
+                    .collect();
+                if missing.is_empty() {
+                    break;
+                }
+                assert!(
+                    context.current() < deadline,
+                    "seed {seed}: validators {missing:?} did not block the forger"
+                );
+                context.sleep(Duration::from_millis(500)).await;
+            }
+        }
+    });
+}
+
+#[test]
+fn an_equivocating_replaying_forging_validator_breaks_nothing_whatever_the_seed() {
+    for seed in 1..=3 {
+        run_byzantine(seed, Byzantine::Voter, good_link(), 16);
+    }
+}
+
+#[test]
+fn spoiled_proposals_are_refused_by_every_honest_validator_whatever_the_seed() {
+    for seed in 1..=3 {
+        run_byzantine(seed, Byzantine::Proposer, good_link(), 12);
     }
 }

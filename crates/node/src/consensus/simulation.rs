@@ -212,6 +212,16 @@ fn check_agreement(validators: &[&Validator], chain: &Chain) -> u64 {
     top
 }
 
+/// Seeds each scenario runs with: `PHALANX_SIM_SEEDS` of them (8 unless set), so a long run can
+/// search further (`PHALANX_SIM_SEEDS=500 cargo test -p phalanx-node --lib simulation`).
+fn seeds() -> std::ops::RangeInclusive<u64> {
+    let count = std::env::var("PHALANX_SIM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    1..=count
+}
+
 /// Logs as `RUST_LOG` says, into the test's output.
 fn log_to_test_output() {
     let _ = tracing_subscriber::fmt()
@@ -265,7 +275,7 @@ fn three_of_four_keep_finalizing_over_lossy_links_whatever_the_seed() {
         jitter: Duration::from_millis(40),
         success_rate: commonware_utils::probability!(0.9),
     };
-    for seed in 1..=3 {
+    for seed in seeds() {
         run(seed, 4, 3, lossy.clone(), 8);
     }
 }
@@ -486,14 +496,83 @@ fn run_byzantine(seed: u64, byzantine: Byzantine, link: Link, target: u64) {
 
 #[test]
 fn an_equivocating_replaying_forging_validator_breaks_nothing_whatever_the_seed() {
-    for seed in 1..=3 {
+    for seed in seeds() {
         run_byzantine(seed, Byzantine::Voter, good_link(), 16);
     }
 }
 
 #[test]
 fn spoiled_proposals_are_refused_by_every_honest_validator_whatever_the_seed() {
-    for seed in 1..=3 {
+    for seed in seeds() {
         run_byzantine(seed, Byzantine::Proposer, good_link(), 12);
+    }
+}
+
+/// Four honest validators split into two pairs (which pairs, by the seed) once they committed
+/// `before` blocks: neither side has a quorum, so nothing is finalized while split and nothing
+/// final differs; once healed, the chain goes on for `after` more blocks.
+fn partition_and_heal(seed: u64, link: Link, before: u64, after: u64) {
+    log_to_test_output();
+    let runner = deterministic::Runner::new(
+        deterministic::Config::new()
+            .with_seed(seed)
+            .with_timeout(Some(Duration::from_secs(1_200))),
+    );
+    runner.start(|context| async move {
+        let chain = Chain::new(4);
+        let oracle = network(&context, &chain).await;
+        link_all(&oracle, &chain, link.clone()).await;
+        let mut validators = Vec::new();
+        for i in 0..4 {
+            validators.push(start_validator(&context, &oracle, &chain, i, None).await);
+        }
+        while validators.iter().map(head).min() < Some(before) {
+            context.sleep(Duration::from_millis(100)).await;
+        }
+        // The three ways to split four into two pairs: 0 with 1, 2 or 3.
+        let partner = 1 + (seed % 3) as usize;
+        let side = |i: usize| i == 0 || i == partner;
+        let across: Vec<(usize, usize)> = (0..4)
+            .flat_map(|a| (0..4).map(move |b| (a, b)))
+            .filter(|&(a, b)| side(a) != side(b))
+            .collect();
+        for &(a, b) in &across {
+            oracle
+                .remove_link(chain.public(a), chain.public(b))
+                .await
+                .expect("a link to remove");
+        }
+        // What was already certified settles; after that the chain stands still.
+        context.sleep(Duration::from_secs(5)).await;
+        let all: Vec<&Validator> = validators.iter().collect();
+        let stalled = check_agreement(&all, &chain);
+        context.sleep(Duration::from_secs(30)).await;
+        assert_eq!(
+            check_agreement(&all, &chain),
+            stalled,
+            "seed {seed}: a block was finalized without a quorum"
+        );
+        for &(a, b) in &across {
+            oracle
+                .add_link(chain.public(a), chain.public(b), link.clone())
+                .await
+                .expect("a new link");
+        }
+        while validators.iter().map(head).min() < Some(stalled + after) {
+            context.sleep(Duration::from_millis(100)).await;
+        }
+        check_agreement(&all, &chain);
+    });
+}
+
+#[test]
+fn a_split_network_stops_finalizing_and_goes_on_once_healed_whatever_the_seed() {
+    let delayed = Link {
+        latency: Duration::from_millis(80),
+        jitter: Duration::from_millis(60),
+        success_rate: commonware_utils::probability!(0.95),
+    };
+    for seed in seeds() {
+        partition_and_heal(seed, delayed.clone(), 4, 6);
     }
 }

@@ -7,11 +7,14 @@
 //!   gatekeeper, devnet, one-shot CLI calls), killed when dropped;
 //! - [`cluster`]: async helpers against running processes: submit calls, wait for keys,
 //!   deploy a private token in a fresh cluster, read workers' status and digests;
+//! - [`load`]: plain-transfer load for benchmarks: funded senders, pre-signed transfers, batched
+//!   submission to one or several nodes;
 //! - [`knob`]: a benchmark's size from the environment.
 //!
 //! Test code only: it panics on anything unexpected, and nothing in the network depends on it.
 
 pub mod cluster;
+pub mod load;
 mod memory_chain;
 pub mod processes;
 

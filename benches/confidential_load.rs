@@ -41,17 +41,8 @@ async fn main() {
     let node = NodeClient::connect(summary["node"]["rpc_http"].as_str().unwrap())
         .await
         .unwrap();
-    let token: AccountId = summary["contracts"]["private_token"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let workers: Vec<String> = summary["workers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["rpc_http"].as_str().unwrap().to_string())
-        .collect();
+    let token = devnet.contract("private_token");
+    let workers = devnet.rpc_urls("workers");
     let contract = ContractClient::open(&node, token).await.unwrap();
     let alice = Keypair::dev("alice");
     // One sender may take half a cluster's block budget, which would bound this run (one

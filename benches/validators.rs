@@ -77,12 +77,7 @@ async fn measure(block_time: &str, validators: usize, txs: usize, samples: usize
     };
     let devnet = DevnetProcess::start_with(block_time, &extra);
     let urls: Vec<String> = if validators > 1 {
-        devnet.summary["validators"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["rpc_http"].as_str().unwrap().to_string())
-            .collect()
+        devnet.rpc_urls("validators")
     } else {
         vec![devnet.summary["node"]["rpc_http"]
             .as_str()

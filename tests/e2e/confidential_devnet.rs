@@ -335,12 +335,7 @@ async fn a_private_token_journey_leaks_nothing_and_workers_agree() {
 
     // Both workers, at every height up to one both reached, hold equal digests.
     let head = node.head().await.unwrap().height;
-    let workers: Vec<String> = summary["workers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["rpc_http"].as_str().unwrap().to_string())
-        .collect();
+    let workers = devnet.rpc_urls("workers");
     let deadline = Instant::now() + Duration::from_secs(30);
     for url in &workers {
         while phalanx_testkit::cluster::synced_height(url).await < head {

@@ -179,25 +179,13 @@ async fn four_validators_survive_one_crash_stall_at_two_and_resume_with_nothing_
     let summary = devnet.summary.clone();
     let validators = summary["validators"].as_array().unwrap().clone();
     assert_eq!(validators.len(), 4, "{summary}");
-    let urls: Vec<String> = validators
-        .iter()
-        .map(|v| v["rpc_http"].as_str().unwrap().to_string())
-        .collect();
+    let urls = devnet.rpc_urls("validators");
     let live: Live = Arc::new(Mutex::new(urls.clone()));
     let primary = urls[0].clone();
     let node = NodeClient::connect(&primary).await.unwrap();
     assert_eq!(node.info().validators.len(), 4);
-    let token: AccountId = summary["contracts"]["private_token"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let workers: Vec<String> = summary["workers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["rpc_http"].as_str().unwrap().to_string())
-        .collect();
+    let token = devnet.contract("private_token");
+    let workers = devnet.rpc_urls("workers");
     let alice = Keypair::dev("alice");
     let start_height = node.head().await.unwrap().height;
     wait_synced(&workers[0], start_height, Duration::from_secs(30)).await;
@@ -269,8 +257,10 @@ async fn four_validators_survive_one_crash_stall_at_two_and_resume_with_nothing_
     let stalled = loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let (a, b) = (head_at(&urls[0]).await, head_at(&urls[1]).await);
-        if a.is_some() && a == b {
-            break a.unwrap();
+        if let (Some(a), Some(b)) = (a, b) {
+            if a == b {
+                break a;
+            }
         }
         assert!(Instant::now() < deadline, "heads {a:?} and {b:?} differ");
     };

@@ -268,6 +268,27 @@ impl DevnetProcess {
         DevnetProcess { child, summary }
     }
 
+    /// The RPC URLs the summary lists under `key` (`"workers"`, `"validators"`), in order.
+    pub fn rpc_urls(&self, key: &str) -> Vec<String> {
+        self.summary[key]
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .map(|e| e["rpc_http"].as_str().expect("an rpc_http").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The address of the example contract the devnet deployed as `name`.
+    pub fn contract(&self, name: &str) -> phalanx_primitives::AccountId {
+        self.summary["contracts"][name]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no contract {name} in {}", self.summary))
+    }
+
     /// Sends SIGTERM (with the `kill` command, no libc binding needed) and waits for the exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")

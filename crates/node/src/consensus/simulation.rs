@@ -222,6 +222,15 @@ fn seeds() -> std::ops::RangeInclusive<u64> {
     1..=count
 }
 
+/// The deterministic runtime replaying `seed`, with a simulated-time bound on the whole run.
+fn seeded_runner(seed: u64) -> deterministic::Runner {
+    deterministic::Runner::new(
+        deterministic::Config::new()
+            .with_seed(seed)
+            .with_timeout(Some(Duration::from_secs(1_200))),
+    )
+}
+
 /// Logs as `RUST_LOG` says, into the test's output.
 fn log_to_test_output() {
     let _ = tracing_subscriber::fmt()
@@ -241,11 +250,7 @@ fn good_link() -> Link {
 /// Runs `running` of `chain`'s validators (the others crashed before the start) over links of
 /// `link` until every running one committed `target` blocks; checks agreement.
 fn run(seed: u64, validators: usize, running: usize, link: Link, target: u64) {
-    let runner = deterministic::Runner::new(
-        deterministic::Config::new()
-            .with_seed(seed)
-            .with_timeout(Some(Duration::from_secs(1_200))),
-    );
+    let runner = seeded_runner(seed);
     log_to_test_output();
     runner.start(|context| async move {
         let chain = Chain::new(validators);
@@ -411,11 +416,7 @@ async fn byzantine_voter(
 /// committed `target` blocks; checks agreement of all four stores and what the scenario needs.
 fn run_byzantine(seed: u64, byzantine: Byzantine, link: Link, target: u64) {
     log_to_test_output();
-    let runner = deterministic::Runner::new(
-        deterministic::Config::new()
-            .with_seed(seed)
-            .with_timeout(Some(Duration::from_secs(1_200))),
-    );
+    let runner = seeded_runner(seed);
     runner.start(|context| async move {
         let chain = Chain::new(4);
         let _ = SIM_CHAIN_ID.set(chain.genesis.hash());
@@ -513,11 +514,7 @@ fn spoiled_proposals_are_refused_by_every_honest_validator_whatever_the_seed() {
 /// final differs; once healed, the chain goes on for `after` more blocks.
 fn partition_and_heal(seed: u64, link: Link, before: u64, after: u64) {
     log_to_test_output();
-    let runner = deterministic::Runner::new(
-        deterministic::Config::new()
-            .with_seed(seed)
-            .with_timeout(Some(Duration::from_secs(1_200))),
-    );
+    let runner = seeded_runner(seed);
     runner.start(|context| async move {
         let chain = Chain::new(4);
         let oracle = network(&context, &chain).await;

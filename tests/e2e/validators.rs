@@ -15,7 +15,7 @@ use phalanx_client::{ContractClient, NodeClient};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{sha256, AccountId, Call, Hash};
 use phalanx_testkit::cluster::{balance_from, digest, wait_synced};
-use phalanx_testkit::DevnetProcess;
+use phalanx_testkit::{DevnetProcess, NodeProcess};
 use rand_core::OsRng;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -180,7 +180,16 @@ async fn four_validators_survive_one_crash_stall_at_two_and_resume_with_nothing_
     let validators = summary["validators"].as_array().unwrap().clone();
     assert_eq!(validators.len(), 4, "{summary}");
     let urls = devnet.rpc_urls("validators");
-    let live: Live = Arc::new(Mutex::new(urls.clone()));
+    let genesis_file = summary["genesis"].as_str().unwrap().to_string();
+    let full_dir = tempfile::tempdir().unwrap();
+    let full_node = NodeProcess::follow(
+        full_dir.path(),
+        Some(std::path::Path::new(&genesis_file)),
+        &urls[1],
+    );
+    let mut load_targets = urls.clone();
+    load_targets.push(full_node.url.clone());
+    let live: Live = Arc::new(Mutex::new(load_targets));
     let primary = urls[0].clone();
     let node = NodeClient::connect(&primary).await.unwrap();
     assert_eq!(node.info().validators.len(), 4);
@@ -310,6 +319,12 @@ async fn four_validators_survive_one_crash_stall_at_two_and_resume_with_nothing_
     live.lock().unwrap().push(urls[2].clone());
     wait_head(&primary, stalled + 6, Duration::from_secs(60)).await;
     both_grow(Duration::from_secs(60), "after the restart").await;
+    // A transfer given to the full node alone reaches the validators and is final everywhere.
+    let full = NodeClient::connect(&full_node.url).await.unwrap();
+    let via_full_node = full
+        .transfer(&Keypair::dev("charlie"), AccountId::from_bytes([5; 32]), 1)
+        .await
+        .unwrap();
 
     // The end: every admitted transaction final, the same chain at all three, workers agreeing.
     stop.store(true, Ordering::Relaxed);
@@ -332,12 +347,17 @@ async fn four_validators_survive_one_crash_stall_at_two_and_resume_with_nothing_
         &final_before[..],
         "a final block changed"
     );
-    for url in &urls[1..3] {
+    wait_head(&full_node.url, end, Duration::from_secs(30)).await;
+    for url in urls[1..3].iter().chain([&full_node.url]) {
         assert_eq!(chain_at(url, end).await, chain, "{url} holds another chain");
     }
-    for hash in sent_transfers.iter().chain(&sent_commands) {
+    for hash in sent_transfers
+        .iter()
+        .chain(&sent_commands)
+        .chain([&via_full_node.hash])
+    {
         let mut at = Vec::new();
-        for url in &urls[..3] {
+        for url in urls[..3].iter().chain([&full_node.url]) {
             let node = NodeClient::connect(url).await.unwrap();
             match node.tx_status(*hash).await.unwrap() {
                 TxStatus::Included {

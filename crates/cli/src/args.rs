@@ -432,8 +432,8 @@ pub struct NodeArgs {
     /// Use the built-in dev genesis and the dev validator key.
     #[arg(long, conflicts_with_all = ["genesis", "validator_key"])]
     pub dev: bool,
-    /// Genesis file (JSON), for a non-dev chain.
-    #[arg(long, requires = "validator_key")]
+    /// Genesis file (JSON), for a non-dev chain (with --validator-key, or --follow).
+    #[arg(long)]
     pub genesis: Option<PathBuf>,
     /// File holding the validator's 32-byte ed25519 seed as hex, for a non-dev chain.
     #[arg(long)]
@@ -450,8 +450,13 @@ pub struct NodeArgs {
     pub metrics_addr: Option<SocketAddr>,
     /// Where this validator listens for the other validators (chains of many validators; the
     /// genesis names every validator's address).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "follow")]
     pub p2p_addr: Option<SocketAddr>,
+    /// Run a full node that does not vote: follow the finalized chain of the node at this RPC
+    /// URL (every block checked against the genesis validators and re-executed here) and
+    /// forward submitted transactions to it.
+    #[arg(long, conflicts_with = "validator_key")]
+    pub follow: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -33,6 +33,10 @@ pub struct NodeConfig {
     /// For a chain of many validators: this validator's p2p endpoint and its peers. `None`
     /// runs the single-validator producer.
     pub network: Option<crate::consensus::network::ValidatorNetwork>,
+    /// A full node that does not vote: the RPC URL of the node whose finalized chain it
+    /// follows (checked and re-executed here) and forwards transactions to. Overrides
+    /// `network`; `validator` is then unused.
+    pub follow: Option<String>,
 }
 
 impl NodeConfig {
@@ -48,6 +52,7 @@ impl NodeConfig {
             rpc_limits: RpcLimits::default(),
             metrics_addr: None,
             network: None,
+            follow: None,
         }
     }
 }

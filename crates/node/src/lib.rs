@@ -1,6 +1,8 @@
 //! `node`: the Phalanx ledger node — it stores the chain in redb, admits transactions into its
-//! pool, produces and finalises blocks as the (single) validator, and serves the JSON-RPC API of
-//! `phalanx-api` over HTTP and WebSocket.
+//! pool, produces and finalises blocks — as the single dev validator, as one of many under simplex
+//! (`consensus`), or as a full node that follows and re-executes another node's finalized chain
+//! without voting (`follower`) — and serves the JSON-RPC API of `phalanx-api` over HTTP and
+//! WebSocket.
 //!
 //! It owns all of the ledger's I/O: the disk, the clock (block timestamps), the network. It never
 //! decides what a transaction does: that is `phalanx-runtime`, called with the same inputs on
@@ -21,6 +23,7 @@ mod admission;
 mod config;
 pub mod consensus;
 mod economy_views;
+pub mod follower;
 mod metrics;
 mod pool;
 mod producer;

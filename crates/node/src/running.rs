@@ -146,7 +146,9 @@ async fn serve_metrics(
 impl RunningNode {
     /// Opens the data directory, starts producing blocks and serving RPC.
     pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
-        if config.network.is_none() && config.genesis.validators != [config.validator.account_id()]
+        if config.network.is_none()
+            && config.follow.is_none()
+            && config.genesis.validators != [config.validator.account_id()]
         {
             return Err(NodeError::Config(format!(
                 "this node's validator key is {}, but the genesis validators are {:?}; a single-validator node must be the only validator (a chain of many needs --p2p-addr and the validators' addresses in its genesis)",
@@ -182,47 +184,74 @@ impl RunningNode {
         })?;
 
         let (done_tx, producer_done) = oneshot::channel();
-        let (stop_producer, producer_thread): (Box<dyn FnOnce() + Send>, _) = match config.network {
-            None => {
-                let (stop, stop_rx) = mpsc::channel();
-                let validator = config.validator.clone();
-                let block_time = config.block_time;
-                let thread = std::thread::Builder::new()
-                    .name("block-producer".into())
-                    .spawn(move || {
-                        let result =
-                            producer::run(&producer_shared, &validator, block_time, stop_rx);
-                        let _ = done_tx.send(result);
-                    })
-                    .map_err(|e| NodeError::Producer(e.to_string()))?;
-                (
-                    Box::new(move || {
-                        let _ = stop.send(());
-                    }),
-                    thread,
-                )
-            }
-            Some(network) => {
-                let (outbox, queue) = crate::consensus::relay::Outbox::new();
-                let _ = shared.relay.set(outbox);
-                let mut consensus = crate::consensus::network::start(
-                    producer_shared,
-                    config.validator.clone(),
-                    network,
-                    queue,
-                    config.block_time,
-                    done_tx,
-                )?;
-                let stop = consensus.stop.take().expect("just started");
-                let thread = consensus.thread.take().expect("just started");
-                (
-                    Box::new(move || {
-                        let _ = stop.send(());
-                    }),
-                    thread,
-                )
-            }
-        };
+        let (stop_producer, producer_thread): (Box<dyn FnOnce() + Send>, _) =
+            match (config.follow, config.network) {
+                (Some(upstream), _) => {
+                    let (stop, stop_rx) = oneshot::channel();
+                    let thread = std::thread::Builder::new()
+                        .name("block-follower".into())
+                        .spawn(move || {
+                            let result = tokio::runtime::Builder::new_current_thread()
+                                .enable_all()
+                                .build()
+                                .map_err(|e| NodeError::Producer(e.to_string()))
+                                .and_then(|runtime| {
+                                    runtime.block_on(crate::follower::run(
+                                        producer_shared,
+                                        upstream,
+                                        stop_rx,
+                                    ))
+                                });
+                            let _ = done_tx.send(result);
+                        })
+                        .map_err(|e| NodeError::Producer(e.to_string()))?;
+                    (
+                        Box::new(move || {
+                            let _ = stop.send(());
+                        }),
+                        thread,
+                    )
+                }
+                (None, None) => {
+                    let (stop, stop_rx) = mpsc::channel();
+                    let validator = config.validator.clone();
+                    let block_time = config.block_time;
+                    let thread = std::thread::Builder::new()
+                        .name("block-producer".into())
+                        .spawn(move || {
+                            let result =
+                                producer::run(&producer_shared, &validator, block_time, stop_rx);
+                            let _ = done_tx.send(result);
+                        })
+                        .map_err(|e| NodeError::Producer(e.to_string()))?;
+                    (
+                        Box::new(move || {
+                            let _ = stop.send(());
+                        }),
+                        thread,
+                    )
+                }
+                (None, Some(network)) => {
+                    let (outbox, queue) = crate::consensus::relay::Outbox::new();
+                    let _ = shared.relay.set(outbox);
+                    let mut consensus = crate::consensus::network::start(
+                        producer_shared,
+                        config.validator.clone(),
+                        network,
+                        queue,
+                        config.block_time,
+                        done_tx,
+                    )?;
+                    let stop = consensus.stop.take().expect("just started");
+                    let thread = consensus.thread.take().expect("just started");
+                    (
+                        Box::new(move || {
+                            let _ = stop.send(());
+                        }),
+                        thread,
+                    )
+                }
+            };
         tracing::info!(%rpc_addr, "node started");
         Ok(RunningNode {
             shared,

@@ -104,6 +104,25 @@ impl NodeProcess {
         NodeProcess { child, url }
     }
 
+    /// A full node that does not vote, following the chain of the node at `upstream`: the dev
+    /// chain's, or the one `genesis` describes.
+    pub fn follow(data_dir: &Path, genesis: Option<&Path>, upstream: &str) -> NodeProcess {
+        let dir = data_dir.to_str().expect("utf-8 path");
+        let mut args = vec!["node", "--follow", upstream, "--data-dir", dir];
+        args.extend(["--rpc-addr", "127.0.0.1:0"]);
+        match genesis {
+            Some(path) => args.extend(["--genesis", path.to_str().expect("utf-8 path")]),
+            None => args.push("--dev"),
+        }
+        let (child, rest) = spawn_announcing(&args, "phalanx node: JSON-RPC on ");
+        let url = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        NodeProcess { child, url }
+    }
+
     /// Kills the process with SIGKILL: no chance to flush or clean up.
     pub fn kill_9(&mut self) {
         let _ = self.child.kill();

@@ -100,22 +100,33 @@ pub async fn run_node(_ctx: &Context, args: NodeArgs) -> Result<()> {
     let mut config = if args.dev {
         NodeConfig::dev(args.data_dir, args.rpc_addr)
     } else {
-        let (Some(genesis), Some(key)) = (&args.genesis, &args.validator_key) else {
-            bail!("pass --dev, or --genesis FILE with --validator-key FILE");
+        let Some(genesis) = &args.genesis else {
+            bail!("pass --dev, or --genesis FILE with --validator-key FILE or --follow URL");
         };
         let genesis = read_genesis(genesis)?;
         let mut config = NodeConfig::dev(args.data_dir, args.rpc_addr);
         config.genesis = genesis;
-        config.validator = read_validator_key(key)?;
+        match (&args.validator_key, &args.follow) {
+            (Some(key), _) => config.validator = read_validator_key(key)?,
+            (None, Some(_)) => {}
+            (None, None) => bail!("--genesis needs --validator-key FILE, or --follow URL"),
+        }
         config
     };
     config.block_time = args.block_time;
     config.metrics_addr = args.metrics_addr;
-    config.network = validator_network(&config, args.p2p_addr)?;
+    if args.follow.is_none() {
+        config.network = validator_network(&config, args.p2p_addr)?;
+    }
+    config.follow = args.follow;
+    let config_follow = config.follow.clone();
     let node = RunningNode::start(config).await?;
     let addr = node.rpc_addr();
     if let Some(metrics) = node.metrics_addr() {
         eprintln!("phalanx node: metrics on http://{metrics}/metrics");
+    }
+    if let Some(upstream) = &config_follow {
+        eprintln!("phalanx node: following {upstream} (full node, not voting)");
     }
     eprintln!("phalanx node: JSON-RPC on http://{addr} and ws://{addr}");
     run_until_signal(node).await

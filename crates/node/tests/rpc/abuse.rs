@@ -31,9 +31,13 @@ const LIMITS: RpcLimits = RpcLimits {
 };
 
 async fn start(dir: &std::path::Path) -> (RunningNode, NodeClient) {
+    start_with(dir, LIMITS).await
+}
+
+async fn start_with(dir: &std::path::Path, limits: RpcLimits) -> (RunningNode, NodeClient) {
     let mut config = NodeConfig::dev(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap());
     config.block_time = Duration::from_millis(100);
-    config.rpc_limits = LIMITS;
+    config.rpc_limits = limits;
     let node = RunningNode::start(config).await.unwrap();
     let client = NodeClient::connect(&format!("http://{}", node.rpc_addr()))
         .await
@@ -254,7 +258,14 @@ async fn invalid_uploads_neither_stall_blocks_nor_flow_for_free() {
     use phalanx_primitives::{Call, Transaction};
 
     let dir = tempfile::tempdir().unwrap();
-    let (node, client) = start(dir.path()).await;
+    // The first batch validates 128 large modules, ~2 s on a busy 2-core machine: what is
+    // measured here is the blocks' cadence and the refusals, not how fast an answer comes, so
+    // the request timeout is the node's own, not the 2 s of the slow-client tests.
+    let limits = RpcLimits {
+        request_timeout: phalanx_node::transport::REQUEST_TIMEOUT,
+        ..LIMITS
+    };
+    let (node, client) = start_with(dir.path(), limits).await;
     let addr = node.rpc_addr();
     // A funded key: the balance is checked before the code, and a refused upload pays nothing.
     let mallory = Keypair::dev("mallory");

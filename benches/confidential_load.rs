@@ -13,6 +13,7 @@ use phalanx_crypto::Keypair;
 use phalanx_primitives::query::{QueryAnswer, QueryRequest, ReceiptOutcome};
 use phalanx_primitives::AccountId;
 use phalanx_testkit::knob;
+use phalanx_testkit::load::percentile;
 use phalanx_testkit::DevnetProcess;
 use rand_core::OsRng;
 use std::time::{Duration, Instant};
@@ -24,10 +25,6 @@ const GAS_LIMIT: u64 = 100_000;
 
 fn sdk_account(account: AccountId) -> phalanx_sdk::AccountId {
     phalanx_sdk::AccountId(*account.as_bytes())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

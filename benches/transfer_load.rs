@@ -21,7 +21,7 @@ async fn main() {
     let node = NodeProcess::start(dir.path(), &block_time);
     let client = NodeClient::connect(&node.url).await.unwrap();
 
-    let senders = funded_senders(&client, senders_count).await;
+    let senders = funded_senders(&client, "load", senders_count).await;
     let work = presigned_transfers(&client, &senders, total, clients);
     let first_height = client.head().await.unwrap().height;
     let LoadOutcome {

@@ -17,7 +17,7 @@ use phalanx_client::NodeClient;
 use phalanx_crypto::Keypair;
 use phalanx_primitives::Call;
 use phalanx_testkit::knob;
-use phalanx_testkit::load::{funded_senders, presigned_transfers, submit_and_wait};
+use phalanx_testkit::load::{funded_senders, percentile, presigned_transfers, submit_and_wait};
 use phalanx_testkit::DevnetProcess;
 use std::time::{Duration, Instant};
 
@@ -45,10 +45,6 @@ fn cpu_time(pid: u64) -> Duration {
     let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
     // The kernel's USER_HZ, 100 on every Linux this runs on.
     Duration::from_millis(ticks * 10)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
 /// One transfer from `signer` to `url`, timed until that node reports it final.
@@ -87,7 +83,7 @@ async fn measure(block_time: &str, validators: usize, txs: usize, samples: usize
     let client = NodeClient::connect(&urls[0]).await.unwrap();
 
     // Latency: one transfer at a time per sender, senders taking turns so nonces never clash.
-    let signers: Vec<Keypair> = funded_senders(&client, samples).await.into_iter().collect();
+    let signers = funded_senders(&client, "bft-latency", samples).await;
     let mut timers = Vec::new();
     for (i, signer) in signers.into_iter().enumerate() {
         let url = urls[i % urls.len()].clone();
@@ -101,18 +97,7 @@ async fn measure(block_time: &str, validators: usize, txs: usize, samples: usize
     latencies.sort();
 
     // Throughput: fresh senders (nonces from 0), so they do not share nonces with the above.
-    let senders: Vec<Keypair> = (0..SENDERS)
-        .map(|i| Keypair::dev(&format!("bft-load-{validators}-{i}")))
-        .collect();
-    let alice = Keypair::dev("alice");
-    let funding: Vec<Call> = senders
-        .iter()
-        .map(|s| Call::Transfer {
-            to: s.account_id(),
-            amount: 1_000 * phalanx_primitives::amount::UNIT,
-        })
-        .collect();
-    phalanx_testkit::cluster::submit(&client, &alice, funding).await;
+    let senders = funded_senders(&client, "bft-load", SENDERS).await;
     let work = presigned_transfers(&client, &senders, txs, CONNECTIONS);
     let first = client.head().await.unwrap().height;
     let children: Vec<u64> = devnet.summary["validators"]

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 /// Transactions per `tx_submitBatch`.
 pub const BATCH: usize = 500;
 
-/// `count` sender accounts funded by alice, each with 1,000 PHA; returns once they are final.
-pub async fn funded_senders(client: &NodeClient, count: usize) -> Vec<Keypair> {
+/// `count` fresh sender accounts (dev keys `PREFIX-i`) funded by alice, each with 1,000 PHA;
+/// returns once they are final.
+pub async fn funded_senders(client: &NodeClient, prefix: &str, count: usize) -> Vec<Keypair> {
     let alice = Keypair::dev("alice");
     let senders: Vec<Keypair> = (0..count)
-        .map(|i| Keypair::dev(&format!("load-{i}")))
+        .map(|i| Keypair::dev(&format!("{prefix}-{i}")))
         .collect();
     let start_nonce = client.next_nonce(alice.account_id()).await.unwrap();
     let funding: Vec<SignedTransaction> = senders
@@ -59,6 +60,11 @@ pub fn presigned_transfers(
         }
     }
     work
+}
+
+/// The `p` quantile (0..=1) of `sorted`, which must not be empty.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
 /// What submitting a load gave.

@@ -95,13 +95,7 @@ impl NodeProcess {
             dir,
         ];
         args.extend_from_slice(extra);
-        let (child, rest) = spawn_announcing(&args, "phalanx node: JSON-RPC on ");
-        let url = rest
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        NodeProcess { child, url }
+        Self::spawn(&args)
     }
 
     /// A full node that does not vote, following the chain of the node at `upstream`: the dev
@@ -114,7 +108,12 @@ impl NodeProcess {
             Some(path) => args.extend(["--genesis", path.to_str().expect("utf-8 path")]),
             None => args.push("--dev"),
         }
-        let (child, rest) = spawn_announcing(&args, "phalanx node: JSON-RPC on ");
+        Self::spawn(&args)
+    }
+
+    /// Runs `phalanx ARGS` (a `node` command) and waits until it serves RPC.
+    fn spawn(args: &[&str]) -> NodeProcess {
+        let (child, rest) = spawn_announcing(args, "phalanx node: JSON-RPC on ");
         let url = rest
             .split_whitespace()
             .next()

@@ -13,7 +13,7 @@ use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
 use phalanx_primitives::attestation::AttestationPolicy;
 use phalanx_primitives::economy::EconomyParams;
-use phalanx_primitives::{AccountId, Hash};
+use phalanx_primitives::{AccountId, Hash, ValidatorHistory};
 
 /// Most transactions one `tx_submitBatch` call may carry.
 pub const MAX_SUBMIT_BATCH: usize = 10_000;
@@ -29,6 +29,12 @@ pub trait NodeApi {
     /// it receives here before it believes any of it (validators, attestation policy).
     #[method(name = "chain_getGenesis")]
     async fn genesis(&self) -> Result<String, ErrorObjectOwned>;
+
+    /// Every validator set of the chain as of the newest final block, the genesis set first:
+    /// which validators certify which heights (`ValidatorHistory`), for clients that trust
+    /// this node; an enclave builds the same from the events of blocks it verified.
+    #[method(name = "chain_getValidators")]
+    async fn validators(&self) -> Result<ValidatorHistory, ErrorObjectOwned>;
 
     /// Header of the newest final block.
     #[method(name = "chain_getHead")]

@@ -83,6 +83,12 @@ fn sudo_calls() -> Vec<SudoCall> {
         SudoCall::RemoveGatekeeper {
             identity: account(0x31),
         },
+        SudoCall::SetValidators {
+            validators: vec![phalanx_primitives::Validator {
+                account: account(0x51),
+                p2p_address: "10.0.0.5:7000".into(),
+            }],
+        },
     ]
 }
 
@@ -282,9 +288,10 @@ fn sudo_variant(call: &SudoCall) -> usize {
         SudoCall::SpendTreasury { .. } => 7,
         SudoCall::ElectGatekeeper { .. } => 8,
         SudoCall::RemoveGatekeeper { .. } => 9,
+        SudoCall::SetValidators { .. } => 10,
     }
 }
-const SUDO_VARIANTS: usize = 10;
+const SUDO_VARIANTS: usize = 11;
 
 fn events() -> Vec<Event> {
     let proposal_call = SudoCall::SetParameter {
@@ -543,6 +550,16 @@ fn events() -> Vec<Event> {
             code_hash: Hash([0xc0; 32]),
             metadata_hash: Hash([0x3e; 32]),
         },
+        Event::ValidatorSetScheduled {
+            set: phalanx_primitives::ValidatorSet {
+                epoch: 3,
+                from_height: 300,
+                validators: vec![phalanx_primitives::Validator {
+                    account: account(0x51),
+                    p2p_address: "10.0.0.5:7000".into(),
+                }],
+            },
+        },
     ]
 }
 
@@ -603,9 +620,10 @@ fn event_variant(event: &Event) -> usize {
         WorkerUnbound { .. } => 50,
         ContractBalance { .. } => 51,
         MetadataRecorded { .. } => 52,
+        ValidatorSetScheduled { .. } => 53,
     }
 }
-const EVENT_VARIANTS: usize = 53;
+const EVENT_VARIANTS: usize = 54;
 
 fn covered(indices: impl Iterator<Item = usize>, variants: usize) -> Vec<usize> {
     let mut seen = vec![false; variants];

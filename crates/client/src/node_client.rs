@@ -9,8 +9,9 @@ use parity_scale_codec::Encode;
 use phalanx_crypto::{sign_transaction, verify_events, verify_finalized, Keypair};
 use phalanx_primitives::{
     AccountId, Balance, Block, BlockHeader, Call, EventRecord, GenesisConfig, Hash,
-    SignedTransaction, Transaction,
+    SignedTransaction, Transaction, ValidatorHistory,
 };
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// Largest response the client accepts (a full block with its JSON view).
@@ -84,6 +85,8 @@ pub struct Included {
 pub struct NodeClient {
     rpc: HttpClient,
     info: ChainInfo,
+    /// The validator sets as the node last said (the genesis set until a block needs more).
+    validators: Arc<RwLock<ValidatorHistory>>,
 }
 
 impl NodeClient {
@@ -101,7 +104,12 @@ impl NodeClient {
                 ClientError::Transport(msg) => ClientError::Transport(format!("{url}: {msg}")),
                 other => other,
             })?;
-        Ok(NodeClient { rpc, info })
+        let validators = Arc::new(RwLock::new(ValidatorHistory::genesis(&info.validators)));
+        Ok(NodeClient {
+            rpc,
+            info,
+            validators,
+        })
     }
 
     pub fn info(&self) -> &ChainInfo {
@@ -213,9 +221,32 @@ impl NodeClient {
             return Ok(None);
         };
         // The height was checked on fetching; body and certificate by the one block verifier.
-        verify_finalized(&block, &self.info.validators)
-            .map_err(|e| ClientError::InvalidBlock(e.to_string()))?;
+        let known = self.validators_at(height);
+        if verify_finalized(&block, &known).is_err() {
+            // The set may have changed since the client last asked: ask once, then decide.
+            let history = self.refresh_validators().await?;
+            verify_finalized(&block, &history.at(height).accounts())
+                .map_err(|e| ClientError::InvalidBlock(e.to_string()))?;
+        }
         Ok(Some(block))
+    }
+
+    /// The validators that certify block `height`, as far as the client knows.
+    fn validators_at(&self, height: u64) -> Vec<AccountId> {
+        let history = self.validators.read().unwrap_or_else(|p| p.into_inner());
+        history.at(height).accounts()
+    }
+
+    /// The node's validator history, which must start from the genesis set it announced.
+    pub async fn refresh_validators(&self) -> Result<ValidatorHistory, ClientError> {
+        let history = self.rpc.validators().await?;
+        if history.sets()[0].accounts() != self.info.validators {
+            return Err(ClientError::InvalidBlock(
+                "the node's validator history does not start from its genesis validators".into(),
+            ));
+        }
+        *self.validators.write().unwrap_or_else(|p| p.into_inner()) = history.clone();
+        Ok(history)
     }
 
     /// Fetches and decodes a block (depth-limited, no trailing bytes) without checking it: the

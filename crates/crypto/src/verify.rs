@@ -31,6 +31,12 @@ pub fn verify_signature(
         .map_err(|_| SignatureError::BadSignature)
 }
 
+/// Whether `account` is an ed25519 key that can verify signatures (a point on the curve, not of
+/// small order): what a validator's account must be.
+pub fn is_verifying_key(account: &AccountId) -> bool {
+    verifying_key(account).is_ok()
+}
+
 fn verifying_key(account: &AccountId) -> Result<VerifyingKey, SignatureError> {
     let key =
         VerifyingKey::from_bytes(account.as_bytes()).map_err(|_| SignatureError::BadPublicKey)?;

@@ -17,6 +17,7 @@ use phalanx_crypto::verify_signature;
 use phalanx_primitives::attestation::{AttestationPolicy, Measurement, Role};
 use phalanx_primitives::{
     AccountId, Block, BlockHeader, Call, Event, EventRecord, GenesisConfig, Hash, Phase,
+    ValidatorHistory,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -74,7 +75,8 @@ pub struct ChainView {
 pub struct Facts {
     chain_id: Hash,
     genesis: BlockHeader,
-    validators: Vec<AccountId>,
+    /// Every validator set, from the genesis and the `ValidatorSetScheduled` events since.
+    validators: ValidatorHistory,
     policy: AttestationPolicy,
     epoch: u32,
     enclaves: BTreeMap<AccountId, AttestedEnclave>,
@@ -103,7 +105,7 @@ impl ChainView {
         let facts = Facts {
             chain_id,
             genesis: genesis.header.clone(),
-            validators: config.validators.clone(),
+            validators: ValidatorHistory::genesis(&config.validators),
             policy: config.attestation.clone(),
             epoch: 0,
             enclaves: BTreeMap::new(),
@@ -144,8 +146,8 @@ impl ChainView {
     pub fn genesis_hash(&self) -> Hash {
         self.facts.genesis.hash()
     }
-    /// The validators whose certificates make a block final.
-    pub fn validators(&self) -> &[AccountId] {
+    /// The validators whose certificates make each block final.
+    pub fn validators(&self) -> &ValidatorHistory {
         &self.facts.validators
     }
     pub fn policy(&self) -> &AttestationPolicy {
@@ -203,6 +205,12 @@ impl ChainView {
 
     fn apply_event(&mut self, block: &Block, record: &EventRecord) -> bool {
         match &record.event {
+            Event::ValidatorSetScheduled { set } => {
+                self.facts
+                    .validators
+                    .schedule(block.header.height, set.clone());
+                true
+            }
             Event::WorkerRegistered { identity, .. } => {
                 let Phase::Transaction(index) = record.phase else {
                     return false;

@@ -11,6 +11,7 @@
 use crate::consensus::relay::{Outbox, Queue};
 use crate::producer;
 use crate::running::{NodeError, Shared};
+use crate::storage::StorageError;
 use crate::verify::{execute_block, BlockProblem};
 use futures::StreamExt;
 use phalanx_client::{ClientError, NodeClient};
@@ -39,8 +40,10 @@ pub enum FollowError {
     Node(#[from] NodeError),
 }
 
-/// Checks `block` against this node's head and the genesis validators, executes it on the
-/// committed state, and commits it. Pure of any network: the follower's whole trust decision.
+/// Checks `block` against this node's head and the validators of its height (from the
+/// genesis and the history in the committed state, which only verified blocks built),
+/// executes it on that state, and commits it. Pure of any network: the follower's whole trust
+/// decision.
 pub(crate) fn apply(shared: &Shared, block: &Block) -> Result<(), FollowError> {
     let height = block.header.height;
     let parent = shared
@@ -48,9 +51,13 @@ pub(crate) fn apply(shared: &Shared, block: &Block) -> Result<(), FollowError> {
         .read()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    verify_next_block(&parent, block, &shared.info.validators)
-        .map_err(|source| FollowError::Unverified { height, source })?;
     let state = shared.store.state_snapshot().map_err(NodeError::from)?;
+    let validators = phalanx_runtime::validators::history(&state, &shared.params)
+        .map_err(|e| NodeError::Storage(StorageError::Corrupt(e.to_string())))?
+        .at(height)
+        .accounts();
+    verify_next_block(&parent, block, &validators)
+        .map_err(|source| FollowError::Unverified { height, source })?;
     let outcome = execute_block(
         state,
         &shared.params,
@@ -192,6 +199,76 @@ mod tests {
             blocks.push(source.store.block(header.height).unwrap().unwrap());
         }
         (dir, source, blocks)
+    }
+
+    /// A dev chain with epochs of 4 blocks whose block 1 makes `validator-2` the only
+    /// validator; the blocks up to the change, by the dev validator.
+    fn chain_changing_validators() -> (tempfile::TempDir, Arc<Shared>, Vec<Block>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = genesis::dev_config();
+        config.blocks_per_epoch = Some(4);
+        let (source, _) = Shared::open(&config, dir.path(), 1_000).unwrap();
+        let source = Arc::new(source);
+        let alice = Keypair::dev("alice");
+        let change = Transaction {
+            chain_id: source.info.chain_id,
+            signer: alice.account_id(),
+            nonce: 0,
+            fee: 100_000_000_000,
+            call: Call::Sudo(phalanx_primitives::SudoCall::SetValidators {
+                validators: vec![phalanx_primitives::Validator {
+                    account: Keypair::dev("validator-2").account_id(),
+                    p2p_address: "127.0.0.1:7000".into(),
+                }],
+            }),
+        };
+        let hex = format!(
+            "0x{}",
+            hex::encode(sign_transaction(&alice, change).encode())
+        );
+        assert!(admit_batch(&source, &[hex]).results[0].is_ok());
+        let validator = Keypair::dev(genesis::DEV_VALIDATOR);
+        let mut blocks = Vec::new();
+        loop {
+            match producer::produce(&source, &validator) {
+                Ok(header) => blocks.push(source.store.block(header.height).unwrap().unwrap()),
+                Err(NodeError::Producer(refused)) => {
+                    assert!(
+                        refused.contains("is not a validator of block 20"),
+                        "{refused}"
+                    );
+                    break;
+                }
+                Err(other) => panic!("{other}"),
+            }
+        }
+        (dir, source, blocks)
+    }
+
+    #[test]
+    fn a_follower_switches_validators_where_the_verified_chain_says() {
+        let (_source_dir, source, blocks) = chain_changing_validators();
+        // 1 + VALIDATOR_SET_DELAY = 17 rounds up to epoch 5, height 20.
+        assert_eq!(blocks.len(), 19);
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = genesis::dev_config();
+        config.blocks_per_epoch = Some(4);
+        let (follower, _) = Shared::open(&config, dir.path(), 1_000).unwrap();
+        for block in &blocks {
+            apply(&follower, block).unwrap();
+        }
+        let new = Keypair::dev("validator-2");
+        let header = producer::produce(&source, &new).unwrap();
+        let next = source.store.block(header.height).unwrap().unwrap();
+        // Block 20 under the old validator's signature: not final any more.
+        let mut old_signed = next.clone();
+        old_signed.certificate = sign_finality(&Keypair::dev(genesis::DEV_VALIDATOR), &next.header);
+        match apply(&follower, &old_signed) {
+            Err(FollowError::Unverified { height: 20, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        apply(&follower, &next).unwrap();
+        assert_eq!(head(&follower), next.header);
     }
 
     fn head(shared: &Shared) -> phalanx_primitives::BlockHeader {

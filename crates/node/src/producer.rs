@@ -183,10 +183,24 @@ pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeade
         .read()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
+    let state = shared.store.state_snapshot()?;
+    let height = parent.height + 1;
+    let set = phalanx_runtime::validators::history(&state, &shared.params)
+        .map_err(|e| NodeError::Producer(e.to_string()))?
+        .at(height)
+        .clone();
+    if !set.contains(&validator.account_id()) {
+        return Err(NodeError::Producer(format!(
+            "this node's key {} is not a validator of block {height}: the validators of epoch {} on are {:?}",
+            validator.account_id(),
+            set.epoch,
+            set.accounts().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        )));
+    }
     let candidates = pool.oldest(MAX_BLOCK_TRANSACTIONS, MAX_BLOCK_BYTES);
     let built = build(
         shared,
-        shared.store.state_snapshot()?,
+        state,
         &parent,
         now_ms().max(parent.timestamp_ms + 1),
         validator.account_id(),

@@ -19,7 +19,7 @@ use phalanx_api::views::{
 };
 use phalanx_primitives::attestation::AttestationPolicy;
 use phalanx_primitives::economy::EconomyParams;
-use phalanx_primitives::{AccountId, Hash};
+use phalanx_primitives::{AccountId, Hash, ValidatorHistory};
 use phalanx_runtime::{balances, clusters, contracts, registry, tokenomics};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -104,6 +104,11 @@ impl NodeApiServer for RpcHandler {
 
     async fn genesis(&self) -> Result<String, ErrorObjectOwned> {
         Ok(format!("0x{}", hex::encode(&self.shared.genesis)))
+    }
+
+    async fn validators(&self) -> Result<ValidatorHistory, ErrorObjectOwned> {
+        let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
+        phalanx_runtime::validators::history(&snapshot, &self.shared.params).map_err(internal)
     }
 
     async fn head(&self) -> Result<HeaderView, ErrorObjectOwned> {

@@ -122,7 +122,11 @@ pub fn replay_data_dir(data_dir: &Path) -> Result<ReplayReport, ReplayError> {
                 format!("holds block {}", block.header.height),
             ));
         }
-        verify_next_block(&parent, &block, &params.validators)
+        let validators = phalanx_runtime::validators::history(&state, &params)
+            .map_err(|e| invalid(height, e.to_string()))?
+            .at(height)
+            .accounts();
+        verify_next_block(&parent, &block, &validators)
             .map_err(|e| invalid(height, e.to_string()))?;
         let outcome = execute_block(&state, &params, &parent, &block.header, &block.transactions)
             .map_err(|e| invalid(height, e.to_string()))?;

@@ -2,7 +2,7 @@
 
 use crate::attestation::{ConfidenceLevel, Measurement, Role, TeeKind};
 use crate::economy::{Parameter, PoolId, ProposalId};
-use crate::{AccountId, Balance, Hash, SudoCall};
+use crate::{AccountId, Balance, Hash, SudoCall, ValidatorSet};
 use parity_scale_codec::{Decode, Encode};
 
 /// Where in the block an event was emitted.
@@ -303,6 +303,10 @@ pub enum Event {
         code_hash: Hash,
         metadata_hash: Hash,
     },
+    /// The validators of `set.from_height` on: whoever follows finality switches to them there.
+    /// A later one, before that height, replaces it.
+    #[codec(index = 53)]
+    ValidatorSetScheduled { set: ValidatorSet },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

@@ -8,6 +8,7 @@
 use crate::amount::{serde_pha, Balance, TOTAL_SUPPLY, UNIT};
 use crate::attestation::AttestationPolicy;
 use crate::economy::EconomyParams;
+use crate::validators::{MAX_VALIDATORS, MIN_BLOCKS_PER_EPOCH};
 use crate::{AccountId, Hash};
 use parity_scale_codec::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -95,6 +96,10 @@ pub struct GenesisConfig {
     /// dev chains only; elsewhere code that imports `debug` is refused at upload.
     #[serde(default)]
     pub allow_debug_output: bool,
+    /// Blocks per consensus epoch, on a chain whose validators governance may change (a change
+    /// takes effect at an epoch's first height). `None`: the genesis validators for ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks_per_epoch: Option<u64>,
 }
 
 /// Why a genesis description is unusable.
@@ -103,6 +108,10 @@ pub struct GenesisConfig {
 pub enum GenesisError {
     #[error("chain name must be 1 to {MAX_CHAIN_NAME_LEN} characters")]
     BadChainName,
+    #[error("an epoch of {0} blocks is shorter than the {MIN_BLOCKS_PER_EPOCH} allowed")]
+    ShortEpoch(u64),
+    #[error("genesis names {0} validators, more than the {MAX_VALIDATORS} allowed")]
+    TooManyValidators(usize),
     #[error("genesis names no validator")]
     NoValidators,
     #[error("validator {0} is listed twice")]
@@ -149,6 +158,12 @@ impl GenesisConfig {
         }
         if self.validators.is_empty() {
             return Err(GenesisError::NoValidators);
+        }
+        if self.validators.len() > MAX_VALIDATORS {
+            return Err(GenesisError::TooManyValidators(self.validators.len()));
+        }
+        if let Some(blocks) = self.blocks_per_epoch.filter(|b| *b < MIN_BLOCKS_PER_EPOCH) {
+            return Err(GenesisError::ShortEpoch(blocks));
         }
         let mut validators = BTreeSet::new();
         for validator in &self.validators {
@@ -208,6 +223,7 @@ mod tests {
             sudo: None,
             economy: EconomyParams::default(),
             allow_debug_output: false,
+            blocks_per_epoch: None,
         }
     }
 

@@ -28,6 +28,7 @@ pub mod genesis;
 mod hash;
 pub mod query;
 mod transaction;
+pub mod validators;
 
 pub use account::{contract_id, gas_escrow, AccountId, AddressError, ADDRESS_HRP};
 pub use amount::Balance;
@@ -43,6 +44,7 @@ pub use transaction::{
     Call, ContractOutput, Signature, SignedTransaction, StateReport, SudoCall, Transaction,
     TxDecodeError, MAX_EGRESS_OUTPUTS, MAX_STATE_REPORTS, MAX_TRANSACTION_SIZE, TX_SIGNING_DOMAIN,
 };
+pub use validators::{Validator, ValidatorHistory, ValidatorSet};
 
 /// Re-exported so downstream crates encode with exactly the codec version these types derive.
 pub use parity_scale_codec as codec;

@@ -8,7 +8,7 @@
 
 use crate::attestation::{AttestationReport, Measurement, Role};
 use crate::economy::{Parameter, PoolId, ProposalId};
-use crate::{AccountId, Balance, Envelope, Hash};
+use crate::{AccountId, Balance, Envelope, Hash, Validator};
 use parity_scale_codec::{Decode, DecodeAll, DecodeLimit, Encode};
 
 /// Signing domain of transactions: a transaction signature never verifies for anything else.
@@ -257,6 +257,10 @@ pub enum SudoCall {
     /// Stop a gatekeeper acting as one (rotate the master key afterwards).
     #[codec(index = 9)]
     RemoveGatekeeper { identity: AccountId },
+    /// Make `validators` the chain's validators from the first epoch that starts at least
+    /// `VALIDATOR_SET_DELAY` blocks ahead (chains whose genesis sets `blocks_per_epoch` only).
+    #[codec(index = 10)]
+    SetValidators { validators: Vec<Validator> },
 }
 
 /// The signed part of a transaction.

@@ -46,6 +46,8 @@ pub enum TxError {
     Governance(#[from] crate::governance::GovernanceError),
     #[error(transparent)]
     Mining(#[from] crate::mining::MiningError),
+    #[error(transparent)]
+    Validators(#[from] crate::validators::ValidatorError),
     #[error("gas limit {gas_limit} is above the chain's maximum for one command, {max}")]
     GasLimitTooHigh { gas_limit: u64, max: u64 },
     /// Not in this block: the cluster's (or this sender's share of its) gas budget is used up.
@@ -97,6 +99,7 @@ impl TxError {
             TxError::Staking(e) => e,
             TxError::Governance(e) => e,
             TxError::Mining(e) => e,
+            TxError::Validators(e) => e,
             _ => return None,
         })
     }

@@ -232,7 +232,8 @@ impl<R: StateReader> BlockExecutor<R> {
                 events.extend(privileged::dispatch(
                     &mut self.overlay,
                     call,
-                    &self.params.treasury,
+                    &self.params,
+                    self.context.height,
                 )?);
             }
             Call::PublishClusterKey {
@@ -498,7 +499,7 @@ impl<R: StateReader> BlockExecutor<R> {
             events.extend(governance::end_block(
                 &mut self.overlay,
                 height,
-                &self.params.treasury,
+                &self.params,
             )?);
             self.overlay.commit_transaction();
             Ok(())

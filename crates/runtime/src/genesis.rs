@@ -103,6 +103,7 @@ pub fn dev_config() -> GenesisConfig {
         sudo: Some(dev("alice")),
         economy: EconomyParams::dev(),
         allow_debug_output: true,
+        blocks_per_epoch: None,
     }
 }
 

@@ -227,7 +227,7 @@ pub(crate) fn vote(
 pub(crate) fn end_block(
     overlay: &mut StateOverlay<impl StateReader>,
     height: BlockHeight,
-    treasury: &AccountId,
+    chain: &crate::ChainParams,
 ) -> Result<Vec<Event>, TxError> {
     let open = read_open(overlay)?;
     if open.is_empty() {
@@ -244,7 +244,7 @@ pub(crate) fn end_block(
                 write(overlay, &proposal);
             }
             ProposalStatus::Passed { enact_at } if height >= enact_at => {
-                events.extend(enact(overlay, treasury, &mut proposal)?);
+                events.extend(enact(overlay, chain, height, &mut proposal)?);
                 write(overlay, &proposal);
             }
             _ => {}
@@ -310,11 +310,12 @@ fn close_vote(
 /// and a call that fails drops only its own changes.
 fn enact(
     overlay: &mut StateOverlay<impl StateReader>,
-    treasury: &AccountId,
+    chain: &crate::ChainParams,
+    height: BlockHeight,
     proposal: &mut Proposal,
 ) -> Result<Vec<Event>, TxError> {
     overlay.commit_transaction();
-    match privileged::dispatch(overlay, &proposal.call, treasury) {
+    match privileged::dispatch(overlay, &proposal.call, chain, height) {
         Ok(enacted) => {
             proposal.status = ProposalStatus::Enacted;
             let mut events = vec![Event::ProposalEnacted {

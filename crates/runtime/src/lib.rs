@@ -54,6 +54,7 @@ pub mod registry;
 pub mod staking;
 mod state;
 pub mod tokenomics;
+pub mod validators;
 
 pub use error::{Cause, Refusal, StateError, TxError};
 pub use executor::{events_root, BlockExecutor, BlockOutcome};

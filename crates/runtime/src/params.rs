@@ -14,6 +14,8 @@ pub struct ChainParams {
     pub sudo: Option<AccountId>,
     /// Whether code writing debug output may be uploaded (dev chains).
     pub allow_debug_output: bool,
+    /// Blocks per consensus epoch; `None`: the genesis validators for ever.
+    pub blocks_per_epoch: Option<u64>,
 }
 
 /// Where in the chain a block is being applied: what the runtime may know of time.
@@ -33,6 +35,7 @@ impl ChainParams {
             validators: config.validators.clone(),
             sudo: config.sudo,
             allow_debug_output: config.allow_debug_output,
+            blocks_per_epoch: config.blocks_per_epoch,
         }
     }
 }

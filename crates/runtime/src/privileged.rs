@@ -3,16 +3,18 @@
 //! whichever way it arrives.
 
 use crate::{
-    balances, clusters, master_key, registry, staking, tokenomics, StateOverlay, StateReader,
-    TxError,
+    balances, clusters, master_key, registry, staking, tokenomics, validators, StateOverlay,
+    StateReader, TxError,
 };
-use phalanx_primitives::{AccountId, Event, SudoCall};
+use phalanx_primitives::{Event, SudoCall};
 
 pub(crate) fn dispatch(
     overlay: &mut StateOverlay<impl StateReader>,
     call: &SudoCall,
-    treasury: &AccountId,
+    chain: &crate::ChainParams,
+    height: phalanx_primitives::BlockHeight,
 ) -> Result<Vec<Event>, TxError> {
+    let treasury = &chain.treasury;
     Ok(match call {
         SudoCall::AddMeasurement(m) => vec![registry::add_measurement(overlay, *m)?],
         SudoCall::RemoveMeasurement(m) => vec![registry::remove_measurement(overlay, *m)?],
@@ -73,6 +75,11 @@ pub(crate) fn dispatch(
             let event = registry::remove_gatekeeper(overlay, *identity)?;
             master_key::drop_holder(overlay, identity)?;
             vec![event]
+        }
+        SudoCall::SetValidators {
+            validators: members,
+        } => {
+            vec![validators::schedule(overlay, chain, height, members)?]
         }
     })
 }

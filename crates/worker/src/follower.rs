@@ -13,7 +13,7 @@ use phalanx_crypto::{check_signatures, verify_events, verify_finalized, verify_l
 use phalanx_crypto::{BlockError, SignatureError};
 use phalanx_executor::ChainView;
 use phalanx_primitives::{
-    AccountId, Block, BlockHeader, Call, EventRecord, Hash, SignedTransaction,
+    Block, BlockHeader, Call, Event, EventRecord, Hash, SignedTransaction, ValidatorHistory,
 };
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 /// Most blocks fetched and checked ahead while behind (8 blocks of a replay's size are a few
 /// megabytes; deeper than 4 keeps the signature checks off the replay's critical path).
 const PREFETCH: usize = 8;
+const _: () = assert!((PREFETCH as u64) < phalanx_primitives::validators::VALIDATOR_SET_DELAY);
 
 type Fetched = Result<Option<(Block, Vec<EventRecord>)>, FollowError>;
 
@@ -70,9 +71,9 @@ fn acted_on(call: &Call) -> bool {
 fn check(
     block: &Block,
     events: &[EventRecord],
-    validators: &[AccountId],
+    validators: &ValidatorHistory,
 ) -> Result<(), FollowError> {
-    verify_finalized(block, validators)?;
+    verify_finalized(block, &validators.at(block.header.height).accounts())?;
     verify_events(&block.header, events)?;
     let (indices, acted): (Vec<usize>, Vec<&SignedTransaction>) = block
         .transactions
@@ -100,7 +101,7 @@ fn check(
 /// replays, which start from heights rather than headers, rely on this.
 pub(crate) async fn fetch_checked(
     client: &NodeClient,
-    validators: &Arc<[AccountId]>,
+    validators: &Arc<ValidatorHistory>,
     height: u64,
 ) -> Fetched {
     let Some(block) = client.unverified_block(height).await? else {
@@ -118,8 +119,9 @@ pub(crate) async fn fetch_checked(
 
 pub struct Follower {
     client: Arc<NodeClient>,
-    /// The validators whose certificates make a block final, from the enclave's view.
-    validators: Arc<[AccountId]>,
+    /// The validators whose certificates make each block final: the enclave's view's, then
+    /// followed through the events of the blocks accepted here.
+    validators: Arc<ValidatorHistory>,
     last: BlockHeader,
     /// Fetches under way, for consecutive heights from `last + 1`.
     ahead: VecDeque<(u64, JoinHandle<Fetched>)>,
@@ -146,7 +148,7 @@ impl Follower {
         }
         Ok(Follower {
             client: Arc::new(client),
-            validators: view.validators().into(),
+            validators: Arc::new(view.validators().clone()),
             last: view.head().clone(),
             ahead: VecDeque::new(),
             behind: true,
@@ -200,6 +202,14 @@ impl Follower {
             return Err(error.into());
         }
         self.last = block.header.clone();
+        if events
+            .iter()
+            .any(|r| matches!(r.event, Event::ValidatorSetScheduled { .. }))
+        {
+            // Blocks fetched ahead were checked under the old history, which is right for them:
+            // a set starts VALIDATOR_SET_DELAY blocks after its scheduling block, beyond them.
+            Arc::make_mut(&mut self.validators).observe(block.header.height, &events);
+        }
         Ok(Some((block, events)))
     }
 

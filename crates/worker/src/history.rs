@@ -15,7 +15,7 @@ use crate::follower::{fetch_checked, FollowError};
 use crate::store::{CaughtUp, StoreError, WorkerStore};
 use phalanx_client::{ClientError, NodeClient};
 use phalanx_executor::{ExecError, Executor};
-use phalanx_primitives::{AccountId, Hash};
+use phalanx_primitives::{AccountId, Hash, ValidatorHistory};
 use phalanx_vm::CallError;
 use std::sync::Arc;
 
@@ -64,7 +64,7 @@ pub struct HistoryQuery<'a> {
 ///
 /// `node` is the node to fetch blocks from with the pinned validators to check them against.
 pub async fn answer_at(
-    (node, validators): (&NodeClient, &Arc<[AccountId]>),
+    (node, validators): (&NodeClient, &Arc<ValidatorHistory>),
     checkpoints: &Checkpoints,
     live: &WorkerStore,
     mut executor: Executor,

@@ -237,7 +237,7 @@ pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
         store.clone(),
         checkpoints.clone(),
         client.clone(),
-        view.validators().into(),
+        Arc::new(view.validators().clone()),
         config.stale_after,
     ));
     let mut module = status_module(config.rpc_addr, status.clone())?;

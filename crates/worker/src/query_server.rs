@@ -24,7 +24,7 @@ use phalanx_primitives::query::{
     Answered, QueryAnswer, QueryRequest, MAX_NOTIFICATIONS_PER_ANSWER,
     MAX_NOTIFICATION_BYTES_PER_ANSWER,
 };
-use phalanx_primitives::{AccountId, Envelope, Hash};
+use phalanx_primitives::{AccountId, Envelope, Hash, ValidatorHistory};
 use rand_core::OsRng;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -33,8 +33,9 @@ use std::time::{Duration, Instant};
 /// What the query methods read, and what the sync actor tells them.
 pub(crate) struct QueryServer {
     chain_id: Hash,
-    /// The pinned validators, for the blocks history queries replay.
-    validators: Arc<[AccountId]>,
+    /// The enclave's validator history, for the blocks history queries replay (the sync actor
+    /// swaps in a newer one when a block changes it).
+    validators: Mutex<Arc<ValidatorHistory>>,
     /// When the sync actor last committed a block.
     last_block_at: Mutex<Instant>,
     /// Past this long without a new block, state is not served (answers are `Stale`).
@@ -59,12 +60,12 @@ impl QueryServer {
         store: Arc<WorkerStore>,
         checkpoints: Arc<Checkpoints>,
         node: NodeClient,
-        validators: Arc<[AccountId]>,
+        validators: Arc<ValidatorHistory>,
         stale_after: Duration,
     ) -> Self {
         QueryServer {
             chain_id: reader.chain_id(),
-            validators,
+            validators: Mutex::new(validators),
             last_block_at: Mutex::new(Instant::now()),
             stale_after,
             reader: Mutex::new(reader),
@@ -85,6 +86,11 @@ impl QueryServer {
             *self.newer_reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(reader);
         }
         *self.last_block_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+
+    /// A block the sync actor applied changed the validator history.
+    pub(crate) fn validators_changed(&self, validators: &ValidatorHistory) {
+        *self.validators.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(validators.clone());
     }
 
     /// How long since the sync actor last committed a block.
@@ -288,7 +294,9 @@ async fn answer_query(
                 message: &message,
             };
             let checkpoints = &state.checkpoints;
-            let node = (&state.node, &state.validators);
+            let validators =
+                Arc::clone(&state.validators.lock().unwrap_or_else(|p| p.into_inner()));
+            let node = (&state.node, &validators);
             match history::answer_at(node, checkpoints, &state.store, fork, history).await {
                 Ok((Ok(output), hash)) => ((height, hash), QueryAnswer::Ok(output)),
                 Ok((Err(error), hash)) => ((height, hash), QueryAnswer::Refused(error.to_string())),

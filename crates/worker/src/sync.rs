@@ -17,7 +17,7 @@ use crate::reporter::Committed;
 use crate::store::{CatchUp, CaughtUp, Synced, WorkerStore};
 use phalanx_client::{ClientError, NodeClient};
 use phalanx_executor::{BlockEffects, ChainView, Executor};
-use phalanx_primitives::{AccountId, Block, EventRecord, Hash};
+use phalanx_primitives::{AccountId, Block, Event, EventRecord, Hash, ValidatorHistory};
 use rand_core::OsRng;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -71,8 +71,15 @@ impl SyncActor {
                     continue;
                 }
             };
+            let queries = Arc::clone(&self.queries);
             let core = self.core();
             let view_changed = core.view.apply(&block, &events);
+            if events
+                .iter()
+                .any(|r| matches!(r.event, Event::ValidatorSetScheduled { .. }))
+            {
+                queries.validators_changed(core.view.validators());
+            }
             // A key to a cluster with history: replay that history before this block.
             let joined = core.executor.receive_keys(&block, &events, &core.view);
             for cluster in joined {
@@ -164,7 +171,7 @@ impl SyncActor {
             let client = self.follower.client().clone();
             let store = self.store.clone();
             let (core, replayed) = on_blocking_thread_async(async move {
-                let validators: Arc<[AccountId]> = core.view.validators().into();
+                let validators = Arc::new(core.view.validators().clone());
                 let replayed =
                     catch_up(&client, &validators, &mut core.executor, &store, progress).await;
                 (core, replayed)
@@ -226,7 +233,7 @@ fn apply_and_commit(
 /// commit per block with the progress, so a crash resumes where it stopped.
 async fn catch_up(
     client: &NodeClient,
-    validators: &Arc<[AccountId]>,
+    validators: &Arc<ValidatorHistory>,
     executor: &mut Executor,
     store: &WorkerStore,
     mut progress: CatchUp,

@@ -171,6 +171,10 @@ pub fn describe_sudo_call(call: &SudoCall) -> String {
         }
         SudoCall::ElectGatekeeper { identity } => format!("elect gatekeeper {identity}"),
         SudoCall::RemoveGatekeeper { identity } => format!("remove gatekeeper {identity}"),
+        SudoCall::SetValidators { validators } => {
+            let names: Vec<String> = validators.iter().map(|v| v.account.to_string()).collect();
+            format!("make {} the validators", names.join(", "))
+        }
     }
 }
 

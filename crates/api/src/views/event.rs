@@ -306,6 +306,12 @@ pub enum EventKindView {
         code_hash: Hash,
         metadata_hash: Hash,
     },
+    #[serde(rename = "validator_set_scheduled")]
+    ValidatorSetScheduled {
+        epoch: u64,
+        from_height: u64,
+        validators: Vec<AccountId>,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -709,6 +715,11 @@ impl From<&EventRecord> for EventView {
                 code_hash: *code_hash,
                 metadata_hash: *metadata_hash,
             },
+            Event::ValidatorSetScheduled { set } => EventKindView::ValidatorSetScheduled {
+                epoch: set.epoch,
+                from_height: set.from_height,
+                validators: set.accounts(),
+            },
         };
         EventView {
             end_of_block,
@@ -1047,6 +1058,18 @@ impl fmt::Display for EventKindView {
                 code_hash,
                 metadata_hash,
             } => write!(f, "metadata {metadata_hash} recorded for code {code_hash}"),
+            E::ValidatorSetScheduled {
+                epoch,
+                from_height,
+                validators,
+            } => {
+                let names: Vec<String> = validators.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "validators from height {from_height} (epoch {epoch}): {}",
+                    names.join(", ")
+                )
+            }
         }
     }
 }

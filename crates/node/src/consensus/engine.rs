@@ -4,16 +4,18 @@
 //! authenticated TCP in the node, the simulated one in the deterministic tests).
 
 use super::block::{digest_of, Proposal, MAX_PROPOSAL_BYTES};
+use super::epochs::{self, EpochSchemes};
 use super::finalizer;
 use super::ledger::Ledger;
+use crate::running::Shared;
 use commonware_broadcast::buffered;
 use commonware_consensus::marshal::{self, resolver::p2p as marshal_resolver, standard::Inline};
 use commonware_consensus::simplex::{
     self, elector::RoundRobin, scheme::ed25519::Scheme, ForwardPolicy, SkipBudget, SkipPolicy,
 };
-use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
+use commonware_consensus::types::{Epoch, ViewDelta};
 use commonware_cryptography::{
-    certificate::{ConstantProvider, Verifier as CertificateVerifier},
+    certificate::{Provider as _, Verifier as CertificateVerifier},
     ed25519,
     sha256::Sha256,
     Digested,
@@ -25,14 +27,9 @@ use commonware_storage::archive::immutable;
 use commonware_utils::{ordered::Set, NZDuration, NZUsize, NZU16, NZU64};
 use rand_core_cw::CryptoRng;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// The chain's single consensus epoch. Validator set changes will start new epochs; until then
-/// every height is in epoch 0.
-pub const EPOCH: Epoch = Epoch::zero();
-
-/// Blocks per epoch: large enough that epoch 0 never ends.
-const BLOCKS_PER_EPOCH: u64 = u64::MAX / 2;
 
 /// How long a view waits for its leader's proposal before voting to skip it.
 pub const LEADER_TIMEOUT: Duration = Duration::from_secs(2);
@@ -86,10 +83,6 @@ pub struct Channels<S, R> {
     pub resolver: (S, R),
     pub backfill: (S, R),
     pub blocks: (S, R),
-}
-
-fn epocher() -> FixedEpocher {
-    FixedEpocher::new(std::num::NonZeroU64::new(BLOCKS_PER_EPOCH).expect("not zero"))
 }
 
 /// The signing scheme of `participants`, as `signer` (a validator) sees it.
@@ -151,8 +144,8 @@ where
 {
     use commonware_cryptography::Signer as _;
     let me = config.signer.public_key();
-    let scheme = scheme(config.signer.clone(), config.participants.clone())
-        .expect("the validator is one of the participants (checked at start)");
+    let shared = Arc::clone(ledger.shared());
+    let schemes = EpochSchemes::new(Arc::clone(&shared), config.signer.clone());
     let page_cache = CacheRef::new(NZU16!(PAGE_SIZE), NZUsize!(PAGE_CACHE_PAGES));
     let mailbox_size: NonZeroUsize = NZUsize!(MAILBOX_SIZE);
 
@@ -207,8 +200,8 @@ where
         finalizations,
         blocks,
         marshal::Config {
-            provider: ConstantProvider::new(scheme.clone()),
-            epocher: epocher(),
+            provider: schemes.clone(),
+            epocher: epochs::epocher(&shared),
             start: marshal::Start::Genesis(Digested::precomputed(
                 config.genesis.clone(),
                 digest_of(&config.genesis.hash()),
@@ -235,43 +228,163 @@ where
         runtime.child("application"),
         ledger.clone(),
         marshal.clone(),
-        epocher(),
+        epochs::epocher(&shared),
     );
-    let engine = simplex::Engine::new(
-        runtime.child("simplex"),
-        simplex::Config {
-            scheme,
-            elector: RoundRobin::<Sha256>::default(),
-            blocker,
-            automaton: wrapper.clone(),
-            relay: wrapper.clone(),
-            reporter: wrapper,
-            strategy: Sequential,
-            partition: format!("{}-simplex", config.partition),
-            mailbox_size,
-            epoch: EPOCH,
-            floor: simplex::Floor::Genesis(digest_of(&config.genesis.hash())),
-            replay_buffer: NZUsize!(IO_BUFFER),
-            write_buffer: NZUsize!(IO_BUFFER),
-            page_cache,
-            leader_timeout: LEADER_TIMEOUT,
-            certification_timeout: CERTIFICATION_TIMEOUT,
-            timeout_retry: TIMEOUT_RETRY,
-            view_retention: ViewDelta::new(VIEW_RETENTION),
-            skip: SkipPolicy::Enabled {
-                timeout: SKIP_TIMEOUT,
-                budget: SkipBudget::Participants,
-            },
-            fetch_timeout: NZDuration!(Duration::from_secs(1)),
-            fetch_retry_delay: Duration::from_millis(200),
-            forward: ForwardPolicy::Disabled,
-            track_historical_votes: false,
-        },
-    );
-    engine.start(channels.votes, channels.certificates, channels.resolver);
+    let (partition, genesis_digest) = (config.partition.clone(), digest_of(&config.genesis.hash()));
+    let (epoch_shared, epoch_schemes, epoch_marshal) =
+        (Arc::clone(&shared), schemes.clone(), marshal.clone());
+    // One simplex instance per epoch, each on its own subchannels (numbered by epoch) of the
+    // vote, certificate and resolver channels, from the last block of the epoch before (the
+    // genesis for epoch 0); the next starts once the current epoch's last block is committed.
+    // A validator outside an epoch's set runs no instance for it and follows what its peers
+    // finalize. Messages for a later epoch mean this validator is behind: marshal is told to
+    // fetch the current epoch's last block from their sender.
+    runtime.child("epochs").spawn(move |runtime| async move {
+        use commonware_p2p::utils::mux::{Builder as _, Muxer};
+        let (shared, schemes, marshal) = (epoch_shared, epoch_schemes, epoch_marshal);
+        let (votes, certificates, resolver) =
+            (channels.votes, channels.certificates, channels.resolver);
+        let (mux, mut votes, votes_elsewhere) =
+            Muxer::builder(runtime.child("votes_mux"), votes.0, votes.1)
+                .with_backup()
+                .build();
+        mux.start();
+        let (mux, mut certificates, certificates_elsewhere) = Muxer::builder(
+            runtime.child("certificates_mux"),
+            certificates.0,
+            certificates.1,
+        )
+        .with_backup()
+        .build();
+        mux.start();
+        let (mux, mut resolver) =
+            Muxer::new(runtime.child("resolver_mux"), resolver.0, resolver.1);
+        mux.start();
+        let current = Arc::new(AtomicU64::new(0));
+        for elsewhere in [votes_elsewhere, certificates_elsewhere] {
+            let (current, marshal, shared) =
+                (Arc::clone(&current), marshal.clone(), Arc::clone(&shared));
+            runtime
+                .child("later_epochs")
+                .spawn(move |_| later_epochs(elsewhere, current, marshal, shared));
+        }
 
-    let participants = config.participants;
+        let head = shared.head.read().unwrap_or_else(|p| p.into_inner()).height;
+        // The epoch of the next block to commit.
+        let mut epoch = epochs::epoch_of(&shared, head + 1);
+        loop {
+            current.store(epoch.get(), Ordering::Relaxed);
+            let last = epochs::last_height(&shared, epoch);
+            let engine = match schemes.votes_in(epoch) {
+                Some(true) => {
+                    let Some(scheme) = schemes.scoped(epoch).and_then(|s| s.into_scheme()) else {
+                        tracing::error!(%epoch, "no signing scheme for an epoch this validator votes in");
+                        return;
+                    };
+                    let floor = match epoch.previous() {
+                        None => genesis_digest,
+                        Some(previous) => {
+                            let boundary = epochs::last_height(&shared, previous);
+                            match shared.store.block(boundary) {
+                                Ok(Some(block)) => digest_of(&block.hash()),
+                                _ => {
+                                    tracing::error!(%epoch, boundary, "the last block of the previous epoch is not committed");
+                                    return;
+                                }
+                            }
+                        }
+                    };
+                    let channel = epoch.get();
+                    let (Ok(v), Ok(c), Ok(r)) = (
+                        votes.register(channel).await,
+                        certificates.register(channel).await,
+                        resolver.register(channel).await,
+                    ) else {
+                        tracing::error!(%epoch, "the consensus channels closed");
+                        return;
+                    };
+                    tracing::info!(%epoch, first = epochs::first_height(&shared, epoch), last, "voting in epoch");
+                    let engine = simplex::Engine::new(
+                        runtime.child("simplex").with_attribute("epoch", epoch.get()),
+                        simplex::Config {
+                            scheme: (*scheme).clone(),
+                            elector: RoundRobin::<Sha256>::default(),
+                            blocker: blocker.clone(),
+                            automaton: wrapper.clone(),
+                            relay: wrapper.clone(),
+                            reporter: wrapper.clone(),
+                            strategy: Sequential,
+                            partition: format!("{partition}-simplex-{}", epoch.get()),
+                            mailbox_size,
+                            epoch,
+                            floor: simplex::Floor::Genesis(floor),
+                            replay_buffer: NZUsize!(IO_BUFFER),
+                            write_buffer: NZUsize!(IO_BUFFER),
+                            page_cache: page_cache.clone(),
+                            leader_timeout: LEADER_TIMEOUT,
+                            certification_timeout: CERTIFICATION_TIMEOUT,
+                            timeout_retry: TIMEOUT_RETRY,
+                            view_retention: ViewDelta::new(VIEW_RETENTION),
+                            skip: SkipPolicy::Enabled {
+                                timeout: SKIP_TIMEOUT,
+                                budget: SkipBudget::Participants,
+                            },
+                            fetch_timeout: NZDuration!(Duration::from_secs(1)),
+                            fetch_retry_delay: Duration::from_millis(200),
+                            forward: ForwardPolicy::Disabled,
+                            track_historical_votes: false,
+                        },
+                    );
+                    Some(engine.start(v, c, r))
+                }
+                Some(false) => {
+                    tracing::warn!(%epoch, "this node's key is not a validator of this epoch: it no longer votes");
+                    None
+                }
+                None => {
+                    runtime.sleep(EPOCH_POLL).await;
+                    continue;
+                }
+            };
+            // Until this epoch's last block is committed.
+            while shared.head.read().unwrap_or_else(|p| p.into_inner()).height < last {
+                runtime.sleep(EPOCH_POLL).await;
+            }
+            if let Some(engine) = engine {
+                engine.abort();
+            }
+            epoch = epoch.next();
+        }
+    });
+
     runtime
         .child("finalizer")
-        .spawn(move |runtime| finalizer::run(runtime, ledger, marshal, participants, queue))
+        .spawn(move |runtime| finalizer::run(runtime, ledger, marshal, schemes, queue))
+}
+
+/// How often the epoch runner looks whether the current epoch's last block is committed.
+const EPOCH_POLL: Duration = Duration::from_millis(50);
+
+/// Messages for epochs after the current one: fetch the current epoch's last block from
+/// their sender (this validator is behind).
+async fn later_epochs(
+    mut elsewhere: commonware_utils::channel::mpsc::Receiver<(
+        u64,
+        commonware_p2p::Message<ed25519::PublicKey>,
+    )>,
+    current: Arc<AtomicU64>,
+    marshal: finalizer::Marshal,
+    shared: Arc<Shared>,
+) {
+    while let Some((their_epoch, (from, _))) = elsewhere.recv().await {
+        let ours = Epoch::new(current.load(Ordering::Relaxed));
+        if their_epoch <= ours.get() {
+            continue;
+        }
+        let boundary = epochs::last_height(&shared, ours);
+        marshal.hint_finalized(
+            commonware_consensus::types::Height::new(boundary),
+            commonware_utils::vec::NonEmptyVec::new(from),
+        );
+    }
 }

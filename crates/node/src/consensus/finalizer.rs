@@ -5,6 +5,7 @@
 //! two redelivers the block rather than losing it.
 
 use super::block::{digest_of, hash_of, Proposal};
+use super::epochs::EpochSchemes;
 use super::ledger::{account_of, Ledger};
 use crate::producer;
 use crate::running::NodeError;
@@ -83,14 +84,19 @@ pub(crate) fn certificate_of(
 /// first finalized descendant's with the headers in between.
 async fn find_certificate(
     marshal: &Marshal,
-    participants: &Set<ed25519::PublicKey>,
+    schemes: &EpochSchemes,
     proposal: &Proposal,
 ) -> Option<FinalityCertificate> {
+    // Each finalization is in the chain's form under its own epoch's participants.
+    let of = |finalization: &Finalization<Scheme, Digest>, descendants| {
+        let participants = schemes.participants(finalization.proposal.round.epoch())?;
+        certificate_of(finalization, &participants, descendants)
+    };
     let height = proposal.header.height;
     let digest = digest_of(&proposal.hash());
     if let Some(finalization) = marshal.get_finalization(Height::new(height)).await {
         if finalization.proposal.payload == digest {
-            return certificate_of(&finalization, participants, Vec::new());
+            return of(&finalization, Vec::new());
         }
     }
     let mut descendants = Vec::new();
@@ -105,7 +111,7 @@ async fn find_certificate(
         parent = header.clone();
         if let Some(finalization) = marshal.get_finalization(Height::new(next)).await {
             if hash_of(&finalization.proposal.payload) == parent.hash() {
-                return certificate_of(&finalization, participants, descendants);
+                return of(&finalization, descendants);
             }
         }
     }
@@ -119,7 +125,7 @@ pub(crate) async fn run<E: commonware_runtime::Spawner>(
     runtime: E,
     ledger: Ledger,
     marshal: Marshal,
-    participants: Set<ed25519::PublicKey>,
+    schemes: EpochSchemes,
     mut deliveries: mpsc::UnboundedReceiver<Delivery>,
 ) -> Result<(), NodeError> {
     while let Some((block, ack)) = deliveries.next().await {
@@ -135,7 +141,7 @@ pub(crate) async fn run<E: commonware_runtime::Spawner>(
             ack.acknowledge();
             continue;
         }
-        let Some(certificate) = find_certificate(&marshal, &participants, &proposal).await else {
+        let Some(certificate) = find_certificate(&marshal, &schemes, &proposal).await else {
             return Err(NodeError::Producer(format!(
                 "block {} ({}) is final but no finalization for it or a descendant is known",
                 proposal.header.height,

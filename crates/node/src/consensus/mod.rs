@@ -12,6 +12,7 @@
 
 pub mod block;
 pub mod engine;
+mod epochs;
 mod finalizer;
 mod ledger;
 pub mod network;

@@ -285,6 +285,120 @@ fn three_of_four_keep_finalizing_over_lossy_links_whatever_the_seed() {
     }
 }
 
+/// Blocks per epoch of the epoch scenarios: short, so that a run crosses many.
+const SIM_EPOCH: u64 = 8;
+
+/// Four validators in epochs of [`SIM_EPOCH`] blocks; the sudo account removes the fourth in
+/// block 1 or so. The chain crosses epochs with the four, then goes on with the three from the
+/// first epoch [`VALIDATOR_SET_DELAY`] blocks after the change: every block of theirs is
+/// certified by its own epoch's set (checked against the history the chain itself records),
+/// and the removed validator signs nothing from there but still follows the chain.
+fn run_removal(seed: u64, target: u64) {
+    use phalanx_primitives::validators::VALIDATOR_SET_DELAY;
+    let runner = seeded_runner(seed);
+    log_to_test_output();
+    runner.start(|context| async move {
+        let mut chain = Chain::new(4);
+        chain.genesis.blocks_per_epoch = Some(SIM_EPOCH);
+        let oracle = network(&context, &chain).await;
+        link_all(&oracle, &chain, good_link()).await;
+        let mut started = Vec::new();
+        for i in 0..4 {
+            started.push(start_validator(&context, &oracle, &chain, i, None).await);
+        }
+        let alice = Keypair::dev("alice");
+        let remaining: Vec<phalanx_primitives::Validator> = (0..3)
+            .map(|i| phalanx_primitives::Validator {
+                account: chain.keys[i].account_id(),
+                p2p_address: format!("127.0.0.1:{}", 1000 + i),
+            })
+            .collect();
+        let change = phalanx_primitives::Transaction {
+            chain_id: chain.genesis.hash(),
+            signer: alice.account_id(),
+            nonce: 0,
+            fee: 100_000_000_000,
+            call: phalanx_primitives::Call::Sudo(phalanx_primitives::SudoCall::SetValidators {
+                validators: remaining,
+            }),
+        };
+        let hex = format!(
+            "0x{}",
+            hex::encode(parity_scale_codec::Encode::encode(
+                &phalanx_crypto::sign_transaction(&alice, change)
+            ))
+        );
+        for validator in &started {
+            let admitted =
+                crate::admission::admit_batch(&validator.shared, std::slice::from_ref(&hex));
+            assert!(admitted.results[0].is_ok(), "{:?}", admitted.results[0]);
+        }
+        while started[..3].iter().map(head).min() < Some(target) {
+            context.sleep(Duration::from_millis(100)).await;
+        }
+        let honest: Vec<&Validator> = started[..3].iter().collect();
+        let top = check_agreement(&started.iter().collect::<Vec<_>>(), &chain);
+        assert!(top >= target, "seed {seed}");
+        let state = started[0].shared.store.state_snapshot().expect("reads");
+        let history =
+            phalanx_runtime::validators::history(&state, &started[0].shared.params).expect("reads");
+        let changed = history.sets().last().expect("a set").clone();
+        assert_eq!(history.sets().len(), 2, "seed {seed}: {history:?}");
+        assert_eq!(changed.from_height % SIM_EPOCH, 0);
+        assert!(changed.from_height > VALIDATOR_SET_DELAY);
+        assert!(
+            top > changed.from_height + 2 * SIM_EPOCH,
+            "seed {seed}: crosses epochs after"
+        );
+        let removed = chain.keys[3].account_id();
+        for height in 1..=top {
+            let block = honest[0]
+                .shared
+                .store
+                .block(height)
+                .expect("reads")
+                .expect("committed");
+            let set = history.at(height);
+            verify_finalized(&block, &set.accounts())
+                .unwrap_or_else(|e| panic!("seed {seed}: block {height} under its set: {e}"));
+            let epoch = block.certificate.round.epoch;
+            let last_descendant = block
+                .certificate
+                .descendants
+                .last()
+                .map_or(height, |h| h.height);
+            assert_eq!(
+                epoch,
+                last_descendant / SIM_EPOCH,
+                "seed {seed}: block {height}'s round"
+            );
+            if height >= changed.from_height {
+                assert!(
+                    block
+                        .certificate
+                        .signatures
+                        .iter()
+                        .all(|s| s.validator != removed),
+                    "seed {seed}: the removed validator signed block {height}"
+                );
+            }
+        }
+        // It still hears the others' votes and certificates of later epochs, so it fetches
+        // what they finalize: a full node now (its blocks were checked with the rest above).
+        assert!(
+            head(&started[3]) >= changed.from_height,
+            "seed {seed}: the removed validator follows without voting"
+        );
+    });
+}
+
+#[test]
+fn a_removed_validator_stops_voting_at_its_epoch_and_the_rest_go_on_whatever_the_seed() {
+    for seed in seeds() {
+        run_removal(seed, 48);
+    }
+}
+
 /// The Byzantine validator of a scenario (always the last one).
 #[derive(Clone, Copy, Debug)]
 enum Byzantine {
@@ -365,7 +479,13 @@ async fn byzantine_voter(
             Vote::Notarize(Notarize::sign(scheme, proposal).expect("signs"))
         }
     };
+    // The engine multiplexes each epoch's votes on a subchannel (the epoch's number, a varint
+    // ahead of the vote): the whole simulation is in epoch 0.
+    let framed = |vote: Vec<u8>| [&[0u8][..], &vote].concat();
     while let Ok((_, message)) = receiver.recv().await {
+        let Ok((0, message)) = commonware_p2p::utils::mux::parse(message) else {
+            continue;
+        };
         let Ok(vote) = Vote::<Scheme, Digest>::decode(message) else {
             continue;
         };
@@ -386,11 +506,11 @@ async fn byzantine_voter(
         let mut outgoing = vec![
             (
                 first.to_vec(),
-                sign(finalize, proposal.clone(), &scheme).encode().to_vec(),
+                framed(sign(finalize, proposal.clone(), &scheme).encode().to_vec()),
             ),
             (
                 rest.to_vec(),
-                sign(finalize, twin, &scheme).encode().to_vec(),
+                framed(sign(finalize, twin, &scheme).encode().to_vec()),
             ),
         ];
         if view >= FORGE_FROM_VIEW {
@@ -400,7 +520,7 @@ async fn byzantine_voter(
                 Vote::Finalize(f) => f.attestation.signer = me,
                 Vote::Nullify(_) => unreachable!("signs only the two kinds"),
             }
-            outgoing.push((others.clone(), forged.encode().to_vec()));
+            outgoing.push((others.clone(), framed(forged.encode().to_vec())));
         }
         for (to, bytes) in sent.iter().chain(&outgoing) {
             sender.send(Recipients::Some(to.clone()), bytes.clone(), true);

@@ -76,6 +76,8 @@ pub enum Command {
     /// The chain's identity: name, chain id (what `worker --chain-id` pins), genesis block,
     /// validators, fees.
     Info,
+    /// Every validator set of the chain and the heights it certifies (the genesis set first).
+    Validators,
     /// Show the events of a block (default: the head).
     Events { height: Option<u64> },
     /// Build and manage contracts.
@@ -284,6 +286,13 @@ pub enum SudoCommand {
     AddMeasurement { measurement: String },
     /// Stop allowing this measurement.
     RemoveMeasurement { measurement: String },
+    /// Make these the validators, from the first epoch far enough ahead (chains with epochs
+    /// only): each `ACCOUNT@HOST:PORT` (a name or phx1… address, and where its peers reach it).
+    /// Name every validator of the new set, the ones that stay too.
+    SetValidators {
+        #[arg(long = "validator", required = true)]
+        validators: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

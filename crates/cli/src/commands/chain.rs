@@ -101,6 +101,29 @@ validators {}",
     })
 }
 
+pub async fn validators(ctx: &Context) -> Result<()> {
+    let node = connect(ctx).await?;
+    let history = node.refresh_validators().await?;
+    emit(ctx.json, &history, || {
+        let mut lines = Vec::new();
+        for set in history.sets() {
+            lines.push(format!(
+                "from height {} (epoch {}):",
+                set.from_height, set.epoch
+            ));
+            for v in &set.validators {
+                let at = if v.p2p_address.is_empty() {
+                    "(address in the genesis file)"
+                } else {
+                    &v.p2p_address
+                };
+                lines.push(format!("  {} {at}", v.account));
+            }
+        }
+        lines.join("\n")
+    })
+}
+
 pub async fn block(ctx: &Context, height: Option<u64>) -> Result<()> {
     let node = connect(ctx).await?;
     let height = match height {

@@ -84,6 +84,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Sudo { from, call } => sudo::run(&ctx, &from, call).await,
         Command::Head => chain::head(&ctx).await,
         Command::Info => chain::info(&ctx).await,
+        Command::Validators => chain::validators(&ctx).await,
         Command::Events { height } => chain::events(&ctx, height).await,
         Command::Contract(ContractCommand::Command {
             contract,

@@ -8,7 +8,7 @@ use phalanx_client::views::describe_sudo_call;
 use phalanx_primitives::amount::parse_pha;
 use phalanx_primitives::attestation::Measurement;
 use phalanx_primitives::economy::Parameter;
-use phalanx_primitives::{Call, Hash, SudoCall};
+use phalanx_primitives::{Call, Hash, SudoCall, Validator};
 
 fn cluster_id(text: &str) -> Result<Hash> {
     text.parse()
@@ -66,6 +66,22 @@ pub(super) fn privileged_call(ctx: &Context, command: SudoCommand) -> Result<Sud
         SudoCommand::RemoveMeasurement { measurement: m } => {
             SudoCall::RemoveMeasurement(measurement(&m)?)
         }
+        SudoCommand::SetValidators { validators } => SudoCall::SetValidators {
+            validators: validators
+                .iter()
+                .map(|v| {
+                    let (who, address) = v.split_once('@').ok_or_else(|| {
+                        anyhow!(
+                            "`{v}` is not ACCOUNT@HOST:PORT (the validator and its p2p address)"
+                        )
+                    })?;
+                    Ok(Validator {
+                        account: account(who)?,
+                        p2p_address: address.to_string(),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+        },
     })
 }
 
@@ -76,6 +92,9 @@ fn next_step(call: &SudoCall) -> &'static str {
             "; rotate the master key next"
         }
         SudoCall::RotateMasterKey => "; gatekeepers publish the new epoch's keys",
+        SudoCall::SetValidators { .. } => {
+            "; the chain's events say from which height (`phalanx chain validators`)"
+        }
         _ => "",
     }
 }

@@ -69,12 +69,16 @@ pub const MAX_MESSAGE_BYTES: u32 = (MAX_PROPOSAL_BYTES + 64 * 1024) as u32;
 /// One validator's identity and the chain it votes on.
 pub struct EngineConfig {
     pub signer: ed25519::PrivateKey,
-    pub participants: Set<ed25519::PublicKey>,
     /// The chain's block 0, as consensus carries it.
     pub genesis: Proposal,
     /// Prefix of the storage partitions (the runtime's storage directory holds them).
     pub partition: String,
 }
+
+/// Tells the p2p layer whom to connect with: called with a growing id (the newest scheduled
+/// epoch) and every validator of the set in effect and the one scheduled after it (genesis
+/// validators with an empty address: the caller knows theirs from the genesis file).
+pub type TrackPeers = Box<dyn FnMut(u64, Vec<phalanx_primitives::Validator>) + Send>;
 
 /// The `(sender, receiver)` pair of each channel.
 pub struct Channels<S, R> {
@@ -134,6 +138,7 @@ pub(crate) async fn start<E, P, B, S, R>(
     peers: P,
     blocker: B,
     channels: Channels<S, R>,
+    mut track_peers: TrackPeers,
 ) -> Handle<Result<(), crate::running::NodeError>>
 where
     E: Clock + CryptoRng + Spawner + Storage + Metrics,
@@ -233,6 +238,7 @@ where
     let (partition, genesis_digest) = (config.partition.clone(), digest_of(&config.genesis.hash()));
     let (epoch_shared, epoch_schemes, epoch_marshal) =
         (Arc::clone(&shared), schemes.clone(), marshal.clone());
+    let shared_for_peers = Arc::clone(&shared);
     // One simplex instance per epoch, each on its own subchannels (numbered by epoch) of the
     // vote, certificate and resolver channels, from the last block of the epoch before (the
     // genesis for epoch 0); the next starts once the current epoch's last block is committed.
@@ -272,7 +278,31 @@ where
         let head = shared.head.read().unwrap_or_else(|p| p.into_inner()).height;
         // The epoch of the next block to commit.
         let mut epoch = epochs::epoch_of(&shared, head + 1);
+        // The caller tracked the genesis validators as peer set 0.
+        let mut tracked = 0;
+        let mut track_new_sets = move || {
+            let head = shared_for_peers.head.read().unwrap_or_else(|p| p.into_inner()).height;
+            let Ok(state) = shared_for_peers.store.state_snapshot() else {
+                return;
+            };
+            let Ok(history) = phalanx_runtime::validators::history(&state, &shared_for_peers.params)
+            else {
+                return;
+            };
+            let newest = history.sets().last().expect("never empty");
+            if newest.epoch > tracked {
+                let mut peers = history.at(head + 1).validators.clone();
+                for validator in &newest.validators {
+                    if !peers.iter().any(|p| p.account == validator.account) {
+                        peers.push(validator.clone());
+                    }
+                }
+                tracked = newest.epoch;
+                track_peers(tracked, peers);
+            }
+        };
         loop {
+            track_new_sets();
             current.store(epoch.get(), Ordering::Relaxed);
             let last = epochs::last_height(&shared, epoch);
             let engine = match schemes.votes_in(epoch) {
@@ -349,6 +379,7 @@ where
             // Until this epoch's last block is committed.
             while shared.head.read().unwrap_or_else(|p| p.into_inner()).height < last {
                 runtime.sleep(EPOCH_POLL).await;
+                track_new_sets();
             }
             if let Some(engine) = engine {
                 engine.abort();

@@ -82,13 +82,21 @@ pub(crate) fn start(
     for (account, addr) in &network.peers {
         peers.push((public_key(account)?, Address::from(*addr)));
     }
-    let participants = Set::from_iter_dedup(peers.iter().map(|(k, _)| k.clone()));
-    if participants.position(&signer.public_key()).is_none() {
-        return Err(NodeError::Config(format!(
-            "this node's validator key {} is not one of the genesis validators",
-            validator.account_id()
-        )));
+    let genesis_set = Set::from_iter_dedup(peers.iter().map(|(k, _)| k.clone()));
+    if genesis_set.position(&signer.public_key()).is_none() {
+        if shared.params.blocks_per_epoch.is_none() {
+            return Err(NodeError::Config(format!(
+                "this node's validator key {} is not one of the genesis validators, and this chain's validators never change (its genesis sets no blocks_per_epoch)",
+                validator.account_id()
+            )));
+        }
+        tracing::info!(
+            validator = %validator.account_id(),
+            "not a genesis validator: following the chain until governance makes this key one"
+        );
     }
+    let genesis_addresses: std::collections::HashMap<AccountId, SocketAddr> =
+        network.peers.iter().copied().collect();
     let genesis = shared
         .store
         .block(0)?
@@ -127,6 +135,30 @@ pub(crate) fn start(
                     Err(_) => return Err(NodeError::Config("a validator is listed twice".into())),
                 };
                 let _ = oracle.track(0, book);
+                let mut tracker = oracle.clone();
+                let track_peers: engine::TrackPeers = Box::new(move |id, validators| {
+                    let mut book = Vec::with_capacity(validators.len());
+                    for validator in validators {
+                        let address = match genesis_addresses.get(&validator.account) {
+                            Some(address) if validator.p2p_address.is_empty() => Some(*address),
+                            _ => validator.p2p_address.parse::<SocketAddr>().ok(),
+                        };
+                        match (public_key(&validator.account), address) {
+                            (Ok(key), Some(address)) => book.push((key, Address::from(address))),
+                            _ => tracing::warn!(
+                                validator = %validator.account,
+                                address = %validator.p2p_address,
+                                "a validator without a usable key and ip:port address is not connected to"
+                            ),
+                        }
+                    }
+                    match Map::try_from(book) {
+                        Ok(book) => {
+                            let _ = tracker.track(id, book);
+                        }
+                        Err(_) => tracing::warn!("a validator set lists a key twice"),
+                    }
+                });
                 let channels = Channels {
                     votes: p2p.register(channel::VOTES, VOTE_RATE),
                     certificates: p2p.register(channel::CERTIFICATES, VOTE_RATE),
@@ -143,13 +175,13 @@ pub(crate) fn start(
                     ledger,
                     EngineConfig {
                         signer,
-                        participants,
                         genesis,
                         partition: "validator".into(),
                     },
                     oracle.clone(),
                     oracle,
                     channels,
+                    track_peers,
                 )
                 .await;
                 futures::select! {

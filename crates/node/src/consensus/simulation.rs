@@ -133,13 +133,14 @@ async fn start_validator(
         ledger,
         EngineConfig {
             signer: private_key(&chain.keys[i]),
-            participants: chain.participants(),
             genesis,
             partition: format!("validator-{i}"),
         },
         oracle.manager(),
         oracle.control(chain.public(i)),
         channels,
+        // The simulated network connects every key it was built with.
+        Box::new(|_, _| {}),
     )
     .await;
     Validator {
@@ -191,11 +192,22 @@ fn head(validator: &Validator) -> u64 {
 
 /// Checks the safety invariants over what the validators committed: at each height every
 /// validator holds the same block (so the same state root), and its certificate verifies
-/// against the genesis validators from the block alone.
+/// against the validators of its height (the genesis set, then what the chain scheduled) from
+/// the block alone.
 fn check_agreement(validators: &[&Validator], chain: &Chain) -> u64 {
     let top = validators.iter().map(|v| head(v)).max().unwrap_or(0);
-    let trusted = chain.validators();
+    // The genesis validators, and the sets the chain scheduled since (the same in every store
+    // that agrees; a different one would show as a different block below).
+    let furthest = validators
+        .iter()
+        .max_by_key(|v| head(v))
+        .expect("a validator");
+    let state = furthest.shared.store.state_snapshot().expect("reads");
+    let history =
+        phalanx_runtime::validators::history(&state, &furthest.shared.params).expect("reads");
+    assert_eq!(history.at(0).accounts(), chain.validators());
     for height in 1..=top {
+        let trusted = history.at(height).accounts();
         let mut seen: BTreeMap<Hash, usize> = BTreeMap::new();
         for validator in validators {
             if let Some(block) = validator.shared.store.block(height).expect("reads") {
@@ -288,27 +300,39 @@ fn three_of_four_keep_finalizing_over_lossy_links_whatever_the_seed() {
 /// Blocks per epoch of the epoch scenarios: short, so that a run crosses many.
 const SIM_EPOCH: u64 = 8;
 
-/// Four validators in epochs of [`SIM_EPOCH`] blocks; the sudo account removes the fourth in
-/// block 1 or so. The chain crosses epochs with the four, then goes on with the three from the
-/// first epoch [`VALIDATOR_SET_DELAY`] blocks after the change: every block of theirs is
-/// certified by its own epoch's set (checked against the history the chain itself records),
-/// and the removed validator signs nothing from there but still follows the chain.
-fn run_removal(seed: u64, target: u64) {
+/// A validator-set change in a chain of epochs of [`SIM_EPOCH`] blocks: `keys` validators run
+/// from the start, the first `genesis` of them named by the genesis; the sudo account makes
+/// `after` the set in block 1 or so. Runs until every validator of `after` committed `target`
+/// blocks, then checks: all agree; the history in state holds the one change, at an epoch's
+/// first height far enough ahead; every block is certified by its own epoch's set (verified
+/// from the block alone against that history), which crosses epochs on both sides; from the
+/// change on no validator outside `after` signs. Returns the change's first height and the
+/// validators, for the scenario's own checks.
+fn run_set_change(
+    seed: u64,
+    keys: usize,
+    genesis: usize,
+    after: &'static [usize],
+    target: u64,
+) -> (u64, Vec<Validator>, Chain) {
     use phalanx_primitives::validators::VALIDATOR_SET_DELAY;
     let runner = seeded_runner(seed);
     log_to_test_output();
     runner.start(|context| async move {
-        let mut chain = Chain::new(4);
+        let mut chain = Chain::new(keys);
+        chain.genesis.validators.truncate(genesis);
+        chain.genesis.validator_addresses.truncate(genesis);
         chain.genesis.blocks_per_epoch = Some(SIM_EPOCH);
         let oracle = network(&context, &chain).await;
         link_all(&oracle, &chain, good_link()).await;
         let mut started = Vec::new();
-        for i in 0..4 {
+        for i in 0..keys {
             started.push(start_validator(&context, &oracle, &chain, i, None).await);
         }
         let alice = Keypair::dev("alice");
-        let remaining: Vec<phalanx_primitives::Validator> = (0..3)
-            .map(|i| phalanx_primitives::Validator {
+        let validators = after
+            .iter()
+            .map(|&i| phalanx_primitives::Validator {
                 account: chain.keys[i].account_id(),
                 p2p_address: format!("127.0.0.1:{}", 1000 + i),
             })
@@ -319,40 +343,38 @@ fn run_removal(seed: u64, target: u64) {
             nonce: 0,
             fee: 100_000_000_000,
             call: phalanx_primitives::Call::Sudo(phalanx_primitives::SudoCall::SetValidators {
-                validators: remaining,
+                validators,
             }),
         };
+        let signed = phalanx_crypto::sign_transaction(&alice, change);
         let hex = format!(
             "0x{}",
-            hex::encode(parity_scale_codec::Encode::encode(
-                &phalanx_crypto::sign_transaction(&alice, change)
-            ))
+            hex::encode(parity_scale_codec::Encode::encode(&signed))
         );
         for validator in &started {
             let admitted =
                 crate::admission::admit_batch(&validator.shared, std::slice::from_ref(&hex));
             assert!(admitted.results[0].is_ok(), "{:?}", admitted.results[0]);
         }
-        while started[..3].iter().map(head).min() < Some(target) {
+        while after.iter().map(|&i| head(&started[i])).min() < Some(target) {
             context.sleep(Duration::from_millis(100)).await;
         }
-        let honest: Vec<&Validator> = started[..3].iter().collect();
         let top = check_agreement(&started.iter().collect::<Vec<_>>(), &chain);
         assert!(top >= target, "seed {seed}");
-        let state = started[0].shared.store.state_snapshot().expect("reads");
+        let reference = &started[after[0]];
+        let state = reference.shared.store.state_snapshot().expect("reads");
         let history =
-            phalanx_runtime::validators::history(&state, &started[0].shared.params).expect("reads");
-        let changed = history.sets().last().expect("a set").clone();
+            phalanx_runtime::validators::history(&state, &reference.shared.params).expect("reads");
         assert_eq!(history.sets().len(), 2, "seed {seed}: {history:?}");
+        let changed = history.sets()[1].clone();
         assert_eq!(changed.from_height % SIM_EPOCH, 0);
         assert!(changed.from_height > VALIDATOR_SET_DELAY);
         assert!(
             top > changed.from_height + 2 * SIM_EPOCH,
             "seed {seed}: crosses epochs after"
         );
-        let removed = chain.keys[3].account_id();
         for height in 1..=top {
-            let block = honest[0]
+            let block = reference
                 .shared
                 .store
                 .block(height)
@@ -361,15 +383,14 @@ fn run_removal(seed: u64, target: u64) {
             let set = history.at(height);
             verify_finalized(&block, &set.accounts())
                 .unwrap_or_else(|e| panic!("seed {seed}: block {height} under its set: {e}"));
-            let epoch = block.certificate.round.epoch;
-            let last_descendant = block
+            let finalized = block
                 .certificate
                 .descendants
                 .last()
                 .map_or(height, |h| h.height);
             assert_eq!(
-                epoch,
-                last_descendant / SIM_EPOCH,
+                block.certificate.round.epoch,
+                finalized / SIM_EPOCH,
                 "seed {seed}: block {height}'s round"
             );
             if height >= changed.from_height {
@@ -378,24 +399,52 @@ fn run_removal(seed: u64, target: u64) {
                         .certificate
                         .signatures
                         .iter()
-                        .all(|s| s.validator != removed),
-                    "seed {seed}: the removed validator signed block {height}"
+                        .all(|s| changed.contains(&s.validator)),
+                    "seed {seed}: a validator outside the set signed block {height}"
                 );
             }
         }
-        // It still hears the others' votes and certificates of later epochs, so it fetches
-        // what they finalize: a full node now (its blocks were checked with the rest above).
-        assert!(
-            head(&started[3]) >= changed.from_height,
-            "seed {seed}: the removed validator follows without voting"
-        );
-    });
+        (changed.from_height, started, chain)
+    })
 }
 
 #[test]
 fn a_removed_validator_stops_voting_at_its_epoch_and_the_rest_go_on_whatever_the_seed() {
     for seed in seeds() {
-        run_removal(seed, 48);
+        let (from, validators, _) = run_set_change(seed, 4, 4, &[0, 1, 2], 48);
+        // It still hears the others' votes and certificates of later epochs, so it fetches
+        // what they finalize: a full node now (its blocks were checked with the rest).
+        assert!(
+            head(&validators[3]) >= from,
+            "seed {seed}: the removed validator follows without voting"
+        );
+    }
+}
+
+#[test]
+fn an_added_validator_follows_then_votes_from_its_epoch_whatever_the_seed() {
+    for seed in seeds() {
+        let (from, validators, chain) = run_set_change(seed, 5, 4, &[0, 1, 2, 3, 4], 48);
+        let added = chain.keys[4].account_id();
+        let top = head(&validators[0]);
+        let signed = (from..=top)
+            .filter_map(|h| validators[0].shared.store.block(h).expect("reads"))
+            .filter(|b| {
+                b.certificate
+                    .signatures
+                    .iter()
+                    .any(|s| s.validator == added)
+            })
+            .count();
+        assert!(signed > 0, "seed {seed}: the added validator never signed");
+        let proposed = (from..=top)
+            .filter_map(|h| validators[0].shared.store.block(h).expect("reads"))
+            .filter(|b| b.header.proposer == added)
+            .count();
+        assert!(
+            proposed > 0,
+            "seed {seed}: the added validator never led a view"
+        );
     }
 }
 

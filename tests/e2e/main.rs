@@ -17,6 +17,7 @@ mod notifications;
 mod permits;
 mod sealed_auction;
 mod under_attack;
+mod validator_set;
 mod validators;
 mod worker_process;
 mod worker_recovery;

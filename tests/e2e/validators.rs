@@ -14,7 +14,7 @@ use phalanx_client::views::TxStatus;
 use phalanx_client::{ContractClient, NodeClient};
 use phalanx_crypto::Keypair;
 use phalanx_primitives::{sha256, AccountId, Call, Hash};
-use phalanx_testkit::cluster::{balance_from, digest, wait_synced};
+use phalanx_testkit::cluster::{balance_from, chain_at, digest, wait_synced};
 use phalanx_testkit::{DevnetProcess, NodeProcess};
 use rand_core::OsRng;
 use std::process::{Child, Command, Stdio};
@@ -56,23 +56,6 @@ async fn wait_head(url: &str, height: u64, within: Duration) -> u64 {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// The header hash at every height `1..=to` as the node at `url` serves it, each block checked
-/// against the validators' certificate (a certificate's signers may differ between validators,
-/// the block they certify may not).
-async fn chain_at(url: &str, to: u64) -> Vec<Hash> {
-    let node = NodeClient::connect(url).await.unwrap();
-    let mut hashes = Vec::new();
-    for height in 1..=to {
-        let block = node
-            .verified_block(height)
-            .await
-            .unwrap_or_else(|e| panic!("{url} block {height}: {e}"))
-            .unwrap_or_else(|| panic!("{url} has no block {height}"));
-        hashes.push(block.header.hash());
-    }
-    hashes
 }
 
 /// One stream of load: `signer` sends batches made by `batch` to the live validators in turn,

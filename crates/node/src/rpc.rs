@@ -322,12 +322,7 @@ impl NodeApiServer for RpcHandler {
 
     async fn rewards(&self) -> Result<RewardsView, ErrorObjectOwned> {
         // The head may trail the snapshot by a block: the budget shown is the next block's.
-        let head = self
-            .shared
-            .head
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .height;
+        let head = self.shared.head_height();
         let snapshot = self.shared.store.state_snapshot().map_err(internal)?;
         economy_views::rewards(&snapshot, head).map_err(internal)
     }

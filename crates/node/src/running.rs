@@ -46,6 +46,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The height of the newest committed block.
+    pub(crate) fn head_height(&self) -> u64 {
+        self.head.read().unwrap_or_else(|p| p.into_inner()).height
+    }
+
     /// Opens (or creates) the chain's database in `data_dir` and the pool on its head; also
     /// returns the metrics registry.
     pub(crate) fn open(

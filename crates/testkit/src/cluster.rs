@@ -194,3 +194,20 @@ pub async fn balance_from(node: &NodeClient, url: &str, token: AccountId, owner:
         other => panic!("balance not answered by {url}: {other:?}"),
     }
 }
+
+/// The header hash of every block `1..=to` as the node at `url` serves it, each block checked
+/// against the certificate of its height's validators (a certificate's signers may differ
+/// between nodes, the block they certify may not).
+pub async fn chain_at(url: &str, to: u64) -> Vec<Hash> {
+    let node = NodeClient::connect(url).await.expect("the node answers");
+    let mut hashes = Vec::new();
+    for height in 1..=to {
+        let block = node
+            .verified_block(height)
+            .await
+            .unwrap_or_else(|e| panic!("{url} block {height}: {e}"))
+            .unwrap_or_else(|| panic!("{url} has no block {height}"));
+        hashes.push(block.hash());
+    }
+    hashes
+}

@@ -111,6 +111,34 @@ impl NodeProcess {
         Self::spawn(&args)
     }
 
+    /// A validator of a chain of many (`--genesis`, `--validator-key`, `--p2p-addr`), one the
+    /// genesis may not name (governance adds it later).
+    pub fn validator(
+        data_dir: &Path,
+        genesis: &Path,
+        key_file: &Path,
+        p2p_addr: &str,
+        block_time: &str,
+    ) -> NodeProcess {
+        let path = |p: &Path| p.to_str().expect("utf-8 path").to_string();
+        let (dir, genesis, key) = (path(data_dir), path(genesis), path(key_file));
+        Self::spawn(&[
+            "node",
+            "--genesis",
+            &genesis,
+            "--validator-key",
+            &key,
+            "--p2p-addr",
+            p2p_addr,
+            "--data-dir",
+            &dir,
+            "--rpc-addr",
+            "127.0.0.1:0",
+            "--block-time",
+            block_time,
+        ])
+    }
+
     /// Runs `phalanx ARGS` (a `node` command) and waits until it serves RPC.
     fn spawn(args: &[&str]) -> NodeProcess {
         let (child, rest) = spawn_announcing(args, "phalanx node: JSON-RPC on ");

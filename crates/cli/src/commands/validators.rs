@@ -57,6 +57,10 @@ fn port_or_free(base: SocketAddr, offset: u16) -> Result<SocketAddr> {
 
 /// Plans `n` validators: validator 0 serves RPC at `rpc`, validator i at port + 10 + i; p2p at
 /// port + 100 + i (free ports when `rpc`'s port is 0). Returns the genesis naming them.
+/// Blocks per consensus epoch of a many-validator devnet: a set change takes effect within
+/// `VALIDATOR_SET_DELAY` plus this many blocks.
+pub const DEVNET_BLOCKS_PER_EPOCH: u64 = 20;
+
 pub fn plan(data_dir: &Path, rpc: SocketAddr, n: usize) -> Result<(GenesisConfig, Vec<Planned>)> {
     let base = rpc;
     let mut planned = Vec::with_capacity(n);
@@ -77,6 +81,8 @@ pub fn plan(data_dir: &Path, rpc: SocketAddr, n: usize) -> Result<(GenesisConfig
     config.chain_name = format!("phalanx-dev-{n}-validators");
     config.validators = planned.iter().map(|p| p.key.account_id()).collect();
     config.validator_addresses = planned.iter().map(|p| p.p2p.to_string()).collect();
+    // Epochs, so that governance (alice is sudo) may change the validators.
+    config.blocks_per_epoch = Some(DEVNET_BLOCKS_PER_EPOCH);
     Ok((config, planned))
 }
 

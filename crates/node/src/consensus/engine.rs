@@ -275,13 +275,13 @@ where
                 .spawn(move |_| later_epochs(elsewhere, current, marshal, shared));
         }
 
-        let head = shared.head.read().unwrap_or_else(|p| p.into_inner()).height;
+        let head = shared.head_height();
         // The epoch of the next block to commit.
         let mut epoch = epochs::epoch_of(&shared, head + 1);
         // The caller tracked the genesis validators as peer set 0.
         let mut tracked = 0;
         let mut track_new_sets = move || {
-            let head = shared_for_peers.head.read().unwrap_or_else(|p| p.into_inner()).height;
+            let head = shared_for_peers.head_height();
             let Ok(state) = shared_for_peers.store.state_snapshot() else {
                 return;
             };
@@ -377,7 +377,7 @@ where
                 }
             };
             // Until this epoch's last block is committed.
-            while shared.head.read().unwrap_or_else(|p| p.into_inner()).height < last {
+            while shared.head_height() < last {
                 runtime.sleep(EPOCH_POLL).await;
                 track_new_sets();
             }

@@ -76,12 +76,7 @@ impl EpochSchemes {
 
     /// The validator set of `epoch`, once settled.
     pub(crate) fn set(&self, epoch: Epoch) -> Option<ValidatorSet> {
-        let head = self
-            .shared
-            .head
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .height;
+        let head = self.shared.head_height();
         let first = first_height(&self.shared, epoch);
         if head.saturating_add(VALIDATOR_SET_DELAY) < first {
             return None;

@@ -130,12 +130,7 @@ pub(crate) async fn run<E: commonware_runtime::Spawner>(
 ) -> Result<(), NodeError> {
     while let Some((block, ack)) = deliveries.next().await {
         let proposal = block.inner().clone();
-        let head_height = ledger
-            .shared()
-            .head
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .height;
+        let head_height = ledger.shared().head_height();
         if proposal.header.height <= head_height {
             // Redelivered after a restart: committed already.
             ack.acknowledge();

@@ -125,7 +125,8 @@ pub(crate) fn start(
                     handshake,
                     &[phalanx_primitives::CONSENSUS_NAMESPACE, b"_P2P"].concat(),
                     network.listen,
-                    NZUsize!(peers.len().max(1)),
+                    // The set in effect and the scheduled one, each of at most MAX_VALIDATORS.
+                    NZUsize!(2 * phalanx_primitives::validators::MAX_VALIDATORS),
                     MAX_MESSAGE_BYTES,
                     NZUsize!(4_096),
                 );

@@ -476,3 +476,46 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Byzantine leader proposes block after block on the same parent (forks nobody
+    /// finalizes): each one this validator checks is executed and kept, until
+    /// `MAX_PENDING_BLOCKS`; then proposals are refused unexecuted, while a block the engine
+    /// finalized is still executed.
+    #[test]
+    fn forks_past_the_pending_bound_are_refused_but_a_final_block_is_not() {
+        let open = |dir: &tempfile::TempDir| {
+            let (shared, _) =
+                Shared::open(&phalanx_runtime::genesis::dev_config(), dir.path(), 1_000).unwrap();
+            Ledger::new(
+                Arc::new(shared),
+                phalanx_crypto::Keypair::dev("validator").account_id(),
+                std::time::Duration::from_millis(500),
+            )
+        };
+        let (leader_dir, dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        // The leader builds (and keeps, as its own) each fork; this validator only checks them.
+        let (leader, ledger) = (open(&leader_dir), open(&dir));
+        let genesis = ledger.shared().store.block(0).unwrap().unwrap();
+        let fork = |n: u64| {
+            leader
+                .build(genesis.hash(), genesis.header.timestamp_ms + 1 + n)
+                .expect("builds on genesis")
+        };
+        for n in 0..MAX_PENDING_BLOCKS as u64 {
+            ledger.execute(&fork(n)).expect("within the bound");
+        }
+        let one_more = fork(MAX_PENDING_BLOCKS as u64);
+        assert!(matches!(
+            ledger.execute(&one_more),
+            Err(Refused::TooFarAhead)
+        ));
+        assert_eq!(ledger.lock_pending().blocks.len(), MAX_PENDING_BLOCKS);
+        ledger
+            .execute_finalized(&one_more)
+            .expect("a final block is executed whatever is pending");
+    }
+}

@@ -114,6 +114,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_flood_of_admitted_batches_never_blocks_admission_and_holds_at_most_the_bound() {
+        // Nobody drains the queue (the peers are slow or gone): relaying returns at once, and
+        // the queue holds at most its bound; the rest stay in the pool only.
+        let (outbox, mut queue) = Outbox::new();
+        let batch = || vec![phalanx_testkit_free_tx()];
+        let started = std::time::Instant::now();
+        for _ in 0..RELAY_QUEUE_BATCHES * 4 {
+            outbox.relay(batch());
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let mut queued = 0;
+        while queue.try_recv().is_ok() {
+            queued += 1;
+        }
+        // futures' channel holds its bound plus one slot per sender.
+        assert!(
+            (RELAY_QUEUE_BATCHES..=RELAY_QUEUE_BATCHES + 1).contains(&queued),
+            "{queued}"
+        );
+        outbox.relay(Vec::new());
+        assert!(queue.try_recv().is_err(), "an empty batch is not queued");
+    }
+
+    /// Any signed transaction (the relay does not look inside).
+    fn phalanx_testkit_free_tx() -> SignedTransaction {
+        let key = phalanx_crypto::Keypair::dev("alice");
+        phalanx_crypto::sign_transaction(
+            &key,
+            phalanx_primitives::Transaction {
+                chain_id: phalanx_primitives::Hash::ZERO,
+                signer: key.account_id(),
+                nonce: 0,
+                fee: 1,
+                call: phalanx_primitives::Call::Transfer {
+                    to: key.account_id(),
+                    amount: 1,
+                },
+            },
+        )
+    }
+
+    #[test]
     fn a_batch_over_the_limit_is_refused_before_decoding() {
         let mut bytes = parity_scale_codec::Compact((MAX_RELAY_BATCH + 1) as u32).encode();
         bytes.extend_from_slice(&[0; 64]);

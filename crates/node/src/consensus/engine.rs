@@ -245,7 +245,7 @@ where
     // A validator outside an epoch's set runs no instance for it and follows what its peers
     // finalize. Messages for a later epoch mean this validator is behind: marshal is told to
     // fetch the current epoch's last block from their sender.
-    runtime.child("epochs").spawn(move |runtime| async move {
+    let epochs = runtime.child("epochs").spawn(move |runtime| async move {
         use commonware_p2p::utils::mux::{Builder as _, Muxer};
         let (shared, schemes, marshal) = (epoch_shared, epoch_schemes, epoch_marshal);
         let (votes, certificates, resolver) =
@@ -308,8 +308,9 @@ where
             let engine = match schemes.votes_in(epoch) {
                 Some(true) => {
                     let Some(scheme) = schemes.scoped(epoch).and_then(|s| s.into_scheme()) else {
-                        tracing::error!(%epoch, "no signing scheme for an epoch this validator votes in");
-                        return;
+                        return Err(fatal(format!(
+                            "no signing scheme for epoch {epoch}, which this validator votes in"
+                        )));
                     };
                     let floor = match epoch.previous() {
                         None => genesis_digest,
@@ -318,8 +319,9 @@ where
                             match shared.store.block(boundary) {
                                 Ok(Some(block)) => digest_of(&block.hash()),
                                 _ => {
-                                    tracing::error!(%epoch, boundary, "the last block of the previous epoch is not committed");
-                                    return;
+                                    return Err(fatal(format!(
+                                        "epoch {epoch} starts after block {boundary}, which is not committed"
+                                    )));
                                 }
                             }
                         }
@@ -330,8 +332,9 @@ where
                         certificates.register(channel).await,
                         resolver.register(channel).await,
                     ) else {
-                        tracing::error!(%epoch, "the consensus channels closed");
-                        return;
+                        return Err(fatal(format!(
+                            "the consensus channels closed before epoch {epoch}"
+                        )));
                     };
                     tracing::info!(%epoch, first = epochs::first_height(&shared, epoch), last, "voting in epoch");
                     let engine = simplex::Engine::new(
@@ -388,9 +391,22 @@ where
         }
     });
 
-    runtime
+    let finalizer = runtime
         .child("finalizer")
-        .spawn(move |runtime| finalizer::run(runtime, ledger, marshal, schemes, queue))
+        .spawn(move |runtime| finalizer::run(runtime, ledger, marshal, schemes, queue));
+    // Either task failing stops consensus, with its error.
+    runtime.child("consensus").spawn(move |_| async move {
+        use futures::FutureExt as _;
+        let ended = futures::select! {
+            ended = epochs.fuse() => ended,
+            ended = finalizer.fuse() => ended,
+        };
+        ended.unwrap_or_else(|e| Err(fatal(format!("a consensus task stopped: {e}"))))
+    })
+}
+
+fn fatal(reason: String) -> crate::running::NodeError {
+    crate::running::NodeError::Producer(reason)
 }
 
 /// How often the epoch runner looks whether the current epoch's last block is committed.

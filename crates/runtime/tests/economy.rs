@@ -763,3 +763,77 @@ fn a_performance_score_no_benchmark_can_produce_is_refused() {
     }
     net.heartbeat(&worker, Some(staking::MAX_PERFORMANCE_SCORE));
 }
+
+#[test]
+fn a_governance_vote_changes_the_validators_from_an_epoch_far_enough_ahead() {
+    use phalanx_primitives::validators::VALIDATOR_SET_DELAY;
+    use phalanx_primitives::Validator;
+    use phalanx_runtime::validators;
+    let set_of = |names: &[&str]| SudoCall::SetValidators {
+        validators: names
+            .iter()
+            .map(|name| Validator {
+                account: dev(name).account_id(),
+                p2p_address: "127.0.0.1:7000".into(),
+            })
+            .collect(),
+    };
+    // A chain without epochs: the vote passes, the call fails when enacted, nothing changes.
+    let mut fixed = Net::new();
+    fixed.propose(&dev("bob"), set_of(&["v1"])).unwrap();
+    pass(&mut fixed, 0, 60_000 * UNIT);
+    fixed.empty_blocks(20);
+    assert!(fixed.log.iter().any(
+        |e| matches!(e, Event::ProposalFailed { proposal: 0, reason } if reason.contains("fixed"))
+    ));
+    let params = fixed.chain.params.clone();
+    assert_eq!(
+        validators::history(&fixed.chain.state, &params)
+            .unwrap()
+            .sets()
+            .len(),
+        1
+    );
+
+    // A chain of epochs of 10 blocks: enacted, the set starts at an epoch's first height at
+    // least VALIDATOR_SET_DELAY blocks after the enacting block, announced by an event.
+    let mut config = phalanx_runtime::genesis::dev_config();
+    config.blocks_per_epoch = Some(10);
+    let mut net = Net {
+        chain: common::Chain::with_config(config),
+        nonces: HashMap::new(),
+        log: Vec::new(),
+    };
+    net.propose(&dev("bob"), set_of(&["v1", "v2"])).unwrap();
+    pass(&mut net, 0, 60_000 * UNIT);
+    let mut enacted_at = None;
+    for _ in 0..40 {
+        net.empty_blocks(1);
+        if net
+            .end_of_block_events()
+            .contains(&Event::ProposalEnacted { proposal: 0 })
+        {
+            enacted_at = Some(net.chain.height);
+            break;
+        }
+    }
+    let enacted_at = enacted_at.expect("enacted");
+    let scheduled = net
+        .end_of_block_events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::ValidatorSetScheduled { set } => Some(set),
+            _ => None,
+        })
+        .expect("announced");
+    assert_eq!(scheduled.from_height % 10, 0);
+    assert!(scheduled.from_height >= enacted_at + VALIDATOR_SET_DELAY);
+    assert!(scheduled.from_height < enacted_at + VALIDATOR_SET_DELAY + 10);
+    let params = net.chain.params.clone();
+    let history = validators::history(&net.chain.state, &params).unwrap();
+    assert_eq!(
+        history.at(scheduled.from_height - 1).accounts(),
+        params.validators
+    );
+    assert_eq!(history.at(scheduled.from_height), &scheduled);
+}

@@ -57,12 +57,21 @@ pub(crate) fn epoch_of(shared: &Shared, height: u64) -> Epoch {
 type EpochScheme = (Scoped<Scheme>, Set<ed25519::PublicKey>);
 
 /// Signing schemes per epoch, for this validator: a full scheme where it is a participant, a
-/// verifier elsewhere. Cached once settled.
+/// verifier elsewhere. Cached once settled: one scheme per validator set (the epochs of one set
+/// share it, so a peer asking about every past epoch costs a few bytes an epoch, not a scheme).
 #[derive(Clone)]
 pub(crate) struct EpochSchemes {
     shared: Arc<Shared>,
     signer: ed25519::PrivateKey,
-    settled: Arc<Mutex<BTreeMap<Epoch, EpochScheme>>>,
+    settled: Arc<Mutex<Settled>>,
+}
+
+#[derive(Default)]
+struct Settled {
+    /// Each settled epoch's set, by the set's first height.
+    epochs: BTreeMap<Epoch, u64>,
+    /// Each set's scheme, by its first height.
+    schemes: BTreeMap<u64, EpochScheme>,
 }
 
 impl EpochSchemes {
@@ -99,10 +108,18 @@ impl EpochSchemes {
 
     fn scoped_with_participants(&self, epoch: Epoch) -> Option<EpochScheme> {
         let mut settled = self.settled.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(found) = settled.get(&epoch) {
+        if let Some(found) = settled
+            .epochs
+            .get(&epoch)
+            .and_then(|f| settled.schemes.get(f))
+        {
             return Some(found.clone());
         }
         let set = self.set(epoch)?;
+        if let Some(found) = settled.schemes.get(&set.from_height).cloned() {
+            settled.epochs.insert(epoch, set.from_height);
+            return Some(found);
+        }
         let keys = set
             .validators
             .iter()
@@ -119,7 +136,10 @@ impl EpochSchemes {
                 participants.clone(),
             ))),
         };
-        settled.insert(epoch, (scoped.clone(), participants.clone()));
+        settled.epochs.insert(epoch, set.from_height);
+        settled
+            .schemes
+            .insert(set.from_height, (scoped.clone(), participants.clone()));
         Some((scoped, participants))
     }
 }

@@ -221,6 +221,30 @@ mod tests {
         assert_eq!(history.at(45).epoch, 4);
     }
 
+    proptest::proptest! {
+        /// Whatever is scheduled when, the set of a height already passed never changes, and
+        /// the history stays one (what a follower would accept from a node).
+        #[test]
+        fn no_schedule_changes_the_set_of_a_height_already_passed(
+            steps in proptest::collection::vec((0u64..30, 1u64..60), 1..40)
+        ) {
+            const EPOCH: u64 = 10;
+            let mut history = ValidatorHistory::genesis(&[account(1)]);
+            let mut height = 0;
+            for (i, (advance, ahead)) in steps.into_iter().enumerate() {
+                height += advance;
+                let before: Vec<ValidatorSet> = (0..=height).map(|h| history.at(h).clone()).collect();
+                let from = (height + ahead).div_ceil(EPOCH) * EPOCH;
+                history.schedule(height, set(from / EPOCH, from, &[(i % 250) as u8 + 2]));
+                for (h, set) in before.iter().enumerate() {
+                    proptest::prop_assert_eq!(history.at(h as u64), set);
+                }
+                proptest::prop_assert_eq!(history.at(from).from_height, from);
+                proptest::prop_assert!(ValidatorHistory::from_sets(history.sets().to_vec()).is_ok());
+            }
+        }
+    }
+
     #[test]
     fn received_histories_are_checked() {
         assert_eq!(

@@ -95,7 +95,10 @@ fn vm_transfers(c: &mut Criterion) {
     group.bench_function("native", |b| {
         b.iter(|| {
             assert_eq!(phalanx_sdk::entry::run(private_token::execute), 0);
-            testing::with_env(|env| env.events.clear());
+            testing::with_env(|env| {
+                env.events.clear();
+                env.call = Default::default();
+            });
         })
     });
     group.finish();

@@ -33,6 +33,6 @@ pub use envelope::{Envelope, EnvelopeContext, EnvelopeError, Opener, Sealer};
 pub use keys::{Keypair, DEV_ACCOUNT_NAMES};
 pub use verify::{
     check_signatures, is_verifying_key, sign_finality, sign_transaction, sign_vote,
-    verify_certificate, verify_signature, verify_transactions, CertificateError, SignatureError,
-    VerifiedTransaction,
+    verify_certificate, verify_signature, verify_transactions, verify_transactions_checked_before,
+    CertificateError, SignatureError, VerifiedTransaction,
 };

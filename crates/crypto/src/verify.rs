@@ -113,6 +113,40 @@ pub fn verify_transactions(
         .collect()
 }
 
+/// [`verify_transactions`] for a block whose transactions this process may have checked already
+/// (a validator checking a proposal made of what its own pool admitted): where `checked_before`
+/// holds `true`, the transaction at that position skips the signature check. It may be `true`
+/// only for the identical signed transaction (the same bytes and signature) that this process
+/// verified itself; a missing entry counts as `false`. Results are in input order.
+pub fn verify_transactions_checked_before(
+    batch: Vec<SignedTransaction>,
+    checked_before: &[bool],
+) -> Vec<Result<VerifiedTransaction, SignatureError>> {
+    let known: Vec<bool> = (0..batch.len())
+        .map(|i| checked_before.get(i).copied().unwrap_or(false))
+        .collect();
+    let unknown: Vec<&SignedTransaction> = batch
+        .iter()
+        .zip(&known)
+        .filter_map(|(tx, known)| (!known).then_some(tx))
+        .collect();
+    let mut checked = check_signatures(&unknown).into_iter();
+    batch
+        .into_iter()
+        .zip(known)
+        .map(|(signed, known)| {
+            let result = if known {
+                Ok(())
+            } else {
+                checked
+                    .next()
+                    .expect("one check for each transaction not checked before")
+            };
+            result.map(|()| VerifiedTransaction::from_finalized_block(signed))
+        })
+        .collect()
+}
+
 /// The signature check of [`verify_transactions`] alone, over borrowed transactions: what an
 /// enclave runs on the transactions of a final block it acts on (nothing copied, nothing hashed
 /// beyond what the signatures need). Results are in input order.
@@ -281,6 +315,22 @@ mod tests {
             },
         };
         sign_transaction(from, tx)
+    }
+
+    #[test]
+    fn only_what_was_checked_before_skips_the_check() {
+        let alice = Keypair::dev("alice");
+        let mut batch: Vec<_> = (0..4).map(|n| transfer(&alice, n)).collect();
+        batch[1].signature.0[0] ^= 1;
+        batch[2].signature.0[0] ^= 1;
+        // Position 2 is said to be checked before (a caller's promise, here broken on purpose
+        // to show what the flag does); position 1 is not, and a short mask means "not checked".
+        let results = verify_transactions_checked_before(batch.clone(), &[true, false, true]);
+        let ok: Vec<bool> = results.iter().map(|r| r.is_ok()).collect();
+        assert_eq!(ok, [true, false, true, true]);
+        let all = verify_transactions_checked_before(batch, &[]);
+        let ok: Vec<bool> = all.iter().map(|r| r.is_ok()).collect();
+        assert_eq!(ok, [true, false, false, true]);
     }
 
     #[test]

@@ -58,12 +58,15 @@ pub(crate) fn apply(shared: &Shared, block: &Block) -> Result<(), FollowError> {
         .accounts();
     verify_next_block(&parent, block, &validators)
         .map_err(|source| FollowError::Unverified { height, source })?;
+    let checked_before =
+        (shared.pool.lock().unwrap_or_else(|p| p.into_inner())).holds_each(&block.transactions);
     let outcome = execute_block(
         state,
         &shared.params,
         &parent,
         &block.header,
         &block.transactions,
+        &checked_before,
     )
     .map_err(|source| FollowError::Execution { height, source })?;
     let settled: HashSet<Hash> = block.transactions.iter().map(|tx| tx.hash()).collect();

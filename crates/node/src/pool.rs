@@ -8,9 +8,9 @@
 
 use crate::storage::StateSnapshot;
 use phalanx_crypto::VerifiedTransaction;
-use phalanx_primitives::{AccountId, Hash};
+use phalanx_primitives::{AccountId, Hash, Signature, SignedTransaction};
 use phalanx_runtime::{BlockContext, BlockExecutor, ChainParams, TxError};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Why the pool refused a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,7 +27,8 @@ pub struct Pool {
     params: ChainParams,
     view: BlockExecutor<StateSnapshot>,
     pending: VecDeque<VerifiedTransaction>,
-    hashes: HashSet<Hash>,
+    /// Each pending transaction's signature, by hash (the hash leaves the signature out).
+    signatures: HashMap<Hash, Signature>,
     capacity: usize,
 }
 
@@ -45,7 +46,7 @@ impl Pool {
             params,
             view,
             pending: VecDeque::new(),
-            hashes: HashSet::new(),
+            signatures: HashMap::new(),
             capacity,
         }
     }
@@ -55,7 +56,20 @@ impl Pool {
     }
 
     pub fn contains(&self, hash: &Hash) -> bool {
-        self.hashes.contains(hash)
+        self.signatures.contains_key(hash)
+    }
+
+    /// Whether `tx`, with this very signature, is pending here: this process checked its
+    /// signature when it admitted it, so a block holding it need not check it again. The hash
+    /// does not cover the signature, hence the comparison: the same transaction under another
+    /// (forged) signature is not the one that was checked.
+    pub fn holds(&self, tx: &SignedTransaction) -> bool {
+        self.signatures.get(&tx.hash()) == Some(&tx.signature)
+    }
+
+    /// [`Pool::holds`] for each of a block's transactions: what need not be checked again.
+    pub fn holds_each(&self, transactions: &[SignedTransaction]) -> Vec<bool> {
+        transactions.iter().map(|tx| self.holds(tx)).collect()
     }
 
     /// The nonce the account's next transaction needs, counting pending ones.
@@ -65,14 +79,14 @@ impl Pool {
 
     pub fn admit(&mut self, tx: VerifiedTransaction) -> Result<Hash, PoolError> {
         let hash = tx.hash();
-        if self.hashes.contains(&hash) {
+        if self.signatures.contains_key(&hash) {
             return Err(PoolError::AlreadyPending(hash));
         }
         if self.pending.len() >= self.capacity {
             return Err(PoolError::Full(self.capacity));
         }
         self.view.apply(&tx)?;
-        self.hashes.insert(hash);
+        self.signatures.insert(hash, tx.signed().signature);
         self.pending.push_back(tx);
         Ok(hash)
     }
@@ -101,7 +115,7 @@ impl Pool {
     ) -> Vec<(Hash, TxError)> {
         self.view = BlockExecutor::pool_view(committed, &self.params, next);
         let waiting = std::mem::take(&mut self.pending);
-        self.hashes.clear();
+        self.signatures.clear();
         let mut evicted = Vec::new();
         for tx in waiting {
             let hash = tx.hash();
@@ -110,7 +124,7 @@ impl Pool {
             }
             match self.view.apply(&tx) {
                 Ok(()) => {
-                    self.hashes.insert(hash);
+                    self.signatures.insert(hash, tx.signed().signature);
                     self.pending.push_back(tx);
                 }
                 Err(error) => evicted.push((hash, error)),

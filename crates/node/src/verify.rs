@@ -6,7 +6,7 @@
 //! database is opened exclusively).
 
 use crate::storage::{StateEntry, StorageError, Store};
-use phalanx_crypto::{verify_next_block, verify_transactions};
+use phalanx_crypto::{verify_next_block, verify_transactions_checked_before};
 use phalanx_primitives::{Block, BlockHeader, Hash, SignedTransaction};
 use phalanx_runtime::{
     genesis, BlockContext, BlockExecutor, BlockOutcome, ChainParams, MemoryState, StateReader,
@@ -50,21 +50,27 @@ pub enum BlockProblem {
 /// Applies a block someone else built (`header`, `transactions`) on `state`, the state after
 /// `parent`, and checks it against its header: every transaction signed and applying, the
 /// events and state roots equal. Links, body and certificate are the block verifier's.
+///
+/// `checked_before[i]` says that transaction `i`, with this very signature, is one this process
+/// verified itself (its pool holds it): its signature is not checked again. Pass `&[]` to check
+/// every one.
 pub fn execute_block<R: StateReader>(
     state: R,
     params: &ChainParams,
     parent: &BlockHeader,
     header: &BlockHeader,
     transactions: &[SignedTransaction],
+    checked_before: &[bool],
 ) -> Result<BlockOutcome, BlockProblem> {
     let context = BlockContext {
         height: header.height,
         timestamp_ms: header.timestamp_ms,
     };
     let mut executor = BlockExecutor::new(state, params, context);
-    for (index, verified) in verify_transactions(transactions.to_vec())
-        .into_iter()
-        .enumerate()
+    for (index, verified) in
+        verify_transactions_checked_before(transactions.to_vec(), checked_before)
+            .into_iter()
+            .enumerate()
     {
         let tx = verified.map_err(|e| BlockProblem::Unsigned {
             index,
@@ -128,8 +134,15 @@ pub fn replay_data_dir(data_dir: &Path) -> Result<ReplayReport, ReplayError> {
             .accounts();
         verify_next_block(&parent, &block, &validators)
             .map_err(|e| invalid(height, e.to_string()))?;
-        let outcome = execute_block(&state, &params, &parent, &block.header, &block.transactions)
-            .map_err(|e| invalid(height, e.to_string()))?;
+        let outcome = execute_block(
+            &state,
+            &params,
+            &parent,
+            &block.header,
+            &block.transactions,
+            &[],
+        )
+        .map_err(|e| invalid(height, e.to_string()))?;
         transactions += block.transactions.len() as u64;
         let stored_events = store
             .events(height)?

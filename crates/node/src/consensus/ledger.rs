@@ -23,7 +23,7 @@ use commonware_cryptography::{ed25519, sha256::Digest, Digested, Digestible};
 use commonware_runtime::{Clock, Spawner};
 use futures::StreamExt;
 use parity_scale_codec::Encode;
-use phalanx_primitives::{AccountId, BlockHeader, EventRecord, Hash};
+use phalanx_primitives::{AccountId, BlockHeader, EventRecord, Hash, Signature};
 use phalanx_runtime::{LayeredState, WriteSet};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -69,6 +69,21 @@ pub(crate) struct Executed {
     pub events: Vec<EventRecord>,
     /// Hashes of its transactions, so that a child does not include them again.
     pub transactions: HashSet<Hash>,
+    /// Its transactions' signatures, in order. The block hash leaves them out (transaction
+    /// hashes do), so a block with this hash but other signatures is not this executed one.
+    pub signatures: Vec<Signature>,
+}
+
+impl Executed {
+    /// Whether `proposal` is the very block executed here, signatures included.
+    fn is(&self, proposal: &Proposal) -> bool {
+        self.signatures.len() == proposal.transactions.len()
+            && self
+                .signatures
+                .iter()
+                .zip(&proposal.transactions)
+                .all(|(signature, tx)| *signature == tx.signature)
+    }
 }
 
 /// Executed blocks above the committed head, by hash.
@@ -242,7 +257,9 @@ impl Ledger {
     /// an already executed block is returned as it was.
     fn execute(&self, proposal: &Proposal) -> Result<Arc<Executed>, Refused> {
         if let Some(done) = self.lock_pending().get(&proposal.hash()) {
-            return Ok(done);
+            if done.is(proposal) {
+                return Ok(done);
+            }
         }
         if self.lock_pending().blocks.len() >= MAX_PENDING_BLOCKS {
             return Err(Refused::TooFarAhead);
@@ -254,7 +271,9 @@ impl Ledger {
     /// bound is against proposals, and a final block must be committed).
     pub(crate) fn execute_finalized(&self, proposal: &Proposal) -> Result<Arc<Executed>, Refused> {
         if let Some(done) = self.lock_pending().get(&proposal.hash()) {
-            return Ok(done);
+            if done.is(proposal) {
+                return Ok(done);
+            }
         }
         self.execute_on_parent(proposal)
     }
@@ -290,18 +309,22 @@ impl Ledger {
         {
             return Err(Refused::Body);
         }
+        let checked_before = (self.shared.pool.lock().unwrap_or_else(|p| p.into_inner()))
+            .holds_each(&proposal.transactions);
         let outcome = execute_block(
             parent.reader(),
             &self.shared.params,
             &parent_header,
             header,
             &proposal.transactions,
+            &checked_before,
         )?;
         let executed = Arc::new(Executed {
             header: header.clone(),
             writes: Arc::new(outcome.write_set),
             events: outcome.events,
             transactions: proposal.transactions.iter().map(|t| t.hash()).collect(),
+            signatures: proposal.transactions.iter().map(|t| t.signature).collect(),
         });
         self.lock_pending()
             .blocks
@@ -351,6 +374,7 @@ impl Ledger {
             writes: Arc::new(built.outcome.write_set),
             events: built.outcome.events,
             transactions: built.settled,
+            signatures: proposal.transactions.iter().map(|t| t.signature).collect(),
         });
         self.lock_pending().blocks.insert(proposal.hash(), executed);
         Ok(proposal)
@@ -480,6 +504,72 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A validator skips the signature check only for a transaction its own pool admitted with
+    /// that very signature. A Byzantine leader that takes a transaction this validator pooled
+    /// and swaps in another signature (the hash, and so the transactions root, leaves the
+    /// signature out) is refused: the swapped one is checked, and fails.
+    #[test]
+    fn a_pooled_transaction_under_a_forged_signature_is_checked_and_refused() {
+        let open = |dir: &tempfile::TempDir| {
+            let (shared, _) =
+                Shared::open(&phalanx_runtime::genesis::dev_config(), dir.path(), 1_000).unwrap();
+            Ledger::new(
+                Arc::new(shared),
+                phalanx_crypto::Keypair::dev("validator").account_id(),
+                std::time::Duration::from_millis(500),
+            )
+        };
+        let (leader_dir, dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (leader, ledger) = (open(&leader_dir), open(&dir));
+        let alice = phalanx_crypto::Keypair::dev("alice");
+        let transfer = phalanx_primitives::Transaction {
+            chain_id: ledger.shared().info.chain_id,
+            signer: alice.account_id(),
+            nonce: 0,
+            fee: 100_000_000_000,
+            call: phalanx_primitives::Call::Transfer {
+                to: phalanx_primitives::AccountId::from_bytes([9; 32]),
+                amount: 1,
+            },
+        };
+        let signed = phalanx_crypto::sign_transaction(&alice, transfer);
+        let text = format!("0x{}", hex::encode(signed.encode()));
+        for shared in [leader.shared(), ledger.shared()] {
+            let admitted = crate::admission::admit_batch(shared, std::slice::from_ref(&text));
+            assert!(admitted.results[0].is_ok(), "{:?}", admitted.results[0]);
+        }
+        let genesis = ledger.shared().store.block(0).unwrap().unwrap();
+        let honest = leader
+            .build(genesis.hash(), genesis.header.timestamp_ms + 1)
+            .expect("builds on genesis");
+        assert_eq!(honest.transactions, vec![signed.clone()]);
+
+        let mut forged = honest.clone();
+        forged.transactions[0].signature.0[0] ^= 1;
+        assert_eq!(
+            forged.hash(),
+            honest.hash(),
+            "the block hash leaves signatures out"
+        );
+        assert!(matches!(
+            ledger.execute(&forged),
+            Err(Refused::Execution(BlockProblem::Unsigned { index: 0, .. }))
+        ));
+        // The honest block, its signature the pooled one, applies (unchecked, since pooled).
+        ledger
+            .execute(&honest)
+            .expect("the pooled transaction applies");
+        // Once the honest block is executed, the forged one with its hash is still not it.
+        assert!(matches!(
+            ledger.execute(&forged),
+            Err(Refused::Execution(BlockProblem::Unsigned { index: 0, .. }))
+        ));
+        assert!(
+            ledger.execute(&honest).is_ok(),
+            "the executed block is still kept"
+        );
+    }
 
     /// A Byzantine leader proposes block after block on the same parent (forks nobody
     /// finalizes): each one this validator checks is executed and kept, until

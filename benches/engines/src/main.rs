@@ -88,7 +88,7 @@ fn time_vm(contract: &Contract, calls: usize, fresh_engine_fuel: &mut Vec<u64>) 
         caller: phalanx_primitives::AccountId::from_bytes([1; 32]),
         ..CallContext::test()
     };
-    let mut call = |entry, input: &[u8], storage: &mut MemoryStorage| {
+    let call = |entry, input: &[u8], storage: &mut MemoryStorage| {
         let outcome = vm.call(&hash, entry, &context, input, 10_000_000, storage);
         assert!(outcome.result.is_ok(), "{:?}", outcome.result);
         outcome.gas_used
@@ -99,6 +99,50 @@ fn time_vm(contract: &Contract, calls: usize, fresh_engine_fuel: &mut Vec<u64>) 
         let start = Instant::now();
         for _ in 0..calls {
             fresh_engine_fuel.push(call(EntryPoint::Execute, &contract.command, &mut storage));
+        }
+        batches.push(start.elapsed() / calls as u32);
+    }
+    median(batches)
+}
+
+/// The VM's real host on one kept instance: a [`phalanx_vm::ContractSession`] per batch, as a
+/// worker keeps one per contract for a block.
+fn time_vm_session(contract: &Contract, calls: usize, gas: &mut Vec<u64>) -> Duration {
+    use phalanx_vm::{CallContext, EntryPoint, MemoryStorage, StorageWrite, Vm};
+    let mut vm = Vm::new();
+    let hash = vm.prepare(&contract.code).expect("valid contract");
+    let mut storage = MemoryStorage::default();
+    let context = CallContext {
+        caller: phalanx_primitives::AccountId::from_bytes([1; 32]),
+        ..CallContext::test()
+    };
+    let outcome = vm.call(
+        &hash,
+        EntryPoint::Instantiate,
+        &context,
+        &contract.init,
+        10_000_000,
+        &mut storage,
+    );
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    let mut batches = Vec::with_capacity(BATCHES);
+    for _ in 0..BATCHES {
+        let start = Instant::now();
+        let writes = {
+            let mut session = vm.session(&hash, &storage).expect("prepared");
+            for _ in 0..calls {
+                let outcome =
+                    session.call(EntryPoint::Execute, &context, &contract.command, 10_000_000);
+                assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+                gas.push(outcome.gas_used);
+            }
+            session.finish()
+        };
+        for write in writes {
+            match write {
+                StorageWrite::Set { key, value } => storage.0.insert(key, value),
+                StorageWrite::Remove { key } => storage.0.remove(&key),
+            };
         }
         batches.push(start.elapsed() / calls as u32);
     }
@@ -217,6 +261,8 @@ fn main() {
         let native = time_native(&contract, calls);
         let mut vm_fuel = Vec::new();
         let vm = time_vm(&contract, calls, &mut vm_fuel);
+        let mut session_gas = Vec::new();
+        let session = time_vm_session(&contract, calls, &mut session_gas);
 
         let wasmi_module = wasmi_engine::compile(&wasmi, &contract.code);
         let cranelift_module = wasmtime_engine::compile(&cranelift, &contract.code);
@@ -310,6 +356,12 @@ fn main() {
             "| phalanx_vm (wasmi, real host: gas, checks, pending writes) | {vm_us:.2} | {:.1} | {} (gas) | - | - | - |",
             vm_us / native_us,
             constant(&vm_fuel)
+        );
+        let session_us = micros(session);
+        println!(
+            "| phalanx_vm session (wasmi, real host, one kept instance reset after each call) | {session_us:.2} | {:.1} | {} (gas) | - | - | - |",
+            session_us / native_us,
+            constant(&session_gas)
         );
         let mut fuel_by_engine = Vec::new();
         for (name, runner, compile, module_kib, instance_kib) in runners.iter_mut() {

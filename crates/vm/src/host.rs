@@ -6,7 +6,7 @@
 //! The byte-level ABI is in docs/contract-abi.md.
 
 use crate::gas::cost;
-use crate::storage::{ContractStorage, PendingWrites};
+use crate::storage::{PendingWrites, RunStorage};
 use crate::vm::{CallContext, ContractEvent, EntryPoint, MessageOut, TransferOut};
 use crate::*;
 use parity_scale_codec::Encode;
@@ -29,13 +29,16 @@ fn trap(error: CallError) -> Error {
     Error::host(HostTrap(error))
 }
 
-/// What the host functions work on during one call.
+/// What the host functions work on: the run's storage (see [`crate::ContractSession`]), and the
+/// call in progress. [`HostState::begin_call`] sets everything but the storage afresh, so a kept
+/// store carries nothing of one call into the next.
 pub(crate) struct HostState<'a> {
-    pub backend: &'a dyn ContractStorage,
+    /// What earlier successful calls of the run wrote, over the storage it started from.
+    pub backend: RunStorage<'a>,
     pub pending: PendingWrites,
-    pub context: &'a CallContext,
+    pub context: CallContext,
     pub entry: EntryPoint,
-    pub input: &'a [u8],
+    pub input: Vec<u8>,
     pub gas: &'a GasSchedule,
     /// Bytes the last variable-length result left for `scratch_read`.
     pub scratch: Vec<u8>,
@@ -49,6 +52,54 @@ pub(crate) struct HostState<'a> {
     /// The gas the call asked to be charged at least (`pad_gas`): the VM charges it at the end,
     /// after storage deposits, so that what a call costs need not tell which branch it took.
     pub pad_to: u64,
+}
+
+impl<'a> HostState<'a> {
+    pub fn new(backend: RunStorage<'a>, gas: &'a GasSchedule) -> Self {
+        HostState {
+            backend,
+            pending: PendingWrites::default(),
+            context: CallContext::test(),
+            entry: EntryPoint::Query,
+            input: Vec::new(),
+            gas,
+            scratch: Vec::new(),
+            output: Vec::new(),
+            events: Vec::new(),
+            transfers: Vec::new(),
+            messages: Vec::new(),
+            limits: store_limits(),
+            debug: Vec::new(),
+            pad_to: 0,
+        }
+    }
+
+    /// Forgets the last call and sets up the next.
+    pub fn begin_call(&mut self, entry: EntryPoint, context: &CallContext, input: &[u8]) {
+        self.pending = PendingWrites::default();
+        self.context.clone_from(context);
+        self.entry = entry;
+        self.input.clear();
+        self.input.extend_from_slice(input);
+        self.scratch.clear();
+        self.output.clear();
+        self.events.clear();
+        self.transfers.clear();
+        self.messages.clear();
+        self.debug.clear();
+        self.pad_to = 0;
+    }
+}
+
+/// What one instance may allocate.
+pub(crate) fn store_limits() -> wasmi::StoreLimits {
+    wasmi::StoreLimitsBuilder::new()
+        .memory_size(MAX_MEMORY_PAGES as usize * 65_536)
+        .instances(1)
+        .memories(1)
+        .tables(MAX_TABLES as usize)
+        .table_elements(MAX_TABLE_ELEMENTS as usize)
+        .build()
 }
 
 type Ctx<'c, 'a> = Caller<'c, HostState<'a>>;
@@ -164,7 +215,7 @@ fn input(mut caller: Ctx) -> Result<i32, Error> {
     let g = caller.data().gas;
     charge(&mut caller, cost(g.host_call, g.per_byte_copied, len))?;
     let state = caller.data_mut();
-    state.scratch = state.input.to_vec();
+    state.scratch.clone_from(&state.input);
     Ok(len as i32)
 }
 
@@ -220,7 +271,7 @@ fn storage_get(mut caller: Ctx, key_ptr: i32, key_len: i32) -> Result<i32, Error
     let state = caller.data();
     let value = state
         .pending
-        .get(state.backend, &key)
+        .get(&state.backend, &key)
         .map_err(storage_failure)?;
     match value {
         None => Ok(-1),
@@ -396,7 +447,7 @@ fn balance(mut caller: Ctx, out_ptr: i32) -> Result<(), Error> {
     let state = caller.data();
     let stored = state
         .pending
-        .get(state.backend, BALANCE_KEY)
+        .get(&state.backend, BALANCE_KEY)
         .map_err(storage_failure)?;
     let balance = match stored.as_deref().map(<[u8; 16]>::try_from) {
         None => 0,

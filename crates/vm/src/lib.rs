@@ -32,6 +32,8 @@ mod error;
 mod gas;
 mod host;
 mod limits;
+mod reuse;
+mod session;
 mod shape;
 mod storage;
 mod validate;
@@ -60,6 +62,8 @@ pub fn read_metadata(code: &[u8]) -> Result<Vec<u8>, CallError> {
     );
     outcome.result
 }
+pub use reuse::RESERVED_EXPORT_PREFIX;
+pub use session::ContractSession;
 pub use verdicts::{check, check_code, CheckedCode, CODE_VERDICT_CAPACITY};
 pub use vm::{CallContext, CallOutcome, ContractEvent, EntryPoint, MessageOut, TransferOut, Vm};
 

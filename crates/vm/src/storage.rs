@@ -56,6 +56,66 @@ impl ContractStorage for MemoryStorage {
     }
 }
 
+/// The writes of a run of successful calls to one contract (a [`crate::ContractSession`]) over
+/// the storage the run started from: later calls read what earlier ones wrote; nothing reaches
+/// the storage below until the run's writes are applied, in order.
+pub(crate) struct RunStorage<'s> {
+    below: &'s dyn ContractStorage,
+    latest: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    log: Vec<StorageWrite>,
+}
+
+impl<'s> RunStorage<'s> {
+    pub fn over(below: &'s dyn ContractStorage) -> Self {
+        RunStorage {
+            below,
+            latest: BTreeMap::new(),
+            log: Vec::new(),
+        }
+    }
+
+    /// The run's writes, in the order the calls made them.
+    pub fn into_writes(self) -> Vec<StorageWrite> {
+        self.log
+    }
+}
+
+impl ContractStorage for RunStorage<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageFailure> {
+        match self.latest.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => self.below.get(key),
+        }
+    }
+    fn set(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageFailure> {
+        self.latest.insert(key.to_vec(), Some(value.to_vec()));
+        self.log.push(StorageWrite::Set {
+            key: key.to_vec(),
+            value: value.to_vec(),
+        });
+        Ok(())
+    }
+    fn remove(&mut self, key: &[u8]) -> Result<(), StorageFailure> {
+        self.latest.insert(key.to_vec(), None);
+        self.log.push(StorageWrite::Remove { key: key.to_vec() });
+        Ok(())
+    }
+}
+
+/// Applies `writes` to `storage`, in order.
+pub(crate) fn apply_writes(
+    storage: &mut dyn ContractStorage,
+    writes: &[StorageWrite],
+) -> Result<(), StorageFailure> {
+    for write in writes {
+        match write {
+            StorageWrite::Set { key, value } => storage.set(key, value)?,
+            StorageWrite::Remove { key } => storage.remove(key)?,
+        }
+    }
+    Ok(())
+}
+
 /// Keys starting with this are the VM's, never a contract's.
 pub const RESERVED_KEY_PREFIX: &[u8] = b"\xffphalanx";
 /// Where the VM keeps a contract's storage size (keys plus values, in bytes, LE u64), inside
@@ -141,12 +201,7 @@ impl PendingWrites {
         self,
         backend: &mut dyn ContractStorage,
     ) -> Result<Vec<StorageWrite>, StorageFailure> {
-        for write in &self.log {
-            match write {
-                StorageWrite::Set { key, value } => backend.set(key, value)?,
-                StorageWrite::Remove { key } => backend.remove(key)?,
-            }
-        }
+        apply_writes(backend, &self.log)?;
         Ok(self.log)
     }
 }

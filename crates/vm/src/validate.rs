@@ -3,6 +3,7 @@
 //! API with the right signatures, the three entry points, and a bounded memory.
 
 use crate::host::HOST_FUNCTIONS;
+use crate::reuse::Reuse;
 use crate::shape::ModuleShape;
 use crate::{VmError, MAX_CODE_SIZE, MAX_MEMORY_PAGES};
 use wasmi::{CompilationMode, Config, Engine, ExternType, Module, ValType};
@@ -27,13 +28,19 @@ pub(crate) fn engine_config() -> Config {
     config
 }
 
-pub(crate) fn validate(engine: &Engine, code: &[u8]) -> Result<(Module, ModuleShape), VmError> {
+/// Checks `code` and compiles it, with its mutable globals exported so that a kept instance can
+/// be reset (see `reuse.rs`); returns the module, its shape and how its instances are reused.
+pub(crate) fn validate(
+    engine: &Engine,
+    code: &[u8],
+) -> Result<(Module, ModuleShape, Reuse), VmError> {
     if code.len() > MAX_CODE_SIZE {
         return Err(VmError::CodeTooLarge { size: code.len() });
     }
     // Counts first: cheap, and it refuses what would be expensive to compile or instantiate.
     let mut shape = ModuleShape::of(code)?;
-    let module = Module::new(engine, code).map_err(|e| VmError::Invalid(e.to_string()))?;
+    let (compiled, reuse) = crate::reuse::rewrite(code)?;
+    let module = Module::new(engine, &compiled).map_err(|e| VmError::Invalid(e.to_string()))?;
     for import in module.imports() {
         shape.uses_debug |= import.name() == crate::DEBUG_IMPORT;
         let unknown = || VmError::UnknownImport {
@@ -77,5 +84,5 @@ pub(crate) fn validate(engine: &Engine, code: &[u8]) -> Result<(Module, ModuleSh
     if !memory_ok {
         return Err(VmError::MissingExport("memory"));
     }
-    Ok((module, shape))
+    Ok((module, shape, reuse))
 }

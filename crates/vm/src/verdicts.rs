@@ -65,7 +65,7 @@ pub fn check(code: &[u8]) -> Result<CheckedCode, VmError> {
         verdicts.engine.clone()
     };
     // Compiled outside the lock: two threads may both check new code at once.
-    let verdict = validate(&engine, code).map(|(_, shape)| shape.uses_debug);
+    let verdict = validate(&engine, code).map(|(_, shape, _)| shape.uses_debug);
     let mut verdicts = verdicts().lock().unwrap_or_else(|p| p.into_inner());
     if verdicts.known.insert(code_hash, verdict.clone()).is_none() {
         verdicts.order.push_back(code_hash);

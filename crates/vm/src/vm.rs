@@ -1,15 +1,14 @@
 //! The VM: a module cache and the call procedure.
 
-use crate::host::{self, HostState, HostTrap};
-use crate::storage::{ContractStorage, PendingWrites, StorageWrite};
+use crate::host::HostTrap;
+use crate::reuse::Reuse;
+use crate::session::ContractSession;
+use crate::storage::{apply_writes, ContractStorage, StorageWrite};
 use crate::validate::{engine_config, validate};
-use crate::{
-    CallError, GasSchedule, VmError, MAX_CONTRACT_STORAGE_BYTES, MAX_MEMORY_PAGES, MAX_TABLES,
-    MAX_TABLE_ELEMENTS, MODULE_CACHE_CAPACITY,
-};
+use crate::{CallError, GasSchedule, VmError, MODULE_CACHE_CAPACITY};
 use phalanx_primitives::{sha256, AccountId, Hash};
 use std::collections::HashMap;
-use wasmi::{Engine, Module, ResourceLimiter, Store, StoreLimitsBuilder, TrapCode};
+use wasmi::{Engine, Module, TrapCode};
 
 /// Which entry point to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,7 +107,7 @@ pub struct CallOutcome {
 }
 
 impl CallOutcome {
-    fn failed(error: CallError, gas_used: u64) -> Self {
+    pub(crate) fn failed(error: CallError, gas_used: u64) -> Self {
         CallOutcome {
             result: Err(error),
             gas_used,
@@ -121,22 +120,24 @@ impl CallOutcome {
     }
 }
 
+/// A compiled module, with what its instantiation costs and how its instances are reused.
+pub(crate) struct Prepared {
+    pub module: Module,
+    pub instantiation_gas: u64,
+    pub reuse: Reuse,
+}
+
 /// Validates, caches and runs contract modules.
 pub struct Vm {
-    engine: Engine,
-    /// Compiled modules with the gas their instantiation costs.
-    modules: HashMap<Hash, (Module, u64)>,
-    gas: GasSchedule,
+    pub(crate) engine: Engine,
+    modules: HashMap<Hash, Prepared>,
+    pub(crate) gas: GasSchedule,
 }
 
 impl Default for Vm {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn limiter<'s>(state: &'s mut HostState<'_>) -> &'s mut dyn ResourceLimiter {
-    &mut state.limits
 }
 
 impl Vm {
@@ -156,15 +157,19 @@ impl Vm {
     pub fn prepare(&mut self, code: &[u8]) -> Result<Hash, VmError> {
         let code_hash = sha256(code);
         if !self.modules.contains_key(&code_hash) {
-            let (module, shape) = validate(&self.engine, code)?;
-            let module = (module, shape.instantiation_gas(&self.gas));
+            let (module, shape, reuse) = validate(&self.engine, code)?;
+            let prepared = Prepared {
+                module,
+                instantiation_gas: shape.instantiation_gas(&self.gas),
+                reuse,
+            };
             if self.modules.len() >= MODULE_CACHE_CAPACITY {
                 // Any victim will do: a miss only costs a recompile, never a different result.
                 if let Some(victim) = self.modules.keys().next().copied() {
                     self.modules.remove(&victim);
                 }
             }
-            self.modules.insert(code_hash, module);
+            self.modules.insert(code_hash, prepared);
         }
         Ok(code_hash)
     }
@@ -173,10 +178,17 @@ impl Vm {
         self.modules.contains_key(code_hash)
     }
 
-    /// Runs one entry point with at most `gas_limit` fuel. Successful writes are applied to
-    /// `storage` before this returns; failed calls leave it untouched.
+    pub(crate) fn prepared(&self, code_hash: &Hash) -> Result<&Prepared, VmError> {
+        self.modules
+            .get(code_hash)
+            .ok_or(VmError::UnknownCode(*code_hash))
+    }
+
+    /// Runs one entry point with at most `gas_limit` fuel, on an instance of its own. Successful
+    /// writes are applied to `storage` before this returns; failed calls leave it untouched.
+    /// For many calls to one contract, a [`ContractSession`] keeps the instance between them.
     pub fn call(
-        &mut self,
+        &self,
         code_hash: &Hash,
         entry: EntryPoint,
         context: &CallContext,
@@ -184,111 +196,37 @@ impl Vm {
         gas_limit: u64,
         storage: &mut dyn ContractStorage,
     ) -> CallOutcome {
-        let Some((module, instantiation_gas)) = self.modules.get(code_hash) else {
-            return CallOutcome::failed(VmError::UnknownCode(*code_hash).into(), 0);
+        let prepared = match self.prepared(code_hash) {
+            Ok(prepared) => prepared,
+            Err(error) => return CallOutcome::failed(error.into(), 0),
         };
-        // Paid before anything is allocated: a call that cannot afford its instance gets none.
-        if *instantiation_gas > gas_limit {
-            return CallOutcome::failed(CallError::OutOfGas, gas_limit);
+        let (outcome, writes) = {
+            let mut session = match ContractSession::new(self, prepared, &*storage, false) {
+                Ok(session) => session,
+                Err(error) => return CallOutcome::failed(error, 0),
+            };
+            let outcome = session.call(entry, context, input, gas_limit);
+            (outcome, session.finish())
+        };
+        match apply_writes(storage, &writes) {
+            Ok(()) => outcome,
+            Err(e) => CallOutcome::failed(CallError::Storage(e.0), outcome.gas_used),
         }
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(MAX_MEMORY_PAGES as usize * 65_536)
-            .instances(1)
-            .memories(1)
-            .tables(MAX_TABLES as usize)
-            .table_elements(MAX_TABLE_ELEMENTS as usize)
-            .build();
-        let state = HostState {
-            backend: &*storage,
-            pending: PendingWrites::default(),
-            context,
-            entry,
-            input,
-            gas: &self.gas,
-            scratch: Vec::new(),
-            output: Vec::new(),
-            events: Vec::new(),
-            transfers: Vec::new(),
-            messages: Vec::new(),
-            limits,
-            debug: Vec::new(),
-            pad_to: 0,
-        };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(limiter);
-        if let Err(e) = store.set_fuel(gas_limit - instantiation_gas) {
-            return CallOutcome::failed(CallError::Trap(e.to_string()), 0);
-        }
-        let result = match host::linker(&self.engine) {
-            Ok(linker) => linker
-                .instantiate_and_start(&mut store, module)
-                .and_then(|instance| {
-                    instance.get_typed_func::<(), i32>(&store, entry.export_name())
-                })
-                .and_then(|func| func.call(&mut store, ())),
-            Err(e) => return CallOutcome::failed(CallError::Trap(e.to_string()), 0),
-        };
-        let fuel_left = store.get_fuel().unwrap_or(0);
-        let gas_used = gas_limit.saturating_sub(fuel_left);
-        let HostState {
-            mut pending,
-            output,
-            events,
-            transfers,
-            messages,
-            pad_to,
-            debug,
-            ..
-        } = store.into_data();
-        // A padded call costs at least what it asked, never more than its limit.
-        let padded = |gas_used: u64| gas_used.max(pad_to.min(gas_limit));
-        let mut outcome = match result {
-            Ok(0) => {
-                // What the call adds to storage is paid for here, and bounded, before any of
-                // it reaches the backend (a failure leaves storage untouched).
-                let (before, after) = match pending.sizes(&*storage) {
-                    Ok(sizes) => sizes,
-                    Err(e) => return CallOutcome::failed(CallError::Storage(e.0), gas_used),
-                };
-                if after > MAX_CONTRACT_STORAGE_BYTES {
-                    return CallOutcome::failed(CallError::StorageFull { size: after }, gas_used);
-                }
-                let deposit = after
-                    .saturating_sub(before)
-                    .saturating_mul(self.gas.storage_per_new_byte);
-                if deposit > fuel_left {
-                    return CallOutcome::failed(CallError::OutOfGas, gas_limit);
-                }
-                if after != before {
-                    pending.record_size(after);
-                }
-                let gas_used = padded(gas_used + deposit);
-                match pending.apply(storage) {
-                    Ok(writes) => CallOutcome {
-                        result: Ok(output),
-                        gas_used,
-                        writes,
-                        events,
-                        transfers,
-                        messages,
-                        debug: Vec::new(),
-                    },
-                    Err(e) => CallOutcome::failed(CallError::Storage(e.0), gas_used),
-                }
-            }
-            Ok(_) => CallOutcome::failed(CallError::Contract(output), padded(gas_used)),
-            Err(error) => match classify(error) {
-                // Running out burns the whole limit, whatever fraction of an instruction was left.
-                CallError::OutOfGas => CallOutcome::failed(CallError::OutOfGas, gas_limit),
-                other => CallOutcome::failed(other, gas_used),
-            },
-        };
-        outcome.debug = debug;
-        outcome
+    }
+
+    /// A run of calls to one contract over `storage`, on one kept instance (see
+    /// [`ContractSession`]). Nothing reaches `storage` until the caller applies
+    /// [`ContractSession::finish`]'s writes.
+    pub fn session<'s>(
+        &'s self,
+        code_hash: &Hash,
+        storage: &'s dyn ContractStorage,
+    ) -> Result<ContractSession<'s>, CallError> {
+        ContractSession::new(self, self.prepared(code_hash)?, storage, true)
     }
 }
 
-fn classify(error: wasmi::Error) -> CallError {
+pub(crate) fn classify(error: wasmi::Error) -> CallError {
     if let Some(HostTrap(reason)) = error.downcast_ref::<HostTrap>() {
         return reason.clone();
     }

@@ -41,6 +41,40 @@ fn scenario(code: &[u8], calls: &[(u8, EntryPoint, Vec<u8>)]) -> (Vec<CallOutcom
     (outcomes, storage)
 }
 
+/// The same calls on one kept instance (a [`phalanx_vm::ContractSession`]), its writes applied
+/// at the end, as a worker runs a block's commands to one contract.
+fn session_scenario(
+    code: &[u8],
+    calls: &[(u8, EntryPoint, Vec<u8>)],
+) -> (Vec<CallOutcome>, MemoryStorage) {
+    let mut vm = Vm::new();
+    let hash = vm.prepare(code).unwrap();
+    let mut storage = MemoryStorage::default();
+    let (outcomes, writes) = {
+        let mut session = vm.session(&hash, &storage).unwrap();
+        let outcomes = calls
+            .iter()
+            .enumerate()
+            .map(|(i, (caller, entry, message))| {
+                let context = CallContext {
+                    caller: account(*caller),
+                    block_height: 10 + i as u64,
+                    ..CallContext::test()
+                };
+                session.call(*entry, &context, message, GAS)
+            })
+            .collect::<Vec<_>>();
+        (outcomes, session.finish())
+    };
+    for write in writes {
+        match write {
+            phalanx_vm::StorageWrite::Set { key, value } => storage.0.insert(key, value),
+            phalanx_vm::StorageWrite::Remove { key } => storage.0.remove(&key),
+        };
+    }
+    (outcomes, storage)
+}
+
 fn token_calls() -> Vec<(u8, EntryPoint, Vec<u8>)> {
     let sdk = |n: u8| phalanx_sdk::AccountId([n; 32]);
     vec![
@@ -178,7 +212,59 @@ fn every_example_contract_is_deterministic_across_vms() {
         let first = scenario(&code, &calls);
         let second = scenario(&code, &calls);
         assert_eq!(first, second, "{name} is not deterministic");
+        // One kept instance for all the calls gives every call what a fresh one gave: the
+        // same results, gas, writes, events and transfers, and the same storage in the end.
+        let kept = session_scenario(&code, &calls);
+        assert_eq!(first, kept, "{name} differs on a kept instance");
     }
+}
+
+/// Many transfers on one kept instance, some failing, to ever new recipients (the allocator
+/// and the stack see different data each call): each costs and does exactly what it does on
+/// an instance of its own.
+#[test]
+fn a_kept_private_token_instance_charges_what_fresh_ones_charge() {
+    let sdk = |n: u8| phalanx_sdk::AccountId([n; 32]);
+    let mut calls = vec![(
+        1,
+        EntryPoint::Instantiate,
+        TokenInit {
+            name: "Token".into(),
+            symbol: "TKN".into(),
+            initial_supply: 1_000_000,
+            pha_backed: false,
+        }
+        .encode(),
+    )];
+    for n in 0..40u8 {
+        let amount = if n % 7 == 3 {
+            10_000_000
+        } else {
+            1 + u128::from(n)
+        };
+        calls.push((
+            1 + n % 3,
+            EntryPoint::Execute,
+            TokenCommand::Transfer {
+                to: sdk(10 + n),
+                amount,
+            }
+            .encode(),
+        ));
+        calls.push((
+            10 + n,
+            EntryPoint::Query,
+            TokenQuery::Balance {
+                account: sdk(10 + n),
+            }
+            .encode(),
+        ));
+    }
+    let code = artifact("private_token");
+    let fresh = scenario(&code, &calls);
+    let kept = session_scenario(&code, &calls);
+    assert!(fresh.0.iter().any(|o| o.result.is_err()), "some calls fail");
+    assert_eq!(fresh, kept);
 }
 
 #[test]

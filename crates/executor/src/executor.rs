@@ -2,20 +2,23 @@
 //!
 //! For each transaction the chain applied (the block's events say which), in order:
 //! a key message to this worker yields a cluster key; uploaded code is kept; an instantiation or
-//! command for a contract of a served cluster is decrypted and run in the VM, producing a receipt.
-//! Anything that cannot be decrypted yields a failed receipt and changes no state.
+//! command for a contract of a served cluster becomes a job. Then each contract's jobs are
+//! decrypted and run in the VM in block order, on one instance kept for the block (see
+//! `jobs.rs`), and receipts and outputs come back in block order. Anything that cannot be
+//! decrypted yields a failed receipt and changes no state.
 
 use crate::chain_view::ChainView;
 use crate::egress::{message_id, Addressed, BlockEffects, Output};
 use crate::gas_ledger::GasLedger;
+use crate::jobs::{Done, Job, Ready, ReceiptBase, Work};
 use crate::{ContractStates, KeyRing, Receipt, ReceiptOutcome};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_crypto::envelope::{EnvelopeContext, Opener};
 use phalanx_crypto::hierarchy::{ClusterKey, ContractKeys};
 use phalanx_primitives::{
-    AccountId, Balance, Block, Call, ContractOutput, Envelope, Event, EventRecord, Hash, Phase,
+    AccountId, Block, Call, ContractOutput, Envelope, Event, EventRecord, Hash, Phase,
 };
-use phalanx_vm::{CallContext, CallError, EntryPoint, Vm};
+use phalanx_vm::{CallContext, CallError, EntryPoint, StorageWrite, Vm};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use x25519_dalek::StaticSecret;
 
@@ -289,6 +292,7 @@ impl Executor {
                 crate::balance::record(states.storage(contract), *units)?;
             }
         }
+        let mut jobs: Vec<Job<'_>> = Vec::new();
         for (index, signed) in block.transactions.iter().enumerate() {
             if events_of[index].is_empty() {
                 continue;
@@ -348,18 +352,26 @@ impl Executor {
                     if let Some(units) = balances.get(&contract) {
                         crate::balance::record(states.storage(&contract), *units)?;
                     }
-                    let receipt = self.instantiate(
-                        &base,
+                    self.contracts.insert(
                         contract,
-                        *code_hash,
-                        *cluster,
-                        init,
-                        *gas_limit,
-                        states,
-                        &mut effects.outputs,
-                    )?;
-                    gas.record(contract, base.sender, prepaid, *gas_limit, receipt.gas_used);
-                    effects.receipts.push(receipt);
+                        ContractMeta {
+                            code_hash: *code_hash,
+                            cluster: *cluster,
+                            epoch: init.epoch,
+                        },
+                    );
+                    self.changed = true;
+                    jobs.push(Job {
+                        payer: base.sender,
+                        base,
+                        contract,
+                        work: Work::Instantiate {
+                            cluster: *cluster,
+                            init,
+                        },
+                        gas_limit: *gas_limit,
+                        prepaid,
+                    });
                 }
                 Call::Command {
                     contract,
@@ -367,13 +379,17 @@ impl Executor {
                     gas_limit,
                     value,
                 } if self.runs(contract, only) => {
-                    let base = ReceiptBase {
-                        value: *value,
-                        ..base
-                    };
-                    self.command(&base, *contract, envelope, *gas_limit, states, &mut effects)?;
-                    let used = effects.receipts.last().map_or(0, |r| r.gas_used);
-                    gas.record(*contract, base.sender, prepaid, *gas_limit, used);
+                    jobs.push(Job {
+                        payer: base.sender,
+                        base: ReceiptBase {
+                            value: *value,
+                            ..base
+                        },
+                        contract: *contract,
+                        work: Work::Command { envelope },
+                        gas_limit: *gas_limit,
+                        prepaid,
+                    });
                 }
                 Call::Egress {
                     contract,
@@ -404,23 +420,192 @@ impl Executor {
                             _ => None,
                         });
                         if let Some(gas_paid) = delivered.filter(|_| self.runs(to, only)) {
-                            let base = ReceiptBase {
-                                tx_hash: message_id(contract, seq),
-                                sender: *contract,
-                                ..base
-                            };
-                            self.command(&base, *to, envelope, *gas_limit, states, &mut effects)?;
-                            let used = effects.receipts.last().map_or(0, |r| r.gas_used);
-                            gas.record(*to, *contract, gas_paid, *gas_limit, used);
+                            jobs.push(Job {
+                                base: ReceiptBase {
+                                    tx_hash: message_id(contract, seq),
+                                    sender: *contract,
+                                    ..base.clone()
+                                },
+                                contract: *to,
+                                work: Work::Command { envelope },
+                                gas_limit: *gas_limit,
+                                payer: *contract,
+                                prepaid: gas_paid,
+                            });
                         }
                     }
                 }
                 _ => {}
             }
         }
+        let done = self.run_jobs(&jobs, states)?;
+        for (job, done) in jobs.iter().zip(done) {
+            let Done { receipt, outputs } = done;
+            effects.outputs.extend(outputs);
+            let failed = matches!(receipt.outcome, ReceiptOutcome::Failed(_));
+            if matches!(job.work, Work::Command { .. }) && job.base.value > 0 && failed {
+                // A failed command's PHA goes back to its sender.
+                let refund = Output::Transfer {
+                    to: job.base.sender,
+                    amount: job.base.value,
+                };
+                effects.outputs.push((job.contract, refund));
+            }
+            let gas_limit = job.gas_limit;
+            gas.record(
+                job.contract,
+                job.payer,
+                job.prepaid,
+                gas_limit,
+                receipt.gas_used,
+            );
+            effects.receipts.push(receipt);
+        }
         effects.outputs.extend(gas.settlements());
         effects.notifications = address_notifications(&mut effects.receipts);
         Ok(effects)
+    }
+
+    /// Runs the block's jobs contract by contract, each contract's in block order on one kept
+    /// instance, and returns what each produced, in the order of `jobs`.
+    fn run_jobs(
+        &mut self,
+        jobs: &[Job<'_>],
+        states: &mut impl ContractStates,
+    ) -> Result<Vec<Done>, ExecError> {
+        let mut by_contract: BTreeMap<AccountId, Vec<usize>> = BTreeMap::new();
+        for (i, job) in jobs.iter().enumerate() {
+            by_contract.entry(job.contract).or_default().push(i);
+        }
+        let mut done: Vec<Option<Done>> =
+            std::iter::repeat_with(|| None).take(jobs.len()).collect();
+        for (contract, indices) in by_contract {
+            let ready: Vec<Ready> = indices.iter().map(|&i| self.ready(&jobs[i])).collect();
+            let runs = ready.iter().any(|r| matches!(r, Ready::Run { .. }));
+            let code_hash = if runs {
+                Some(self.prepare(&contract)?)
+            } else {
+                None
+            };
+            let storage = states.storage(&contract);
+            // Writes of a contract none of whose jobs runs (revocations only).
+            let mut unrun = Vec::new();
+            let writes = {
+                let mut session = match &code_hash {
+                    Some(hash) => Some(
+                        self.vm
+                            .session(hash, &*storage)
+                            .map_err(|e| ExecError::Inconsistent(e.to_string()))?,
+                    ),
+                    None => None,
+                };
+                for (&i, ready) in indices.iter().zip(ready) {
+                    let job = &jobs[i];
+                    done[i] = Some(match (ready, session.as_mut()) {
+                        (Ready::Failed(reason), _) => {
+                            Job::receipt_only(job.base.failed(contract, reason))
+                        }
+                        (Ready::Run { entry, input, seed }, Some(session)) => {
+                            let context = job.context(seed);
+                            let outcome = session.call(entry, &context, &input, job.gas_limit);
+                            job.finish(outcome)
+                                .map_err(|e| ExecError::Storage(e.to_string()))?
+                        }
+                        (Ready::Revoke { key, gas_used }, session) => {
+                            match session {
+                                Some(session) => session
+                                    .set(&key, &[])
+                                    .map_err(|e| ExecError::Storage(e.0))?,
+                                None => unrun.push(StorageWrite::Set {
+                                    key,
+                                    value: Vec::new(),
+                                }),
+                            }
+                            let ok = ReceiptOutcome::Ok(Vec::new());
+                            Job::receipt_only(job.base.receipt(contract, ok, gas_used))
+                        }
+                        (Ready::Run { .. }, None) => unreachable!("a run has a session"),
+                    });
+                }
+                session.map_or(unrun, |s| s.finish())
+            };
+            for write in writes {
+                match write {
+                    StorageWrite::Set { key, value } => storage.set(&key, &value),
+                    StorageWrite::Remove { key } => storage.remove(&key),
+                }
+                .map_err(|e| ExecError::Storage(e.0))?;
+            }
+        }
+        Ok(done
+            .into_iter()
+            .map(|d| d.expect("every job ran"))
+            .collect())
+    }
+
+    /// Decrypts a job's input, or says why it cannot run.
+    fn ready(&mut self, job: &Job<'_>) -> Ready {
+        let context = EnvelopeContext {
+            chain_id: self.chain_id,
+            contract: job.contract,
+            sender: job.base.sender,
+        };
+        match job.work {
+            Work::Instantiate { cluster, init } => {
+                let Some(cluster_key) = self.keys.cluster_key(&cluster, init.epoch) else {
+                    return Ready::Failed(
+                        "this worker has no key of the epoch the init is encrypted for",
+                    );
+                };
+                let Some(input) = open(&cluster_key.ecdh_secret(), init, &context) else {
+                    return Ready::Failed(
+                        "init arguments do not decrypt for this contract and sender",
+                    );
+                };
+                let seed = cluster_key
+                    .contract_keys(&job.contract)
+                    .random_seed(&job.base.block_hash);
+                Ready::Run {
+                    entry: EntryPoint::Instantiate,
+                    input,
+                    seed,
+                }
+            }
+            Work::Command { envelope } => {
+                let contract = job.contract;
+                let cluster = self.contracts[&contract].cluster;
+                let key_id = (contract, envelope.epoch);
+                if !self.derived_keys.contains_key(&key_id) {
+                    let Some(keys) = self.keys.contract_keys(&cluster, envelope.epoch, &contract)
+                    else {
+                        return Ready::Failed(
+                            "this worker has no key of the epoch the command is encrypted for",
+                        );
+                    };
+                    self.derived_keys.insert(key_id, keys);
+                }
+                let keys = &self.derived_keys[&key_id];
+                let opener = self
+                    .openers
+                    .entry(key_id)
+                    .or_insert_with(|| Opener::new(keys.ecdh_secret().clone(), envelope.epoch));
+                let Ok(input) = opener.open(&context, envelope) else {
+                    return Ready::Failed("command does not decrypt for this contract and sender");
+                };
+                if let Some(id) = crate::permits::revocation_of(&input) {
+                    // The worker's own business: recorded where no contract can write, never run.
+                    return Ready::Revoke {
+                        key: crate::permits::revoked_key(&job.base.sender, &id),
+                        gas_used: crate::permits::REVOKE_PERMIT_GAS.min(job.gas_limit),
+                    };
+                }
+                Ready::Run {
+                    entry: EntryPoint::Execute,
+                    input,
+                    seed: keys.random_seed(&job.base.block_hash),
+                }
+            }
+        }
     }
 
     /// Whether this block's `cluster` work is this worker's (`only`: the cluster being caught up).
@@ -464,206 +649,6 @@ impl Executor {
                 self.changed = true;
             }
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn instantiate(
-        &mut self,
-        base: &ReceiptBase,
-        contract: AccountId,
-        code_hash: Hash,
-        cluster: Hash,
-        init: &Envelope,
-        gas_limit: u64,
-        states: &mut impl ContractStates,
-        outputs: &mut Vec<(AccountId, Output)>,
-    ) -> Result<Receipt, ExecError> {
-        self.contracts.insert(
-            contract,
-            ContractMeta {
-                code_hash,
-                cluster,
-                epoch: init.epoch,
-            },
-        );
-        self.changed = true;
-        let context = EnvelopeContext {
-            chain_id: self.chain_id,
-            contract,
-            sender: base.sender,
-        };
-        let Some(cluster_key) = self.keys.cluster_key(&cluster, init.epoch) else {
-            return Ok(base.failed(
-                contract,
-                "this worker has no key of the epoch the init is encrypted for",
-            ));
-        };
-        let Some(input) = open(&cluster_key.ecdh_secret(), init, &context) else {
-            return Ok(base.failed(
-                contract,
-                "init arguments do not decrypt for this contract and sender",
-            ));
-        };
-        let seed = cluster_key
-            .contract_keys(&contract)
-            .random_seed(&base.block_hash);
-        self.run(
-            base,
-            contract,
-            EntryPoint::Instantiate,
-            &input,
-            gas_limit,
-            seed,
-            states,
-            outputs,
-        )
-    }
-
-    /// Runs a command (or a message from another contract) and records its receipt and
-    /// outputs; if it fails, the PHA it carried goes back to its sender as an output.
-    fn command(
-        &mut self,
-        base: &ReceiptBase,
-        contract: AccountId,
-        envelope: &Envelope,
-        gas_limit: u64,
-        states: &mut impl ContractStates,
-        effects: &mut BlockEffects,
-    ) -> Result<(), ExecError> {
-        let outputs = &mut effects.outputs;
-        let receipt = self.open_and_run(base, contract, envelope, gas_limit, states, outputs)?;
-        if base.value > 0 && matches!(receipt.outcome, ReceiptOutcome::Failed(_)) {
-            let refund = Output::Transfer {
-                to: base.sender,
-                amount: base.value,
-            };
-            outputs.push((contract, refund));
-        }
-        effects.receipts.push(receipt);
-        Ok(())
-    }
-
-    fn open_and_run(
-        &mut self,
-        base: &ReceiptBase,
-        contract: AccountId,
-        envelope: &Envelope,
-        gas_limit: u64,
-        states: &mut impl ContractStates,
-        outputs: &mut Vec<(AccountId, Output)>,
-    ) -> Result<Receipt, ExecError> {
-        let cluster = self.contracts[&contract].cluster;
-        let key_id = (contract, envelope.epoch);
-        if !self.derived_keys.contains_key(&key_id) {
-            let Some(keys) = self.keys.contract_keys(&cluster, envelope.epoch, &contract) else {
-                return Ok(base.failed(
-                    contract,
-                    "this worker has no key of the epoch the command is encrypted for",
-                ));
-            };
-            self.derived_keys.insert(key_id, keys);
-        }
-        let keys = &self.derived_keys[&key_id];
-        let context = EnvelopeContext {
-            chain_id: self.chain_id,
-            contract,
-            sender: base.sender,
-        };
-        let opener = self
-            .openers
-            .entry(key_id)
-            .or_insert_with(|| Opener::new(keys.ecdh_secret().clone(), envelope.epoch));
-        let Ok(input) = opener.open(&context, envelope) else {
-            return Ok(base.failed(
-                contract,
-                "command does not decrypt for this contract and sender",
-            ));
-        };
-        if let Some(id) = crate::permits::revocation_of(&input) {
-            // The worker's own business: recorded where no contract can write, never run.
-            let storage = states.storage(&contract);
-            storage
-                .set(&crate::permits::revoked_key(&base.sender, &id), &[])
-                .map_err(|e| ExecError::Storage(e.0))?;
-            let gas_used = crate::permits::REVOKE_PERMIT_GAS.min(gas_limit);
-            return Ok(base.receipt(contract, ReceiptOutcome::Ok(Vec::new()), gas_used));
-        }
-        let seed = keys.random_seed(&base.block_hash);
-        self.run(
-            base,
-            contract,
-            EntryPoint::Execute,
-            &input,
-            gas_limit,
-            seed,
-            states,
-            outputs,
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn run(
-        &mut self,
-        base: &ReceiptBase,
-        contract: AccountId,
-        entry: EntryPoint,
-        input: &[u8],
-        gas_limit: u64,
-        random_seed: [u8; 32],
-        states: &mut impl ContractStates,
-        outputs: &mut Vec<(AccountId, Output)>,
-    ) -> Result<Receipt, ExecError> {
-        let code_hash = self.prepare(&contract)?;
-        let context = CallContext {
-            contract,
-            caller: base.sender,
-            block_height: base.height,
-            block_time_ms: base.time_ms,
-            random_seed,
-            value: base.value,
-            scopes: None,
-        };
-        let outcome = self.vm.call(
-            &code_hash,
-            entry,
-            &context,
-            input,
-            gas_limit,
-            states.storage(&contract),
-        );
-        let result = match outcome.result {
-            Err(CallError::Storage(e)) => return Err(ExecError::Storage(e)),
-            Ok(output) => ReceiptOutcome::Ok(output),
-            Err(error) => ReceiptOutcome::Failed(error.to_string()),
-        };
-        // The VM returns no effects from a failed call, so these are a successful call's.
-        let public_events = outcome.events.iter().filter(|e| e.recipient.is_none());
-        let produced = public_events
-            .map(|e| Output::Event(e.data.clone()))
-            .chain(outcome.transfers.into_iter().map(|t| Output::Transfer {
-                to: t.to,
-                amount: t.amount,
-            }))
-            .chain(outcome.messages.into_iter().map(|m| Output::Message {
-                to: m.to,
-                payload: m.payload,
-                gas_limit: m.gas_limit,
-            }));
-        outputs.extend(produced.map(|output| (contract, output)));
-        Ok(Receipt {
-            tx_hash: base.tx_hash,
-            contract,
-            sender: base.sender,
-            block: base.height,
-            outcome: result,
-            gas_used: outcome.gas_used,
-            events: outcome
-                .events
-                .into_iter()
-                .map(|e| (e.recipient, e.data))
-                .collect(),
-            debug: outcome.debug,
-        })
     }
 
     /// Makes sure the VM has the contract's module (it may have been evicted from its cache).
@@ -769,34 +754,4 @@ enum Scope<'a> {
     /// An earlier block replayed for one cluster joined late (key messages and code uploads were
     /// taken live).
     CatchUp(Hash),
-}
-
-struct ReceiptBase {
-    tx_hash: Hash,
-    sender: AccountId,
-    height: u64,
-    time_ms: u64,
-    block_hash: Hash,
-    /// PHA the command carried into the contract.
-    value: Balance,
-}
-
-impl ReceiptBase {
-    fn failed(&self, contract: AccountId, reason: &str) -> Receipt {
-        self.receipt(contract, ReceiptOutcome::Failed(reason.to_string()), 0)
-    }
-
-    /// A receipt of this transaction that emitted no events.
-    fn receipt(&self, contract: AccountId, outcome: ReceiptOutcome, gas_used: u64) -> Receipt {
-        Receipt {
-            tx_hash: self.tx_hash,
-            contract,
-            sender: self.sender,
-            block: self.height,
-            outcome,
-            gas_used,
-            events: vec![],
-            debug: vec![],
-        }
-    }
 }

@@ -23,6 +23,7 @@ mod egress;
 mod executor;
 mod gas_ledger;
 mod gatekeeper;
+mod jobs;
 mod keyring;
 mod permits;
 mod query;

@@ -93,8 +93,8 @@ pub fn vote_message(round: &ConsensusRound, block_hash: &Hash) -> Vec<u8> {
     message
 }
 
-/// Unsigned LEB128, the engine's integer encoding.
-fn write_varint(out: &mut Vec<u8>, mut value: u64) {
+/// Unsigned LEB128: the consensus engine's integer encoding, and Wasm's.
+pub fn write_varint(out: &mut Vec<u8>, mut value: u64) {
     loop {
         let byte = (value & 0x7f) as u8;
         value >>= 7;

@@ -33,7 +33,7 @@ pub mod validators;
 pub use account::{contract_id, gas_escrow, AccountId, AddressError, ADDRESS_HRP};
 pub use amount::Balance;
 pub use block::{
-    quorum, vote_message, Block, BlockHeader, ConsensusRound, FinalityCertificate,
+    quorum, vote_message, write_varint, Block, BlockHeader, ConsensusRound, FinalityCertificate,
     ValidatorSignature, CONSENSUS_NAMESPACE, MAX_CERTIFICATE_DESCENDANTS,
 };
 pub use envelope::Envelope;

@@ -13,6 +13,7 @@
 //! instructions and their fuel are the same, and only exports are added.
 
 use crate::VmError;
+use phalanx_primitives::write_varint;
 use wasmparser::{ExternalKind, Operator, Parser, Payload};
 
 /// The prefix of the exports [`rewrite`] adds; refused in uploaded code.
@@ -111,13 +112,13 @@ pub fn rewrite(code: &[u8]) -> Result<(Vec<u8>, Reuse), VmError> {
             let count = reader.read_var_u32().map_err(malformed)?;
             let entries = &code[reader.original_position()..range.end];
             let mut content = Vec::with_capacity(entries.len() + added.len() * 24);
-            leb128(&mut content, u64::from(count) + added.len() as u64);
+            write_varint(&mut content, u64::from(count) + added.len() as u64);
             content.extend_from_slice(entries);
             for (name, index) in &added {
-                leb128(&mut content, name.len() as u64);
+                write_varint(&mut content, name.len() as u64);
                 content.extend_from_slice(name.as_bytes());
                 content.push(0x03); // a global
-                leb128(&mut content, u64::from(*index));
+                write_varint(&mut content, u64::from(*index));
             }
             section(&mut out, id, &content);
         } else {
@@ -142,20 +143,8 @@ fn unresettable(operator: &Operator) -> Option<&'static str> {
 
 fn section(out: &mut Vec<u8>, id: u8, content: &[u8]) {
     out.push(id);
-    leb128(out, content.len() as u64);
+    write_varint(out, content.len() as u64);
     out.extend_from_slice(content);
-}
-
-fn leb128(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
 }
 
 #[cfg(test)]

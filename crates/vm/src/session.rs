@@ -16,6 +16,7 @@
 use crate::host::{self, store_limits, HostState};
 use crate::reuse::Reuse;
 use crate::storage::{ContractStorage, RunStorage, StorageWrite};
+
 use crate::vm::{classify, Prepared};
 use crate::{
     CallContext, CallError, CallOutcome, EntryPoint, MemoryStorage, Vm, MAX_CONTRACT_STORAGE_BYTES,
@@ -68,6 +69,12 @@ impl<'s> ContractSession<'s> {
             store,
             kept: None,
         })
+    }
+
+    /// A write of the host's own, outside any call (a worker's record in the contract's storage
+    /// that no contract call makes), in the run's layer with the calls' writes.
+    pub fn set(&mut self, key: &[u8], value: &[u8]) -> Result<(), crate::StorageFailure> {
+        self.store.data_mut().backend.set(key, value)
     }
 
     /// The run's writes, in order: apply them to the storage the session was opened over.

@@ -21,6 +21,15 @@ fn account(n: u8) -> AccountId {
     AccountId::from_bytes([n; 32])
 }
 
+/// The context of the `i`th call of a scenario.
+fn context(i: usize, caller: u8) -> CallContext {
+    CallContext {
+        caller: account(caller),
+        block_height: 10 + i as u64,
+        ..CallContext::test()
+    }
+}
+
 /// Runs a list of (caller, entry, message) calls on a fresh VM and storage.
 fn scenario(code: &[u8], calls: &[(u8, EntryPoint, Vec<u8>)]) -> (Vec<CallOutcome>, MemoryStorage) {
     let mut vm = Vm::new();
@@ -30,12 +39,14 @@ fn scenario(code: &[u8], calls: &[(u8, EntryPoint, Vec<u8>)]) -> (Vec<CallOutcom
         .iter()
         .enumerate()
         .map(|(i, (caller, entry, message))| {
-            let context = CallContext {
-                caller: account(*caller),
-                block_height: 10 + i as u64,
-                ..CallContext::test()
-            };
-            vm.call(&hash, *entry, &context, message, GAS, &mut storage)
+            vm.call(
+                &hash,
+                *entry,
+                &context(i, *caller),
+                message,
+                GAS,
+                &mut storage,
+            )
         })
         .collect();
     (outcomes, storage)
@@ -56,12 +67,7 @@ fn session_scenario(
             .iter()
             .enumerate()
             .map(|(i, (caller, entry, message))| {
-                let context = CallContext {
-                    caller: account(*caller),
-                    block_height: 10 + i as u64,
-                    ..CallContext::test()
-                };
-                session.call(*entry, &context, message, GAS)
+                session.call(*entry, &context(i, *caller), message, GAS)
             })
             .collect::<Vec<_>>();
         (outcomes, session.finish())

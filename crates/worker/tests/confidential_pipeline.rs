@@ -563,3 +563,156 @@ fn a_message_from_one_contract_runs_in_the_other_as_its_caller() {
     assert_eq!(refunds[0].0, sender);
     assert_eq!(refunds[0].1 + fees, 100_000 * gas_price);
 }
+
+/// Commands to two contracts, interleaved in one block, some failing: the worker runs each
+/// contract's commands together on one kept instance, yet every receipt, output and balance is
+/// what running them one by one in block order gives, and receipts come in block order.
+#[test]
+fn interleaved_commands_to_two_contracts_run_as_in_block_order() {
+    let mut chain = MemoryChain::dev();
+    let (alice, bob, operator) = (
+        Keypair::dev("alice"),
+        Keypair::dev("bob"),
+        Keypair::dev("charlie"),
+    );
+    let gatekeeper = TestEnclave::new("gatekeeper-1");
+    let worker = TestEnclave::new("worker-1");
+    let cluster = Hash([0xc3; 32]);
+    let gatekeeper_logic = Gatekeeper::new(
+        gatekeeper.identity.account_id(),
+        chain.params.chain_id,
+        MasterKey::generate(0, &mut OsRng),
+    );
+    let fund = |to: AccountId| Call::Transfer {
+        to,
+        amount: 1_000 * UNIT,
+    };
+    chain.block(vec![
+        (&alice, fund(gatekeeper.identity.account_id())),
+        (&alice, fund(worker.identity.account_id())),
+        (&operator, gatekeeper.registration(&chain, Role::Gatekeeper)),
+        (&operator, worker.registration(&chain, Role::Worker)),
+        (&gatekeeper.identity, gatekeeper_logic.declaration()),
+    ]);
+    let create = SudoCall::CreateCluster {
+        cluster,
+        workers: vec![worker.identity.account_id()],
+    };
+    chain.block(vec![(&alice, Call::Sudo(create))]);
+    chain.respond(&gatekeeper_logic, &gatekeeper.identity);
+    let (cluster_public, _) = clusters::cluster(&chain.state, &cluster)
+        .unwrap()
+        .unwrap()
+        .public_key
+        .unwrap();
+
+    let code = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../contracts/private_token/private_token.wasm"
+    ))
+    .unwrap();
+    let code_hash = phalanx_primitives::sha256(&code);
+    let tokens = [b"a", b"b"]
+        .map(|salt| contracts::contract_id(&code_hash, &cluster, &alice.account_id(), salt));
+    let init = TokenInit {
+        name: "T".into(),
+        symbol: "T".into(),
+        initial_supply: 1_000,
+        pha_backed: false,
+    }
+    .encode();
+    let mut calls = vec![(&alice, Call::UploadCode { code })];
+    for (token, salt) in tokens.iter().zip([b"a", b"b"]) {
+        calls.push((
+            &alice,
+            Call::Instantiate {
+                code_hash,
+                cluster,
+                salt: salt.to_vec(),
+                init: seal(
+                    &cluster_public,
+                    0,
+                    &chain,
+                    *token,
+                    alice.account_id(),
+                    &init,
+                ),
+                gas_limit: 10_000_000,
+            },
+        ));
+    }
+    chain.block(calls);
+    chain.respond(&gatekeeper_logic, &gatekeeper.identity);
+
+    // A, B, A (overspends), B, A: the balances each success returns say the order held.
+    let transfer = |amount: u128| {
+        TokenCommand::Transfer {
+            to: phalanx_sdk::AccountId(*bob.account_id().as_bytes()),
+            amount,
+        }
+        .encode()
+    };
+    let plan = [(0, 100), (1, 10), (0, 5_000), (1, 20), (0, 1)];
+    let commands = plan
+        .iter()
+        .map(|&(i, amount)| {
+            let token = tokens[i];
+            let (key, _) = contracts::contract(&chain.state, &token)
+                .unwrap()
+                .unwrap()
+                .public_key
+                .unwrap();
+            let envelope = seal(
+                &key,
+                0,
+                &chain,
+                token,
+                alice.account_id(),
+                &transfer(amount),
+            );
+            (
+                &alice,
+                Call::Command {
+                    contract: token,
+                    envelope,
+                    gas_limit: 10_000_000,
+                    value: 0,
+                },
+            )
+        })
+        .collect();
+    chain.block(commands);
+
+    let mut executor = Executor::new(
+        chain.params.chain_id,
+        KeyRing::new(worker.identity.account_id(), worker.ecdh.clone()),
+    );
+    let mut states = MemoryContractStates::default();
+    let mut receipts = vec![];
+    for ((block, events), view) in chain.blocks.iter().zip(chain.views()) {
+        let effects = executor
+            .apply_block(block, events, &view, &mut states)
+            .unwrap();
+        receipts = effects.receipts;
+    }
+    let (last, _) = chain.blocks.last().unwrap();
+    let hashes: Vec<Hash> = last.transactions.iter().map(|tx| tx.hash()).collect();
+    assert_eq!(
+        receipts.iter().map(|r| r.tx_hash).collect::<Vec<_>>(),
+        hashes,
+        "receipts in block order"
+    );
+    let contracts: Vec<AccountId> = receipts.iter().map(|r| r.contract).collect();
+    assert_eq!(contracts, plan.map(|(i, _)| tokens[i]));
+    let outcomes: Vec<ReceiptOutcome> = receipts.into_iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            ReceiptOutcome::Ok(900u128.encode()),
+            ReceiptOutcome::Ok(990u128.encode()),
+            ReceiptOutcome::Failed("contract error: insufficient balance".into()),
+            ReceiptOutcome::Ok(970u128.encode()),
+            ReceiptOutcome::Ok(899u128.encode()),
+        ]
+    );
+}

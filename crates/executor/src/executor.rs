@@ -10,7 +10,7 @@
 use crate::chain_view::ChainView;
 use crate::egress::{message_id, Addressed, BlockEffects, Output};
 use crate::gas_ledger::GasLedger;
-use crate::jobs::{Done, Job, Ready, ReceiptBase, Work};
+use crate::jobs::{run_group, Done, Group, Job, Ready, ReceiptBase, Work};
 use crate::{ContractStates, KeyRing, Receipt, ReceiptOutcome};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_crypto::envelope::{EnvelopeContext, Opener};
@@ -18,7 +18,7 @@ use phalanx_crypto::hierarchy::{ClusterKey, ContractKeys};
 use phalanx_primitives::{
     AccountId, Block, Call, ContractOutput, Envelope, Event, EventRecord, Hash, Phase,
 };
-use phalanx_vm::{CallContext, CallError, EntryPoint, StorageWrite, Vm};
+use phalanx_vm::{CallContext, CallError, EntryPoint, Vm};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use x25519_dalek::StaticSecret;
 
@@ -67,6 +67,8 @@ pub struct Executor {
     /// Contract keys derived so far, per contract and epoch (derivation is five HKDFs; a command
     /// needs them for its random seed). Memory only.
     derived_keys: HashMap<(AccountId, u32), ContractKeys>,
+    /// Threads a block's contracts run on (see [`Executor::set_threads`]).
+    threads: usize,
 }
 
 /// Indices of the transactions the chain applied, read from the events they emitted.
@@ -97,6 +99,7 @@ impl Executor {
             changed: false,
             openers: HashMap::new(),
             derived_keys: HashMap::new(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 
@@ -467,7 +470,9 @@ impl Executor {
     }
 
     /// Runs the block's jobs contract by contract, each contract's in block order on one kept
-    /// instance, and returns what each produced, in the order of `jobs`.
+    /// instance, the contracts spread over [`Executor::set_threads`] threads, and returns what
+    /// each job produced, in the order of `jobs`. Inputs are decrypted first, on this thread
+    /// (the openers' session-key caches are the executor's).
     fn run_jobs(
         &mut self,
         jobs: &[Job<'_>],
@@ -477,8 +482,7 @@ impl Executor {
         for (i, job) in jobs.iter().enumerate() {
             by_contract.entry(job.contract).or_default().push(i);
         }
-        let mut done: Vec<Option<Done>> =
-            std::iter::repeat_with(|| None).take(jobs.len()).collect();
+        let mut groups = Vec::with_capacity(by_contract.len());
         for (contract, indices) in by_contract {
             let ready: Vec<Ready> = indices.iter().map(|&i| self.ready(&jobs[i])).collect();
             let runs = ready.iter().any(|r| matches!(r, Ready::Run { .. }));
@@ -487,60 +491,63 @@ impl Executor {
             } else {
                 None
             };
-            let storage = states.storage(&contract);
-            // Writes of a contract none of whose jobs runs (revocations only).
-            let mut unrun = Vec::new();
-            let writes = {
-                let mut session = match &code_hash {
-                    Some(hash) => Some(
-                        self.vm
-                            .session(hash, &*storage)
-                            .map_err(|e| ExecError::Inconsistent(e.to_string()))?,
-                    ),
-                    None => None,
-                };
-                for (&i, ready) in indices.iter().zip(ready) {
-                    let job = &jobs[i];
-                    done[i] = Some(match (ready, session.as_mut()) {
-                        (Ready::Failed(reason), _) => {
-                            Job::receipt_only(job.base.failed(contract, reason))
-                        }
-                        (Ready::Run { entry, input, seed }, Some(session)) => {
-                            let context = job.context(seed);
-                            let outcome = session.call(entry, &context, &input, job.gas_limit);
-                            job.finish(outcome)
-                                .map_err(|e| ExecError::Storage(e.to_string()))?
-                        }
-                        (Ready::Revoke { key, gas_used }, session) => {
-                            match session {
-                                Some(session) => session
-                                    .set(&key, &[])
-                                    .map_err(|e| ExecError::Storage(e.0))?,
-                                None => unrun.push(StorageWrite::Set {
-                                    key,
-                                    value: Vec::new(),
-                                }),
-                            }
-                            let ok = ReceiptOutcome::Ok(Vec::new());
-                            Job::receipt_only(job.base.receipt(contract, ok, gas_used))
-                        }
-                        (Ready::Run { .. }, None) => unreachable!("a run has a session"),
-                    });
-                }
-                session.map_or(unrun, |s| s.finish())
-            };
-            for write in writes {
-                match write {
-                    StorageWrite::Set { key, value } => storage.set(&key, &value),
-                    StorageWrite::Remove { key } => storage.remove(&key),
-                }
-                .map_err(|e| ExecError::Storage(e.0))?;
+            groups.push(Group {
+                contract,
+                jobs: indices.into_iter().zip(ready).collect(),
+                code_hash,
+            });
+        }
+        let contracts: Vec<AccountId> = groups.iter().map(|g| g.contract).collect();
+        let storages = states.storages(&contracts);
+        let work: Vec<_> = groups.into_iter().zip(storages).collect();
+        let vm = &self.vm;
+        let finished: Vec<Result<Vec<(usize, Done)>, ExecError>> = if self.threads <= 1 {
+            work.into_iter()
+                .map(|(group, storage)| run_group(vm, jobs, group, storage))
+                .collect()
+        } else {
+            // Round-robin over the threads: contracts are independent within a block, and each
+            // result goes back to its job's place, so how they are spread changes nothing.
+            let threads = self.threads.min(work.len()).max(1);
+            let mut shares: Vec<Vec<_>> = (0..threads).map(|_| Vec::new()).collect();
+            for (n, item) in work.into_iter().enumerate() {
+                shares[n % threads].push(item);
+            }
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = shares
+                    .into_iter()
+                    .map(|share| {
+                        scope.spawn(move || {
+                            share
+                                .into_iter()
+                                .map(|(group, storage)| run_group(vm, jobs, group, storage))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("a contract run panicked"))
+                    .collect()
+            })
+        };
+        let mut done: Vec<Option<Done>> =
+            std::iter::repeat_with(|| None).take(jobs.len()).collect();
+        for result in finished {
+            for (i, one) in result? {
+                done[i] = Some(one);
             }
         }
         Ok(done
             .into_iter()
             .map(|d| d.expect("every job ran"))
             .collect())
+    }
+
+    /// How many threads run a block's contracts (1: all on the calling thread). Results do not
+    /// depend on it.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
     }
 
     /// Decrypts a job's input, or says why it cannot run.

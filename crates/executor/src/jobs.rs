@@ -8,9 +8,11 @@
 //! nothing, and what a worker produces is what the call-by-call order produced.
 
 use crate::egress::Output;
-use crate::{Receipt, ReceiptOutcome};
+use crate::{ExecError, Receipt, ReceiptOutcome};
 use phalanx_primitives::{AccountId, Balance, Envelope, Hash};
-use phalanx_vm::{CallContext, CallError, CallOutcome, EntryPoint};
+use phalanx_vm::{
+    CallContext, CallError, CallOutcome, ContractStorage, EntryPoint, StorageWrite, Vm,
+};
 
 /// Who a receipt is for, and the block it is in.
 #[derive(Clone)]
@@ -103,9 +105,9 @@ impl Job<'_> {
 
     /// The receipt and outputs of a call the VM ran; a storage failure is the worker's, not the
     /// call's, and stops the block.
-    pub fn finish(&self, outcome: CallOutcome) -> Result<Done, CallError> {
+    pub fn finish(&self, outcome: CallOutcome) -> Result<Done, ExecError> {
         let result = match outcome.result {
-            Err(CallError::Storage(e)) => return Err(CallError::Storage(e)),
+            Err(CallError::Storage(e)) => return Err(ExecError::Storage(e)),
             Ok(output) => ReceiptOutcome::Ok(output),
             Err(error) => ReceiptOutcome::Failed(error.to_string()),
         };
@@ -149,4 +151,74 @@ impl Job<'_> {
             outputs: Vec::new(),
         }
     }
+}
+
+/// One contract's jobs of a block, decrypted, in block order.
+pub(crate) struct Group {
+    pub contract: AccountId,
+    /// (index in the block's jobs, what to do).
+    pub jobs: Vec<(usize, Ready)>,
+    /// The contract's code, prepared in the VM, when any job runs it.
+    pub code_hash: Option<Hash>,
+}
+
+/// Runs one contract's jobs on one kept instance and applies their writes to its storage.
+/// Touches nothing but that storage, so contracts can run on different threads.
+pub(crate) fn run_group(
+    vm: &Vm,
+    jobs: &[Job<'_>],
+    group: Group,
+    storage: &mut (dyn ContractStorage + Send),
+) -> Result<Vec<(usize, Done)>, ExecError> {
+    let contract = group.contract;
+    let mut done = Vec::with_capacity(group.jobs.len());
+    // Writes of a contract none of whose jobs runs (revocations only).
+    let mut unrun = Vec::new();
+    let writes = {
+        let mut session = match &group.code_hash {
+            Some(hash) => Some(
+                vm.session(hash, &*storage)
+                    .map_err(|e| ExecError::Inconsistent(e.to_string()))?,
+            ),
+            None => None,
+        };
+        for (i, ready) in group.jobs {
+            let job = &jobs[i];
+            let one = match (ready, session.as_mut()) {
+                (Ready::Failed(reason), _) => Job::receipt_only(job.base.failed(contract, reason)),
+                (Ready::Run { entry, input, seed }, Some(session)) => {
+                    let outcome = session.call(entry, &job.context(seed), &input, job.gas_limit);
+                    job.finish(outcome)?
+                }
+                (Ready::Revoke { key, gas_used }, session) => {
+                    match session {
+                        Some(session) => session
+                            .set(&key, &[])
+                            .map_err(|e| ExecError::Storage(e.0))?,
+                        None => unrun.push(StorageWrite::Set {
+                            key,
+                            value: Vec::new(),
+                        }),
+                    }
+                    let ok = ReceiptOutcome::Ok(Vec::new());
+                    Job::receipt_only(job.base.receipt(contract, ok, gas_used))
+                }
+                (Ready::Run { .. }, None) => {
+                    return Err(ExecError::Inconsistent(format!(
+                        "contract {contract} runs without its code"
+                    )))
+                }
+            };
+            done.push((i, one));
+        }
+        session.map_or(unrun, |s| s.finish())
+    };
+    for write in writes {
+        match write {
+            StorageWrite::Set { key, value } => storage.set(&key, &value),
+            StorageWrite::Remove { key } => storage.remove(&key),
+        }
+        .map_err(|e| ExecError::Storage(e.0))?;
+    }
+    Ok(done)
 }

@@ -564,11 +564,12 @@ fn a_message_from_one_contract_runs_in_the_other_as_its_caller() {
     assert_eq!(refunds[0].1 + fees, 100_000 * gas_price);
 }
 
-/// Commands to two contracts, interleaved in one block, some failing: the worker runs each
-/// contract's commands together on one kept instance, yet every receipt, output and balance is
-/// what running them one by one in block order gives, and receipts come in block order.
+/// Commands to four contracts, interleaved in one block, some failing: the worker runs each
+/// contract's commands together on one kept instance, the contracts on several threads, yet
+/// every receipt, output and balance is what running them one by one in block order gives, on
+/// one thread or four, and receipts come in block order.
 #[test]
-fn interleaved_commands_to_two_contracts_run_as_in_block_order() {
+fn interleaved_commands_to_many_contracts_run_as_in_block_order_on_any_threads() {
     let mut chain = MemoryChain::dev();
     let (alice, bob, operator) = (
         Keypair::dev("alice"),
@@ -612,8 +613,9 @@ fn interleaved_commands_to_two_contracts_run_as_in_block_order() {
     ))
     .unwrap();
     let code_hash = phalanx_primitives::sha256(&code);
-    let tokens = [b"a", b"b"]
-        .map(|salt| contracts::contract_id(&code_hash, &cluster, &alice.account_id(), salt));
+    let salts = [b"a", b"b", b"c", b"d"];
+    let tokens =
+        salts.map(|salt| contracts::contract_id(&code_hash, &cluster, &alice.account_id(), salt));
     let init = TokenInit {
         name: "T".into(),
         symbol: "T".into(),
@@ -622,7 +624,7 @@ fn interleaved_commands_to_two_contracts_run_as_in_block_order() {
     }
     .encode();
     let mut calls = vec![(&alice, Call::UploadCode { code })];
-    for (token, salt) in tokens.iter().zip([b"a", b"b"]) {
+    for (token, salt) in tokens.iter().zip(salts) {
         calls.push((
             &alice,
             Call::Instantiate {
@@ -652,7 +654,17 @@ fn interleaved_commands_to_two_contracts_run_as_in_block_order() {
         }
         .encode()
     };
-    let plan = [(0, 100), (1, 10), (0, 5_000), (1, 20), (0, 1)];
+    let plan = [
+        (0, 100),
+        (1, 10),
+        (0, 5_000),
+        (1, 20),
+        (0, 1),
+        (2, 7),
+        (3, 8),
+        (2, 9),
+        (3, 2_000),
+    ];
     let commands = plan
         .iter()
         .map(|&(i, amount)| {
@@ -675,7 +687,7 @@ fn interleaved_commands_to_two_contracts_run_as_in_block_order() {
                 Call::Command {
                     contract: token,
                     envelope,
-                    gas_limit: 10_000_000,
+                    gas_limit: 1_000_000,
                     value: 0,
                 },
             )
@@ -683,18 +695,30 @@ fn interleaved_commands_to_two_contracts_run_as_in_block_order() {
         .collect();
     chain.block(commands);
 
-    let mut executor = Executor::new(
-        chain.params.chain_id,
-        KeyRing::new(worker.identity.account_id(), worker.ecdh.clone()),
+    let replay = |threads: usize| {
+        let mut executor = Executor::new(
+            chain.params.chain_id,
+            KeyRing::new(worker.identity.account_id(), worker.ecdh.clone()),
+        );
+        executor.set_threads(threads);
+        let mut states = MemoryContractStates::default();
+        let mut effects = vec![];
+        for ((block, events), view) in chain.blocks.iter().zip(chain.views()) {
+            let block_effects = executor
+                .apply_block(block, events, &view, &mut states)
+                .unwrap();
+            effects.push((block_effects.receipts, block_effects.outputs));
+        }
+        (effects, states)
+    };
+    let (one, one_state) = replay(1);
+    let (four, four_state) = replay(4);
+    assert_eq!(
+        one, four,
+        "receipts and outputs do not depend on the threads"
     );
-    let mut states = MemoryContractStates::default();
-    let mut receipts = vec![];
-    for ((block, events), view) in chain.blocks.iter().zip(chain.views()) {
-        let effects = executor
-            .apply_block(block, events, &view, &mut states)
-            .unwrap();
-        receipts = effects.receipts;
-    }
+    assert_eq!(one_state, four_state);
+    let receipts = one.last().unwrap().0.clone();
     let (last, _) = chain.blocks.last().unwrap();
     let hashes: Vec<Hash> = last.transactions.iter().map(|tx| tx.hash()).collect();
     assert_eq!(
@@ -713,6 +737,10 @@ fn interleaved_commands_to_two_contracts_run_as_in_block_order() {
             ReceiptOutcome::Failed("contract error: insufficient balance".into()),
             ReceiptOutcome::Ok(970u128.encode()),
             ReceiptOutcome::Ok(899u128.encode()),
+            ReceiptOutcome::Ok(993u128.encode()),
+            ReceiptOutcome::Ok(992u128.encode()),
+            ReceiptOutcome::Ok(984u128.encode()),
+            ReceiptOutcome::Failed("contract error: insufficient balance".into()),
         ]
     );
 }

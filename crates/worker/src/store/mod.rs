@@ -893,8 +893,8 @@ pub struct BlockWrites<'s> {
     contracts: HashMap<AccountId, ContractView<'s>>,
 }
 
-impl<'s> ContractStates for BlockWrites<'s> {
-    fn storage(&mut self, contract: &AccountId) -> &mut dyn ContractStorage {
+impl<'s> BlockWrites<'s> {
+    fn view(&mut self, contract: &AccountId) -> &mut ContractView<'s> {
         let store = self.store;
         let table = &self.table;
         self.contracts
@@ -905,6 +905,28 @@ impl<'s> ContractStates for BlockWrites<'s> {
                 committed: Arc::clone(table),
                 pending: BTreeMap::new(),
             })
+    }
+}
+
+impl<'s> ContractStates for BlockWrites<'s> {
+    fn storage(&mut self, contract: &AccountId) -> &mut dyn ContractStorage {
+        self.view(contract)
+    }
+
+    fn storages(&mut self, contracts: &[AccountId]) -> Vec<&mut (dyn ContractStorage + Send)> {
+        for contract in contracts {
+            self.view(contract);
+        }
+        let mut views: Vec<(&AccountId, &mut ContractView<'s>)> = self
+            .contracts
+            .iter_mut()
+            .filter(|(contract, _)| contracts.binary_search(contract).is_ok())
+            .collect();
+        views.sort_by_key(|(contract, _)| **contract);
+        views
+            .into_iter()
+            .map(|(_, view)| view as &mut (dyn ContractStorage + Send))
+            .collect()
     }
 }
 

@@ -17,11 +17,13 @@ pub mod cluster;
 pub mod load;
 mod memory_chain;
 pub mod processes;
+mod token_cluster;
 
 pub use memory_chain::{MemoryChain, TestEnclave};
 pub use processes::{
     cli_json, dev_chain_id, phalanx, phalanx_binary, DevnetProcess, NodeProcess, WorkerProcess,
 };
+pub use token_cluster::{TokenCluster, TOKEN_COMMAND_GAS};
 
 /// The number in environment variable `name`, else `default` (load generators' sizes).
 pub fn knob(name: &str, default: usize) -> usize {

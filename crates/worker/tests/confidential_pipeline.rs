@@ -570,90 +570,9 @@ fn a_message_from_one_contract_runs_in_the_other_as_its_caller() {
 /// one thread or four, and receipts come in block order.
 #[test]
 fn interleaved_commands_to_many_contracts_run_as_in_block_order_on_any_threads() {
-    let mut chain = MemoryChain::dev();
-    let (alice, bob, operator) = (
-        Keypair::dev("alice"),
-        Keypair::dev("bob"),
-        Keypair::dev("charlie"),
-    );
-    let gatekeeper = TestEnclave::new("gatekeeper-1");
-    let worker = TestEnclave::new("worker-1");
-    let cluster = Hash([0xc3; 32]);
-    let gatekeeper_logic = Gatekeeper::new(
-        gatekeeper.identity.account_id(),
-        chain.params.chain_id,
-        MasterKey::generate(0, &mut OsRng),
-    );
-    let fund = |to: AccountId| Call::Transfer {
-        to,
-        amount: 1_000 * UNIT,
-    };
-    chain.block(vec![
-        (&alice, fund(gatekeeper.identity.account_id())),
-        (&alice, fund(worker.identity.account_id())),
-        (&operator, gatekeeper.registration(&chain, Role::Gatekeeper)),
-        (&operator, worker.registration(&chain, Role::Worker)),
-        (&gatekeeper.identity, gatekeeper_logic.declaration()),
-    ]);
-    let create = SudoCall::CreateCluster {
-        cluster,
-        workers: vec![worker.identity.account_id()],
-    };
-    chain.block(vec![(&alice, Call::Sudo(create))]);
-    chain.respond(&gatekeeper_logic, &gatekeeper.identity);
-    let (cluster_public, _) = clusters::cluster(&chain.state, &cluster)
-        .unwrap()
-        .unwrap()
-        .public_key
-        .unwrap();
-
-    let code = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../contracts/private_token/private_token.wasm"
-    ))
-    .unwrap();
-    let code_hash = phalanx_primitives::sha256(&code);
-    let salts = [b"a", b"b", b"c", b"d"];
-    let tokens =
-        salts.map(|salt| contracts::contract_id(&code_hash, &cluster, &alice.account_id(), salt));
-    let init = TokenInit {
-        name: "T".into(),
-        symbol: "T".into(),
-        initial_supply: 1_000,
-        pha_backed: false,
-    }
-    .encode();
-    let mut calls = vec![(&alice, Call::UploadCode { code })];
-    for (token, salt) in tokens.iter().zip(salts) {
-        calls.push((
-            &alice,
-            Call::Instantiate {
-                code_hash,
-                cluster,
-                salt: salt.to_vec(),
-                init: seal(
-                    &cluster_public,
-                    0,
-                    &chain,
-                    *token,
-                    alice.account_id(),
-                    &init,
-                ),
-                gas_limit: 10_000_000,
-            },
-        ));
-    }
-    chain.block(calls);
-    chain.respond(&gatekeeper_logic, &gatekeeper.identity);
-
-    // A, B, A (overspends), B, A: the balances each success returns say the order held.
-    let transfer = |amount: u128| {
-        TokenCommand::Transfer {
-            to: phalanx_sdk::AccountId(*bob.account_id().as_bytes()),
-            amount,
-        }
-        .encode()
-    };
+    let mut setup = phalanx_testkit::TokenCluster::new(4, 1_000);
+    let bob = Keypair::dev("bob").account_id();
+    // A, B, A (overspends), B, A, ...: the balances each success returns say the order held.
     let plan = [
         (0, 100),
         (1, 10),
@@ -667,42 +586,16 @@ fn interleaved_commands_to_many_contracts_run_as_in_block_order_on_any_threads()
     ];
     let commands = plan
         .iter()
-        .map(|&(i, amount)| {
-            let token = tokens[i];
-            let (key, _) = contracts::contract(&chain.state, &token)
-                .unwrap()
-                .unwrap()
-                .public_key
-                .unwrap();
-            let envelope = seal(
-                &key,
-                0,
-                &chain,
-                token,
-                alice.account_id(),
-                &transfer(amount),
-            );
-            (
-                &alice,
-                Call::Command {
-                    contract: token,
-                    envelope,
-                    gas_limit: 1_000_000,
-                    value: 0,
-                },
-            )
-        })
+        .map(|&(i, amount)| setup.transfer(i, bob, amount))
         .collect();
-    chain.block(commands);
+    setup.block(commands);
 
     let replay = |threads: usize| {
-        let mut executor = Executor::new(
-            chain.params.chain_id,
-            KeyRing::new(worker.identity.account_id(), worker.ecdh.clone()),
-        );
+        let mut executor = setup.executor();
         executor.set_threads(threads);
         let mut states = MemoryContractStates::default();
         let mut effects = vec![];
+        let chain = &setup.chain;
         for ((block, events), view) in chain.blocks.iter().zip(chain.views()) {
             let block_effects = executor
                 .apply_block(block, events, &view, &mut states)
@@ -719,7 +612,7 @@ fn interleaved_commands_to_many_contracts_run_as_in_block_order_on_any_threads()
     );
     assert_eq!(one_state, four_state);
     let receipts = one.last().unwrap().0.clone();
-    let (last, _) = chain.blocks.last().unwrap();
+    let (last, _) = setup.chain.blocks.last().unwrap();
     let hashes: Vec<Hash> = last.transactions.iter().map(|tx| tx.hash()).collect();
     assert_eq!(
         receipts.iter().map(|r| r.tx_hash).collect::<Vec<_>>(),
@@ -727,20 +620,21 @@ fn interleaved_commands_to_many_contracts_run_as_in_block_order_on_any_threads()
         "receipts in block order"
     );
     let contracts: Vec<AccountId> = receipts.iter().map(|r| r.contract).collect();
-    assert_eq!(contracts, plan.map(|(i, _)| tokens[i]));
+    assert_eq!(contracts, plan.map(|(i, _)| setup.tokens[i]));
     let outcomes: Vec<ReceiptOutcome> = receipts.into_iter().map(|r| r.outcome).collect();
+    let insufficient = || ReceiptOutcome::Failed("contract error: insufficient balance".into());
     assert_eq!(
         outcomes,
         [
             ReceiptOutcome::Ok(900u128.encode()),
             ReceiptOutcome::Ok(990u128.encode()),
-            ReceiptOutcome::Failed("contract error: insufficient balance".into()),
+            insufficient(),
             ReceiptOutcome::Ok(970u128.encode()),
             ReceiptOutcome::Ok(899u128.encode()),
             ReceiptOutcome::Ok(993u128.encode()),
             ReceiptOutcome::Ok(992u128.encode()),
             ReceiptOutcome::Ok(984u128.encode()),
-            ReceiptOutcome::Failed("contract error: insufficient balance".into()),
+            insufficient(),
         ]
     );
 }

@@ -10,11 +10,13 @@
 use crate::chain_view::ChainView;
 use crate::egress::{message_id, Addressed, BlockEffects, Output};
 use crate::gas_ledger::GasLedger;
-use crate::jobs::{run_group, Done, Group, Job, Ready, ReceiptBase, Work};
+use crate::jobs::{
+    run_group, ContractCaches, Done, Group, Job, Ran, ReceiptBase, RunContext, Work,
+};
 use crate::{ContractStates, KeyRing, Receipt, ReceiptOutcome};
 use parity_scale_codec::{Decode, Encode};
 use phalanx_crypto::envelope::{EnvelopeContext, Opener};
-use phalanx_crypto::hierarchy::{ClusterKey, ContractKeys};
+use phalanx_crypto::hierarchy::ClusterKey;
 use phalanx_primitives::{
     AccountId, Block, Call, ContractOutput, Envelope, Event, EventRecord, Hash, Phase,
 };
@@ -61,12 +63,8 @@ pub struct Executor {
     contracts: BTreeMap<AccountId, ContractMeta>,
     /// Whether keys, codes or contracts changed since the last snapshot was taken.
     changed: bool,
-    /// Per contract and epoch, an opener that remembers the keys shared with recent senders'
-    /// sessions, so a session's later commands cost no public-key work. Memory only.
-    openers: HashMap<(AccountId, u32), Opener>,
-    /// Contract keys derived so far, per contract and epoch (derivation is five HKDFs; a command
-    /// needs them for its random seed). Memory only.
-    derived_keys: HashMap<(AccountId, u32), ContractKeys>,
+    /// Per contract, its openers and derived keys (see [`ContractCaches`]). Memory only.
+    caches: HashMap<AccountId, ContractCaches>,
     /// Threads a block's contracts run on (see [`Executor::set_threads`]).
     threads: usize,
 }
@@ -97,8 +95,7 @@ impl Executor {
             codes: BTreeMap::new(),
             contracts: BTreeMap::new(),
             changed: false,
-            openers: HashMap::new(),
-            derived_keys: HashMap::new(),
+            caches: HashMap::new(),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
@@ -470,9 +467,9 @@ impl Executor {
     }
 
     /// Runs the block's jobs contract by contract, each contract's in block order on one kept
-    /// instance, the contracts spread over [`Executor::set_threads`] threads, and returns what
-    /// each job produced, in the order of `jobs`. Inputs are decrypted first, on this thread
-    /// (the openers' session-key caches are the executor's).
+    /// instance, the contracts spread over [`Executor::set_threads`] threads (decryption
+    /// included: each contract's session-key caches go with it), and returns what each job
+    /// produced, in the order of `jobs`.
     fn run_jobs(
         &mut self,
         jobs: &[Job<'_>],
@@ -484,26 +481,28 @@ impl Executor {
         }
         let mut groups = Vec::with_capacity(by_contract.len());
         for (contract, indices) in by_contract {
-            let ready: Vec<Ready> = indices.iter().map(|&i| self.ready(&jobs[i])).collect();
-            let runs = ready.iter().any(|r| matches!(r, Ready::Run { .. }));
-            let code_hash = if runs {
-                Some(self.prepare(&contract)?)
-            } else {
-                None
-            };
             groups.push(Group {
                 contract,
-                jobs: indices.into_iter().zip(ready).collect(),
-                code_hash,
+                jobs: indices,
+                // A contract whose code cannot be had fails only if one of its jobs runs.
+                code_hash: self.prepare(&contract),
+                cluster: self.contracts.get(&contract).map(|meta| meta.cluster),
+                caches: self.caches.remove(&contract).unwrap_or_default(),
             });
         }
         let contracts: Vec<AccountId> = groups.iter().map(|g| g.contract).collect();
         let storages = states.storages(&contracts);
         let work: Vec<_> = groups.into_iter().zip(storages).collect();
-        let vm = &self.vm;
-        let finished: Vec<Result<Vec<(usize, Done)>, ExecError>> = if self.threads <= 1 {
+        let context = RunContext {
+            vm: &self.vm,
+            keys: &self.keys,
+            chain_id: self.chain_id,
+            jobs,
+        };
+        let context = &context;
+        let finished: Vec<Result<Ran, ExecError>> = if self.threads <= 1 {
             work.into_iter()
-                .map(|(group, storage)| run_group(vm, jobs, group, storage))
+                .map(|(group, storage)| run_group(context, group, storage))
                 .collect()
         } else {
             // Round-robin over the threads: contracts are independent within a block, and each
@@ -520,7 +519,7 @@ impl Executor {
                         scope.spawn(move || {
                             share
                                 .into_iter()
-                                .map(|(group, storage)| run_group(vm, jobs, group, storage))
+                                .map(|(group, storage)| run_group(context, group, storage))
                                 .collect::<Vec<_>>()
                         })
                     })
@@ -534,9 +533,11 @@ impl Executor {
         let mut done: Vec<Option<Done>> =
             std::iter::repeat_with(|| None).take(jobs.len()).collect();
         for result in finished {
-            for (i, one) in result? {
+            let ran = result?;
+            for (i, one) in ran.done {
                 done[i] = Some(one);
             }
+            self.caches.insert(ran.contract, ran.caches);
         }
         Ok(done
             .into_iter()
@@ -548,71 +549,6 @@ impl Executor {
     /// depend on it.
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
-    }
-
-    /// Decrypts a job's input, or says why it cannot run.
-    fn ready(&mut self, job: &Job<'_>) -> Ready {
-        let context = EnvelopeContext {
-            chain_id: self.chain_id,
-            contract: job.contract,
-            sender: job.base.sender,
-        };
-        match job.work {
-            Work::Instantiate { cluster, init } => {
-                let Some(cluster_key) = self.keys.cluster_key(&cluster, init.epoch) else {
-                    return Ready::Failed(
-                        "this worker has no key of the epoch the init is encrypted for",
-                    );
-                };
-                let Some(input) = open(&cluster_key.ecdh_secret(), init, &context) else {
-                    return Ready::Failed(
-                        "init arguments do not decrypt for this contract and sender",
-                    );
-                };
-                let seed = cluster_key
-                    .contract_keys(&job.contract)
-                    .random_seed(&job.base.block_hash);
-                Ready::Run {
-                    entry: EntryPoint::Instantiate,
-                    input,
-                    seed,
-                }
-            }
-            Work::Command { envelope } => {
-                let contract = job.contract;
-                let cluster = self.contracts[&contract].cluster;
-                let key_id = (contract, envelope.epoch);
-                if !self.derived_keys.contains_key(&key_id) {
-                    let Some(keys) = self.keys.contract_keys(&cluster, envelope.epoch, &contract)
-                    else {
-                        return Ready::Failed(
-                            "this worker has no key of the epoch the command is encrypted for",
-                        );
-                    };
-                    self.derived_keys.insert(key_id, keys);
-                }
-                let keys = &self.derived_keys[&key_id];
-                let opener = self
-                    .openers
-                    .entry(key_id)
-                    .or_insert_with(|| Opener::new(keys.ecdh_secret().clone(), envelope.epoch));
-                let Ok(input) = opener.open(&context, envelope) else {
-                    return Ready::Failed("command does not decrypt for this contract and sender");
-                };
-                if let Some(id) = crate::permits::revocation_of(&input) {
-                    // The worker's own business: recorded where no contract can write, never run.
-                    return Ready::Revoke {
-                        key: crate::permits::revoked_key(&job.base.sender, &id),
-                        gas_used: crate::permits::REVOKE_PERMIT_GAS.min(job.gas_limit),
-                    };
-                }
-                Ready::Run {
-                    entry: EntryPoint::Execute,
-                    input,
-                    seed: keys.random_seed(&job.base.block_hash),
-                }
-            }
-        }
     }
 
     /// Whether this block's `cluster` work is this worker's (`only`: the cluster being caught up).

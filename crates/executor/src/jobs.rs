@@ -8,11 +8,14 @@
 //! nothing, and what a worker produces is what the call-by-call order produced.
 
 use crate::egress::Output;
-use crate::{ExecError, Receipt, ReceiptOutcome};
+use crate::{ExecError, KeyRing, Receipt, ReceiptOutcome};
+use phalanx_crypto::envelope::{EnvelopeContext, Opener};
+use phalanx_crypto::hierarchy::ContractKeys;
 use phalanx_primitives::{AccountId, Balance, Envelope, Hash};
 use phalanx_vm::{
     CallContext, CallError, CallOutcome, ContractStorage, EntryPoint, StorageWrite, Vm,
 };
+use std::collections::hash_map::{Entry, HashMap};
 
 /// Who a receipt is for, and the block it is in.
 #[derive(Clone)]
@@ -153,37 +156,142 @@ impl Job<'_> {
     }
 }
 
-/// One contract's jobs of a block, decrypted, in block order.
-pub(crate) struct Group {
-    pub contract: AccountId,
-    /// (index in the block's jobs, what to do).
-    pub jobs: Vec<(usize, Ready)>,
-    /// The contract's code, prepared in the VM, when any job runs it.
-    pub code_hash: Option<Hash>,
+/// A contract's decryption state, per key epoch: openers that remember the keys shared with
+/// recent senders' sessions (so a session's later commands cost no public-key work), and the
+/// contract keys derived so far (five HKDFs; a command needs them for its random seed). It
+/// travels with the contract's jobs to whichever thread runs them.
+#[derive(Default)]
+pub(crate) struct ContractCaches {
+    openers: HashMap<u32, Opener>,
+    derived: HashMap<u32, ContractKeys>,
 }
 
-/// Runs one contract's jobs on one kept instance and applies their writes to its storage.
-/// Touches nothing but that storage, so contracts can run on different threads.
+/// What every contract's run of a block shares, read-only.
+pub(crate) struct RunContext<'r, 'b> {
+    pub vm: &'r Vm,
+    pub keys: &'r KeyRing,
+    pub chain_id: Hash,
+    pub jobs: &'r [Job<'b>],
+}
+
+/// One contract's jobs of a block, in block order.
+pub(crate) struct Group {
+    pub contract: AccountId,
+    /// Indices in the block's jobs.
+    pub jobs: Vec<usize>,
+    /// The contract's code, prepared in the VM (an error matters only if a job runs).
+    pub code_hash: Result<Hash, ExecError>,
+    /// The contract's cluster, once registered.
+    pub cluster: Option<Hash>,
+    pub caches: ContractCaches,
+}
+
+/// What a contract's run produced: each job's result by index, and its caches to keep.
+pub(crate) struct Ran {
+    pub contract: AccountId,
+    pub done: Vec<(usize, Done)>,
+    pub caches: ContractCaches,
+}
+
+/// Decrypts a job's input, or says why it cannot run.
+fn ready(run: &RunContext<'_, '_>, group: &mut Group, job: &Job<'_>) -> Ready {
+    let context = EnvelopeContext {
+        chain_id: run.chain_id,
+        contract: job.contract,
+        sender: job.base.sender,
+    };
+    match job.work {
+        Work::Instantiate { cluster, init } => {
+            let Some(cluster_key) = run.keys.cluster_key(&cluster, init.epoch) else {
+                return Ready::Failed(
+                    "this worker has no key of the epoch the init is encrypted for",
+                );
+            };
+            let opened = Opener::new(cluster_key.ecdh_secret(), init.epoch).open(&context, init);
+            let Ok(input) = opened else {
+                return Ready::Failed("init arguments do not decrypt for this contract and sender");
+            };
+            let seed = cluster_key
+                .contract_keys(&job.contract)
+                .random_seed(&job.base.block_hash);
+            Ready::Run {
+                entry: EntryPoint::Instantiate,
+                input,
+                seed,
+            }
+        }
+        Work::Command { envelope } => {
+            let Some(cluster) = group.cluster else {
+                return Ready::Failed("the contract is not registered with this worker");
+            };
+            let caches = &mut group.caches;
+            let keys = match caches.derived.entry(envelope.epoch) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(slot) => {
+                    let derived = run
+                        .keys
+                        .contract_keys(&cluster, envelope.epoch, &job.contract);
+                    let Some(keys) = derived else {
+                        return Ready::Failed(
+                            "this worker has no key of the epoch the command is encrypted for",
+                        );
+                    };
+                    slot.insert(keys)
+                }
+            };
+            let opener = caches
+                .openers
+                .entry(envelope.epoch)
+                .or_insert_with(|| Opener::new(keys.ecdh_secret().clone(), envelope.epoch));
+            let Ok(input) = opener.open(&context, envelope) else {
+                return Ready::Failed("command does not decrypt for this contract and sender");
+            };
+            if let Some(id) = crate::permits::revocation_of(&input) {
+                // The worker's own business: recorded where no contract can write, never run.
+                return Ready::Revoke {
+                    key: crate::permits::revoked_key(&job.base.sender, &id),
+                    gas_used: crate::permits::REVOKE_PERMIT_GAS.min(job.gas_limit),
+                };
+            }
+            Ready::Run {
+                entry: EntryPoint::Execute,
+                input,
+                seed: keys.random_seed(&job.base.block_hash),
+            }
+        }
+    }
+}
+
+/// Decrypts and runs one contract's jobs on one kept instance and applies their writes to its
+/// storage. Touches nothing but that storage and the contract's own caches, so contracts can
+/// run on different threads.
 pub(crate) fn run_group(
-    vm: &Vm,
-    jobs: &[Job<'_>],
-    group: Group,
+    run: &RunContext<'_, '_>,
+    mut group: Group,
     storage: &mut (dyn ContractStorage + Send),
-) -> Result<Vec<(usize, Done)>, ExecError> {
+) -> Result<Ran, ExecError> {
     let contract = group.contract;
-    let mut done = Vec::with_capacity(group.jobs.len());
+    let indices = std::mem::take(&mut group.jobs);
+    let ready: Vec<Ready> = indices
+        .iter()
+        .map(|&i| ready(run, &mut group, &run.jobs[i]))
+        .collect();
+    let runs = ready.iter().any(|r| matches!(r, Ready::Run { .. }));
+    let mut done = Vec::with_capacity(indices.len());
     // Writes of a contract none of whose jobs runs (revocations only).
     let mut unrun = Vec::new();
     let writes = {
-        let mut session = match &group.code_hash {
-            Some(hash) => Some(
-                vm.session(hash, &*storage)
+        let mut session = match (&group.code_hash, runs) {
+            (Ok(hash), true) => Some(
+                run.vm
+                    .session(hash, &*storage)
                     .map_err(|e| ExecError::Inconsistent(e.to_string()))?,
             ),
-            None => None,
+            (Err(error), true) => return Err(error.clone()),
+            (_, false) => None,
         };
-        for (i, ready) in group.jobs {
-            let job = &jobs[i];
+        for (i, ready) in indices.into_iter().zip(ready) {
+            let job = &run.jobs[i];
             let one = match (ready, session.as_mut()) {
                 (Ready::Failed(reason), _) => Job::receipt_only(job.base.failed(contract, reason)),
                 (Ready::Run { entry, input, seed }, Some(session)) => {
@@ -220,5 +328,9 @@ pub(crate) fn run_group(
         }
         .map_err(|e| ExecError::Storage(e.0))?;
     }
-    Ok(done)
+    Ok(Ran {
+        contract,
+        done,
+        caches: group.caches,
+    })
 }

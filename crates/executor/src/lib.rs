@@ -12,7 +12,9 @@
 //! [`open_master_share`] open what gatekeepers send each other.
 //!
 //! It never reads a clock, a file or a socket, and never draws randomness of its own: callers
-//! pass time in blocks and an RNG where a seal needs one. The worker and gatekeeper processes
+//! pass time in blocks and an RNG where a seal needs one. A block's contracts run on several
+//! threads (`Executor::set_threads`, all cores by default), and nothing it produces depends on
+//! how many. The worker and gatekeeper processes
 //! (`phalanx-worker`, `phalanx-gatekeeper`) wire it to the world.
 #![forbid(unsafe_code)]
 

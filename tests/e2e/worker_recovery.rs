@@ -298,14 +298,15 @@ async fn a_corrupted_worker_is_caught_by_its_heartbeat() {
     )
     .await;
 
-    // Both report, and agree.
+    // Both report the token's digest, and agree. (A heartbeat with no reports may come before
+    // a worker ran the instantiation; corrupting that worker's store would then find no token.)
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let events = events_since(&node, 1).await;
         let reporters: std::collections::HashSet<_> = events
             .iter()
             .filter_map(|e| match e {
-                Event::Heartbeat { worker, .. } => Some(*worker),
+                Event::Heartbeat { worker, reports } if *reports > 0 => Some(*worker),
                 _ => None,
             })
             .collect();

@@ -32,7 +32,7 @@ pub use block::{verify_events, verify_finalized, verify_link, verify_next_block,
 pub use envelope::{Envelope, EnvelopeContext, EnvelopeError, Opener, Sealer};
 pub use keys::{Keypair, DEV_ACCOUNT_NAMES};
 pub use verify::{
-    check_signatures, is_verifying_key, sign_finality, sign_transaction, sign_vote,
-    verify_certificate, verify_signature, verify_transactions, verify_transactions_checked_before,
-    CertificateError, SignatureError, VerifiedTransaction,
+    check_signatures, check_signatures_on, is_verifying_key, sign_finality, sign_transaction,
+    sign_vote, verify_certificate, verify_signature, verify_transactions,
+    verify_transactions_checked_before, CertificateError, SignatureError, VerifiedTransaction,
 };

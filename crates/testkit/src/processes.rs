@@ -36,12 +36,18 @@ pub struct NodeProcess {
     pub url: String,
 }
 
+/// The log filter of the processes started here: `PHALANX_CHILD_LOG` if set (to look inside a
+/// test or a benchmark, e.g. `phalanx_node=debug`), else warnings only.
+fn child_log() -> String {
+    std::env::var("PHALANX_CHILD_LOG").unwrap_or_else(|_| "warn".into())
+}
+
 /// Spawns `phalanx ARGS`, drains its stderr, and returns once it printed a line starting with
 /// `announce`; gives the rest of that line.
 fn spawn_announcing(args: &[&str], announce: &'static str) -> (Child, String) {
     let mut child = Command::new(phalanx_binary())
         .args(args)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", child_log())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -300,7 +306,7 @@ impl DevnetProcess {
                 block_time,
             ])
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", child_log())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

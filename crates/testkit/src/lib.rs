@@ -9,12 +9,15 @@
 //!   deploy a private token in a fresh cluster, read workers' status and digests;
 //! - [`load`]: plain-transfer load for benchmarks: funded senders, pre-signed transfers, batched
 //!   submission to one or several nodes;
+//! - [`measure`]: the pipeline's measurements (plain transfers, confidential end to end with
+//!   queries, replay, VM against native), shared by the benchmarks;
 //! - [`knob`]: a benchmark's size from the environment.
 //!
 //! Test code only: it panics on anything unexpected, and nothing in the network depends on it.
 
 pub mod cluster;
 pub mod load;
+pub mod measure;
 mod memory_chain;
 pub mod processes;
 mod token_cluster;

@@ -91,11 +91,18 @@ impl Pool {
         Ok(hash)
     }
 
-    /// The oldest pending transactions, up to `max_count` and `max_bytes` in total.
-    pub fn oldest(&self, max_count: usize, max_bytes: usize) -> Vec<VerifiedTransaction> {
+    /// The oldest pending transactions but those in `exclude` (already in a block that is not
+    /// committed yet, so still pooled), up to `max_count` and `max_bytes` in total.
+    pub fn oldest(
+        &self,
+        max_count: usize,
+        max_bytes: usize,
+        exclude: &HashSet<Hash>,
+    ) -> Vec<VerifiedTransaction> {
         let mut bytes = 0;
         self.pending
             .iter()
+            .filter(|tx| exclude.is_empty() || !exclude.contains(&tx.hash()))
             .take(max_count)
             .take_while(|tx| {
                 bytes += tx.encoded_len();

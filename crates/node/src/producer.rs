@@ -2,8 +2,9 @@
 //! state ([`build`]), and committed once final ([`commit`]): the database, the pool rebased on
 //! it, the head, the subscribers.
 //!
-//! With one validator ([`run`]) the two follow each other: every block time, build on the head,
-//! sign the header as the only validator and commit; the commit is the moment of finality. With
+//! With one validator ([`run`]) the two are a pipeline: every block time, build on the state the
+//! last block leaves (committed, or being committed on another thread), sign the header as the
+//! only validator and hand it to the committer; the commit is the moment of finality. With
 //! many, consensus (`crate::consensus`) builds proposals on notarized parents and commits what
 //! simplex finalized.
 
@@ -15,27 +16,139 @@ use phalanx_primitives::{AccountId, Block, BlockHeader, EventRecord, Hash, Signe
 use phalanx_runtime::{BlockContext, BlockExecutor, BlockOutcome, StateReader, TxError, WriteSet};
 use std::collections::HashSet;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Produces a block every `block_time` until told to stop; an error is fatal to the node.
+///
+/// A pipeline of two threads: this one builds and signs each block on the state its parent
+/// leaves, and hands it to a committer thread, which writes it to the database, rebases the
+/// pool and announces it. So the next block can be built while the last one is being
+/// committed, on the committed state with the last block's writes over it. A block is final
+/// when it is committed, as before; at most one block waits for its commit, and blocks are
+/// committed in height order.
 pub(crate) fn run(
     shared: &Shared,
     validator: &Keypair,
     block_time: Duration,
     stop: Receiver<()>,
 ) -> Result<(), NodeError> {
+    // A rendezvous: handing block N+1 over waits until block N is committed.
+    let (to_committer, signed) = std::sync::mpsc::sync_channel::<Signed>(0);
+    std::thread::scope(|scope| {
+        let committer = std::thread::Builder::new()
+            .name("block-committer".into())
+            .spawn_scoped(scope, || commit_in_order(shared, signed))
+            .map_err(|e| NodeError::Producer(e.to_string()))?;
+        let produced = produce_until_stopped(shared, validator, block_time, stop, to_committer);
+        let committed = committer
+            .join()
+            .unwrap_or_else(|_| Err(NodeError::Producer("the committer panicked".into())));
+        // The committer's own failure explains the producer's (which only saw it leave).
+        committed.and(produced)
+    })
+}
+
+/// A block signed as final by the only validator, on its way to the database.
+struct Signed {
+    block: Block,
+    events: Vec<EventRecord>,
+    writes: Arc<WriteSet>,
+    settled: HashSet<Hash>,
+    cluster_gas: Vec<(Hash, u64)>,
+    started: Instant,
+}
+
+fn produce_until_stopped(
+    shared: &Shared,
+    validator: &Keypair,
+    block_time: Duration,
+    stop: Receiver<()>,
+    to_committer: std::sync::mpsc::SyncSender<Signed>,
+) -> Result<(), NodeError> {
     let mut next = Instant::now() + block_time;
+    // The last block handed over: committed by now, or being committed.
+    let mut last: Option<(BlockHeader, Arc<WriteSet>, HashSet<Hash>)> = None;
     loop {
         match stop.recv_timeout(next.saturating_duration_since(Instant::now())) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
         }
         let started = Instant::now();
-        let header = produce(shared, validator)?;
-        tracing::debug!(height = header.height, elapsed = ?started.elapsed(), "block produced");
+        let committed = shared.store.state_snapshot()?;
+        let head = shared
+            .head
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        // Not committed yet: build on its writes over the committed state, leaving its
+        // transactions (still pooled) out.
+        let pending = last
+            .take()
+            .filter(|(header, ..)| header.height > head.height);
+        let (parent, layers, exclude) = match pending {
+            Some((header, writes, settled)) => (header, vec![writes], settled),
+            None => (head, Vec::new(), HashSet::new()),
+        };
+        let on_failure = match layers.is_empty() {
+            true => OnFailure::Evict,
+            false => OnFailure::Keep,
+        };
+        let state = phalanx_runtime::LayeredState::new(committed, layers);
+        let candidates = shared
+            .pool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .oldest(MAX_BLOCK_TRANSACTIONS, MAX_BLOCK_BYTES, &exclude);
+        let signed = build_signed(
+            shared, validator, state, &parent, candidates, &exclude, on_failure, started,
+        )?;
+        tracing::debug!(height = signed.block.header.height, elapsed = ?started.elapsed(), "block built");
+        last = Some((
+            signed.block.header.clone(),
+            signed.writes.clone(),
+            signed.settled.clone(),
+        ));
+        if to_committer.send(signed).is_err() {
+            return Err(NodeError::Producer("the committer stopped".into()));
+        }
         // Keep the cadence, but never try to catch up with a burst of blocks.
         next = (next + block_time).max(Instant::now());
     }
+}
+
+/// Commits the blocks it is handed, in order, until the producer stops.
+fn commit_in_order(
+    shared: &Shared,
+    signed: std::sync::mpsc::Receiver<Signed>,
+) -> Result<(), NodeError> {
+    for block in signed {
+        commit_signed(shared, block)?;
+    }
+    Ok(())
+}
+
+fn commit_signed(shared: &Shared, signed: Signed) -> Result<(), NodeError> {
+    let mut pool = shared
+        .pool
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    commit(
+        shared,
+        &mut pool,
+        &signed.block,
+        &signed.events,
+        &signed.writes,
+        &signed.settled,
+    )?;
+    drop(pool);
+    shared.metrics.block(
+        signed.block.transactions.len(),
+        signed.started.elapsed().as_secs_f64(),
+        &signed.cluster_gas,
+    );
+    tracing::debug!(height = signed.block.header.height, elapsed = ?signed.started.elapsed(), "block produced");
+    Ok(())
 }
 
 /// The block after `head`, as the pool should assume it: the next height, at the clock's time.
@@ -170,20 +283,18 @@ pub(crate) fn commit(
     Ok(())
 }
 
-/// Builds, signs and commits one block as the only validator; returns its header.
-pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeader, NodeError> {
-    let started = Instant::now();
-    // Held from choosing the transactions to rebasing the pool on the committed block.
-    let mut pool = shared
-        .pool
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let parent = shared
-        .head
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    let state = shared.store.state_snapshot()?;
+/// Builds the block after `parent` on `state` and signs it as the only validator of its height.
+#[allow(clippy::too_many_arguments)]
+fn build_signed<R: StateReader>(
+    shared: &Shared,
+    validator: &Keypair,
+    state: R,
+    parent: &BlockHeader,
+    candidates: Vec<phalanx_crypto::VerifiedTransaction>,
+    exclude: &HashSet<Hash>,
+    on_failure: OnFailure,
+    started: Instant,
+) -> Result<Signed, NodeError> {
     let height = parent.height + 1;
     let set = phalanx_runtime::validators::history(&state, &shared.params)
         .map_err(|e| NodeError::Producer(e.to_string()))?
@@ -197,36 +308,196 @@ pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeade
             set.accounts().iter().map(ToString::to_string).collect::<Vec<_>>(),
         )));
     }
-    let candidates = pool.oldest(MAX_BLOCK_TRANSACTIONS, MAX_BLOCK_BYTES);
     let built = build(
         shared,
         state,
-        &parent,
+        parent,
         now_ms().max(parent.timestamp_ms + 1),
         validator.account_id(),
         candidates,
-        &HashSet::new(),
-        OnFailure::Evict,
+        exclude,
+        on_failure,
     )?;
     let certificate = sign_finality(validator, &built.header);
-    let block = Block {
-        header: built.header,
-        transactions: built.transactions,
-        certificate,
-    };
-    commit(
+    Ok(Signed {
+        block: Block {
+            header: built.header,
+            transactions: built.transactions,
+            certificate,
+        },
+        events: built.outcome.events,
+        writes: Arc::new(built.outcome.write_set),
+        settled: built.settled,
+        cluster_gas: built.cluster_gas,
+        started,
+    })
+}
+
+/// Builds, signs and commits one block on the committed head as the only validator, in one go
+/// (what [`run`] does in two threads); returns its header. Tests drive a chain with it.
+#[cfg(test)]
+pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeader, NodeError> {
+    let started = Instant::now();
+    // Held from choosing the transactions to rebasing the pool on the committed block.
+    let pool = shared
+        .pool
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let parent = shared
+        .head
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let state = shared.store.state_snapshot()?;
+    let candidates = pool.oldest(MAX_BLOCK_TRANSACTIONS, MAX_BLOCK_BYTES, &HashSet::new());
+    let signed = build_signed(
         shared,
-        &mut pool,
-        &block,
-        &built.outcome.events,
-        &built.outcome.write_set,
-        &built.settled,
+        validator,
+        state,
+        &parent,
+        candidates,
+        &HashSet::new(),
+        OnFailure::Evict,
+        started,
     )?;
     drop(pool);
-    shared.metrics.block(
-        block.transactions.len(),
-        started.elapsed().as_secs_f64(),
-        &built.cluster_gas,
-    );
-    Ok(block.header)
+    let header = signed.block.header.clone();
+    commit_signed(shared, signed)?;
+    Ok(header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admission::admit_batch;
+    use parity_scale_codec::Encode;
+    use phalanx_crypto::sign_transaction;
+    use phalanx_primitives::Transaction;
+    use phalanx_runtime::genesis;
+
+    /// Alice's transfers with nonces `nonces`, admitted to the pool.
+    fn admit_transfers(shared: &Shared, nonces: std::ops::Range<u64>) {
+        let alice = Keypair::dev("alice");
+        let texts: Vec<String> = nonces
+            .map(|nonce| {
+                let transfer = Transaction {
+                    chain_id: shared.info.chain_id,
+                    signer: alice.account_id(),
+                    nonce,
+                    fee: 100_000_000_000,
+                    call: phalanx_primitives::Call::Transfer {
+                        to: AccountId::from_bytes([9; 32]),
+                        amount: 1 + nonce as u128,
+                    },
+                };
+                format!(
+                    "0x{}",
+                    hex::encode(sign_transaction(&alice, transfer).encode())
+                )
+            })
+            .collect();
+        for result in admit_batch(shared, &texts).results {
+            assert!(result.is_ok(), "{result:?}");
+        }
+    }
+
+    fn alice_nonce(shared: &Shared) -> u64 {
+        let state = shared.store.state_snapshot().unwrap();
+        phalanx_runtime::balances::account(&state, &Keypair::dev("alice").account_id())
+            .unwrap()
+            .nonce
+    }
+
+    #[test]
+    fn a_block_built_on_one_not_committed_yet_follows_it_and_replays() {
+        let dir = tempfile::tempdir().unwrap();
+        let (shared, _) = Shared::open(&genesis::dev_config(), dir.path(), 1_000).unwrap();
+        let validator = Keypair::dev(genesis::DEV_VALIDATOR);
+        let head = shared.head.read().unwrap().clone();
+
+        admit_transfers(&shared, 0..4);
+        let all = HashSet::new();
+        let candidates = shared.pool.lock().unwrap().oldest(100, 1 << 20, &all);
+        let first = build_signed(
+            &shared,
+            &validator,
+            shared.store.state_snapshot().unwrap(),
+            &head,
+            candidates,
+            &all,
+            OnFailure::Evict,
+            Instant::now(),
+        )
+        .unwrap();
+        // More arrive while the first block waits for its commit; the second block is built on
+        // the first's writes and leaves the first's transactions (still pooled) out.
+        admit_transfers(&shared, 4..7);
+        let candidates = shared
+            .pool
+            .lock()
+            .unwrap()
+            .oldest(100, 1 << 20, &first.settled);
+        assert_eq!(
+            candidates.len(),
+            3,
+            "only what the first block does not hold"
+        );
+        let layered = phalanx_runtime::LayeredState::new(
+            shared.store.state_snapshot().unwrap(),
+            vec![first.writes.clone()],
+        );
+        let second = build_signed(
+            &shared,
+            &validator,
+            layered,
+            &first.block.header,
+            candidates,
+            &first.settled,
+            OnFailure::Keep,
+            Instant::now(),
+        )
+        .unwrap();
+        assert_eq!(second.block.transactions.len(), 3);
+        assert_eq!(
+            alice_nonce(&shared),
+            0,
+            "nothing is final before its commit"
+        );
+        commit_signed(&shared, first).unwrap();
+        assert_eq!(alice_nonce(&shared), 4);
+        commit_signed(&shared, second).unwrap();
+        assert_eq!(alice_nonce(&shared), 7);
+        assert_eq!(shared.pool.lock().unwrap().len(), 0);
+        drop(shared);
+        let report = crate::verify::replay_data_dir(dir.path()).unwrap();
+        assert_eq!((report.head_height, report.transactions), (2, 7));
+    }
+
+    #[test]
+    fn the_pipelined_producer_makes_a_chain_that_replays() {
+        let dir = tempfile::tempdir().unwrap();
+        let (shared, _) = Shared::open(&genesis::dev_config(), dir.path(), 10_000).unwrap();
+        let validator = Keypair::dev(genesis::DEV_VALIDATOR);
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let total = std::thread::scope(|scope| {
+            let producer =
+                scope.spawn(|| run(&shared, &validator, Duration::from_millis(2), stopped));
+            let mut nonce = 0;
+            for size in [50, 1, 200, 7, 120, 3] {
+                admit_transfers(&shared, nonce..nonce + size);
+                nonce += size;
+                std::thread::sleep(Duration::from_millis(3));
+            }
+            while alice_nonce(&shared) < nonce {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            stop.send(()).unwrap();
+            producer.join().unwrap().unwrap();
+            nonce
+        });
+        let height = shared.head.read().unwrap().height;
+        drop(shared);
+        let report = crate::verify::replay_data_dir(dir.path()).unwrap();
+        assert_eq!((report.head_height, report.transactions), (height, total));
+    }
 }

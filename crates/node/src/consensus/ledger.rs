@@ -344,7 +344,7 @@ impl Ledger {
             .pool
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .oldest(MAX_BLOCK_TRANSACTIONS, MAX_BLOCK_BYTES);
+            .oldest(MAX_BLOCK_TRANSACTIONS, MAX_BLOCK_BYTES, &exclude);
         let on_failure = if state.chain.is_empty() {
             OnFailure::Evict
         } else {

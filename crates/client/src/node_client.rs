@@ -135,15 +135,20 @@ impl NodeClient {
 
     /// Signs `call` for this chain with the smallest fee it accepts.
     pub fn sign(&self, signer: &Keypair, nonce: u64, call: Call) -> SignedTransaction {
-        let mut tx = Transaction {
+        let tx = Transaction {
             chain_id: self.info.chain_id,
             signer: signer.account_id(),
             nonce,
             fee: 0,
             call,
         };
-        // The fee is a fixed-width integer, so the length does not depend on its value.
-        let len = sign_transaction(signer, tx.clone()).encoded_size();
+        // The fee is a fixed-width integer and the signature 64 bytes whatever they hold, so
+        // the length is known before either is (signing twice doubled a client's cost).
+        let unsigned = SignedTransaction {
+            transaction: tx,
+            signature: phalanx_primitives::Signature([0; 64]),
+        };
+        let (len, mut tx) = (unsigned.encoded_size(), unsigned.transaction);
         tx.fee = self
             .info
             .per_byte_fee_units

@@ -37,10 +37,11 @@ async fn main() {
         f.end_to_end_per_s
     );
     println!(
-        "  {} encrypted balance queries while they flowed, one at a time: median {:.2} ms, p99 {:.2} ms",
+        "  {} encrypted balance queries while they flowed, one at a time: median {:.2} ms, p99 {:.2} ms ({} answers refused as stale)",
         f.queries_under_load.len(),
         ms(f.under_load(0.5)),
-        ms(f.under_load(0.99))
+        ms(f.under_load(0.99)),
+        f.stale_answers
     );
     println!(
         "  {queries} encrypted balance queries after, one at a time: median {:.2} ms, p99 {:.2} ms, max {:.2} ms",

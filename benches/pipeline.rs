@@ -60,10 +60,11 @@ async fn main() {
             .unwrap_or_default()
     );
     println!(
-        "  query while commands flow      median {:.2} ms, p99 {:.2} ms ({} queries); idle median {:.2} ms, p99 {:.2} ms",
+        "  query while commands flow      median {:.2} ms, p99 {:.2} ms ({} queries, {} refused as stale); idle median {:.2} ms, p99 {:.2} ms",
         ms(confidential.under_load(0.5)),
         ms(confidential.under_load(0.99)),
         confidential.queries_under_load.len(),
+        confidential.stale_answers,
         ms(confidential.idle(0.5)),
         ms(confidential.idle(0.99))
     );

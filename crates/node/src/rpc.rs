@@ -120,9 +120,9 @@ impl NodeApiServer for RpcHandler {
         Ok(self
             .shared
             .store
-            .block(height)
+            .header(height)
             .map_err(internal)?
-            .map(|block| HeaderView::from(&block.header)))
+            .map(|header| HeaderView::from(&header)))
     }
 
     async fn block(&self, height: u64) -> Result<Option<BlockView>, ErrorObjectOwned> {

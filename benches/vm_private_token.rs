@@ -8,26 +8,13 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use parity_scale_codec::Encode;
 use phalanx_primitives::AccountId;
-use phalanx_sdk::testing;
 use phalanx_vm::{CallContext, EntryPoint, MemoryStorage, Vm};
-use private_token::{Command, Init};
-
-const SUPPLY: u128 = u128::MAX / 2;
+use private_token::Command;
 
 fn transfer_message() -> Vec<u8> {
     Command::Transfer {
         to: phalanx_sdk::AccountId([2; 32]),
         amount: 1,
-    }
-    .encode()
-}
-
-fn init_message() -> Vec<u8> {
-    Init {
-        name: "Bench".into(),
-        symbol: "BNCH".into(),
-        initial_supply: SUPPLY,
-        pha_backed: false,
     }
     .encode()
 }
@@ -50,7 +37,7 @@ fn vm_transfers(c: &mut Criterion) {
             &hash,
             EntryPoint::Instantiate,
             &context,
-            &init_message(),
+            &phalanx_testkit::measure::token_init(),
             10_000_000,
             &mut storage
         )
@@ -85,21 +72,9 @@ fn vm_transfers(c: &mut Criterion) {
         })
     });
 
-    testing::reset();
-    testing::with_env(|env| {
-        env.caller = phalanx_sdk::AccountId([1; 32]);
-        env.input = init_message();
-    });
-    assert_eq!(phalanx_sdk::entry::run(private_token::instantiate), 0);
-    testing::with_env(|env| env.input = transfer_message());
+    phalanx_testkit::measure::native_token(&transfer_message());
     group.bench_function("native", |b| {
-        b.iter(|| {
-            assert_eq!(phalanx_sdk::entry::run(private_token::execute), 0);
-            testing::with_env(|env| {
-                env.events.clear();
-                env.call = Default::default();
-            });
-        })
+        b.iter(phalanx_testkit::measure::run_native_command)
     });
     group.finish();
 }

@@ -41,6 +41,27 @@ fn token_transfer(i: usize) -> Vec<u8> {
     .encode()
 }
 
+/// The `i`-th token transfer of a run, sealed to `contract` and signed by `alice` with nonce
+/// `first_nonce + i`.
+fn sealed_transfer(
+    node: &NodeClient,
+    contract: &ContractClient,
+    alice: &Keypair,
+    first_nonce: u64,
+    i: usize,
+) -> SignedTransaction {
+    let call = contract
+        .command_call(
+            alice.account_id(),
+            &token_transfer(i),
+            TRANSFER_GAS,
+            0,
+            &mut OsRng,
+        )
+        .unwrap();
+    node.sign(alice, first_nonce + i as u64, call)
+}
+
 fn per_second(count: usize, after: Duration) -> f64 {
     count as f64 / after.as_secs_f64()
 }
@@ -198,18 +219,7 @@ pub async fn confidential_transfers(
             let alice = Keypair::dev("alice");
             for first in (0..commands).step_by(COMMAND_BATCH) {
                 let batch = (first..(first + COMMAND_BATCH).min(commands))
-                    .map(|i| {
-                        let call = contract
-                            .command_call(
-                                alice.account_id(),
-                                &token_transfer(i),
-                                TRANSFER_GAS,
-                                0,
-                                &mut OsRng,
-                            )
-                            .unwrap();
-                        node.sign(&alice, first_nonce + i as u64, call)
-                    })
+                    .map(|i| sealed_transfer(&node, &contract, &alice, first_nonce, i))
                     .collect();
                 if batches.blocking_send(batch).is_err() {
                     break;
@@ -377,18 +387,7 @@ pub async fn replay(commands: usize) -> ReplayFigures {
     for chunk in (0..commands).collect::<Vec<_>>().chunks(COMMAND_BATCH) {
         let txs: Vec<_> = chunk
             .iter()
-            .map(|&i| {
-                let call = contract
-                    .command_call(
-                        alice.account_id(),
-                        &token_transfer(i),
-                        TRANSFER_GAS,
-                        0,
-                        &mut OsRng,
-                    )
-                    .unwrap();
-                node.sign(&alice, nonce + i as u64, call)
-            })
+            .map(|&i| sealed_transfer(&node, &contract, &alice, nonce, i))
             .collect();
         for outcome in node.submit_batch(&txs).await.unwrap() {
             assert!(outcome.error.is_none(), "{:?}", outcome.error);
@@ -453,7 +452,30 @@ pub struct VmFigures {
     pub native: Duration,
 }
 
-fn token_init() -> Vec<u8> {
+/// Sets up `private_token` natively on the SDK's test host, instantiated by account `[1; 32]`
+/// with half of `u128::MAX`, and `message` as the input of every later command.
+pub fn native_token(message: &[u8]) {
+    use phalanx_sdk::testing;
+    testing::reset();
+    testing::with_env(|env| {
+        env.caller = phalanx_sdk::AccountId([1; 32]);
+        env.input = token_init();
+    });
+    assert_eq!(phalanx_sdk::entry::run(private_token::instantiate), 0);
+    testing::with_env(|env| env.input = message.to_vec());
+}
+
+/// One command of [`native_token`]'s, its events and call counts forgotten after it.
+pub fn run_native_command() {
+    assert_eq!(phalanx_sdk::entry::run(private_token::execute), 0);
+    phalanx_sdk::testing::with_env(|env| {
+        env.events.clear();
+        env.call = Default::default();
+    });
+}
+
+/// `private_token`'s instantiation message: half of `u128::MAX` to the caller.
+pub fn token_init() -> Vec<u8> {
     private_token::Init {
         name: "Bench".into(),
         symbol: "BNCH".into(),
@@ -535,21 +557,8 @@ pub fn vm_against_native(calls: usize) -> VmFigures {
         })
     };
 
-    use phalanx_sdk::testing;
-    testing::reset();
-    testing::with_env(|env| {
-        env.caller = phalanx_sdk::AccountId([1; 32]);
-        env.input = token_init();
-    });
-    assert_eq!(phalanx_sdk::entry::run(private_token::instantiate), 0);
-    testing::with_env(|env| env.input = message.clone());
-    let native = median_time(ROUNDS, calls, || {
-        assert_eq!(phalanx_sdk::entry::run(private_token::execute), 0);
-        testing::with_env(|env| {
-            env.events.clear();
-            env.call = Default::default();
-        });
-    });
+    native_token(&message);
+    let native = median_time(ROUNDS, calls, run_native_command);
     VmFigures {
         gas,
         fresh_instance,

@@ -54,9 +54,17 @@ struct Signed {
     block: Block,
     events: Vec<EventRecord>,
     writes: Arc<WriteSet>,
-    settled: HashSet<Hash>,
+    settled: Arc<HashSet<Hash>>,
     cluster_gas: Vec<(Hash, u64)>,
     started: Instant,
+}
+
+/// The last block handed to the committer, while it may not be committed yet: what the next
+/// block is built over.
+struct Handed {
+    header: BlockHeader,
+    writes: Arc<WriteSet>,
+    settled: Arc<HashSet<Hash>>,
 }
 
 fn produce_until_stopped(
@@ -68,53 +76,59 @@ fn produce_until_stopped(
 ) -> Result<(), NodeError> {
     let mut next = Instant::now() + block_time;
     // The last block handed over: committed by now, or being committed.
-    let mut last: Option<(BlockHeader, Arc<WriteSet>, HashSet<Hash>)> = None;
+    let mut last: Option<Handed> = None;
     loop {
         match stop.recv_timeout(next.saturating_duration_since(Instant::now())) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
         }
-        let started = Instant::now();
-        let committed = shared.store.state_snapshot()?;
-        let head = shared
-            .head
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        // Not committed yet: build on its writes over the committed state, leaving its
-        // transactions (still pooled) out.
-        let pending = last
-            .take()
-            .filter(|(header, ..)| header.height > head.height);
-        let (parent, layers, exclude) = match pending {
-            Some((header, writes, settled)) => (header, vec![writes], settled),
-            None => (head, Vec::new(), HashSet::new()),
-        };
-        let on_failure = match layers.is_empty() {
-            true => OnFailure::Evict,
-            false => OnFailure::Keep,
-        };
-        let state = phalanx_runtime::LayeredState::new(committed, layers);
-        let candidates = shared
-            .pool
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .oldest(MAX_BLOCK_TRANSACTIONS, MAX_BLOCK_BYTES, &exclude);
-        let signed = build_signed(
-            shared, validator, state, &parent, candidates, &exclude, on_failure, started,
-        )?;
-        tracing::debug!(height = signed.block.header.height, elapsed = ?started.elapsed(), "block built");
-        last = Some((
-            signed.block.header.clone(),
-            signed.writes.clone(),
-            signed.settled.clone(),
-        ));
+        let signed = next_block(shared, validator, last.take())?;
+        last = Some(Handed {
+            header: signed.block.header.clone(),
+            writes: signed.writes.clone(),
+            settled: signed.settled.clone(),
+        });
         if to_committer.send(signed).is_err() {
             return Err(NodeError::Producer("the committer stopped".into()));
         }
         // Keep the cadence, but never try to catch up with a burst of blocks.
         next = (next + block_time).max(Instant::now());
     }
+}
+
+/// Builds and signs the block after the head, or after `last` if it is not committed yet: then
+/// on its writes over the committed state, leaving its transactions (still pooled) out.
+fn next_block(
+    shared: &Shared,
+    validator: &Keypair,
+    last: Option<Handed>,
+) -> Result<Signed, NodeError> {
+    let started = Instant::now();
+    // The head first, then the state: the committer moves the head only after the database, so
+    // a block the head shows is in the snapshot. (One committed but not shown yet is layered
+    // over itself, which changes nothing.)
+    let head = shared
+        .head
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let committed = shared.store.state_snapshot()?;
+    let (parent, layers, exclude, on_failure) = match last.filter(|l| l.header.height > head.height)
+    {
+        Some(l) => (l.header, vec![l.writes], l.settled, OnFailure::Keep),
+        None => (head, Vec::new(), Arc::default(), OnFailure::Evict),
+    };
+    let state = phalanx_runtime::LayeredState::new(committed, layers);
+    let candidates = shared
+        .pool
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .oldest(MAX_BLOCK_TRANSACTIONS, MAX_BLOCK_BYTES, &exclude);
+    let signed = build_signed(
+        shared, validator, state, &parent, candidates, on_failure, started,
+    )?;
+    tracing::debug!(height = signed.block.header.height, elapsed = ?started.elapsed(), "block built");
+    Ok(signed)
 }
 
 /// Commits the blocks it is handed, in order, until the producer stops.
@@ -188,9 +202,8 @@ pub(crate) enum OnFailure {
     Keep,
 }
 
-/// Builds the block after `parent` on `parent_state` from `candidates` (oldest first), leaving
-/// out those in `exclude` (already in the unfinalized ancestors).
-#[allow(clippy::too_many_arguments)]
+/// Builds the block after `parent` on `parent_state` from `candidates` (oldest first; the pool
+/// leaves out what the unfinalized ancestors hold, see [`crate::pool::Pool::oldest`]).
 pub(crate) fn build<R: StateReader>(
     shared: &Shared,
     parent_state: R,
@@ -198,7 +211,6 @@ pub(crate) fn build<R: StateReader>(
     timestamp_ms: u64,
     proposer: AccountId,
     candidates: Vec<phalanx_crypto::VerifiedTransaction>,
-    exclude: &HashSet<Hash>,
     on_failure: OnFailure,
 ) -> Result<Built, NodeError> {
     let context = BlockContext {
@@ -212,7 +224,7 @@ pub(crate) fn build<R: StateReader>(
     let mut deferred = HashSet::new();
     for tx in candidates {
         let sender = tx.transaction().signer;
-        if deferred.contains(&sender) || exclude.contains(&tx.hash()) {
+        if deferred.contains(&sender) {
             continue;
         }
         match executor.apply(&tx) {
@@ -291,7 +303,6 @@ fn build_signed<R: StateReader>(
     state: R,
     parent: &BlockHeader,
     candidates: Vec<phalanx_crypto::VerifiedTransaction>,
-    exclude: &HashSet<Hash>,
     on_failure: OnFailure,
     started: Instant,
 ) -> Result<Signed, NodeError> {
@@ -315,7 +326,6 @@ fn build_signed<R: StateReader>(
         now_ms().max(parent.timestamp_ms + 1),
         validator.account_id(),
         candidates,
-        exclude,
         on_failure,
     )?;
     let certificate = sign_finality(validator, &built.header);
@@ -327,7 +337,7 @@ fn build_signed<R: StateReader>(
         },
         events: built.outcome.events,
         writes: Arc::new(built.outcome.write_set),
-        settled: built.settled,
+        settled: Arc::new(built.settled),
         cluster_gas: built.cluster_gas,
         started,
     })
@@ -337,30 +347,7 @@ fn build_signed<R: StateReader>(
 /// (what [`run`] does in two threads); returns its header. Tests drive a chain with it.
 #[cfg(test)]
 pub(crate) fn produce(shared: &Shared, validator: &Keypair) -> Result<BlockHeader, NodeError> {
-    let started = Instant::now();
-    // Held from choosing the transactions to rebasing the pool on the committed block.
-    let pool = shared
-        .pool
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let parent = shared
-        .head
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    let state = shared.store.state_snapshot()?;
-    let candidates = pool.oldest(MAX_BLOCK_TRANSACTIONS, MAX_BLOCK_BYTES, &HashSet::new());
-    let signed = build_signed(
-        shared,
-        validator,
-        state,
-        &parent,
-        candidates,
-        &HashSet::new(),
-        OnFailure::Evict,
-        started,
-    )?;
-    drop(pool);
+    let signed = next_block(shared, validator, None)?;
     let header = signed.block.header.clone();
     commit_signed(shared, signed)?;
     Ok(header)
@@ -413,22 +400,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (shared, _) = Shared::open(&genesis::dev_config(), dir.path(), 1_000).unwrap();
         let validator = Keypair::dev(genesis::DEV_VALIDATOR);
-        let head = shared.head.read().unwrap().clone();
 
         admit_transfers(&shared, 0..4);
-        let all = HashSet::new();
-        let candidates = shared.pool.lock().unwrap().oldest(100, 1 << 20, &all);
-        let first = build_signed(
-            &shared,
-            &validator,
-            shared.store.state_snapshot().unwrap(),
-            &head,
-            candidates,
-            &all,
-            OnFailure::Evict,
-            Instant::now(),
-        )
-        .unwrap();
+        let first = next_block(&shared, &validator, None).unwrap();
+        assert_eq!(first.block.transactions.len(), 4);
         // More arrive while the first block waits for its commit; the second block is built on
         // the first's writes and leaves the first's transactions (still pooled) out.
         admit_transfers(&shared, 4..7);
@@ -442,21 +417,13 @@ mod tests {
             3,
             "only what the first block does not hold"
         );
-        let layered = phalanx_runtime::LayeredState::new(
-            shared.store.state_snapshot().unwrap(),
-            vec![first.writes.clone()],
-        );
-        let second = build_signed(
-            &shared,
-            &validator,
-            layered,
-            &first.block.header,
-            candidates,
-            &first.settled,
-            OnFailure::Keep,
-            Instant::now(),
-        )
-        .unwrap();
+        let handed = Handed {
+            header: first.block.header.clone(),
+            writes: first.writes.clone(),
+            settled: first.settled.clone(),
+        };
+        let second = next_block(&shared, &validator, Some(handed)).unwrap();
+        assert_eq!(second.block.header.parent_hash, first.block.header.hash());
         assert_eq!(second.block.transactions.len(), 3);
         assert_eq!(
             alice_nonce(&shared),

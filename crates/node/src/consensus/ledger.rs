@@ -357,7 +357,6 @@ impl Ledger {
             now_ms.max(parent_header.timestamp_ms + 1),
             self.me,
             candidates,
-            &exclude,
             on_failure,
         )?;
         #[allow(unused_mut)]

@@ -528,26 +528,12 @@ pub fn vm_against_native(calls: usize) -> VmFigures {
         amount: 1,
     }
     .encode();
-    let gas = vm
-        .call(
-            &hash,
-            EntryPoint::Execute,
-            &context,
-            &message,
-            GAS,
-            &mut storage,
-        )
-        .gas_used;
+    let transfer = |storage: &mut MemoryStorage| {
+        vm.call(&hash, EntryPoint::Execute, &context, &message, GAS, storage)
+    };
+    let gas = transfer(&mut storage).gas_used;
     let fresh_instance = median_time(ROUNDS, calls, || {
-        let outcome = vm.call(
-            &hash,
-            EntryPoint::Execute,
-            &context,
-            &message,
-            GAS,
-            &mut storage,
-        );
-        assert!(outcome.result.is_ok());
+        assert!(transfer(&mut storage).result.is_ok());
     });
     let kept_instance = {
         let mut session = vm.session(&hash, &storage).unwrap();

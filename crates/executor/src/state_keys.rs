@@ -54,6 +54,24 @@ impl StateKeys {
         risen
     }
 
+    /// Only `contract`'s keys: what reading its state needs.
+    pub fn of(&self, contract: &AccountId) -> StateKeys {
+        StateKeys {
+            keys: self
+                .keys
+                .iter()
+                .filter(|((owner, _), _)| owner == contract)
+                .map(|(id, key)| (*id, key.clone()))
+                .collect(),
+            newest: self
+                .newest
+                .get(contract)
+                .map(|epoch| (*contract, *epoch))
+                .into_iter()
+                .collect(),
+        }
+    }
+
     /// The epoch new values of `contract` are encrypted under.
     pub fn newest(&self, contract: &AccountId) -> Option<u32> {
         self.newest.get(contract).copied()

@@ -3,7 +3,7 @@
 //! ed25519 verify ~28 us, SHA-256 and storage per byte).
 
 /// Fuel prices of host functions. Arithmetic on them saturates.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GasSchedule {
     /// Every host call, before any work.
     pub host_call: u64,

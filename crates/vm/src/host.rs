@@ -32,14 +32,14 @@ fn trap(error: CallError) -> Error {
 /// What the host functions work on: the run's storage (see [`crate::ContractSession`]), and the
 /// call in progress. [`HostState::begin_call`] sets everything but the storage afresh, so a kept
 /// store carries nothing of one call into the next.
-pub(crate) struct HostState<'a> {
+pub(crate) struct HostState {
     /// What earlier successful calls of the run wrote, over the storage it started from.
-    pub backend: RunStorage<'a>,
+    pub backend: RunStorage,
     pub pending: PendingWrites,
     pub context: CallContext,
     pub entry: EntryPoint,
     pub input: Vec<u8>,
-    pub gas: &'a GasSchedule,
+    pub gas: GasSchedule,
     /// Bytes the last variable-length result left for `scratch_read`.
     pub scratch: Vec<u8>,
     pub output: Vec<u8>,
@@ -54,8 +54,8 @@ pub(crate) struct HostState<'a> {
     pub pad_to: u64,
 }
 
-impl<'a> HostState<'a> {
-    pub fn new(backend: RunStorage<'a>, gas: &'a GasSchedule) -> Self {
+impl HostState {
+    pub fn new(backend: RunStorage, gas: GasSchedule) -> Self {
         HostState {
             backend,
             pending: PendingWrites::default(),
@@ -102,7 +102,7 @@ pub(crate) fn store_limits() -> wasmi::StoreLimits {
         .build()
 }
 
-type Ctx<'c, 'a> = Caller<'c, HostState<'a>>;
+type Ctx<'c> = Caller<'c, HostState>;
 
 /// The host functions: name, parameter types, result types. Validation checks imports against
 /// this list so a module with a wrong import is refused at upload, not at its first call.
@@ -604,9 +604,9 @@ fn debug(mut caller: Ctx, ptr: i32, len: i32) -> Result<(), Error> {
 }
 
 /// A linker with every host function, for one call's state type.
-pub(crate) fn linker<'a>(
+pub(crate) fn linker(
     engine: &wasmi::Engine,
-) -> Result<Linker<HostState<'a>>, wasmi::errors::LinkerError> {
+) -> Result<Linker<HostState>, wasmi::errors::LinkerError> {
     let mut linker = Linker::new(engine);
     linker
         .func_wrap("env", "input", input)?

@@ -45,7 +45,8 @@ pub use gas::GasSchedule;
 pub use limits::*;
 pub use shape::ModuleShape;
 pub use storage::{
-    ContractStorage, MemoryStorage, StorageFailure, StorageWrite, BALANCE_KEY, RESERVED_KEY_PREFIX,
+    ContractStorage, MemoryStorage, StorageFailure, StorageSnapshot, StorageWrite, BALANCE_KEY,
+    RESERVED_KEY_PREFIX,
 };
 /// Runs the metadata entry point of a contract's metadata build (see `phalanx_sdk::metadata`)
 /// and returns what it wrote: SCALE-encoded `ContractMetadata`.

@@ -29,8 +29,8 @@ pub struct ContractSession<'s> {
     /// Whether to keep instances at all: not for a run of one call, which would pay for an
     /// image it never uses.
     keep: bool,
-    linker: Linker<HostState<'s>>,
-    store: Store<HostState<'s>>,
+    linker: Linker<HostState>,
+    store: Store<HostState>,
     kept: Option<Kept>,
 }
 
@@ -42,10 +42,7 @@ struct Kept {
     globals: Vec<(Global, Val)>,
 }
 
-/// What a store being replaced reads from for the moment it is empty.
-static NOTHING: MemoryStorage = MemoryStorage(std::collections::BTreeMap::new());
-
-fn limiter<'a>(state: &'a mut HostState<'_>) -> &'a mut dyn ResourceLimiter {
+fn limiter(state: &mut HostState) -> &mut dyn ResourceLimiter {
     &mut state.limits
 }
 
@@ -59,7 +56,7 @@ impl<'s> ContractSession<'s> {
         let linker = host::linker(&vm.engine).map_err(|e| CallError::Trap(e.to_string()))?;
         let mut store = Store::new(
             &vm.engine,
-            HostState::new(RunStorage::over(storage), &vm.gas),
+            HostState::new(RunStorage::over(storage.snapshot()), vm.gas),
         );
         store.limiter(limiter);
         Ok(ContractSession {
@@ -122,7 +119,7 @@ impl<'s> ContractSession<'s> {
         self.kept = None;
         let engine = self.store.engine().clone();
         let gas = self.store.data().gas;
-        let placeholder = HostState::new(RunStorage::over(&NOTHING), gas);
+        let placeholder = HostState::new(RunStorage::over(Box::new(MemoryStorage::default())), gas);
         let old = std::mem::replace(&mut self.store, Store::new(&engine, placeholder));
         self.store = Store::new(&engine, old.into_data());
         self.store.limiter(limiter);

@@ -17,6 +17,16 @@ pub trait ContractStorage {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageFailure>;
     fn set(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageFailure>;
     fn remove(&mut self, key: &[u8]) -> Result<(), StorageFailure>;
+    /// The storage as it is now, for reading while calls run: the engine's store owns what its
+    /// host functions reach (it cannot hold a borrow), so a run of calls reads from this.
+    /// Nothing writes the storage while the snapshot is in use (the run holds a borrow of it).
+    fn snapshot(&self) -> Box<dyn StorageSnapshot>;
+}
+
+/// A read-only view of a contract's storage that owns (or shares) what it reads, so that it can
+/// live in the engine's store. Its answers are those of the storage it was taken from.
+pub trait StorageSnapshot: Send + Sync {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageFailure>;
 }
 
 impl<S: ContractStorage + ?Sized> ContractStorage for &mut S {
@@ -28,6 +38,9 @@ impl<S: ContractStorage + ?Sized> ContractStorage for &mut S {
     }
     fn remove(&mut self, key: &[u8]) -> Result<(), StorageFailure> {
         (**self).remove(key)
+    }
+    fn snapshot(&self) -> Box<dyn StorageSnapshot> {
+        (**self).snapshot()
     }
 }
 
@@ -54,19 +67,28 @@ impl ContractStorage for MemoryStorage {
         self.0.remove(key);
         Ok(())
     }
+    fn snapshot(&self) -> Box<dyn StorageSnapshot> {
+        Box::new(self.clone())
+    }
+}
+
+impl StorageSnapshot for MemoryStorage {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageFailure> {
+        Ok(self.0.get(key).cloned())
+    }
 }
 
 /// The writes of a run of successful calls to one contract (a [`crate::ContractSession`]) over
 /// the storage the run started from: later calls read what earlier ones wrote; nothing reaches
 /// the storage below until the run's writes are applied, in order.
-pub(crate) struct RunStorage<'s> {
-    below: &'s dyn ContractStorage,
+pub(crate) struct RunStorage {
+    below: Box<dyn StorageSnapshot>,
     latest: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     log: Vec<StorageWrite>,
 }
 
-impl<'s> RunStorage<'s> {
-    pub fn over(below: &'s dyn ContractStorage) -> Self {
+impl RunStorage {
+    pub fn over(below: Box<dyn StorageSnapshot>) -> Self {
         RunStorage {
             below,
             latest: BTreeMap::new(),
@@ -80,14 +102,14 @@ impl<'s> RunStorage<'s> {
     }
 }
 
-impl ContractStorage for RunStorage<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageFailure> {
+impl RunStorage {
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageFailure> {
         match self.latest.get(key) {
             Some(value) => Ok(value.clone()),
             None => self.below.get(key),
         }
     }
-    fn set(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageFailure> {
+    pub fn set(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageFailure> {
         self.latest.insert(key.to_vec(), Some(value.to_vec()));
         self.log.push(StorageWrite::Set {
             key: key.to_vec(),
@@ -95,7 +117,7 @@ impl ContractStorage for RunStorage<'_> {
         });
         Ok(())
     }
-    fn remove(&mut self, key: &[u8]) -> Result<(), StorageFailure> {
+    pub fn remove(&mut self, key: &[u8]) -> Result<(), StorageFailure> {
         self.latest.insert(key.to_vec(), None);
         self.log.push(StorageWrite::Remove { key: key.to_vec() });
         Ok(())
@@ -144,11 +166,7 @@ pub(crate) struct PendingWrites {
 }
 
 impl PendingWrites {
-    pub fn get(
-        &self,
-        backend: &dyn ContractStorage,
-        key: &[u8],
-    ) -> Result<Option<Vec<u8>>, StorageFailure> {
+    pub fn get(&self, backend: &RunStorage, key: &[u8]) -> Result<Option<Vec<u8>>, StorageFailure> {
         match self.latest.get(key) {
             Some(value) => Ok(value.clone()),
             None => {
@@ -171,7 +189,7 @@ impl PendingWrites {
     }
 
     /// The contract's storage size before this call and after it, were it applied.
-    pub fn sizes(&self, backend: &dyn ContractStorage) -> Result<(u64, u64), StorageFailure> {
+    pub fn sizes(&self, backend: &RunStorage) -> Result<(u64, u64), StorageFailure> {
         let before = match backend.get(STORAGE_SIZE_KEY)? {
             Some(bytes) => u64::from_le_bytes(bytes.as_slice().try_into().map_err(|_| {
                 StorageFailure("the contract's storage size entry is corrupt".into())
@@ -197,11 +215,13 @@ impl PendingWrites {
         self.set(STORAGE_SIZE_KEY.to_vec(), size.to_le_bytes().to_vec());
     }
 
-    pub fn apply(
-        self,
-        backend: &mut dyn ContractStorage,
-    ) -> Result<Vec<StorageWrite>, StorageFailure> {
-        apply_writes(backend, &self.log)?;
+    pub fn apply(self, backend: &mut RunStorage) -> Result<Vec<StorageWrite>, StorageFailure> {
+        for write in &self.log {
+            match write {
+                StorageWrite::Set { key, value } => backend.set(key, value)?,
+                StorageWrite::Remove { key } => backend.remove(key)?,
+            }
+        }
         Ok(self.log)
     }
 }

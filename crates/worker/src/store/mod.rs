@@ -35,7 +35,7 @@ use phalanx_executor::{BlockEffects, OutboxHead, Output, PendingOutputs};
 use phalanx_executor::{ContractStates, Receipt};
 use phalanx_primitives::query::Notification;
 use phalanx_primitives::{AccountId, BlockHeader, Hash};
-use phalanx_vm::{ContractStorage, StorageFailure};
+use phalanx_vm::{ContractStorage, StorageFailure, StorageSnapshot};
 use rand_core::CryptoRngCore;
 use redb::{Database, ReadOnlyTable, ReadableTable, TableDefinition};
 use sha2::Sha256;
@@ -384,11 +384,7 @@ impl WorkerStore {
     }
 
     fn tag(&self, contract: &AccountId, key: &[u8]) -> Vec<u8> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.tag_key)
-            .expect("HMAC takes any key length");
-        mac.update(contract.as_bytes());
-        mac.update(key);
-        [contract.as_bytes().as_slice(), &mac.finalize().into_bytes()].concat()
+        state_tag(&self.tag_key, contract, key)
     }
 
     /// A sealed `meta` entry, unsealed.
@@ -938,23 +934,76 @@ pub struct ContractView<'s> {
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
+/// Where a contract's entry is stored: the contract, then a keyed hash of the key, so that the
+/// disk shows which contract an entry is of but not which key.
+fn state_tag(tag_key: &[u8; 32], contract: &AccountId, key: &[u8]) -> Vec<u8> {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(tag_key).expect("HMAC takes any key length");
+    mac.update(contract.as_bytes());
+    mac.update(key);
+    [contract.as_bytes().as_slice(), &mac.finalize().into_bytes()].concat()
+}
+
+/// Opens a contract's value committed under `tag`, if there is one.
+fn open_committed(
+    committed: &StateTable,
+    keys: &StateKeys,
+    sealing: &SealingKey,
+    contract: &AccountId,
+    tag: &[u8],
+) -> Result<Option<Vec<u8>>, StorageFailure> {
+    let Some(sealed) = committed
+        .get(tag)
+        .map_err(|e| StorageFailure(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    let (value, _) = keys
+        .open(sealing, contract, tag, sealed.value())
+        .map_err(|e| StorageFailure(e.to_string()))?;
+    Ok(Some(value))
+}
+
 impl ContractView<'_> {
     /// The value committed before this block.
     fn committed_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageFailure> {
         let tag = self.store.tag(&self.contract, key);
-        let Some(sealed) = self
-            .committed
-            .get(tag.as_slice())
-            .map_err(|e| StorageFailure(e.to_string()))?
-        else {
-            return Ok(None);
-        };
-        let (value, _) = self
-            .store
-            .state_keys()
-            .open(&self.store.sealing, &self.contract, &tag, sealed.value())
-            .map_err(|e| StorageFailure(e.to_string()))?;
-        Ok(Some(value))
+        let keys = self.store.state_keys();
+        open_committed(
+            &self.committed,
+            &keys,
+            &self.store.sealing,
+            &self.contract,
+            &tag,
+        )
+    }
+}
+
+/// A contract's storage as a [`ContractView`] showed it when it was taken, owning what it reads
+/// with: the committed table (a read transaction's, shared), the contract's own state keys, and
+/// a copy of the block's pending writes.
+struct ViewSnapshot {
+    committed: Arc<StateTable>,
+    contract: AccountId,
+    keys: StateKeys,
+    sealing: SealingKey,
+    tag_key: [u8; 32],
+    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl StorageSnapshot for ViewSnapshot {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageFailure> {
+        if let Some(value) = self.pending.get(key) {
+            return Ok(value.clone());
+        }
+        let tag = state_tag(&self.tag_key, &self.contract, key);
+        open_committed(
+            &self.committed,
+            &self.keys,
+            &self.sealing,
+            &self.contract,
+            &tag,
+        )
     }
 }
 
@@ -964,6 +1013,17 @@ impl ContractStorage for ContractView<'_> {
             Some(value) => Ok(value.clone()),
             None => self.committed_value(key),
         }
+    }
+
+    fn snapshot(&self) -> Box<dyn StorageSnapshot> {
+        Box::new(ViewSnapshot {
+            committed: Arc::clone(&self.committed),
+            contract: self.contract,
+            keys: self.store.state_keys().of(&self.contract),
+            sealing: self.store.sealing.clone(),
+            tag_key: self.store.tag_key,
+            pending: self.pending.clone(),
+        })
     }
 
     fn set(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageFailure> {

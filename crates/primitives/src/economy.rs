@@ -58,7 +58,7 @@ pub struct EconomyParams {
     /// PHA a proposer locks until the vote closes.
     #[serde(with = "serde_pha")]
     pub proposal_deposit: Balance,
-    /// Price of one unit of contract gas (wasmi fuel), for commands, instantiations, messages and
+    /// Price of one unit of contract gas (the VM's fuel), for commands, instantiations, messages and
     /// uploads; a prepaid command keeps the price it paid.
     #[serde(with = "serde_pha")]
     pub gas_price: Balance,

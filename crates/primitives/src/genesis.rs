@@ -24,6 +24,16 @@ pub const COMMUNITY_MODULE: &str = "community";
 pub const TREASURY_MODULE: &str = "treasury";
 
 const GENESIS_DOMAIN: &[u8] = b"PHALANX_GENESIS_V1";
+
+/// The contract engine, by name and exact version, that runs every contract of a chain made
+/// today (docs/engine.md). Gas is consensus among a cluster's workers and differs between
+/// engines, versions and compilers, so a chain names its engine at genesis and a worker whose
+/// engine is another refuses it: changing engines is a chain upgrade, never a worker setting.
+pub const CONTRACT_ENGINE: &str = "wasmtime 48.0.8 cranelift, fuel per operator";
+
+fn default_contract_engine() -> String {
+    CONTRACT_ENGINE.to_string()
+}
 const MAX_CHAIN_NAME_LEN: usize = 64;
 
 /// What a transaction must pay: `base_fee + per_byte_fee * encoded length`.
@@ -100,6 +110,9 @@ pub struct GenesisConfig {
     /// takes effect at an epoch's first height). `None`: the genesis validators for ever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocks_per_epoch: Option<u64>,
+    /// The engine every worker runs contracts with (see [`CONTRACT_ENGINE`]).
+    #[serde(default = "default_contract_engine")]
+    pub contract_engine: String,
 }
 
 /// Why a genesis description is unusable.
@@ -120,6 +133,8 @@ pub enum GenesisError {
     DuplicateAllocation(AccountId),
     #[error("allocation to module account {0} is not allowed; use the `treasury` field")]
     ModuleAllocation(AccountId),
+    #[error("the chain runs its contracts on `{0}`, but this build runs them on `{CONTRACT_ENGINE}`: gas would differ (a build of the chain's engine is needed)")]
+    OtherContractEngine(String),
     #[error("allocations total {found} units; mining pool + community + treasury + allocations must be exactly {TOTAL_SUPPLY} units (1,000,000,000 PHA)")]
     WrongSupply { found: Balance },
 }
@@ -161,6 +176,11 @@ impl GenesisConfig {
         }
         if self.validators.len() > MAX_VALIDATORS {
             return Err(GenesisError::TooManyValidators(self.validators.len()));
+        }
+        if self.contract_engine != CONTRACT_ENGINE {
+            return Err(GenesisError::OtherContractEngine(
+                self.contract_engine.clone(),
+            ));
         }
         if let Some(blocks) = self.blocks_per_epoch.filter(|b| *b < MIN_BLOCKS_PER_EPOCH) {
             return Err(GenesisError::ShortEpoch(blocks));
@@ -224,6 +244,7 @@ mod tests {
             economy: EconomyParams::default(),
             allow_debug_output: false,
             blocks_per_epoch: None,
+            contract_engine: CONTRACT_ENGINE.into(),
         }
     }
 
@@ -257,5 +278,23 @@ mod tests {
         let mut other = c.clone();
         other.chain_name = "other".into();
         assert_ne!(other.hash(), c.hash());
+    }
+
+    #[test]
+    fn a_chain_of_another_contract_engine_is_refused() {
+        let mut c = config(200_000_000 * UNIT);
+        let json = serde_json::to_string(&c).unwrap();
+        // A genesis file that names no engine gets this build's.
+        let unnamed = json.replace(&format!(r#","contract_engine":"{CONTRACT_ENGINE}""#), "");
+        assert_ne!(unnamed, json);
+        let back: GenesisConfig = serde_json::from_str(&unnamed).unwrap();
+        assert_eq!(back.contract_engine, CONTRACT_ENGINE);
+        // The engine is part of what the chain is.
+        c.contract_engine = "wasmi 2.0.0".into();
+        assert_ne!(c.hash(), back.hash());
+        assert_eq!(
+            c.validate(),
+            Err(GenesisError::OtherContractEngine("wasmi 2.0.0".into()))
+        );
     }
 }

@@ -104,6 +104,7 @@ pub fn dev_config() -> GenesisConfig {
         economy: EconomyParams::dev(),
         allow_debug_output: true,
         blocks_per_epoch: None,
+        contract_engine: phalanx_primitives::genesis::CONTRACT_ENGINE.into(),
     }
 }
 

@@ -25,6 +25,8 @@ pub enum VmError {
         found: u64,
         limit: u64,
     },
+    #[error("contract declares a start function; contracts run only through their entry points")]
+    StartFunction,
     #[error("contract exports `{0}`, a name reserved for the VM")]
     ReservedExport(String),
     #[error("no prepared module with code hash {0}")]

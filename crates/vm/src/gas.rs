@@ -1,4 +1,4 @@
-//! What host calls cost, in fuel. One fuel is about one simple Wasm instruction in wasmi; host
+//! What host calls cost, in fuel. One fuel is one Wasm operator (wasmtime's fuel); host
 //! costs are set from the measured time of the work against that (see DESIGN.md's budget:
 //! ed25519 verify ~28 us, SHA-256 and storage per byte).
 

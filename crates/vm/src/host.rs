@@ -11,22 +11,16 @@ use crate::vm::{CallContext, ContractEvent, EntryPoint, MessageOut, TransferOut}
 use crate::*;
 use parity_scale_codec::Encode;
 use phalanx_primitives::{AccountId, Signature};
-use wasmi::{Caller, Error, Extern, Linker, ValType};
+use wasmparser::ValType;
+use wasmtime::{Caller, Error, Linker};
 
-/// A host-side reason to stop the call, carried through wasmi as a host error.
-#[derive(Debug)]
+/// A host-side reason to stop the call, carried through the engine as the call's error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub(crate) struct HostTrap(pub CallError);
 
-impl std::fmt::Display for HostTrap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl wasmi::errors::HostError for HostTrap {}
-
 fn trap(error: CallError) -> Error {
-    Error::host(HostTrap(error))
+    Error::new(HostTrap(error))
 }
 
 /// What the host functions work on: the run's storage (see [`crate::ContractSession`]), and the
@@ -46,7 +40,9 @@ pub(crate) struct HostState {
     pub events: Vec<ContractEvent>,
     pub transfers: Vec<TransferOut>,
     pub messages: Vec<MessageOut>,
-    pub limits: wasmi::StoreLimits,
+    pub limits: wasmtime::StoreLimits,
+    /// The instance's memory, once it has one (looked up once, not at every host call).
+    pub memory: Option<wasmtime::Memory>,
     /// Debug lines (dev chains), for the sender's receipt.
     pub debug: Vec<String>,
     /// The gas the call asked to be charged at least (`pad_gas`): the VM charges it at the end,
@@ -69,6 +65,7 @@ impl HostState {
             transfers: Vec::new(),
             messages: Vec::new(),
             limits: store_limits(),
+            memory: None,
             debug: Vec::new(),
             pad_to: 0,
         }
@@ -92,8 +89,8 @@ impl HostState {
 }
 
 /// What one instance may allocate.
-pub(crate) fn store_limits() -> wasmi::StoreLimits {
-    wasmi::StoreLimitsBuilder::new()
+pub(crate) fn store_limits() -> wasmtime::StoreLimits {
+    wasmtime::StoreLimitsBuilder::new()
         .memory_size(MAX_MEMORY_PAGES as usize * 65_536)
         .instances(1)
         .memories(1)
@@ -150,11 +147,12 @@ fn charge(caller: &mut Ctx, amount: u64) -> Result<(), Error> {
     caller.set_fuel(left - amount)
 }
 
-fn memory(caller: &Ctx) -> Result<wasmi::Memory, Error> {
-    match caller.get_export("memory") {
-        Some(Extern::Memory(memory)) => Ok(memory),
-        _ => Err(trap(CallError::Trap("contract exports no memory".into()))),
+fn memory(caller: &Ctx) -> Result<wasmtime::Memory, Error> {
+    if let Some(memory) = caller.data().memory {
+        return Ok(memory);
     }
+    // Validation made every contract export one; a caller through `get_export` needs `&mut`.
+    Err(trap(CallError::Trap("contract exports no memory".into())))
 }
 
 /// Checks a guest (pointer, length) pair against a limit and the memory size.
@@ -604,9 +602,7 @@ fn debug(mut caller: Ctx, ptr: i32, len: i32) -> Result<(), Error> {
 }
 
 /// A linker with every host function, for one call's state type.
-pub(crate) fn linker(
-    engine: &wasmi::Engine,
-) -> Result<Linker<HostState>, wasmi::errors::LinkerError> {
+pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>, Error> {
     let mut linker = Linker::new(engine);
     linker
         .func_wrap("env", "input", input)?

@@ -1,10 +1,14 @@
 //! `vm`: validates contract Wasm modules and runs their `instantiate`, `execute` and `query`
-//! entry points in wasmi with fuel metering, over a storage the caller provides.
+//! entry points in wasmtime (Cranelift, code compiled once per code hash) with fuel metering,
+//! over a storage the caller provides. Why this engine: docs/engine.md.
 //!
 //! It is pure: no sockets, no disk, no clock, no randomness. Time, caller, block height and the
 //! random seed come in through [`CallContext`]; storage through [`ContractStorage`]. The same
 //! module, state, context and input give the same output, gas, writes, events and transfers,
-//! in any process, every time (floats are refused, wasmi is a deterministic interpreter).
+//! in any process, every time: floats, threads and SIMD are refused at upload, fuel counts Wasm
+//! operators the same way on every machine, and every worker runs the one engine [`ENGINE`]
+//! names (the chain's genesis names it too). It must never read anything but its inputs, and
+//! never let one caller's instance state reach the next (`session.rs`).
 //!
 //! A call that traps, runs out of gas or returns an error changes no storage: writes are buffered
 //! and applied only when the contract returns success. The ABI is in `docs/contract-abi.md`.
@@ -64,6 +68,10 @@ pub fn read_metadata(code: &[u8]) -> Result<Vec<u8>, CallError> {
     outcome.result
 }
 pub use reuse::RESERVED_EXPORT_PREFIX;
+/// The engine this VM runs contracts on, as a chain's genesis names it. The wasmtime version is
+/// pinned exactly in Cargo.toml; changing it, its compiler or its configuration changes gas, so
+/// it changes this name too (and makes a new chain, or a chain upgrade).
+pub const ENGINE: &str = phalanx_primitives::genesis::CONTRACT_ENGINE;
 pub use session::ContractSession;
 pub use verdicts::{check, check_code, CheckedCode, CODE_VERDICT_CAPACITY};
 pub use vm::{CallContext, CallOutcome, ContractEvent, EntryPoint, MessageOut, TransferOut, Vm};

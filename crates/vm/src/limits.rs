@@ -52,5 +52,8 @@ pub const MAX_MESSAGE_GAS: u64 = 100_000_000;
 pub const MAX_CRYPTO_INPUT_LEN: usize = 64 * 1024;
 /// Longest panic message kept.
 pub const MAX_PANIC_MESSAGE_LEN: usize = 1024;
+/// Native stack a call's Wasm may use: a call nested deeper traps, at the same depth on every
+/// worker running the same build (frame sizes are the compiler's, fixed with the engine).
+pub const MAX_WASM_STACK_BYTES: usize = 512 * 1024;
 /// Most compiled modules kept in the cache.
 pub const MODULE_CACHE_CAPACITY: usize = 256;

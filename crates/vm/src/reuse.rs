@@ -28,7 +28,7 @@ pub enum Reuse {
     Never { because: &'static str },
 }
 
-/// The module wasmi compiles (`code` with its mutable globals exported) and how its instances
+/// The module the engine compiles (`code` with its mutable globals exported) and how its instances
 /// can be reused.
 pub fn rewrite(code: &[u8]) -> Result<(Vec<u8>, Reuse), VmError> {
     let malformed = |e: wasmparser::BinaryReaderError| VmError::Invalid(e.to_string());
@@ -176,8 +176,8 @@ mod tests {
                 globals: vec!["__phalanx_global_0".into(), "shown".into()]
             }
         );
-        let engine = wasmi::Engine::default();
-        let module = wasmi::Module::new(&engine, &rewritten).expect("the rewrite is valid Wasm");
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, &rewritten).expect("the rewrite is valid Wasm");
         let mut exports: Vec<&str> = module.exports().map(|e| e.name()).collect();
         exports.sort();
         assert_eq!(

@@ -13,15 +13,13 @@
 //! later calls read them, and [`ContractSession::finish`] hands them over, in order, for the
 //! caller to apply.
 
-use crate::host::{self, store_limits, HostState};
+use crate::host::{store_limits, HostState};
 use crate::reuse::Reuse;
 use crate::storage::{ContractStorage, RunStorage, StorageWrite};
 
 use crate::vm::{classify, Prepared};
-use crate::{
-    CallContext, CallError, CallOutcome, EntryPoint, MemoryStorage, Vm, MAX_CONTRACT_STORAGE_BYTES,
-};
-use wasmi::{Global, Instance, Linker, Memory, ResourceLimiter, Store, Val};
+use crate::{CallContext, CallError, CallOutcome, EntryPoint, Vm, MAX_CONTRACT_STORAGE_BYTES};
+use wasmtime::{Global, Instance, Memory, Store, Val};
 
 /// One contract's instance and storage layer for a run of calls; see the module docs.
 pub struct ContractSession<'s> {
@@ -29,7 +27,6 @@ pub struct ContractSession<'s> {
     /// Whether to keep instances at all: not for a run of one call, which would pay for an
     /// image it never uses.
     keep: bool,
-    linker: Linker<HostState>,
     store: Store<HostState>,
     kept: Option<Kept>,
 }
@@ -42,8 +39,10 @@ struct Kept {
     globals: Vec<(Global, Val)>,
 }
 
-fn limiter(state: &mut HostState) -> &mut dyn ResourceLimiter {
-    &mut state.limits
+fn new_store(engine: &wasmtime::Engine, state: HostState) -> Store<HostState> {
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limits);
+    store
 }
 
 impl<'s> ContractSession<'s> {
@@ -53,17 +52,11 @@ impl<'s> ContractSession<'s> {
         storage: &'s dyn ContractStorage,
         keep: bool,
     ) -> Result<Self, CallError> {
-        let linker = host::linker(&vm.engine).map_err(|e| CallError::Trap(e.to_string()))?;
-        let mut store = Store::new(
-            &vm.engine,
-            HostState::new(RunStorage::over(storage.snapshot()), vm.gas),
-        );
-        store.limiter(limiter);
+        let state = HostState::new(RunStorage::over(storage.snapshot()), vm.gas);
         Ok(ContractSession {
             prepared,
             keep,
-            linker,
-            store,
+            store: new_store(&vm.engine, state),
             kept: None,
         })
     }
@@ -101,7 +94,7 @@ impl<'s> ContractSession<'s> {
         let result = self
             .instance()
             .and_then(|instance| {
-                instance.get_typed_func::<(), i32>(&self.store, entry.export_name())
+                instance.get_typed_func::<(), i32>(&mut self.store, entry.export_name())
             })
             .and_then(|func| func.call(&mut self.store, ()));
         let returned = result.is_ok();
@@ -118,31 +111,36 @@ impl<'s> ContractSession<'s> {
     fn drop_instance(&mut self) {
         self.kept = None;
         let engine = self.store.engine().clone();
-        let gas = self.store.data().gas;
-        let placeholder = HostState::new(RunStorage::over(Box::new(MemoryStorage::default())), gas);
+        let placeholder = HostState::new(RunStorage::empty(), self.store.data().gas);
         let old = std::mem::replace(&mut self.store, Store::new(&engine, placeholder));
-        self.store = Store::new(&engine, old.into_data());
-        self.store.limiter(limiter);
+        let mut state = old.into_data();
+        state.memory = None;
+        self.store = new_store(&engine, state);
     }
 
     /// The kept instance, or a new one (kept if its module allows).
-    fn instance(&mut self) -> Result<Instance, wasmi::Error> {
+    fn instance(&mut self) -> wasmtime::Result<Instance> {
         if let Some(kept) = &self.kept {
             return Ok(kept.instance);
         }
-        let instance = self
-            .linker
-            .instantiate_and_start(&mut self.store, &self.prepared.module)?;
-        if let (true, Reuse::Reset { globals }) = (self.keep, &self.prepared.reuse) {
-            let memory = instance.get_memory(&self.store, "memory");
+        if self.store.data().memory.is_some() {
+            // An instance not kept: the store is replaced so that it does not pile up.
+            self.drop_instance();
+        }
+        let instance = self.prepared.instance_pre.instantiate(&mut self.store)?;
+        let memory = instance.get_memory(&mut self.store, "memory");
+        self.store.data_mut().memory = memory;
+        if let (true, Reuse::Reset { globals }, Some(memory)) =
+            (self.keep, &self.prepared.reuse, memory)
+        {
             let globals: Option<Vec<(Global, Val)>> = globals
                 .iter()
                 .map(|name| {
-                    let global = instance.get_global(&self.store, name)?;
-                    Some((global, global.get(&self.store)))
+                    let global = instance.get_global(&mut self.store, name)?;
+                    Some((global, global.get(&mut self.store)))
                 })
                 .collect();
-            if let (Some(memory), Some(globals)) = (memory, globals) {
+            if let Some(globals) = globals {
                 self.kept = Some(Kept {
                     instance,
                     memory,
@@ -167,13 +165,13 @@ impl<'s> ContractSession<'s> {
         data.copy_from_slice(&kept.image);
         kept.globals
             .iter()
-            .all(|(global, value)| global.set(&mut self.store, value.clone()).is_ok())
+            .all(|(global, value)| global.set(&mut self.store, *value).is_ok())
     }
 
     /// What the call did: its effects if it succeeded (its writes moved to the run's layer).
     fn outcome(
         &mut self,
-        result: Result<i32, wasmi::Error>,
+        result: wasmtime::Result<i32>,
         gas_limit: u64,
         fuel_left: u64,
     ) -> CallOutcome {

@@ -1,5 +1,5 @@
 //! What instantiating a module allocates: its tables, memory, globals and segments, read from
-//! the module's sections before wasmi compiles anything. Each has a named limit (so that a
+//! the module's sections before anything is compiled. Each has a named limit (so that a
 //! "table bomb" of a hundred million entries is refused at upload, not found at the first call),
 //! and together they price an instantiation (see [`ModuleShape::instantiation_gas`]).
 

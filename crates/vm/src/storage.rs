@@ -96,6 +96,11 @@ impl RunStorage {
         }
     }
 
+    /// Over nothing: what a store being replaced holds for the moment.
+    pub fn empty() -> Self {
+        Self::over(Box::new(MemoryStorage::default()))
+    }
+
     /// The run's writes, in the order the calls made them.
     pub fn into_writes(self) -> Vec<StorageWrite> {
         self.log

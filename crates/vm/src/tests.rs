@@ -118,6 +118,51 @@ fn the_vm_stays_usable_after_running_out_of_gas() {
 }
 
 #[test]
+fn endless_recursion_traps_at_the_same_depth_and_gas_every_time() {
+    // Each frame holds locals, so the native stack runs out long before the gas does.
+    let code = wat::parse_str(
+        r#"(module
+  (memory (export "memory") 1)
+  (func $down (param i64) (result i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64)
+    (call $down (i64.add (local.get 0) (i64.const 1))))
+  (func (export "instantiate") (result i32) i32.const 0)
+  (func (export "query") (result i32) i32.const 0)
+  (func (export "execute") (result i32) (drop (call $down (i64.const 0))) i32.const 0))"#,
+    )
+    .unwrap();
+    let outcomes: Vec<CallOutcome> = (0..3)
+        .map(|_| {
+            run(
+                &code,
+                EntryPoint::Execute,
+                1_000_000_000,
+                &mut MemoryStorage::default(),
+            )
+        })
+        .collect();
+    assert!(
+        matches!(&outcomes[0].result, Err(CallError::Trap(m)) if m.contains("call stack exhausted")),
+        "{:?}",
+        outcomes[0].result
+    );
+    assert!(
+        outcomes[0].gas_used < 1_000_000_000,
+        "the stack ran out first"
+    );
+    assert!(outcomes.iter().all(|o| o == &outcomes[0]), "{outcomes:?}");
+    // The VM that ran out of stack goes on serving.
+    let mut storage = MemoryStorage::default();
+    let fine = run(
+        &module(&format!("{WRITE} i32.const 0")),
+        EntryPoint::Execute,
+        50_000,
+        &mut storage,
+    );
+    assert!(fine.result.is_ok());
+}
+
+#[test]
 fn queries_cannot_write() {
     let mut storage = MemoryStorage::default();
     let outcome = run(
@@ -298,10 +343,32 @@ fn modules_outside_the_rules_are_refused() {
         VmError::Invalid(_)
     ));
     // A start function.
-    assert!(matches!(
+    assert_eq!(
         refuse(&mut vm, &format!("(module {exports} (func $s) (start $s))")),
-        VmError::Invalid(_)
-    ));
+        VmError::StartFunction
+    );
+    // Proposals the engine could run but uploads may not use: SIMD, atomics on shared memory,
+    // a second memory, tail calls, 64-bit memory.
+    for refused in [
+        format!("(module {exports} (func (drop (v128.const i64x2 0 0))))"),
+        r#"(module (memory (export "memory") 1 1 shared)
+             (func (export "instantiate") (result i32) i32.const 0)
+             (func (export "execute") (result i32) (i32.atomic.load (i32.const 0)))
+             (func (export "query") (result i32) i32.const 0))"#
+            .to_string(),
+        format!("(module {exports} (memory 1))"),
+        format!("(module {exports} (func $t (return_call $t)))"),
+        r#"(module (memory (export "memory") i64 1)
+             (func (export "instantiate") (result i32) i32.const 0)
+             (func (export "execute") (result i32) i32.const 0)
+             (func (export "query") (result i32) i32.const 0))"#
+            .to_string(),
+    ] {
+        assert!(
+            matches!(refuse(&mut vm, &refused), VmError::Invalid(_)),
+            "{refused}"
+        );
+    }
     // Imports outside the host API, or with the wrong signature.
     assert!(matches!(
         refuse(

@@ -5,18 +5,16 @@
 //! verdict is kept. The node asks before it takes the lock block production needs, and the
 //! runtime's check under that lock is then a lookup.
 
-use crate::validate::{engine_config, validate};
+use crate::validate::check_module;
 use crate::VmError;
 use phalanx_primitives::{sha256, Hash};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, OnceLock};
-use wasmi::Engine;
 
 /// Verdicts kept; beyond it the oldest is forgotten (and recomputed if asked again).
 pub const CODE_VERDICT_CAPACITY: usize = 4_096;
 
 struct Verdicts {
-    engine: Engine,
     /// Per code hash: refused, or accepted and whether it uses `debug`.
     known: HashMap<Hash, Result<bool, VmError>>,
     order: VecDeque<Hash>,
@@ -26,7 +24,6 @@ fn verdicts() -> &'static Mutex<Verdicts> {
     static VERDICTS: OnceLock<Mutex<Verdicts>> = OnceLock::new();
     VERDICTS.get_or_init(|| {
         Mutex::new(Verdicts {
-            engine: Engine::new(&engine_config()),
             known: HashMap::new(),
             order: VecDeque::new(),
         })
@@ -57,15 +54,18 @@ pub fn check(code: &[u8]) -> Result<CheckedCode, VmError> {
         code_hash,
         uses_debug,
     };
-    let engine = {
+    {
         let verdicts = verdicts().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(verdict) = verdicts.known.get(&code_hash) {
             return verdict.clone().map(checked);
         }
-        verdicts.engine.clone()
-    };
-    // Compiled outside the lock: two threads may both check new code at once.
-    let verdict = validate(&engine, code).map(|(_, shape, _)| shape.uses_debug);
+    }
+    // Checked outside the lock: two threads may both check new code at once. A check reads the
+    // bytes and compiles nothing: the node decides uploads; workers compile what it accepted.
+    let verdict = check_module(code).and_then(|shape| {
+        crate::reuse::rewrite(code)?;
+        Ok(shape.uses_debug)
+    });
     let mut verdicts = verdicts().lock().unwrap_or_else(|p| p.into_inner());
     if verdicts.known.insert(code_hash, verdict.clone()).is_none() {
         verdicts.order.push_back(code_hash);

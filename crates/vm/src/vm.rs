@@ -1,14 +1,14 @@
 //! The VM: a module cache and the call procedure.
 
-use crate::host::HostTrap;
+use crate::host::{HostState, HostTrap};
 use crate::reuse::Reuse;
 use crate::session::ContractSession;
 use crate::storage::{apply_writes, ContractStorage, StorageWrite};
-use crate::validate::{engine_config, validate};
+use crate::validate::{compile, shared_engine};
 use crate::{CallError, GasSchedule, VmError, MODULE_CACHE_CAPACITY};
 use phalanx_primitives::{sha256, AccountId, Hash};
 use std::collections::HashMap;
-use wasmi::{Engine, Module, TrapCode};
+use wasmtime::{Engine, InstancePre, Linker, Trap};
 
 /// Which entry point to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,7 +122,8 @@ impl CallOutcome {
 
 /// A compiled module, with what its instantiation costs and how its instances are reused.
 pub(crate) struct Prepared {
-    pub module: Module,
+    /// The compiled module, linked to the host API once (instantiating it is then a copy).
+    pub instance_pre: InstancePre<HostState>,
     pub instantiation_gas: u64,
     pub reuse: Reuse,
 }
@@ -130,6 +131,7 @@ pub(crate) struct Prepared {
 /// Validates, caches and runs contract modules.
 pub struct Vm {
     pub(crate) engine: Engine,
+    linker: Linker<HostState>,
     modules: HashMap<Hash, Prepared>,
     pub(crate) gas: GasSchedule,
 }
@@ -146,8 +148,12 @@ impl Vm {
     }
 
     pub fn with_gas_schedule(gas: GasSchedule) -> Self {
+        let engine = shared_engine();
+        let linker = crate::host::linker(&engine)
+            .expect("the host functions have distinct names and supported signatures");
         Vm {
-            engine: Engine::new(&engine_config()),
+            engine,
+            linker,
             modules: HashMap::new(),
             gas,
         }
@@ -157,9 +163,13 @@ impl Vm {
     pub fn prepare(&mut self, code: &[u8]) -> Result<Hash, VmError> {
         let code_hash = sha256(code);
         if !self.modules.contains_key(&code_hash) {
-            let (module, shape, reuse) = validate(&self.engine, code)?;
+            let (module, shape, reuse) = compile(&self.engine, code)?;
+            let instance_pre = self
+                .linker
+                .instantiate_pre(&module)
+                .map_err(|e| VmError::Invalid(e.to_string()))?;
             let prepared = Prepared {
-                module,
+                instance_pre,
                 instantiation_gas: shape.instantiation_gas(&self.gas),
                 reuse,
             };
@@ -226,13 +236,13 @@ impl Vm {
     }
 }
 
-pub(crate) fn classify(error: wasmi::Error) -> CallError {
+pub(crate) fn classify(error: wasmtime::Error) -> CallError {
     if let Some(HostTrap(reason)) = error.downcast_ref::<HostTrap>() {
         return reason.clone();
     }
-    match error.as_trap_code() {
-        Some(TrapCode::OutOfFuel) => CallError::OutOfGas,
-        Some(code) => CallError::Trap(code.to_string()),
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => CallError::OutOfGas,
+        Some(trap) => CallError::Trap(trap.to_string()),
         None => CallError::Trap(error.to_string()),
     }
 }

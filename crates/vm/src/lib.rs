@@ -52,6 +52,39 @@ pub use storage::{
     ContractStorage, MemoryStorage, StorageFailure, StorageSnapshot, StorageWrite, BALANCE_KEY,
     RESERVED_KEY_PREFIX,
 };
+/// Compiles and runs a tiny contract: whether this machine can run the engine at all (it maps
+/// compiled code executable, which an SGX1 enclave cannot). A worker checks before it joins.
+pub fn self_test() -> Result<(), VmError> {
+    const PROBE: &[u8] = &[
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+        0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, // type 0: () -> i32
+        0x03, 0x02, 0x01, 0x00, // one function of type 0
+        0x05, 0x03, 0x01, 0x00, 0x01, // memory 1
+        0x07, 0x2a, 0x04, // four exports
+        0x06, b'm', b'e', b'm', b'o', b'r', b'y', 0x02, 0x00, //
+        0x0b, b'i', b'n', b's', b't', b'a', b'n', b't', b'i', b'a', b't', b'e', 0x00, 0x00, //
+        0x07, b'e', b'x', b'e', b'c', b'u', b't', b'e', 0x00, 0x00, //
+        0x05, b'q', b'u', b'e', b'r', b'y', 0x00, 0x00, //
+        0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x07, 0x0b, // body: i32.const 7
+    ];
+    let mut vm = Vm::new();
+    let hash = vm.prepare(PROBE)?;
+    let outcome = vm.call(
+        &hash,
+        EntryPoint::Query,
+        &CallContext::test(),
+        b"",
+        1_000_000,
+        &mut MemoryStorage::default(),
+    );
+    match outcome.result {
+        Err(CallError::Contract(_)) => Ok(()), // the probe returns 7, a contract error code
+        other => Err(VmError::Invalid(format!(
+            "the engine's probe did not run as it must: {other:?}"
+        ))),
+    }
+}
+
 /// Runs the metadata entry point of a contract's metadata build (see `phalanx_sdk::metadata`)
 /// and returns what it wrote: SCALE-encoded `ContractMetadata`.
 pub fn read_metadata(code: &[u8]) -> Result<Vec<u8>, CallError> {

@@ -163,6 +163,32 @@ fn endless_recursion_traps_at_the_same_depth_and_gas_every_time() {
 }
 
 #[test]
+fn bulk_memory_work_is_paid_per_byte() {
+    // One `memory.fill` or `memory.copy` instruction moves a MiB: priced by the bytes, not as one
+    // instruction, so a loop of them cannot burn CPU for next to no gas.
+    for op in ["memory.fill", "memory.copy"] {
+        let body = format!(
+            "(drop (memory.grow (i32.const 31))) ({op} (i32.const 0) (i32.const 0) (i32.const 1048576)) i32.const 0"
+        );
+        let paid = run(
+            &module(&body),
+            EntryPoint::Execute,
+            10_000_000,
+            &mut MemoryStorage::default(),
+        );
+        assert!(paid.result.is_ok(), "{op}: {:?}", paid.result);
+        assert!(paid.gas_used > 1_048_576, "{op} cost {}", paid.gas_used);
+        let short = run(
+            &module(&body),
+            EntryPoint::Execute,
+            1_000_000,
+            &mut MemoryStorage::default(),
+        );
+        assert_eq!(short.result, Err(CallError::OutOfGas), "{op}");
+    }
+}
+
+#[test]
 fn queries_cannot_write() {
     let mut storage = MemoryStorage::default();
     let outcome = run(
@@ -637,4 +663,9 @@ fn padded_calls_cost_the_same_whichever_branch_they_take() {
         &mut storage,
     );
     assert!(matches!(negative.result, Err(CallError::Trap(_))));
+}
+
+#[test]
+fn the_engine_probe_runs_here() {
+    self_test().unwrap();
 }

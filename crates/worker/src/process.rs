@@ -146,6 +146,8 @@ pub enum WorkerError {
     Rpc(SocketAddr, String),
     #[error("the RPC address {0} binds every interface, so clients cannot be told where to reach it: pass --public-url")]
     NoPublicUrl(SocketAddr),
+    #[error("this machine cannot run the contract engine ({0}); it needs pages it can make executable: a TDX guest, or SGX2 with EDMM under Gramine (SGX1 cannot)")]
+    Engine(phalanx_vm::VmError),
     #[error("the performance test did not finish: {0}")]
     Benchmark(String),
     #[error("work on a blocking thread failed unexpectedly: {0}")]
@@ -184,6 +186,8 @@ pub struct WorkerStatus {
 
 /// Starts a worker: registration, restore, then the sync loop in a background task.
 pub async fn start(config: WorkerConfig) -> Result<RunningWorker, WorkerError> {
+    // Before anything is registered: an enclave that cannot compile contracts must not join.
+    phalanx_vm::self_test().map_err(WorkerError::Engine)?;
     let (enclave, client) = open_enclave(&config).await?;
     let checkpoints = Checkpoints::open(
         &config.data_dir.join("checkpoints"),

@@ -1,7 +1,7 @@
-//! Which engine should run contracts: wasmi (the VM's today) against wasmtime with Cranelift and
-//! with Winch, all fuel-metered, on the committed example contracts, beside the same contract
-//! compiled natively. One run prints, per engine: time per command (median of batches), compile
-//! time of the module, memory per compiled module and per live instance, and the fuel each
+//! Which engine should run contracts: wasmi (the VM's engine until 2026-12-03; wasmtime
+//! since) against wasmtime with Cranelift and with Winch, all fuel-metered, on the committed
+//! example contracts, beside the same contract compiled natively. One run prints, per engine:
+//! time per command (median of batches), compile time of the module, memory per compiled module and per live instance, and the fuel each
 //! command burnt, with a check that the fuel is the same on every run and on a second engine.
 //!
 //! Run: `cargo run --release --manifest-path benches/engines/Cargo.toml`
@@ -353,13 +353,13 @@ fn main() {
         println!("| native (same SDK glue) | {native_us:.2} | 1.0 | - | - | - | - |");
         let vm_us = micros(vm);
         println!(
-            "| phalanx_vm (wasmi, real host: gas, checks, pending writes) | {vm_us:.2} | {:.1} | {} (gas) | - | - | - |",
+            "| phalanx_vm, a fresh instance per call (wasmtime Cranelift, real host: gas, checks, pending writes) | {vm_us:.2} | {:.1} | {} (gas) | - | - | - |",
             vm_us / native_us,
             constant(&vm_fuel)
         );
         let session_us = micros(session);
         println!(
-            "| phalanx_vm session (wasmi, real host, one kept instance reset after each call) | {session_us:.2} | {:.1} | {} (gas) | - | - | - |",
+            "| phalanx_vm session (wasmtime Cranelift, real host, one kept instance reset after each call) | {session_us:.2} | {:.1} | {} (gas) | - | - | - |",
             session_us / native_us,
             constant(&session_gas)
         );

@@ -128,7 +128,12 @@ fn a_scaffolded_contract_tests_and_builds_on_its_own() {
     );
     let built = phalanx(&["--json", "contract", "build", crate_dir.to_str().unwrap()]);
     if !built.status.success() {
-        let said = String::from_utf8_lossy(&built.stderr);
+        // `--json` reports an error on stdout, as a JSON object; plain output on stderr.
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&built.stdout),
+            String::from_utf8_lossy(&built.stderr)
+        );
         assert!(
             said.contains("no toolchain that can build"),
             "the scaffold's build: {said}"

@@ -1,0 +1,167 @@
+"""Makes the committed model artifacts under models/ (issue 20), reproducibly.
+
+Run from the repository root:
+
+    pip install -r models/requirements.txt
+    python3 models/make_models.py
+
+It trains a classifier with scikit-learn on the breast cancer data set that scikit-learn ships
+(569 rows, 30 features, 2 classes), converts it to ONNX with skl2onnx, and writes, under
+models/breast_cancer/:
+
+- classifier.onnx   the model: a StandardScaler and a small neural network (MLPClassifier, one
+                    hidden layer of 16 ReLU units, a logistic output) in one ONNX graph of
+                    standard operators only (Sub, Div, MatMul, Add, Relu, Sigmoid, Concat,
+                    ArgMax): input "features" float32 [N, 30]; outputs "label" int64 [N] and
+                    "probabilities" float32 [N, 2]
+- train.csv         the rows the model was trained on (30 features, then the label): the data the
+                    private-training example contributes
+- test.csv          the held-out rows, same columns
+- reference.csv     onnxruntime's predictions on test.csv: label, p(0), p(1)
+- summary.json      the split, the versions, scikit-learn's accuracy on the held-out rows, and
+                    the accuracy of scikit-learn's LogisticRegression trained on the same rows
+                    (what the private-training contract is compared against)
+
+Nothing under crates/ or tests/ needs Python: they read these files.
+"""
+
+import csv
+import json
+import os
+
+import numpy as np
+import onnx
+import onnxruntime
+import skl2onnx
+import sklearn
+from skl2onnx import to_onnx
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "breast_cancer")
+SEED = 7
+TEST_SHARE = 0.25
+# One opset, so that a newer skl2onnx does not change the graph's operators under the tests.
+TARGET_OPSET = {"": 15, "ai.onnx.ml": 3}
+HIDDEN = 16
+
+
+def write_rows(path, features, labels):
+    with open(path, "w", newline="") as f:
+        out = csv.writer(f, lineterminator="\n")
+        for row, label in zip(features, labels):
+            # repr of a float32 round-trips exactly, so the Rust side reads the very same inputs.
+            out.writerow([repr(float(v)) for v in row] + [int(label)])
+
+
+def standard_operators_only(onx):
+    """skl2onnx maps the winning class index to its label with ai.onnx.ml's ArrayFeatureExtractor.
+    Here the classes are 0 and 1, so the index is the label: the tail becomes one ArgMax, and
+    the graph uses only standard ONNX operators (what tract and any ONNX runtime implement).
+    The names become the ones the Rust side and the docs use."""
+    graph = onx.graph
+    (features,) = [i.name for i in graph.input]
+    label_out, probabilities_out = [o.name for o in graph.output]
+    nodes = list(graph.node)
+    argmax = next(n for n in nodes if n.op_type == "ArgMax")
+    tail = {"ArrayFeatureExtractor", "Reshape", "Cast"}
+    kept = [n for n in nodes if not (n.op_type in tail and nodes.index(n) > nodes.index(argmax))]
+    for node in kept:
+        node.input[:] = [{features: "features", probabilities_out: "probabilities"}.get(i, i) for i in node.input]
+        node.output[:] = [{probabilities_out: "probabilities"}.get(o, o) for o in node.output]
+    argmax.output[:] = ["label"]
+    kept_attributes = [a for a in argmax.attribute if a.name != "keepdims"]
+    del argmax.attribute[:]
+    argmax.attribute.extend(kept_attributes + [onnx.helper.make_attribute("keepdims", 0)])
+    del graph.node[:]
+    graph.node.extend(kept)
+    graph.input[0].name = "features"
+    graph.output[0].name, graph.output[1].name = "label", "probabilities"
+    used = {i for n in kept for i in n.input}
+    kept_init = [t for t in graph.initializer if t.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept_init)
+    # One import per domain (skl2onnx may list the default domain twice), none unused.
+    domains = {n.domain for n in kept}
+    imports = {o.domain: o.version for o in onx.opset_import if o.domain in domains}
+    del onx.opset_import[:]
+    for domain, version in sorted(imports.items()):
+        onx.opset_import.append(onnx.helper.make_opsetid(domain, version))
+    onx.producer_name = "phalanx models/make_models.py"
+    return onx
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    data = load_breast_cancer()
+    features = data.data.astype(np.float32)
+    labels = data.target.astype(np.int64)
+    x_train, x_test, y_train, y_test = train_test_split(
+        features, labels, test_size=TEST_SHARE, random_state=SEED, stratify=labels
+    )
+
+    model = make_pipeline(
+        StandardScaler(),
+        MLPClassifier(hidden_layer_sizes=(HIDDEN,), max_iter=2000, random_state=SEED),
+    )
+    model.fit(x_train, y_train)
+    accuracy = float((model.predict(x_test) == y_test).mean())
+    linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    linear.fit(x_train, y_train)
+    linear_accuracy = float((linear.predict(x_test) == y_test).mean())
+
+    onx = to_onnx(
+        model,
+        x_train[:1],
+        target_opset=TARGET_OPSET,
+        # Sub and Div instead of the ai.onnx.ml Scaler operator.
+        options={StandardScaler: {"div": "div"}, MLPClassifier: {"zipmap": False}},
+    )
+    onx = standard_operators_only(onx)
+    onnx.checker.check_model(onx)
+    onnx.checker.check_model(onx)
+    model_path = os.path.join(OUT, "classifier.onnx")
+    with open(model_path, "wb") as f:
+        f.write(onx.SerializeToString())
+
+    session = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    ref_labels, ref_probabilities = session.run(["label", "probabilities"], {"features": x_test})
+    assert (ref_labels == model.predict(x_test)).all(), "onnxruntime and scikit-learn disagree"
+    assert np.allclose(ref_probabilities, model.predict_proba(x_test), atol=1e-5)
+
+    write_rows(os.path.join(OUT, "train.csv"), x_train, y_train)
+    write_rows(os.path.join(OUT, "test.csv"), x_test, y_test)
+    with open(os.path.join(OUT, "reference.csv"), "w", newline="") as f:
+        out = csv.writer(f, lineterminator="\n")
+        for label, p in zip(ref_labels, ref_probabilities):
+            out.writerow([int(label), repr(float(p[0])), repr(float(p[1]))])
+
+    summary = {
+        "data_set": "sklearn.datasets.load_breast_cancer",
+        "features": int(features.shape[1]),
+        "train_rows": int(len(y_train)),
+        "test_rows": int(len(y_test)),
+        "split": {"test_size": TEST_SHARE, "random_state": SEED, "stratify": True},
+        "model": f"StandardScaler + MLPClassifier(hidden_layer_sizes=({HIDDEN},), random_state={SEED})",
+        "sklearn_test_accuracy": accuracy,
+        "logistic_regression_test_accuracy": linear_accuracy,
+        "versions": {
+            "scikit-learn": sklearn.__version__,
+            "skl2onnx": skl2onnx.__version__,
+            "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "numpy": np.__version__,
+        },
+    }
+    with open(os.path.join(OUT, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+        f.write("\n")
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

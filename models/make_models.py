@@ -18,6 +18,11 @@ models/breast_cancer/:
                     private-training example contributes
 - test.csv          the held-out rows, same columns
 - reference.csv     onnxruntime's predictions on test.csv: label, p(0), p(1)
+- integer.onnx      the LogisticRegression in integers, for commands (every worker must compute
+                    the same): input "features" int64 [N, 30], each feature times 2^8 rounded;
+                    outputs "label" int64 [N] and "score" int64 [N, 2] = (0, w.x + b) with the
+                    weights times 2^16 rounded (MatMul, Add, Concat, ArgMax on int64 only)
+- integer_reference.csv  its label and score on test.csv, computed here in exact integers
 - summary.json      the split, the versions, scikit-learn's accuracy on the held-out rows, and
                     the accuracy of scikit-learn's LogisticRegression trained on the same rows
                     (what the private-training contract is compared against)
@@ -48,6 +53,9 @@ TEST_SHARE = 0.25
 # One opset, so that a newer skl2onnx does not change the graph's operators under the tests.
 TARGET_OPSET = {"": 15, "ai.onnx.ml": 3}
 HIDDEN = 16
+# Fixed point of the integer model: features times 2^8, weights times 2^16.
+FEATURE_SHIFT = 8
+WEIGHT_SHIFT = 16
 
 
 def write_rows(path, features, labels):
@@ -95,6 +103,47 @@ def standard_operators_only(onx):
     return onx
 
 
+def integer_model(linear):
+    """The LogisticRegression (with its scaler folded in) as an int64 graph: the label is
+    whether w.x + b > 0 (the logistic's p(1) > 1/2)."""
+    scaler, classifier = linear[0], linear[1]
+    # w.((x - mean) / scale) + c = (w / scale).x + (c - (w / scale).mean)
+    weights = classifier.coef_[0] / scaler.scale_
+    bias = classifier.intercept_[0] - float(weights @ scaler.mean_)
+    w = np.round(weights * 2**WEIGHT_SHIFT).astype(np.int64)
+    b = np.int64(round(bias * 2 ** (WEIGHT_SHIFT + FEATURE_SHIFT)))
+    h = onnx.helper
+    nodes = [
+        h.make_node("MatMul", ["features", "weights"], ["dot"]),
+        h.make_node("Add", ["dot", "bias"], ["z"]),
+        h.make_node("Mul", ["z", "zero"], ["zeros"]),
+        h.make_node("Concat", ["zeros", "z"], ["score"], axis=1),
+        h.make_node("ArgMax", ["score"], ["label"], axis=1, keepdims=0),
+    ]
+    graph = h.make_graph(
+        nodes,
+        "fixed_point_logistic_regression",
+        [h.make_tensor_value_info("features", onnx.TensorProto.INT64, [None, len(w)])],
+        [
+            h.make_tensor_value_info("label", onnx.TensorProto.INT64, [None]),
+            h.make_tensor_value_info("score", onnx.TensorProto.INT64, [None, 2]),
+        ],
+        [
+            onnx.numpy_helper.from_array(w.reshape(-1, 1), "weights"),
+            onnx.numpy_helper.from_array(np.array([[b]], dtype=np.int64), "bias"),
+            onnx.numpy_helper.from_array(np.array([[0]], dtype=np.int64), "zero"),
+        ],
+    )
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 15)], producer_name="phalanx models/make_models.py")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model, w, b
+
+
+def fixed_point_features(x):
+    return np.round(x.astype(np.float64) * 2**FEATURE_SHIFT).astype(np.int64)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     data = load_breast_cancer()
@@ -140,6 +189,23 @@ def main():
         for label, p in zip(ref_labels, ref_probabilities):
             out.writerow([int(label), repr(float(p[0])), repr(float(p[1]))])
 
+    int_model, w, b = integer_model(linear)
+    with open(os.path.join(OUT, "integer.onnx"), "wb") as f:
+        f.write(int_model.SerializeToString())
+    x_int = fixed_point_features(x_test)
+    z = x_int @ w + b  # exact: int64, far from overflow (|x| < 2^21, |w| < 2^24, 30 terms)
+    int_labels = (z > 0).astype(np.int64)
+    session = onnxruntime.InferenceSession(
+        os.path.join(OUT, "integer.onnx"), providers=["CPUExecutionProvider"]
+    )
+    ort_labels, ort_score = session.run(["label", "score"], {"features": x_int})
+    assert (ort_labels == int_labels).all() and (ort_score[:, 1] == z).all()
+    integer_accuracy = float((int_labels == y_test).mean())
+    with open(os.path.join(OUT, "integer_reference.csv"), "w", newline="") as f:
+        out = csv.writer(f, lineterminator="\n")
+        for label, score in zip(int_labels, z):
+            out.writerow([int(label), int(score)])
+
     summary = {
         "data_set": "sklearn.datasets.load_breast_cancer",
         "features": int(features.shape[1]),
@@ -149,6 +215,8 @@ def main():
         "model": f"StandardScaler + MLPClassifier(hidden_layer_sizes=({HIDDEN},), random_state={SEED})",
         "sklearn_test_accuracy": accuracy,
         "logistic_regression_test_accuracy": linear_accuracy,
+        "integer_model_test_accuracy": integer_accuracy,
+        "integer_fixed_point": {"feature_shift": FEATURE_SHIFT, "weight_shift": WEIGHT_SHIFT},
         "versions": {
             "scikit-learn": sklearn.__version__,
             "skl2onnx": skl2onnx.__version__,

@@ -1,4 +1,4 @@
-//! Commands per second of `private_token` transfers through the contract VM (wasmi, fuel
+//! Commands per second of `private_token` transfers through the contract VM (wasmtime, fuel
 //! metering, the committed .wasm) with an in-memory store, against the same contract compiled
 //! natively and driven through the same SDK glue (SCALE decode, storage, events). The ratio is
 //! the cost of the VM.

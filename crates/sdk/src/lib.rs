@@ -37,6 +37,7 @@ pub mod entry;
 pub mod env;
 mod error;
 pub mod grants;
+pub mod inference;
 pub mod limits;
 pub mod metadata;
 pub mod storage;

@@ -106,3 +106,26 @@ impl Models {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+/// The VM's seam: inputs and outputs cross it as SCALE `Vec<Tensor>`.
+impl phalanx_vm::ModelRuntime for Models {
+    fn price(&self, model: &[u8], inputs: &[u8]) -> Result<phalanx_vm::ModelRun, String> {
+        let inputs = <Vec<Tensor> as parity_scale_codec::DecodeAll>::decode_all(&mut &inputs[..])
+            .map_err(|e| format!("the inputs are not a SCALE Vec<Tensor>: {e}"))?;
+        let prepared = self.prepare(model, &inputs).map_err(|e| e.to_string())?;
+        Ok(phalanx_vm::ModelRun {
+            gas: prepared.price.gas(),
+            deterministic: prepared.deterministic,
+            job: Box::new((prepared, inputs)),
+        })
+    }
+
+    fn run(&self, run: phalanx_vm::ModelRun) -> Result<Vec<u8>, String> {
+        let (prepared, inputs) = *run
+            .job
+            .downcast::<(Arc<Prepared>, Vec<Tensor>)>()
+            .map_err(|_| "a run priced by another runtime".to_string())?;
+        let outputs = Models::run(self, &prepared, &inputs).map_err(|e| e.to_string())?;
+        Ok(parity_scale_codec::Encode::encode(&outputs))
+    }
+}

@@ -48,10 +48,16 @@ pub(crate) struct HostState {
     /// The gas the call asked to be charged at least (`pad_gas`): the VM charges it at the end,
     /// after storage deposits, so that what a call costs need not tell which branch it took.
     pub pad_to: u64,
+    /// The worker's model runtime, if this VM has one.
+    pub models: Option<std::sync::Arc<dyn ModelRuntime>>,
 }
 
 impl HostState {
-    pub fn new(backend: RunStorage, gas: GasSchedule) -> Self {
+    pub fn new(
+        backend: RunStorage,
+        gas: GasSchedule,
+        models: Option<std::sync::Arc<dyn ModelRuntime>>,
+    ) -> Self {
         HostState {
             backend,
             pending: PendingWrites::default(),
@@ -68,6 +74,7 @@ impl HostState {
             memory: None,
             debug: Vec::new(),
             pad_to: 0,
+            models,
         }
     }
 
@@ -129,6 +136,7 @@ pub(crate) const HOST_FUNCTIONS: &[(&str, &[ValType], &[ValType])] = {
         ("pad_gas", &[I64], &[]),
         ("permit_scopes", &[], &[I32]),
         ("debug", &[I32, I32], &[]),
+        ("model_run", &[I32, I32, I32, I32], &[I32]),
     ]
 };
 
@@ -601,6 +609,80 @@ fn debug(mut caller: Ctx, ptr: i32, len: i32) -> Result<(), Error> {
     Ok(())
 }
 
+/// Runs the model stored at a key of the contract's own storage on SCALE `Vec<Tensor>` inputs:
+/// the outputs' length (outputs in scratch), or a negative `MODEL_*` code with the reason in
+/// scratch. Gas: the call, the bytes read, then the runtime's price, charged before the run.
+fn model_run(
+    mut caller: Ctx,
+    key_ptr: i32,
+    key_len: i32,
+    input_ptr: i32,
+    input_len: i32,
+) -> Result<i32, Error> {
+    let g = caller.data().gas;
+    charge(
+        &mut caller,
+        cost(
+            g.host_call + g.storage_read,
+            g.per_byte_copied,
+            declared(key_len) + declared(input_len),
+        ),
+    )?;
+    let key = contract_key(&caller, key_ptr, key_len)?;
+    let inputs = read(
+        &caller,
+        input_ptr,
+        input_len,
+        MAX_MODEL_INPUT_LEN,
+        "model input",
+    )?;
+    let refuse = |caller: &mut Ctx, code: i32, reason: String| {
+        caller.data_mut().scratch = reason.into_bytes();
+        Ok(code)
+    };
+    let Some(runtime) = caller.data().models.clone() else {
+        return refuse(
+            &mut caller,
+            MODEL_UNAVAILABLE,
+            "this VM runs no models".into(),
+        );
+    };
+    let state = caller.data();
+    let model = match state
+        .pending
+        .get(&state.backend, &key)
+        .map_err(storage_failure)?
+    {
+        Some(model) => model,
+        None => return Ok(MODEL_NOT_FOUND),
+    };
+    charge(&mut caller, cost(0, g.storage_read_per_byte, model.len()))?;
+    let run = match runtime.price(&model, &inputs) {
+        Ok(run) => run,
+        Err(reason) => return refuse(&mut caller, MODEL_REFUSED, reason),
+    };
+    let in_command = matches!(
+        caller.data().entry,
+        EntryPoint::Instantiate | EntryPoint::Execute
+    );
+    if in_command && !run.deterministic {
+        return refuse(
+            &mut caller,
+            MODEL_NOT_DETERMINISTIC,
+            "this model computes with floats: run it in a query (a command's result must be the same on every worker)".into(),
+        );
+    }
+    charge(&mut caller, run.gas)?;
+    match runtime.run(run) {
+        Ok(outputs) => {
+            let len = outputs.len() as i32;
+            caller.data_mut().scratch = outputs;
+            Ok(len)
+        }
+        Err(reason) => refuse(&mut caller, MODEL_REFUSED, reason),
+    }
+}
+
 /// A linker with every host function, for one call's state type.
 pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>, Error> {
     let mut linker = Linker::new(engine);
@@ -624,6 +706,7 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>, Err
         .func_wrap("env", "pad_gas", pad_gas)?
         .func_wrap("env", "permit_scopes", permit_scopes)?
         .func_wrap("env", "debug", debug)?
+        .func_wrap("env", "model_run", model_run)?
         .func_wrap("env", "send_message", send_message)?
         .func_wrap("env", "sha256", sha256)?
         .func_wrap("env", "ed25519_verify", ed25519_verify)?

@@ -36,6 +36,7 @@ mod error;
 mod gas;
 mod host;
 mod limits;
+mod models;
 mod reuse;
 mod session;
 mod shape;
@@ -47,6 +48,7 @@ mod vm;
 pub use error::{CallError, VmError};
 pub use gas::GasSchedule;
 pub use limits::*;
+pub use models::*;
 pub use shape::ModuleShape;
 pub use storage::{
     ContractStorage, MemoryStorage, StorageFailure, StorageSnapshot, StorageWrite, BALANCE_KEY,

@@ -52,7 +52,11 @@ impl<'s> ContractSession<'s> {
         storage: &'s dyn ContractStorage,
         keep: bool,
     ) -> Result<Self, CallError> {
-        let state = HostState::new(RunStorage::over(storage.snapshot()), vm.gas);
+        let state = HostState::new(
+            RunStorage::over(storage.snapshot()),
+            vm.gas,
+            vm.models.clone(),
+        );
         Ok(ContractSession {
             prepared,
             keep,
@@ -111,7 +115,7 @@ impl<'s> ContractSession<'s> {
     fn drop_instance(&mut self) {
         self.kept = None;
         let engine = self.store.engine().clone();
-        let placeholder = HostState::new(RunStorage::empty(), self.store.data().gas);
+        let placeholder = HostState::new(RunStorage::empty(), self.store.data().gas, None);
         let old = std::mem::replace(&mut self.store, Store::new(&engine, placeholder));
         let mut state = old.into_data();
         state.memory = None;

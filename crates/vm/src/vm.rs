@@ -134,6 +134,8 @@ pub struct Vm {
     linker: Linker<HostState>,
     modules: HashMap<Hash, Prepared>,
     pub(crate) gas: GasSchedule,
+    /// The model runtime contracts reach through `model_run` (a worker's; none in a node).
+    pub(crate) models: Option<std::sync::Arc<dyn crate::ModelRuntime>>,
 }
 
 impl Default for Vm {
@@ -156,7 +158,13 @@ impl Vm {
             linker,
             modules: HashMap::new(),
             gas,
+            models: None,
         }
+    }
+
+    /// Lets contracts run models (`model_run`) through `runtime`.
+    pub fn set_models(&mut self, runtime: std::sync::Arc<dyn crate::ModelRuntime>) {
+        self.models = Some(runtime);
     }
 
     /// Validates and compiles `code` (once per code hash) and returns its code hash.

@@ -244,12 +244,24 @@ async fn a_private_token_pays_out_to_a_public_account_exactly_once() {
     assert_eq!(free(&node, token).await, 8 * UNIT);
 }
 
-/// Answers a data_market query for `who`, asked of any worker of the contract.
+/// Answers a data_market query for `who`, asked of any worker of the contract. A worker still
+/// behind the contract's instantiation (a loaded machine) is asked again, for up to 10 s.
 async fn ask(client: &ContractClient, who: &Keypair, query: data_market::Query) -> QueryAnswer {
-    client
-        .query(who, QueryRequest::Contract(query.encode()), &mut OsRng)
-        .await
-        .unwrap()
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match client
+            .query(who, QueryRequest::Contract(query.encode()), &mut OsRng)
+            .await
+        {
+            Ok(answer) => return answer,
+            Err(e) if e.to_string().contains("does not run contract")
+                && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

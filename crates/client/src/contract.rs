@@ -472,10 +472,22 @@ impl ContractClient {
     ) -> Result<Receipt, ClientError> {
         let deadline = Instant::now() + timeout;
         loop {
-            match self
+            let answer = match self
                 .query(signer, QueryRequest::Receipt(tx_hash), rng)
-                .await?
+                .await
             {
+                Ok(answer) => answer,
+                // A worker behind the block that instantiated the contract does not run it
+                // yet: like a refusal, worth asking again until the deadline.
+                Err(ClientError::Contract(reason))
+                    if reason.contains("does not run contract") && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(RECEIPT_POLL).await;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            match answer {
                 QueryAnswer::Ok(bytes) => {
                     return Receipt::decode_all(&mut &bytes[..])
                         .map_err(|e| ClientError::Contract(format!("malformed receipt: {e}")))

@@ -254,8 +254,9 @@ async fn ask(client: &ContractClient, who: &Keypair, query: data_market::Query) 
             .await
         {
             Ok(answer) => return answer,
-            Err(e) if e.to_string().contains("does not run contract")
-                && std::time::Instant::now() < deadline =>
+            Err(e)
+                if e.to_string().contains("does not run contract")
+                    && std::time::Instant::now() < deadline =>
             {
                 tokio::time::sleep(Duration::from_millis(100)).await
             }

@@ -124,7 +124,10 @@ async fn a_worker_refuses_every_lie_keeps_its_state_and_resumes() {
         // may have served blocks between the status read and the lie: at 100 ms blocks on a
         // loaded 2-core machine, up to a second's worth; CI saw 5). What matters is checked
         // strictly below: nothing is applied while the node lies.
-        assert!(stuck <= before + 10, "{lie}: moved from {before} to {stuck}");
+        assert!(
+            stuck <= before + 10,
+            "{lie}: moved from {before} to {stuck}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(
             status(&worker.url).await["synced_height"].as_u64().unwrap(),

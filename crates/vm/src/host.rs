@@ -263,6 +263,20 @@ fn contract_key(caller: &Ctx, ptr: i32, len: i32) -> Result<Vec<u8>, Error> {
     Ok(key)
 }
 
+/// The value at `key` (the run's writes over its storage), its bytes paid for.
+fn read_value(caller: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    let state = caller.data();
+    let value = state
+        .pending
+        .get(&state.backend, key)
+        .map_err(storage_failure)?;
+    if let Some(value) = &value {
+        let g = caller.data().gas;
+        charge(caller, cost(0, g.storage_read_per_byte, value.len()))?;
+    }
+    Ok(value)
+}
+
 fn storage_get(mut caller: Ctx, key_ptr: i32, key_len: i32) -> Result<i32, Error> {
     let g = caller.data().gas;
     charge(
@@ -274,15 +288,9 @@ fn storage_get(mut caller: Ctx, key_ptr: i32, key_len: i32) -> Result<i32, Error
         ),
     )?;
     let key = contract_key(&caller, key_ptr, key_len)?;
-    let state = caller.data();
-    let value = state
-        .pending
-        .get(&state.backend, &key)
-        .map_err(storage_failure)?;
-    match value {
+    match read_value(&mut caller, &key)? {
         None => Ok(-1),
         Some(value) => {
-            charge(&mut caller, cost(0, g.storage_read_per_byte, value.len()))?;
             let len = value.len() as i32;
             caller.data_mut().scratch = value;
             Ok(len)
@@ -647,16 +655,9 @@ fn model_run(
             "this VM runs no models".into(),
         );
     };
-    let state = caller.data();
-    let model = match state
-        .pending
-        .get(&state.backend, &key)
-        .map_err(storage_failure)?
-    {
-        Some(model) => model,
-        None => return Ok(MODEL_NOT_FOUND),
+    let Some(model) = read_value(&mut caller, &key)? else {
+        return Ok(MODEL_NOT_FOUND);
     };
-    charge(&mut caller, cost(0, g.storage_read_per_byte, model.len()))?;
     let run = match runtime.price(&model, &inputs) {
         Ok(run) => run,
         Err(reason) => return refuse(&mut caller, MODEL_REFUSED, reason),
